@@ -1,0 +1,119 @@
+// Chooses the TensorFlow.js backend once, at start: the fastest that works here, in the
+// order below, or the one named by COURSE_BACKEND. Every later tensor op runs on it, so
+// the same lesson code runs on a GPU, on native CPU, on wasm or in plain JavaScript.
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+
+/** Fastest first. */
+export const BACKENDS = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+export interface BackendInfo {
+  name: BackendName;
+  /** TensorFlow.js's own name for it ("tensorflow", "wasm", "cpu"). */
+  tfBackend: string;
+  /** Whether COURSE_BACKEND (or the caller) asked for it, rather than the automatic choice. */
+  forced: boolean;
+  /** Why each faster backend was passed over. */
+  skipped: { name: BackendName; reason: string }[];
+  /** The one line announcing the choice. */
+  summary: string;
+}
+
+/** Tries to activate a backend; resolves to null on success or to why it is unavailable. */
+export type BackendProbe = () => Promise<string | null>;
+
+const NATIVE_HELP = "the native packages download libtensorflow when installed (see README, Backends)";
+
+/** tf.setBackend throws for a name nobody registered; here that just means "no". */
+async function activate(name: string): Promise<boolean> {
+  try {
+    return await tf.setBackend(name);
+  } catch {
+    return false;
+  }
+}
+
+/** Loads a native tfjs binding; whether it really took over is read from tf itself. */
+async function loadNative(pkg: string): Promise<string | null> {
+  try {
+    await import(pkg);
+  } catch (err) {
+    const message = (err as Error).message.split("\n")[0];
+    return /Cannot find (module|package)/.test(message) ? `${pkg} is not installed` : `${pkg} failed to load: ${message}`;
+  }
+  if (!(await activate("tensorflow"))) return `${pkg} loaded but did not register the "tensorflow" backend`;
+  return null;
+}
+
+/** A NodeJSKernelBackend tells whether libtensorflow found a CUDA device. */
+function usesGpu(): boolean {
+  const backend = tf.backend() as unknown as { isGPUPackage?: boolean; isUsingGpuDevice?: boolean };
+  return tf.getBackend() === "tensorflow" && backend.isUsingGpuDevice === true;
+}
+
+export const defaultProbes: Record<BackendName, BackendProbe> = {
+  "tensorflow-gpu": async () => {
+    const missing = await loadNative("@tensorflow/tfjs-node-gpu");
+    if (missing) return missing;
+    return usesGpu() ? null : "@tensorflow/tfjs-node-gpu found no CUDA device (it needs CUDA 11.2 and cuDNN 8.1)";
+  },
+  // The GPU build runs on CPU when there is no device; the CPU build (tfjs-node) also works if installed.
+  tensorflow: async () => {
+    if (tf.findBackend("tensorflow") && (await activate("tensorflow"))) return null;
+    const missing = await loadNative("@tensorflow/tfjs-node");
+    // Where only the danfojs alias of plain tfjs sits at that name, nothing registers "tensorflow".
+    return missing && /did not register/.test(missing) ? "@tensorflow/tfjs-node is not installed" : missing;
+  },
+  wasm: async () => ((await activate("wasm")) ? null : "the wasm backend failed to initialise"),
+  cpu: async () => ((await activate("cpu")) ? null : "the cpu backend failed to initialise"),
+};
+
+export function parseBackendName(value: string, where = "backend"): BackendName {
+  if ((BACKENDS as readonly string[]).includes(value)) return value as BackendName;
+  throw new Error(`${where} must be one of ${BACKENDS.join(", ")}; got ${JSON.stringify(value)}`);
+}
+
+/**
+ * Activates `requested`, or else the first backend in BACKENDS order that works.
+ * Forcing one that does not work is an error saying what is missing.
+ */
+export async function chooseBackend(
+  requested: BackendName | undefined,
+  probes: Record<BackendName, BackendProbe> = defaultProbes,
+): Promise<BackendInfo> {
+  const candidates = requested ? [requested] : BACKENDS;
+  const skipped: BackendInfo["skipped"] = [];
+  for (const name of candidates) {
+    const reason = await probes[name]();
+    if (reason === null) {
+      await tf.ready();
+      const why = requested ? "requested" : "fastest available";
+      const passed = skipped.length ? `; unavailable: ${skipped.map((s) => s.name).join(", ")}` : "";
+      return { name, tfBackend: tf.getBackend(), forced: requested !== undefined, skipped, summary: `backend: ${name} (${why}${passed})` };
+    }
+    skipped.push({ name, reason });
+  }
+  throw new Error(requested
+    ? `backend "${requested}" was requested but is unavailable: ${skipped[0].reason}${requested.startsWith("tensorflow") ? `; ${NATIVE_HELP}` : ""}`
+    : `no TensorFlow.js backend works here: ${skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")}`);
+}
+
+let chosen: Promise<BackendInfo> | undefined;
+
+/**
+ * Picks the backend once per process (COURSE_BACKEND, or automatic) and announces it in one
+ * line. Later calls return the same choice.
+ */
+export function initBackend(log: (line: string) => void = console.log): Promise<BackendInfo> {
+  if (!chosen) {
+    const env = process.env.COURSE_BACKEND;
+    const requested = env ? parseBackendName(env, "COURSE_BACKEND") : undefined;
+    chosen = chooseBackend(requested).then((info) => {
+      log(info.summary);
+      return info;
+    });
+    chosen.catch(() => { chosen = undefined; });
+  }
+  return chosen;
+}

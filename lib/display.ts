@@ -1,0 +1,206 @@
+// Rich outputs for lessons: Plotly charts, tables and live progress, each sent as one
+// Jupyter output that carries several MIME types, so every front end finds one it renders.
+// Outside a kernel (scripts, tests) the text/plain part goes to stdout.
+import { readFileSync } from "node:fs";
+import { sep } from "node:path";
+
+import { resolvePackageFile } from "./paths";
+
+/** One Jupyter output: MIME type → content. */
+export type MimeBundle = Record<string, string | object>;
+
+export interface PlotlyFigure {
+  data: object[];
+  layout?: Record<string, unknown>;
+  config?: Record<string, unknown>;
+}
+
+/** What `table` needs from a danfojs DataFrame (or anything shaped like one). */
+export interface TableLike {
+  columns: string[];
+  values: unknown[] | unknown[][];
+  index?: (string | number)[];
+}
+
+type Writer = (out: { data: MimeBundle; metadata: object; transient?: { display_id?: string } }, update: boolean) => void;
+
+let jupyterModule: { lastWriteDisplayData: Writer | null } | null | undefined;
+
+/**
+ * tslab's public `display` sends one MIME type per output; its internal writer, the one the
+ * kernel uses for the current cell, takes a whole bundle. Found through the kernel's module
+ * cache so that it is the kernel's own instance, wherever tslab is installed.
+ */
+function kernelWriter(): Writer | null {
+  if (jupyterModule === undefined) {
+    const req = (globalThis as { __tslab__?: { require?: NodeJS.Require } }).__tslab__?.require;
+    const cache = req?.cache ?? {};
+    const key = Object.keys(cache).find((k) => k.endsWith(`${sep}tslab${sep}dist${sep}jupyter.js`));
+    jupyterModule = key ? (cache[key]?.exports as typeof jupyterModule) : null;
+  }
+  return jupyterModule?.lastWriteDisplayData ?? null;
+}
+
+/** Whether code runs inside the tslab kernel (so rich outputs reach a notebook). */
+export function inKernel(): boolean {
+  return kernelWriter() !== null;
+}
+
+/** Sends a bundle as one output; with `displayId`, `update: true` overwrites that output in place. */
+export function displayBundle(data: MimeBundle, options: { displayId?: string; update?: boolean } = {}): void {
+  const write = kernelWriter();
+  if (!write) {
+    const text = data["text/plain"];
+    if (typeof text === "string") console.log(text);
+    return;
+  }
+  write({ data, metadata: {}, transient: options.displayId ? { display_id: options.displayId } : {} }, options.update ?? false);
+}
+
+export function escapeHtml(value: unknown): string {
+  return String(value).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+}
+
+/** JSON that is safe inside a <script> element. */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, "\\u003c");
+}
+
+let plotlyShipped = false;
+let plotCount = 0;
+
+function plotlyLibraryScript(): string {
+  const path = resolvePackageFile("plotly.js-dist-min/plotly.min.js");
+  const source = readFileSync(path, "utf8").replace(/<\/script/gi, "<\\/script");
+  // Figures drawn before the library arrived wait in a queue.
+  return `<script type="text/javascript">${source}\n;(window.__coursePlotlyQueue || []).splice(0).forEach(function (f) { f(); });</script>`;
+}
+
+/**
+ * A Plotly figure as one output: the Plotly MIME type (JupyterLab with jupyterlab-plotly,
+ * VS Code), an HTML version that draws itself with plotly.js (classic Notebook, JupyterLab
+ * without the extension) and a text summary. The first figure of a kernel session carries
+ * plotly.js itself (~4.8 MB) so the notebook works offline; later ones reuse it.
+ */
+export function plotBundle(figure: PlotlyFigure, options: { includeLibrary: boolean; divId: string }): MimeBundle {
+  if (!Array.isArray(figure.data)) throw new Error(`plot: figure.data must be an array of traces; got ${typeof figure.data}`);
+  const height = Number(figure.layout?.height ?? 420);
+  const spec = { data: figure.data, layout: figure.layout ?? {}, config: { responsive: true, ...figure.config } };
+  const draw = `<div id="${options.divId}" style="width:100%;height:${height}px"></div>
+<script type="text/javascript">(function () {
+  var spec = ${scriptJson(spec)};
+  function draw() { window.Plotly.newPlot("${options.divId}", spec.data, spec.layout, spec.config); }
+  if (window.Plotly) draw(); else (window.__coursePlotlyQueue = window.__coursePlotlyQueue || []).push(draw);
+})();</script>`;
+  const title = (figure.layout?.title as { text?: string } | string | undefined);
+  const titleText = typeof title === "string" ? title : title?.text;
+  return {
+    "application/vnd.plotly.v1+json": spec,
+    "text/html": options.includeLibrary ? `${plotlyLibraryScript()}\n${draw}` : draw,
+    "text/plain": `<Plotly figure${titleText ? ` "${titleText}"` : ""}: ${figure.data.length} trace(s)>`,
+  };
+}
+
+/** Shows a Plotly figure: `plot({ data: [{ x, y, type: "scatter" }], layout: { title: { text: "Loss" } } })`. */
+export function plot(figure: PlotlyFigure): void {
+  const includeLibrary = inKernel() && !plotlyShipped;
+  displayBundle(plotBundle(figure, { includeLibrary, divId: `course-plot-${process.pid}-${++plotCount}` }));
+  if (includeLibrary) plotlyShipped = true;
+}
+
+function rowsOf(df: TableLike): unknown[][] {
+  const values = df.values;
+  // A one-column frame or a Series gives a flat array.
+  return values.map((row) => (Array.isArray(row) ? row : [row]));
+}
+
+function formatCell(value: unknown, digits: number): string {
+  if (typeof value === "number" && !Number.isInteger(value)) return value.toPrecision(digits);
+  return String(value);
+}
+
+/** A DataFrame as HTML (rendered in notebooks) and aligned text. */
+export function tableBundle(df: TableLike, options: { digits?: number; caption?: string } = {}): MimeBundle {
+  const digits = options.digits ?? 4;
+  const rows = rowsOf(df);
+  for (const [i, row] of rows.entries()) {
+    if (row.length !== df.columns.length) {
+      throw new Error(`table: row ${i} has ${row.length} values but there are ${df.columns.length} columns (${df.columns.join(", ")})`);
+    }
+  }
+  const index = df.index ?? rows.map((_, i) => i);
+  const cells = rows.map((row) => row.map((v) => formatCell(v, digits)));
+  const html = [
+    `<table class="dataframe course-table">`,
+    options.caption ? `<caption>${escapeHtml(options.caption)}</caption>` : "",
+    `<thead><tr><th></th>${df.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join("")}</tr></thead>`,
+    `<tbody>`,
+    ...cells.map((row, i) => `<tr><th>${escapeHtml(index[i])}</th>${row.map((v) => `<td>${escapeHtml(v)}</td>`).join("")}</tr>`),
+    `</tbody></table>`,
+  ].join("\n");
+  const grid = [["", ...df.columns], ...cells.map((row, i) => [String(index[i]), ...row])];
+  const widths = grid[0].map((_, j) => Math.max(...grid.map((r) => r[j].length)));
+  const text = grid.map((r) => r.map((v, j) => v.padStart(widths[j])).join("  ")).join("\n");
+  return { "text/html": html, "text/plain": options.caption ? `${options.caption}\n${text}` : text };
+}
+
+/** Shows a danfojs DataFrame as a table. */
+export function table(df: TableLike, options: { digits?: number; caption?: string } = {}): void {
+  displayBundle(tableBundle(df, options));
+}
+
+export interface ProgressState {
+  step: number;
+  total: number;
+  /** Extra numbers to show, e.g. { loss: 1.92 }. */
+  values?: Record<string, number>;
+}
+
+export function progressBundle(label: string, state: ProgressState, elapsedSeconds: number): MimeBundle {
+  const fraction = state.total > 0 ? Math.min(1, state.step / state.total) : 0;
+  const extras = Object.entries(state.values ?? {}).map(([k, v]) => `${k} ${formatCell(v, 4)}`);
+  const eta = fraction > 0 && fraction < 1 ? elapsedSeconds * (1 / fraction - 1) : 0;
+  const timing = `${elapsedSeconds.toFixed(1)} s${eta > 0 ? `, ~${eta.toFixed(0)} s left` : ""}`;
+  const summary = [`${state.step}/${state.total}`, ...extras, timing].join(" · ");
+  const width = 30;
+  const filled = Math.round(fraction * width);
+  return {
+    "text/html": `<div class="course-progress"><b>${escapeHtml(label)}</b> <progress value="${state.step}" max="${state.total}"></progress> ${escapeHtml(summary)}</div>`,
+    "text/plain": `${label} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${summary}`,
+  };
+}
+
+export interface Progress {
+  update(state: ProgressState): void;
+  /** Draws the final state, whatever the throttle skipped. */
+  done(): void;
+}
+
+/**
+ * A progress line that overwrites itself in the notebook. Updates are throttled so that a
+ * fast loop does not flood the kernel; outside a kernel it prints at most every few seconds.
+ */
+export function progress(label: string, options: { minIntervalMs?: number } = {}): Progress {
+  const displayId = `course-progress-${process.pid}-${++plotCount}`;
+  const live = inKernel();
+  const minInterval = options.minIntervalMs ?? (live ? 250 : 5000);
+  const started = Date.now();
+  let last: ProgressState | null = null;
+  let lastDrawn = -Infinity;
+  let shown = false;
+  const draw = () => {
+    if (!last) return;
+    displayBundle(progressBundle(label, last, (Date.now() - started) / 1000), { displayId, update: shown });
+    shown = live;
+    lastDrawn = Date.now();
+  };
+  return {
+    update(state) {
+      last = state;
+      if (Date.now() - lastDrawn >= minInterval) draw();
+    },
+    done() {
+      draw();
+    },
+  };
+}

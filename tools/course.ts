@@ -1,0 +1,70 @@
+// npm run course [-- [lesson ...] [--scale smoke|full] [--timeout SECONDS] [--out DIR] [--bail]]
+//
+// Runs every lesson (or the named ones) through the tslab kernel and writes the executed
+// notebooks to build/notebooks. Exits non-zero if any lesson fails.
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+
+import { courseScale, parseScale } from "../lib/scale";
+import { findLesson, listLessons, ROOT, runLesson, type LessonResult } from "./runner";
+
+const USAGE = `usage: npm run course -- [lesson ...] [--scale smoke|full] [--timeout SECONDS] [--out DIR] [--bail]
+  lesson      a lesson name or number (00-setup, 00) or a path to a notebook; default: all of notebooks/
+  --scale     smoke (seconds, for CI) or full (for learning); default: $COURSE_SCALE or full
+  --timeout   per-cell limit in seconds; default 900
+  --out       where executed notebooks go; default build/notebooks
+  --bail      stop after the first failing lesson`;
+
+function fail(message: string): never {
+  console.error(`course: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: {
+        scale: { type: "string" },
+        timeout: { type: "string", default: "900" },
+        out: { type: "string", default: join(ROOT, "build", "notebooks") },
+        bail: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  let scale, lessons;
+  try {
+    scale = values.scale === undefined ? courseScale() : parseScale(values.scale, "--scale");
+    lessons = positionals.length ? positionals.map((p) => findLesson(p)) : listLessons();
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const timeoutSeconds = Number(values.timeout);
+  if (!(timeoutSeconds > 0)) fail(`--timeout must be a positive number of seconds; got ${JSON.stringify(values.timeout)}`);
+  if (lessons.length === 0) fail("no lessons found in notebooks/");
+
+  const results: LessonResult[] = [];
+  for (const path of lessons) {
+    const result = await runLesson(path, { scale, cellTimeoutMs: timeoutSeconds * 1000, outDir: resolve(values.out) });
+    results.push(result);
+    if (!result.ok && values.bail) break;
+  }
+  const failed = results.filter((r) => !r.ok);
+  const total = results.reduce((s, r) => s + r.seconds, 0);
+  console.log(`\n${results.length - failed.length}/${lessons.length} lessons passed in ${total.toFixed(1)} s (scale ${scale}); executed notebooks in ${resolve(values.out)}`);
+  if (failed.length) {
+    console.log(`failed: ${failed.map((r) => `${r.lesson} (cell ${r.failure?.cellNumber})`).join(", ")}`);
+    process.exitCode = 1;
+  }
+}
+
+await main();
