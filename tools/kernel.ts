@@ -186,7 +186,7 @@ export class Kernel {
     return h.digest("hex");
   }
 
-  private async send(msgType: string, content: Record<string, unknown>, msgId = randomUUID()): Promise<string> {
+  private async send(msgType: string, content: Record<string, unknown>, msgId: string = randomUUID()): Promise<string> {
     const header = {
       msg_id: msgId, msg_type: msgType, session: this.session, username: "course",
       date: new Date().toISOString(), version: "5.3",

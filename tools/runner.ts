@@ -68,6 +68,11 @@ function indent(text: string): string {
   return text.trimEnd().split("\n").map((l) => `    ${l}`).join("\n");
 }
 
+/** Stack frames inside Node's vm and tslab itself say nothing about the lesson. */
+function withoutKernelFrames(stack: string): string {
+  return stack.split("\n").filter((l) => !/^\s+at .*(node:vm|node:internal|\/tslab\/dist\/)/.test(l)).join("\n");
+}
+
 /** A failure as an instructor needs it: lesson, cell, first line, then what the kernel said. */
 export function describeFailure(lesson: string, f: CellFailure, cellTimeoutMs: number): string {
   const what = {
@@ -76,7 +81,7 @@ export function describeFailure(lesson: string, f: CellFailure, cellTimeoutMs: n
     died: "crashed the kernel",
   }[f.status];
   const lines = [`✗ ${lesson}: cell ${f.cellNumber} of ${f.cellCount} ${what}: ${f.firstLine}`];
-  if (f.stderr.trim()) lines.push(indent(f.stderr));
+  if (f.stderr.trim()) lines.push(indent(withoutKernelFrames(f.stderr)));
   if (f.detail) lines.push(indent(f.detail));
   return lines.join("\n");
 }

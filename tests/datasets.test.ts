@@ -1,0 +1,31 @@
+import { createHash } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+import { ROOT } from "../tools/runner";
+
+const DATASETS = join(ROOT, "datasets");
+
+/** Rows of the table in datasets/README.md: file, what, size, sha256. */
+function listedFiles(): { file: string; bytes: number; sha256: string }[] {
+  const readme = readFileSync(join(DATASETS, "README.md"), "utf8");
+  return readme.split("\n")
+    .filter((l) => /^\| [^ ]+\.[a-z]+ \|/.test(l))
+    .map((l) => {
+      const cells = l.split("|").map((c) => c.trim());
+      return { file: cells[1], bytes: Number(cells[3].replace(/[^0-9]/g, "")), sha256: cells[4] };
+    });
+}
+
+describe("datasets/", () => {
+  it("holds every listed file, byte for byte", () => {
+    const files = listedFiles();
+    expect(files.map((f) => f.file)).toContain("tinyshakespeare.txt");
+    for (const f of files) {
+      const path = join(DATASETS, f.file);
+      expect(statSync(path).size, f.file).toBe(f.bytes);
+      expect(createHash("sha256").update(readFileSync(path)).digest("hex"), f.file).toBe(f.sha256);
+    }
+  });
+});

@@ -1,0 +1,74 @@
+import * as dfd from "danfojs-node";
+import { afterEach, describe, expect, it, vi } from "vitest";
+
+import { plotBundle, progress, progressBundle, tableBundle } from "../lib/display";
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("plotBundle", () => {
+  const figure = { data: [{ x: [1, 2, 3], y: [2, 4, 8], type: "scatter" }], layout: { title: { text: "growth </script>" }, height: 300 } };
+
+  it("carries the Plotly MIME type, a self-drawing HTML fallback and a text summary in one bundle", () => {
+    const b = plotBundle(figure, { includeLibrary: false, divId: "fig-1" });
+    expect(b["application/vnd.plotly.v1+json"]).toEqual({ data: figure.data, layout: figure.layout, config: { responsive: true } });
+    const html = b["text/html"] as string;
+    expect(html).toContain(`<div id="fig-1" style="width:100%;height:300px"></div>`);
+    expect(html).toContain(`window.Plotly.newPlot("fig-1"`);
+    // A title containing </script> must not end the script element early.
+    expect(html.match(/<\/script>/g)).toHaveLength(1);
+    expect(html).toContain("growth \\u003c/script>");
+    expect(b["text/plain"]).toBe(`<Plotly figure "growth </script>": 1 trace(s)>`);
+    expect(html).not.toContain("plotly.js v");
+  });
+
+  it("ships plotly.js itself only when asked (the first figure of a session)", () => {
+    const html = plotBundle(figure, { includeLibrary: true, divId: "fig-2" })["text/html"] as string;
+    expect(html).toMatch(/^<script type="text\/javascript">\/\*\*\n\* plotly\.js v3\./);
+    expect(html.length).toBeGreaterThan(1_000_000);
+    // Every script element opened is closed exactly once: the library's source was escaped.
+    expect(html.match(/<script/g)!.length).toBe(html.match(/<\/script>/g)!.length);
+  });
+
+  it("rejects a figure without a data array", () => {
+    expect(() => plotBundle({ data: "x" as unknown as object[] }, { includeLibrary: false, divId: "f" })).toThrow(
+      "plot: figure.data must be an array of traces; got string",
+    );
+  });
+});
+
+describe("tableBundle", () => {
+  it("renders a danfojs DataFrame as an escaped HTML table and aligned text", () => {
+    const df = new dfd.DataFrame({ model: ["tiny", "<b>big</b>"], loss: [2.3456789, 1.5], params: [1000, 250000] });
+    const b = tableBundle(df, { digits: 3, caption: "Runs" });
+    const html = b["text/html"] as string;
+    expect(html).toContain("<caption>Runs</caption>");
+    expect(html).toContain("<thead><tr><th></th><th>model</th><th>loss</th><th>params</th></tr></thead>");
+    expect(html).toContain("<tr><th>0</th><td>tiny</td><td>2.35</td><td>1000</td></tr>");
+    expect(html).toContain("<td>&lt;b&gt;big&lt;/b&gt;</td>");
+    expect(b["text/plain"]).toBe(
+      ["Runs", "        model  loss  params", "0        tiny  2.35    1000", "1  <b>big</b>  1.50  250000"].join("\n"),
+    );
+  });
+
+  it("rejects rows that do not match the columns", () => {
+    expect(() => tableBundle({ columns: ["a", "b"], values: [[1, 2], [3]] })).toThrow("table: row 1 has 1 values but there are 2 columns (a, b)");
+  });
+});
+
+describe("progress", () => {
+  it("formats step, values and the time left", () => {
+    const b = progressBundle("train", { step: 25, total: 100, values: { loss: 1.23456 } }, 10);
+    expect(b["text/plain"]).toBe(`train [${"#".repeat(8)}${".".repeat(22)}] 25/100 · loss 1.235 · 10.0 s, ~30 s left`);
+    expect(b["text/html"]).toContain(`<progress value="25" max="100"></progress>`);
+  });
+
+  it("outside a kernel, prints throttled lines and always the final state", () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    const bar = progress("loop", { minIntervalMs: 60_000 });
+    for (let i = 1; i <= 1000; i++) bar.update({ step: i, total: 1000 });
+    bar.done();
+    expect(log).toHaveBeenCalledTimes(2);
+    expect(log.mock.calls[0][0]).toMatch(/^loop \[\.+\] 1\/1000/);
+    expect(log.mock.calls[1][0]).toMatch(/^loop \[#{30}\] 1000\/1000/);
+  });
+});

@@ -1,0 +1,32 @@
+// Builds throwaway notebooks under build/ (inside the course root, where tslab may import lib/).
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+import type { Cell, Notebook } from "../tools/notebook";
+import { ROOT } from "../tools/runner";
+
+export function fixtureDir(): string {
+  const base = join(ROOT, "build", "test-fixtures");
+  mkdirSync(base, { recursive: true });
+  return mkdtempSync(join(base, "run-"));
+}
+
+/** A notebook from cell sources; a source starting with "# " is a markdown cell. */
+export function writeFixture(dir: string, name: string, sources: string[]): string {
+  const cells: Cell[] = sources.map((source, i) => source.startsWith("# ")
+    ? { cell_type: "markdown", id: `c${i}`, source, metadata: {} }
+    : { cell_type: "code", id: `c${i}`, source, metadata: {}, outputs: [], execution_count: null });
+  const nb: Notebook = { nbformat: 4, nbformat_minor: 5, metadata: {}, cells };
+  const path = join(dir, `${name}.ipynb`);
+  writeFileSync(path, JSON.stringify(nb, null, 1));
+  return path;
+}
+
+/** Runs one of the course's command-line tools as a user would, without a shell. */
+export function runTool(tool: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), join(ROOT, "tools", tool), ...args], {
+    cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env }, timeout: 240_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, output: r.stdout + r.stderr };
+}

@@ -1,0 +1,131 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+
+import { readNotebook, type Output } from "../tools/notebook";
+import { findLesson, runLesson } from "../tools/runner";
+import { fixtureDir, runTool, writeFixture } from "./fixtures";
+
+let dir: string;
+beforeAll(() => {
+  dir = fixtureDir();
+});
+
+const outputsOf = (path: string) => readNotebook(path).cells.map((c) => c.outputs ?? []);
+
+describe("runner on a passing lesson", () => {
+  it("executes every cell through tslab and stores outputs in the build folder, leaving the source untouched", async () => {
+    const src = writeFixture(dir, "10-pass", [
+      "# A passing lesson",
+      `import { courseScale, plot, progress } from "../../../lib";\nconsole.log("scale", courseScale());`,
+      `const n: number = 21;\nconsole.log(n * 2);`,
+      `plot({ data: [{ x: [1, 2], y: [3, 4], type: "scatter" }], layout: { title: { text: "tiny" } } });`,
+      `const bar = progress("loop", { minIntervalMs: 0 });\nfor (let i = 1; i <= 3; i++) bar.update({ step: i, total: 3 });\nbar.done();`,
+    ]);
+    const before = readFileSync(src, "utf8");
+    const lines: string[] = [];
+    const result = await runLesson(src, { scale: "smoke", cellTimeoutMs: 60_000, outDir: join(dir, "out"), log: (l) => lines.push(l) });
+
+    expect(result.ok).toBe(true);
+    expect(readFileSync(src, "utf8")).toBe(before);
+    const nb = readNotebook(result.outPath);
+    expect(nb.metadata.course).toMatchObject({ scale: "smoke", ok: true });
+    const [md, first, second, chart, bar] = nb.cells.map((c) => c.outputs ?? []);
+    expect(md).toEqual([]);
+    expect(first).toEqual([{ output_type: "stream", name: "stdout", text: "scale smoke\n" }]);
+    expect(second).toEqual([{ output_type: "stream", name: "stdout", text: "42\n" }]);
+    expect(nb.cells.filter((c) => c.cell_type === "code").map((c) => c.execution_count)).toEqual([1, 2, 3, 4]);
+    // One output, several MIME types: Plotly for JupyterLab and VS Code, HTML for classic Notebook.
+    expect(chart).toHaveLength(1);
+    const data = (chart[0] as Extract<Output, { output_type: "display_data" }>).data;
+    expect(Object.keys(data).sort()).toEqual(["application/vnd.plotly.v1+json", "text/html", "text/plain"]);
+    expect(data["application/vnd.plotly.v1+json"]).toMatchObject({ data: [{ x: [1, 2], y: [3, 4] }], layout: { title: { text: "tiny" } } });
+    expect(data["text/html"]).toContain("window.Plotly.newPlot");
+    // The progress display was updated in place: one output holding the final state.
+    expect(bar).toHaveLength(1);
+    expect((bar[0] as Extract<Output, { output_type: "display_data" }>).data["text/plain"]).toMatch(/^loop \[#+\] 3\/3/);
+    // Progress per cell with its time, and where the result went.
+    expect(lines.filter((l) => /✓ cell +\d+\/5 +\d+\.\d+ s/.test(l))).toHaveLength(4);
+    expect(lines.at(-1)).toContain(result.outPath);
+  });
+
+  it("gives lessons the types of lib/: a misuse of a lib function is a type error", async () => {
+    const src = writeFixture(dir, "11-lib-types", [
+      `import { atScale } from "../../../lib";\nconst label: string = atScale({ smoke: 1, full: 2 });`,
+    ]);
+    const result = await runLesson(src, { scale: "smoke", cellTimeoutMs: 60_000, outDir: join(dir, "out"), log: () => {} });
+    expect(result.ok).toBe(false);
+    expect(result.failure?.stderr).toContain("Type 'number' is not assignable to type 'string'");
+  });
+});
+
+describe("runner on failing lessons (through the command line)", () => {
+  const course = (path: string, ...extra: string[]) =>
+    runTool("course.ts", [path, "--scale", "smoke", "--out", join(dir, "out"), ...extra]);
+
+  it("names the lesson, cell and first line of a throwing cell, prints the stack, exits non-zero and runs no later cell", () => {
+    const src = writeFixture(dir, "20-throws", [
+      "# Throws",
+      `console.log("before");`,
+      `const x = 1;\nthrow new Error("boom at " + x);`,
+      `console.log("after");`,
+    ]);
+    const r = course(src);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("✗ 20-throws: cell 3 of 4 failed: const x = 1;");
+    expect(r.stdout).toContain("Error: boom at 1");
+    const outputs = outputsOf(join(dir, "out", "20-throws.ipynb"));
+    expect(outputs[1]).toEqual([{ output_type: "stream", name: "stdout", text: "before\n" }]);
+    expect(outputs[3]).toEqual([]);
+  });
+
+  it("reports a TypeScript type error with its cell", () => {
+    const src = writeFixture(dir, "21-type-error", [`const ok = 1;`, `const s: string = 42;`, `console.log("after");`]);
+    const r = course(src);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("✗ 21-type-error: cell 2 of 3 failed: const s: string = 42;");
+    expect(r.stdout).toContain("Type 'number' is not assignable to type 'string'");
+  });
+
+  it("reports a kernel that dies mid-run instead of hanging", () => {
+    const src = writeFixture(dir, "22-dies", [`console.log(1);`, `process.exit(3);`, `console.log(2);`]);
+    const r = course(src);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("✗ 22-dies: cell 2 of 3 crashed the kernel: process.exit(3);");
+    expect(r.stdout).toContain("exited with code 3");
+  });
+
+  it("stops a cell that exceeds its timeout, synchronous or not", () => {
+    const src = writeFixture(dir, "23-slow", [`while (true) {}`]);
+    const r = course(src, "--timeout", "3");
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("✗ 23-slow: cell 1 of 1 did not finish within 3.00 s");
+    const asyncSrc = writeFixture(dir, "24-slow-async", [`await new Promise((r) => setTimeout(r, 600_000));`]);
+    expect(course(asyncSrc, "--timeout", "3").stdout).toContain("✗ 24-slow-async: cell 1 of 1 did not finish within 3.00 s");
+  });
+
+  it("runs the other lessons after a failing one, and only the failing one fails the run", () => {
+    const bad = writeFixture(dir, "30-bad", [`throw new Error("no")`]);
+    const good = writeFixture(dir, "31-good", [`console.log("fine")`]);
+    const r = runTool("course.ts", [bad, good, "--scale", "smoke", "--out", join(dir, "out")]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("✓ 31-good");
+    expect(r.stdout).toContain("1/2 lessons passed");
+  });
+
+  it("rejects bad arguments with a message naming them", () => {
+    expect(runTool("course.ts", ["--scale", "huge"]).stderr).toContain(`--scale must be one of smoke, full; got "huge"`);
+    expect(runTool("course.ts", ["--timeout", "0"]).stderr).toContain("--timeout must be a positive number of seconds");
+    const r = runTool("course.ts", ["no-such-lesson"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`no lesson called "no-such-lesson"`);
+    expect(r.stderr).toContain("00-setup");
+  });
+});
+
+describe("findLesson", () => {
+  it("accepts a number, a name or a file name", () => {
+    expect(findLesson("00")).toMatch(/notebooks\/00-setup\.ipynb$/);
+    expect(findLesson("00-setup")).toBe(findLesson("00-setup.ipynb"));
+  });
+});
