@@ -66,7 +66,12 @@ export const defaultProbes: Record<BackendName, BackendProbe> = {
     return missing && /did not register/.test(missing) ? "@tensorflow/tfjs-node is not installed" : missing;
   },
   wasm: async () => ((await activate("wasm")) ? null : "the wasm backend failed to initialise"),
-  cpu: async () => ((await activate("cpu")) ? null : "the cpu backend failed to initialise"),
+  cpu: async () => {
+    if (!(await activate("cpu"))) return "the cpu backend failed to initialise";
+    // Its first use would print a banner recommending tfjs-node; the choice is already announced.
+    (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+    return null;
+  },
 };
 
 export function parseBackendName(value: string, where = "backend"): BackendName {

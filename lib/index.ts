@@ -5,3 +5,14 @@ export { displayBundle, inKernel, plot, progress, table, type PlotlyFigure, type
 export { environmentReport, measureMatmul, packageVersion, type MatmulMeasurement } from "./machine";
 export { projectRoot } from "./paths";
 export { atScale, courseScale, parseScale, SCALES, type Scale } from "./scale";
+export { BpeTokenizer, trainBpe, type BpeModel } from "./bpe";
+export { CharTokenizer, loadDataset, sampleBatch, splitTrainVal, type Batch, type Tokenizer } from "./data";
+export { writeFileAtomic } from "./files";
+export { Random } from "./random";
+export { loadCheckpoint, saveCheckpoint } from "./gpt/checkpoint";
+export { BABY_GPT, countParameters, flopsPerToken, GPT, parameterSpecs, validateConfig, type GPTConfig } from "./gpt/model";
+export { generate, sampleFromLogits, type SampleOptions } from "./gpt/sample";
+export {
+  AdamW, DEFAULT_TRAIN, estimateLoss, learningRateAt, train, TrainingDivergedError,
+  type EvalInfo, type StepInfo, type TrainCallbacks, type TrainConfig, type TrainResult,
+} from "./gpt/train";

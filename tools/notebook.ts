@@ -1,6 +1,8 @@
 // Reading and writing Jupyter notebooks (nbformat 4), atomically.
-import { readFileSync, renameSync, writeFileSync, mkdirSync } from "node:fs";
-import { basename, dirname } from "node:path";
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+
+import { writeFileAtomic } from "../lib/files";
 
 export type Output =
   | { output_type: "stream"; name: string; text: string }
@@ -45,14 +47,6 @@ export function readNotebook(path: string): Notebook {
     throw new Error(`${basename(path)}: expected an nbformat 4 notebook with a "cells" array, got nbformat ${nb.nbformat}`);
   }
   return nb;
-}
-
-/** Writes to a temporary file, then renames: a reader never sees half a notebook. */
-export function writeFileAtomic(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
 }
 
 export function writeNotebook(path: string, nb: Notebook): void {

@@ -1,0 +1,108 @@
+// Text in, token ids out: a character tokenizer, the train/validation split and seeded
+// random batches of (context, next-token) pairs, as in nanoGPT's shakespeare_char.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+import { projectRoot } from "./paths";
+import type { Random } from "./random";
+
+/** What the engine needs of any tokenizer (characters here, BPE in bpe.ts). */
+export interface Tokenizer {
+  readonly vocabSize: number;
+  encode(text: string): Int32Array;
+  decode(ids: ArrayLike<number>): string;
+}
+
+function describeChar(ch: string): string {
+  const code = ch.codePointAt(0)!;
+  return `${JSON.stringify(ch)} (U+${code.toString(16).toUpperCase().padStart(4, "0")})`;
+}
+
+/** One token per distinct character of the training text, in code-point order. */
+export class CharTokenizer implements Tokenizer {
+  readonly chars: string[];
+  private readonly index: Map<string, number>;
+
+  constructor(chars: string[]) {
+    if (chars.length === 0) throw new Error("CharTokenizer: the vocabulary is empty; build it from a non-empty text");
+    const seen = new Set(chars);
+    if (seen.size !== chars.length) throw new Error(`CharTokenizer: the vocabulary repeats characters (${chars.length} given, ${seen.size} distinct)`);
+    this.chars = chars;
+    this.index = new Map(chars.map((c, i) => [c, i]));
+  }
+
+  static fromText(text: string): CharTokenizer {
+    if (text.length === 0) throw new Error("CharTokenizer.fromText: the text is empty; a vocabulary needs at least one character");
+    return new CharTokenizer([...new Set(Array.from(text))].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!));
+  }
+
+  get vocabSize(): number {
+    return this.chars.length;
+  }
+
+  encode(text: string): Int32Array {
+    const chars = Array.from(text);
+    const ids = new Int32Array(chars.length);
+    for (let i = 0; i < chars.length; i++) {
+      const id = this.index.get(chars[i]);
+      if (id === undefined) {
+        throw new Error(`CharTokenizer.encode: character ${describeChar(chars[i])} at position ${i} is not in the vocabulary of ${this.vocabSize} characters`);
+      }
+      ids[i] = id;
+    }
+    return ids;
+  }
+
+  decode(ids: ArrayLike<number>): string {
+    let out = "";
+    for (let i = 0; i < ids.length; i++) {
+      const ch = this.chars[ids[i]];
+      if (ch === undefined) throw new Error(`CharTokenizer.decode: id ${ids[i]} at position ${i} is outside [0, ${this.vocabSize})`);
+      out += ch;
+    }
+    return out;
+  }
+}
+
+/** Reads a text file from the course's datasets/ folder. */
+export function loadDataset(name: string): string {
+  const path = join(projectRoot(), "datasets", name);
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    throw new Error(`loadDataset: cannot read ${path} (${(err as Error).message}); data sets are listed in datasets/README.md`);
+  }
+}
+
+/** The first `trainFraction` of the ids for training, the rest for validation (no shuffling: the text is contiguous). */
+export function splitTrainVal(ids: Int32Array, trainFraction = 0.9): { train: Int32Array; val: Int32Array } {
+  if (!(trainFraction > 0 && trainFraction < 1)) throw new Error(`splitTrainVal: trainFraction must be in (0, 1); got ${trainFraction}`);
+  const n = Math.floor(ids.length * trainFraction);
+  return { train: ids.subarray(0, n), val: ids.subarray(n) };
+}
+
+export interface Batch {
+  /** Contexts, row-major [batchSize, blockSize]. */
+  x: Int32Array;
+  /** The token after each position of x: targets, [batchSize, blockSize]. */
+  y: Int32Array;
+  batchSize: number;
+  blockSize: number;
+}
+
+/** `batchSize` random windows of `blockSize + 1` tokens; the same generator state gives the same batch. */
+export function sampleBatch(ids: Int32Array, batchSize: number, blockSize: number, random: Random): Batch {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`sampleBatch: batchSize must be a positive integer; got ${batchSize}`);
+  if (!Number.isInteger(blockSize) || blockSize < 1) throw new Error(`sampleBatch: blockSize must be a positive integer; got ${blockSize}`);
+  if (ids.length < blockSize + 1) {
+    throw new Error(`sampleBatch: the data has ${ids.length} tokens but a window needs blockSize + 1 = ${blockSize + 1}`);
+  }
+  const x = new Int32Array(batchSize * blockSize);
+  const y = new Int32Array(batchSize * blockSize);
+  for (let b = 0; b < batchSize; b++) {
+    const start = random.int(ids.length - blockSize);
+    x.set(ids.subarray(start, start + blockSize), b * blockSize);
+    y.set(ids.subarray(start + 1, start + blockSize + 1), b * blockSize);
+  }
+  return { x, y, batchSize, blockSize };
+}

@@ -1,0 +1,283 @@
+// A GPT-2-style decoder in TensorFlow.js, after nanoGPT's model.py: token and position
+// embeddings, pre-LayerNorm blocks of causal self-attention and a GELU MLP, a final
+// LayerNorm and a language-model head (optionally tied to the token embedding).
+// Weights are stored [in, out] so every linear layer is x @ W.
+import * as tf from "@tensorflow/tfjs";
+
+import { Random } from "../random";
+import { crossEntropy, embed, gelu, layerNorm, linear, matMul2d } from "./ops";
+
+export interface GPTConfig {
+  /** Tokens in the vocabulary. */
+  vocabSize: number;
+  /** Context length: the most tokens the model sees at once. */
+  blockSize: number;
+  nLayer: number;
+  nHead: number;
+  /** Width of the residual stream; a multiple of nHead. */
+  nEmbd: number;
+  /** Dropout rate in training (0 turns it off). */
+  dropout: number;
+  /** Biases in linear layers and LayerNorms, as GPT-2 has. */
+  bias: boolean;
+  /** Share the token embedding with the output head, as GPT-2 does. */
+  tieWeights: boolean;
+}
+
+/** nanoGPT's small CPU configuration for Tiny Shakespeare (vocabSize comes from the tokenizer). */
+export const BABY_GPT: Omit<GPTConfig, "vocabSize"> = {
+  blockSize: 64, nLayer: 4, nHead: 4, nEmbd: 128, dropout: 0, bias: true, tieWeights: true,
+};
+
+export function validateConfig(config: GPTConfig): GPTConfig {
+  const positiveInts: (keyof GPTConfig)[] = ["vocabSize", "blockSize", "nLayer", "nHead", "nEmbd"];
+  for (const key of positiveInts) {
+    const v = config[key];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
+      throw new Error(`GPTConfig.${key} must be a positive integer; got ${JSON.stringify(v)}`);
+    }
+  }
+  if (config.nEmbd % config.nHead !== 0) {
+    throw new Error(`GPTConfig.nEmbd (${config.nEmbd}) must be divisible by nHead (${config.nHead})`);
+  }
+  if (!(config.dropout >= 0 && config.dropout < 1)) throw new Error(`GPTConfig.dropout must be in [0, 1); got ${config.dropout}`);
+  if (typeof config.bias !== "boolean") throw new Error(`GPTConfig.bias must be true or false; got ${JSON.stringify(config.bias)}`);
+  if (typeof config.tieWeights !== "boolean") throw new Error(`GPTConfig.tieWeights must be true or false; got ${JSON.stringify(config.tieWeights)}`);
+  return config;
+}
+
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+  init: { kind: "normal"; std: number } | { kind: "zeros" } | { kind: "ones" };
+  /** Whether AdamW decays it: 2-D tensors (matrices, embeddings) yes; biases and norm gains no, as in nanoGPT. */
+  decay: boolean;
+}
+
+/** Every parameter with its shape and initialisation, in a fixed order (the checkpoint order). */
+export function parameterSpecs(config: GPTConfig): ParamSpec[] {
+  const { vocabSize: V, blockSize: T, nLayer: L, nEmbd: C, bias } = validateConfig(config);
+  const normal = (std: number) => ({ kind: "normal" as const, std });
+  const zeros = { kind: "zeros" as const };
+  const ones = { kind: "ones" as const };
+  // GPT-2: residual projections scaled by 1/sqrt(2L) so the residual stream's variance does not grow with depth.
+  const projStd = 0.02 / Math.sqrt(2 * L);
+  const specs: ParamSpec[] = [
+    { name: "wte", shape: [V, C], init: normal(0.02), decay: true },
+    { name: "wpe", shape: [T, C], init: normal(0.02), decay: true },
+  ];
+  const norm = (name: string) => {
+    specs.push({ name: `${name}.weight`, shape: [C], init: ones, decay: false });
+    if (bias) specs.push({ name: `${name}.bias`, shape: [C], init: zeros, decay: false });
+  };
+  const dense = (name: string, nIn: number, nOut: number, std: number) => {
+    specs.push({ name: `${name}.weight`, shape: [nIn, nOut], init: normal(std), decay: true });
+    if (bias) specs.push({ name: `${name}.bias`, shape: [nOut], init: zeros, decay: false });
+  };
+  for (let l = 0; l < L; l++) {
+    norm(`h.${l}.ln_1`);
+    dense(`h.${l}.attn.c_attn`, C, 3 * C, 0.02);
+    dense(`h.${l}.attn.c_proj`, C, C, projStd);
+    norm(`h.${l}.ln_2`);
+    dense(`h.${l}.mlp.c_fc`, C, 4 * C, 0.02);
+    dense(`h.${l}.mlp.c_proj`, 4 * C, C, projStd);
+  }
+  norm("ln_f");
+  if (!config.tieWeights) specs.push({ name: "lm_head.weight", shape: [C, V], init: normal(0.02), decay: true });
+  return specs;
+}
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** A variable holding `values`; the temporary tensor it was built from is freed at once. */
+function variableFrom(values: Float32Array, shape: number[]): tf.Variable {
+  const init = tf.tensor(values, shape, "float32");
+  const v = tf.variable(init, true);
+  init.dispose();
+  return v;
+}
+
+/** Parameter counts: all of them, and without the token and position embeddings (Kaplan et al.'s N). */
+export function countParameters(config: GPTConfig): { total: number; nonEmbedding: number } {
+  const specs = parameterSpecs(config);
+  const total = specs.reduce((s, p) => s + size(p.shape), 0);
+  const embeddings = specs.filter((p) => p.name === "wte" || p.name === "wpe").reduce((s, p) => s + size(p.shape), 0);
+  return { total, nonEmbedding: total - embeddings };
+}
+
+/**
+ * Training FLOPs per token: 6 per weight that multiplies (forward 2, backward 4), counting
+ * the output head (V·C, tied or not) but not the embedding lookups, plus attention's
+ * 12·L·T·C (QKᵀ and A·V over a full context, forward and backward), as in PaLM's appendix B.
+ */
+export function flopsPerToken(config: GPTConfig): number {
+  const { nonEmbedding } = countParameters(config);
+  const head = config.vocabSize * config.nEmbd;
+  return 6 * (nonEmbedding + head) + 12 * config.nLayer * config.blockSize * config.nEmbd;
+}
+
+export interface ForwardOptions {
+  /** Dropout on (training) or off (evaluation, sampling). */
+  training?: boolean;
+  /** Seed for this call's dropout masks; vary it per step. */
+  dropoutSeed?: number;
+  /** Keep the residual stream after the embeddings and after every block. */
+  keepHidden?: boolean;
+}
+
+export interface ForwardResult {
+  /** [B·T, V] */
+  logits: tf.Tensor2D;
+  /** With keepHidden: nLayer + 1 tensors [B, T, C] (embeddings, then each block's output). */
+  hidden: tf.Tensor3D[];
+}
+
+export class GPT {
+  readonly config: GPTConfig;
+  readonly params: Map<string, tf.Variable>;
+  private readonly masks = new Map<number, tf.Tensor2D>();
+
+  private constructor(config: GPTConfig, params: Map<string, tf.Variable>) {
+    this.config = config;
+    this.params = params;
+  }
+
+  /** A freshly initialised model; the same seed gives the same weights on every backend. */
+  static create(config: GPTConfig, seed = 1337): GPT {
+    const random = new Random(seed);
+    const params = new Map<string, tf.Variable>();
+    for (const spec of parameterSpecs(config)) {
+      const n = size(spec.shape);
+      const values = spec.init.kind === "normal" ? random.normals(n, spec.init.std) : new Float32Array(n).fill(spec.init.kind === "ones" ? 1 : 0);
+      params.set(spec.name, variableFrom(values, spec.shape));
+    }
+    return new GPT({ ...config }, params);
+  }
+
+  /** Builds a model around existing weights (checkpoints); shapes must match the config. */
+  static fromWeights(config: GPTConfig, weights: Map<string, Float32Array>): GPT {
+    const params = new Map<string, tf.Variable>();
+    for (const spec of parameterSpecs(config)) {
+      const values = weights.get(spec.name);
+      if (!values) throw new Error(`GPT.fromWeights: missing parameter ${spec.name} (shape [${spec.shape}])`);
+      if (values.length !== size(spec.shape)) {
+        throw new Error(`GPT.fromWeights: ${spec.name} has ${values.length} values; shape [${spec.shape}] needs ${size(spec.shape)}`);
+      }
+      params.set(spec.name, variableFrom(values, spec.shape));
+    }
+    return new GPT({ ...config }, params);
+  }
+
+  private p<R extends tf.Rank>(name: string): tf.Tensor<R> {
+    const v = this.params.get(name);
+    if (!v) throw new Error(`GPT: no parameter named ${name}`);
+    return v as unknown as tf.Tensor<R>;
+  }
+
+  private optional<R extends tf.Rank>(name: string): tf.Tensor<R> | undefined {
+    return this.params.get(name) as unknown as tf.Tensor<R> | undefined;
+  }
+
+  /** 0 where a query may attend (key position ≤ query position), -1e9 above the diagonal. */
+  private causalMask(T: number): tf.Tensor2D {
+    let mask = this.masks.get(T);
+    if (!mask) {
+      const values = new Float32Array(T * T);
+      for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) values[i * T + j] = -1e9;
+      mask = tf.keep(tf.tensor2d(values, [T, T]));
+      this.masks.set(T, mask);
+    }
+    return mask;
+  }
+
+  /** Checks ids and shape at the door, with the numbers in the message. */
+  private checkInput(ids: Int32Array, batchSize: number, T: number): void {
+    const { blockSize, vocabSize } = this.config;
+    if (!Number.isInteger(T) || T < 1) throw new Error(`GPT.forward: sequence length must be a positive integer; got ${T}`);
+    if (T > blockSize) throw new Error(`GPT.forward: cannot forward a sequence of length ${T}; blockSize is only ${blockSize}`);
+    if (ids.length !== batchSize * T) throw new Error(`GPT.forward: got ${ids.length} token ids for batch ${batchSize} × length ${T} = ${batchSize * T}`);
+    for (let i = 0; i < ids.length; i++) {
+      if (!(ids[i] >= 0 && ids[i] < vocabSize)) throw new Error(`GPT.forward: token id ${ids[i]} at position ${i} is outside the vocabulary [0, ${vocabSize})`);
+    }
+  }
+
+  /** Logits for every position of `batchSize` sequences of length T (ids row-major [B, T]). */
+  forward(ids: Int32Array, batchSize: number, T: number, options: ForwardOptions = {}): ForwardResult {
+    this.checkInput(ids, batchSize, T);
+    const { nLayer, nHead, nEmbd: C, dropout } = this.config;
+    const B = batchSize;
+    const hs = C / nHead;
+    const training = options.training ?? false;
+    let dropoutCalls = 0;
+    const drop = <X extends tf.Tensor>(x: X): X =>
+      training && dropout > 0 ? (tf.dropout(x, dropout, undefined, (options.dropoutSeed ?? 0) * 1009 + dropoutCalls++) as X) : x;
+    const hidden: tf.Tensor3D[] = [];
+
+    const idx = tf.tensor1d(ids, "int32");
+    const wpe = this.p<tf.Rank.R2>("wpe");
+    const pos = T === this.config.blockSize ? wpe : tf.slice(wpe, [0, 0], [T, C]); // [T, C]
+    const tok = embed(idx, this.p<tf.Rank.R2>("wte")); // [B*T, C]
+    let x = drop(tf.reshape(tf.add(tf.reshape(tok, [B, T, C]), pos), [B * T, C])) as tf.Tensor2D; // [B*T, C]
+    if (options.keepHidden) hidden.push(tf.reshape(x, [B, T, C]));
+    const mask = this.causalMask(T);
+
+    for (let l = 0; l < nLayer; l++) {
+      const h = `h.${l}`;
+      // Causal self-attention: every head attends to earlier positions only.
+      const a = layerNorm(x, this.p(`${h}.ln_1.weight`), this.optional(`${h}.ln_1.bias`));
+      const qkv = linear(a, this.p(`${h}.attn.c_attn.weight`), this.optional(`${h}.attn.c_attn.bias`)); // [B*T, 3C]
+      // Split first, then a 4-D transpose per tensor: wasm's 5-D transpose is ~100x slower.
+      const [q, k, v] = tf.split(qkv, 3, 1).map((t) => tf.transpose(tf.reshape(t, [B, T, nHead, hs]), [0, 2, 1, 3])); // each [B, nh, T, hs]
+      const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)), mask); // [B, nh, T, T]
+      const att = drop(tf.softmax(scores));
+      const y = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [B * T, C]) as tf.Tensor2D; // [B*T, C]
+      x = tf.add(x, drop(linear(y, this.p(`${h}.attn.c_proj.weight`), this.optional(`${h}.attn.c_proj.bias`))));
+      // MLP: widen 4×, GELU, project back.
+      const m = layerNorm(x, this.p(`${h}.ln_2.weight`), this.optional(`${h}.ln_2.bias`));
+      const fc = gelu(linear(m, this.p(`${h}.mlp.c_fc.weight`), this.optional(`${h}.mlp.c_fc.bias`))) as tf.Tensor2D; // [B*T, 4C]
+      x = tf.add(x, drop(linear(fc, this.p(`${h}.mlp.c_proj.weight`), this.optional(`${h}.mlp.c_proj.bias`))));
+      if (options.keepHidden) hidden.push(tf.reshape(x, [B, T, C]));
+    }
+
+    const out = layerNorm(x, this.p("ln_f.weight"), this.optional("ln_f.bias"));
+    // The head multiplies by wteᵀ when tied; the transpose is explicit so that the matmul stays fast.
+    const head = this.config.tieWeights ? tf.transpose(this.p<tf.Rank.R2>("wte")) : this.p<tf.Rank.R2>("lm_head.weight"); // [C, V]
+    return { logits: matMul2d(out, head), hidden }; // [B*T, V]
+  }
+
+  /** Mean next-token cross-entropy of targets y given contexts x (both row-major [B, T]). */
+  loss(x: Int32Array, y: Int32Array, batchSize: number, T: number, options: ForwardOptions = {}): tf.Scalar {
+    if (y.length !== x.length) throw new Error(`GPT.loss: ${x.length} inputs but ${y.length} targets`);
+    const { logits } = this.forward(x, batchSize, T, options);
+    for (let i = 0; i < y.length; i++) {
+      if (!(y[i] >= 0 && y[i] < this.config.vocabSize)) throw new Error(`GPT.loss: target id ${y[i]} at position ${i} is outside [0, ${this.config.vocabSize})`);
+    }
+    return crossEntropy(logits, tf.tensor1d(y, "int32"));
+  }
+
+  /**
+   * The residual stream after the embeddings and after each block, [B, T, C] per layer
+   * (nLayer + 1 tensors, caller disposes): the features a probe or a new head reads.
+   */
+  features(ids: Int32Array, batchSize: number, T: number): tf.Tensor3D[] {
+    return tf.tidy(() => {
+      const { hidden } = this.forward(ids, batchSize, T, { keepHidden: true });
+      return hidden;
+    });
+  }
+
+  get parameterCount(): { total: number; nonEmbedding: number } {
+    return countParameters(this.config);
+  }
+
+  /** Current weights as plain arrays, in parameterSpecs order. */
+  weights(): Map<string, Float32Array> {
+    return new Map([...this.params].map(([name, v]) => [name, v.dataSync() as Float32Array]));
+  }
+
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    for (const m of this.masks.values()) m.dispose();
+    this.masks.clear();
+  }
+}

@@ -1,0 +1,39 @@
+// A small seeded random generator: the same seed gives the same batches, initial weights
+// and samples on every backend, because nothing here depends on the backend.
+
+/** Mulberry32: 32-bit state, fast, good enough for sampling and initialisation. */
+export class Random {
+  private state: number;
+
+  constructor(seed: number) {
+    if (!Number.isFinite(seed)) throw new Error(`Random: seed must be a finite number; got ${seed}`);
+    this.state = (Math.floor(seed) ^ 0x9e3779b9) >>> 0;
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** Uniform integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  /** Standard normal, by Box–Muller. */
+  normal(): number {
+    const u = 1 - this.next();
+    const v = this.next();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+
+  /** `n` draws from N(0, std²) as float32. */
+  normals(n: number, std: number): Float32Array {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.normal() * std;
+    return out;
+  }
+}

@@ -1,0 +1,158 @@
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+
+import { chooseBackend } from "../lib/backend";
+import { GPT, parameterSpecs, type GPTConfig } from "../lib/gpt/model";
+import { AdamW, learningRateAt, train, TrainingDivergedError } from "../lib/gpt/train";
+import { Random } from "../lib/random";
+
+const TINY: GPTConfig = { vocabSize: 11, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0, bias: true, tieWeights: true };
+
+function randomIds(n: number, vocab: number, seed: number): Int32Array {
+  const r = new Random(seed);
+  return Int32Array.from({ length: n }, () => r.int(vocab));
+}
+
+const data = { train: randomIds(2000, TINY.vocabSize, 1), val: randomIds(300, TINY.vocabSize, 2) };
+const quiet = { evalInterval: 0, evalBatches: 2, warmupSteps: 2 };
+
+beforeAll(async () => {
+  await chooseBackend("wasm");
+});
+
+describe("learning rate schedule", () => {
+  const c = { learningRate: 1e-3, minLearningRate: 1e-4, warmupSteps: 10, steps: 110 };
+  it("warms up linearly, then follows a cosine from the peak to the minimum", () => {
+    expect(learningRateAt(0, c)).toBeCloseTo(1e-3 / 11, 12);
+    expect(learningRateAt(9, c)).toBeCloseTo((1e-3 * 10) / 11, 12);
+    expect(learningRateAt(10, c)).toBeCloseTo(1e-3, 12);
+    expect(learningRateAt(60, c)).toBeCloseTo(5.5e-4, 12); // halfway: the mean of peak and minimum
+    expect(learningRateAt(110, c)).toBe(1e-4);
+    expect(learningRateAt(500, c)).toBe(1e-4);
+  });
+});
+
+describe("AdamW", () => {
+  it("matches a float64 reference: bias correction, clipping by global norm, decay on 2-D weights only", () => {
+    const model = GPT.create(TINY, 3);
+    const specs = parameterSpecs(TINY);
+    const opts = { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, gradClip: 0.5 };
+    const opt = new AdamW(model, opts);
+    const before = specs.map((s) => Float64Array.from(model.params.get(s.name)!.dataSync()));
+    const gradsArrays = specs.map((s, i) => new Random(100 + i).normals(before[i].length, 0.3));
+    const lrs = [1e-2, 5e-3];
+    // Reference: plain loops in float64.
+    const m = before.map((p) => new Float64Array(p.length));
+    const v = before.map((p) => new Float64Array(p.length));
+    const p64 = before.map((p) => Float64Array.from(p));
+    lrs.forEach((lr, k) => {
+      const t = k + 1;
+      const norm = Math.sqrt(gradsArrays.reduce((s, g) => s + g.reduce((a, x) => a + x * x, 0), 0));
+      const scale = Math.min(1, opts.gradClip / (norm + 1e-6));
+      p64.forEach((p, i) => {
+        for (let j = 0; j < p.length; j++) {
+          const g = gradsArrays[i][j] * scale;
+          m[i][j] = opts.beta1 * m[i][j] + (1 - opts.beta1) * g;
+          v[i][j] = opts.beta2 * v[i][j] + (1 - opts.beta2) * g * g;
+          const mHat = m[i][j] / (1 - opts.beta1 ** t), vHat = v[i][j] / (1 - opts.beta2 ** t);
+          if (specs[i].decay) p[j] -= lr * opts.weightDecay * p[j];
+          p[j] -= (lr * mHat) / (Math.sqrt(vHat) + opts.eps);
+        }
+      });
+      const grads = specs.map((s, i) => tf.tensor(gradsArrays[i], s.shape));
+      const reportedNorm = opt.step(grads, lr);
+      expect(reportedNorm.dataSync()[0]).toBeCloseTo(norm, 4);
+      tf.dispose([...grads, reportedNorm]);
+    });
+    specs.forEach((s, i) => {
+      const got = model.params.get(s.name)!.dataSync();
+      got.forEach((x, j) => expect(Math.abs(x - p64[i][j]), `${s.name}[${j}]`).toBeLessThan(2e-6));
+    });
+    opt.dispose();
+    model.dispose();
+  });
+});
+
+describe("train", () => {
+  it("overfits a single tiny batch", () => {
+    const model = GPT.create(TINY, 4);
+    // Exactly blockSize + 1 tokens: every batch is the same window.
+    const one = randomIds(TINY.blockSize + 1, TINY.vocabSize, 9);
+    const r = train(model, { train: one, val: one }, { ...quiet, steps: 150, batchSize: 2, learningRate: 1e-2, minLearningRate: 1e-2, weightDecay: 0 });
+    expect(r.steps[0].loss).toBeGreaterThan(2);
+    expect(r.evals.at(-1)!.trainLoss).toBeLessThan(0.05);
+    model.dispose();
+  });
+
+  it("keeps the number of live tensors flat across steps", () => {
+    const before = tf.memory().numTensors;
+    const model = GPT.create({ ...TINY, dropout: 0.1 }, 4);
+    const counts: number[] = [];
+    train(model, data, { ...quiet, steps: 6, batchSize: 3, gradAccumSteps: 2 }, { onStep: () => counts.push(tf.memory().numTensors) });
+    expect(new Set(counts).size).toBe(1);
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("is deterministic for a seed, and accumulating two micro-batches equals one batch twice the size", () => {
+    const run = (batchSize: number, gradAccumSteps: number, seed = 7) => {
+      const model = GPT.create(TINY, 4);
+      const r = train(model, data, { ...quiet, steps: 4, batchSize, gradAccumSteps, seed });
+      const w = model.params.get("h.0.attn.c_attn.weight")!.dataSync().slice();
+      model.dispose();
+      return { losses: r.steps.map((s) => s.loss), w };
+    };
+    const a = run(8, 1), b = run(8, 1), c = run(4, 2), d = run(8, 1, 8);
+    expect(b).toEqual(a);
+    c.losses.forEach((l, i) => expect(l).toBeCloseTo(a.losses[i], 5));
+    c.w.forEach((x, i) => expect(Math.abs(x - a.w[i])).toBeLessThan(1e-5));
+    expect(d.losses).not.toEqual(a.losses);
+  });
+
+  it("gives the same losses on wasm and cpu", async () => {
+    const losses: number[][] = [];
+    for (const backend of ["wasm", "cpu"] as const) {
+      await chooseBackend(backend);
+      const model = GPT.create(TINY, 4);
+      losses.push(train(model, data, { ...quiet, steps: 3, batchSize: 4 }).steps.map((s) => s.loss));
+      model.dispose();
+    }
+    await chooseBackend("wasm");
+    losses[1].forEach((l, i) => expect(Math.abs(l - losses[0][i])).toBeLessThan(1e-4));
+  });
+
+  it("stops with an error naming the step when the loss is not finite", () => {
+    const model = GPT.create(TINY, 4);
+    let steps = 0;
+    const poison = () => {
+      const w = model.params.get("ln_f.weight")!;
+      w.assign(tf.fill(w.shape, NaN));
+    };
+    expect(() => train(model, data, { ...quiet, steps: 5, batchSize: 2 }, { onStep: (s) => { steps++; if (s.step === 2) poison(); } })).toThrow(
+      /^training diverged at step 3: the loss is NaN \(learning rate [0-9.e-]+\); lower the learning rate/,
+    );
+    expect(steps).toBe(3);
+    expect(() => train(model, data, { steps: 0 })).toThrow("TrainConfig.steps must be a positive integer; got 0");
+    expect(() => train(model, { train: data.train, val: new Int32Array(5) }, quiet)).toThrow(
+      "train: the val split has 5 tokens; a batch needs at least blockSize + 1 = 9",
+    );
+    model.dispose();
+  });
+
+  it("reports progress and stops early when asked", () => {
+    const model = GPT.create(TINY, 4);
+    const evals: number[] = [];
+    const r = train(model, data, { ...quiet, steps: 20, evalInterval: 5, batchSize: 4 }, {
+      onEval: (e) => evals.push(e.step),
+      shouldStop: (e) => e.step >= 10,
+    });
+    expect(evals).toEqual([5, 10]);
+    expect(r.steps).toHaveLength(10);
+    expect(r.tokens).toBe(10 * 4 * TINY.blockSize);
+    model.dispose();
+  });
+});
+
+it("TrainingDivergedError is an Error", () => {
+  expect(new TrainingDivergedError("x")).toBeInstanceOf(Error);
+});
