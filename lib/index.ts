@@ -13,6 +13,14 @@ export { loadCheckpoint, saveCheckpoint } from "./gpt/checkpoint";
 export { BABY_GPT, countParameters, flopsPerToken, GPT, parameterSpecs, validateConfig, type GPTConfig } from "./gpt/model";
 export { generate, sampleFromLogits, type SampleOptions } from "./gpt/sample";
 export {
-  AdamW, DEFAULT_TRAIN, estimateLoss, learningRateAt, train, TrainingDivergedError,
+  AdamW, DEFAULT_TRAIN, estimateLoss, learningRateAt, modelParameters, train, TrainingDivergedError,
   type EvalInfo, type StepInfo, type TrainCallbacks, type TrainConfig, type TrainResult,
 } from "./gpt/train";
+export { LoRA, linearWeightNames, type LoRAConfig, type LoRATarget } from "./gpt/lora";
+export { readTensorFile, writeTensorFile, type TensorEntry } from "./gpt/checkpoint";
+export {
+  checkLabeled, ClassifierHead, classifierAccuracy, continuationLogLikelihood, fineTune, fitLinearProbe, lastPositionFeatures, layerFeatures,
+  zeroShotPredict, type FineTuneOptions, type LabeledSequences, type ProbeResult,
+} from "./gpt/transfer";
+export { balance, encodeTask, limitPerClass, parseSpeeches, questionTask, speakerTask, splitTask, verseProseTask, type Speech, type TextTask } from "./tasks";
+export type { Adapters, ForwardOptions, ForwardResult } from "./gpt/model";

@@ -195,7 +195,7 @@ describe("checkpoints", () => {
     );
     const bogus = join(dir, "bogus.ckpt");
     writeFileSync(bogus, "hello");
-    expect(() => loadCheckpoint(bogus)).toThrow(`is not a checkpoint (expected a file starting with "GPTCKPT1")`);
+    expect(() => loadCheckpoint(bogus)).toThrow(`is not a tensor file (expected a file starting with "GPTCKPT1")`);
     expect(() => loadCheckpoint(join(dir, "missing.ckpt"))).toThrow("loadCheckpoint: cannot read");
   });
 });

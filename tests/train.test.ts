@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 
 import { chooseBackend } from "../lib/backend";
 import { GPT, parameterSpecs, type GPTConfig } from "../lib/gpt/model";
-import { AdamW, learningRateAt, train, TrainingDivergedError } from "../lib/gpt/train";
+import { AdamW, learningRateAt, modelParameters, train, TrainingDivergedError } from "../lib/gpt/train";
 import { Random } from "../lib/random";
 
 const TINY: GPTConfig = { vocabSize: 11, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0, bias: true, tieWeights: true };
@@ -37,7 +37,7 @@ describe("AdamW", () => {
     const model = GPT.create(TINY, 3);
     const specs = parameterSpecs(TINY);
     const opts = { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, gradClip: 0.5 };
-    const opt = new AdamW(model, opts);
+    const opt = new AdamW(modelParameters(model), opts);
     const before = specs.map((s) => Float64Array.from(model.params.get(s.name)!.dataSync()));
     const gradsArrays = specs.map((s, i) => new Random(100 + i).normals(before[i].length, 0.3));
     const lrs = [1e-2, 5e-3];

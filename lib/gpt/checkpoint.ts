@@ -1,6 +1,6 @@
-// Checkpoints: one file holding a JSON header (config, step, anything the caller adds) and
-// the weights as little-endian float32, written atomically. Loading refuses a checkpoint
-// whose config differs from the one expected, naming every difference.
+// Tensor files: a JSON header and named float32 tensors in one file, written atomically.
+// Checkpoints (a whole model) and adapters (a task's LoRA weights) are both tensor files;
+// loading a checkpoint refuses one whose config differs from the one expected.
 import { readFileSync } from "node:fs";
 
 import { writeFileAtomic } from "../files";
@@ -8,36 +8,61 @@ import { GPT, parameterSpecs, validateConfig, type GPTConfig } from "./model";
 
 const MAGIC = "GPTCKPT1";
 
-export interface CheckpointHeader {
-  config: GPTConfig;
-  /** Optimizer steps taken when saved. */
-  step: number;
-  /** Anything else worth keeping (tokenizer, training settings, losses). */
-  meta: Record<string, unknown>;
-  params: { name: string; shape: number[] }[];
+export interface TensorEntry {
+  shape: number[];
+  values: Float32Array;
 }
 
-export function saveCheckpoint(path: string, model: GPT, info: { step?: number; meta?: Record<string, unknown> } = {}): void {
-  const specs = parameterSpecs(model.config);
-  const header: CheckpointHeader = {
-    config: model.config, step: info.step ?? 0, meta: info.meta ?? {},
-    params: specs.map((s) => ({ name: s.name, shape: s.shape })),
-  };
-  const json = Buffer.from(JSON.stringify(header), "utf8");
-  // Pad the header so the float32 data starts 4-byte aligned.
+/** Layout: MAGIC, header length (u32 LE), JSON header padded to 4 bytes, then each tensor's float32 LE values in header order. */
+export function writeTensorFile(path: string, header: Record<string, unknown>, tensors: Map<string, TensorEntry>): void {
+  const index = [...tensors].map(([name, t]) => ({ name, shape: t.shape }));
+  const json = Buffer.from(JSON.stringify({ ...header, tensors: index }), "utf8");
   const headerBytes = Math.ceil((json.length + MAGIC.length + 4) / 4) * 4 - MAGIC.length - 4;
-  const weights = model.weights();
-  const floats = specs.reduce((n, s) => n + weights.get(s.name)!.length, 0);
+  const floats = [...tensors.values()].reduce((n, t) => n + t.values.length, 0);
   const out = Buffer.alloc(MAGIC.length + 4 + headerBytes + floats * 4, 0x20);
   out.write(MAGIC, 0, "ascii");
   out.writeUInt32LE(headerBytes, MAGIC.length);
   json.copy(out, MAGIC.length + 4);
   let offset = MAGIC.length + 4 + headerBytes;
-  for (const s of specs) {
-    const values = weights.get(s.name)!;
-    for (let i = 0; i < values.length; i++, offset += 4) out.writeFloatLE(values[i], offset);
+  for (const [name, t] of tensors) {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    if (n !== t.values.length) throw new Error(`writeTensorFile: ${name} has ${t.values.length} values but shape [${t.shape}] needs ${n}`);
+    for (let i = 0; i < n; i++, offset += 4) out.writeFloatLE(t.values[i], offset);
   }
   writeFileAtomic(path, out);
+}
+
+export function readTensorFile(path: string): { header: Record<string, unknown>; tensors: Map<string, TensorEntry> } {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (err) {
+    throw new Error(`cannot read ${path} (${(err as Error).message})`);
+  }
+  if (buf.length < MAGIC.length + 4 || buf.toString("ascii", 0, MAGIC.length) !== MAGIC) {
+    throw new Error(`${path} is not a tensor file (expected a file starting with "${MAGIC}")`);
+  }
+  const headerBytes = buf.readUInt32LE(MAGIC.length);
+  const { tensors: index, ...header } = JSON.parse(buf.toString("utf8", MAGIC.length + 4, MAGIC.length + 4 + headerBytes)) as {
+    tensors: { name: string; shape: number[] }[];
+  } & Record<string, unknown>;
+  const tensors = new Map<string, TensorEntry>();
+  let offset = MAGIC.length + 4 + headerBytes;
+  for (const { name, shape } of index) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (offset + n * 4 > buf.length) throw new Error(`${path} is truncated in tensor ${name}`);
+    const values = new Float32Array(n);
+    for (let i = 0; i < n; i++, offset += 4) values[i] = buf.readFloatLE(offset);
+    tensors.set(name, { shape, values });
+  }
+  if (offset !== buf.length) throw new Error(`${path} has ${buf.length - offset} bytes after the last tensor; expected none`);
+  return { header, tensors };
+}
+
+export function saveCheckpoint(path: string, model: GPT, info: { step?: number; meta?: Record<string, unknown> } = {}): void {
+  const weights = model.weights();
+  const tensors = new Map(parameterSpecs(model.config).map((s) => [s.name, { shape: s.shape, values: weights.get(s.name)! }]));
+  writeTensorFile(path, { config: model.config, step: info.step ?? 0, meta: info.meta ?? {} }, tensors);
 }
 
 /** Differences between two configs, as "key: a in checkpoint, b expected". */
@@ -51,32 +76,17 @@ function configDifferences(found: GPTConfig, expected: GPTConfig): string[] {
  * checkpoint of any other configuration.
  */
 export function loadCheckpoint(path: string, expected?: GPTConfig): { model: GPT; step: number; meta: Record<string, unknown> } {
-  let buf: Buffer;
+  let file;
   try {
-    buf = readFileSync(path);
+    file = readTensorFile(path);
   } catch (err) {
-    throw new Error(`loadCheckpoint: cannot read ${path} (${(err as Error).message})`);
+    throw new Error(`loadCheckpoint: ${(err as Error).message}`);
   }
-  if (buf.length < MAGIC.length + 4 || buf.toString("ascii", 0, MAGIC.length) !== MAGIC) {
-    throw new Error(`loadCheckpoint: ${path} is not a checkpoint (expected a file starting with "${MAGIC}")`);
-  }
-  const headerBytes = buf.readUInt32LE(MAGIC.length);
-  const header = JSON.parse(buf.toString("utf8", MAGIC.length + 4, MAGIC.length + 4 + headerBytes)) as CheckpointHeader;
-  const config = validateConfig(header.config);
+  const config = validateConfig(file.header.config as GPTConfig);
   if (expected) {
     const diff = configDifferences(config, expected);
     if (diff.length) throw new Error(`loadCheckpoint: ${path} holds a model of another shape: ${diff.join("; ")}`);
   }
-  const specs = parameterSpecs(config);
-  const weights = new Map<string, Float32Array>();
-  let offset = MAGIC.length + 4 + headerBytes;
-  for (const s of specs) {
-    const n = s.shape.reduce((a, b) => a * b, 1);
-    if (offset + n * 4 > buf.length) throw new Error(`loadCheckpoint: ${path} is truncated in parameter ${s.name}`);
-    const values = new Float32Array(n);
-    for (let i = 0; i < n; i++, offset += 4) values[i] = buf.readFloatLE(offset);
-    weights.set(s.name, values);
-  }
-  if (offset !== buf.length) throw new Error(`loadCheckpoint: ${path} has ${buf.length - offset} bytes after the last parameter; expected none`);
-  return { model: GPT.fromWeights(config, weights), step: header.step, meta: header.meta };
+  const weights = new Map([...file.tensors].map(([name, t]) => [name, t.values]));
+  return { model: GPT.fromWeights(config, weights), step: Number(file.header.step ?? 0), meta: (file.header.meta ?? {}) as Record<string, unknown> };
 }

@@ -116,6 +116,12 @@ export function flopsPerToken(config: GPTConfig): number {
   return 6 * (nonEmbedding + head) + 12 * config.nLayer * config.blockSize * config.nEmbd;
 }
 
+/** Low-rank updates to named linear layers (LoRA): y = x·W + b + delta(name, x). */
+export interface Adapters {
+  /** The extra output for the layer whose weight is `weightName`, or null to leave it unchanged. */
+  delta(weightName: string, x: tf.Tensor2D): tf.Tensor2D | null;
+}
+
 export interface ForwardOptions {
   /** Dropout on (training) or off (evaluation, sampling). */
   training?: boolean;
@@ -123,6 +129,8 @@ export interface ForwardOptions {
   dropoutSeed?: number;
   /** Keep the residual stream after the embeddings and after every block. */
   keepHidden?: boolean;
+  /** Low-rank adapters applied to the linear layers they name. */
+  adapters?: Adapters;
 }
 
 export interface ForwardResult {
@@ -130,6 +138,8 @@ export interface ForwardResult {
   logits: tf.Tensor2D;
   /** With keepHidden: nLayer + 1 tensors [B, T, C] (embeddings, then each block's output). */
   hidden: tf.Tensor3D[];
+  /** The final LayerNorm's output, [B·T, C]: what the head reads, and what a classifier head can read. */
+  final: tf.Tensor2D;
 }
 
 export class GPT {
@@ -212,6 +222,11 @@ export class GPT {
     const drop = <X extends tf.Tensor>(x: X): X =>
       training && dropout > 0 ? (tf.dropout(x, dropout, undefined, (options.dropoutSeed ?? 0) * 1009 + dropoutCalls++) as X) : x;
     const hidden: tf.Tensor3D[] = [];
+    const dense = (name: string, x: tf.Tensor2D): tf.Tensor2D => {
+      const y = linear(x, this.p(`${name}.weight`), this.optional(`${name}.bias`));
+      const delta = options.adapters?.delta(`${name}.weight`, x);
+      return delta ? tf.add(y, delta) : y;
+    };
 
     const idx = tf.tensor1d(ids, "int32");
     const wpe = this.p<tf.Rank.R2>("wpe");
@@ -225,24 +240,24 @@ export class GPT {
       const h = `h.${l}`;
       // Causal self-attention: every head attends to earlier positions only.
       const a = layerNorm(x, this.p(`${h}.ln_1.weight`), this.optional(`${h}.ln_1.bias`));
-      const qkv = linear(a, this.p(`${h}.attn.c_attn.weight`), this.optional(`${h}.attn.c_attn.bias`)); // [B*T, 3C]
+      const qkv = dense(`${h}.attn.c_attn`, a); // [B*T, 3C]
       // Split first, then a 4-D transpose per tensor: wasm's 5-D transpose is ~100x slower.
       const [q, k, v] = tf.split(qkv, 3, 1).map((t) => tf.transpose(tf.reshape(t, [B, T, nHead, hs]), [0, 2, 1, 3])); // each [B, nh, T, hs]
       const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)), mask); // [B, nh, T, T]
       const att = drop(tf.softmax(scores));
       const y = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [B * T, C]) as tf.Tensor2D; // [B*T, C]
-      x = tf.add(x, drop(linear(y, this.p(`${h}.attn.c_proj.weight`), this.optional(`${h}.attn.c_proj.bias`))));
+      x = tf.add(x, drop(dense(`${h}.attn.c_proj`, y)));
       // MLP: widen 4×, GELU, project back.
       const m = layerNorm(x, this.p(`${h}.ln_2.weight`), this.optional(`${h}.ln_2.bias`));
-      const fc = gelu(linear(m, this.p(`${h}.mlp.c_fc.weight`), this.optional(`${h}.mlp.c_fc.bias`))) as tf.Tensor2D; // [B*T, 4C]
-      x = tf.add(x, drop(linear(fc, this.p(`${h}.mlp.c_proj.weight`), this.optional(`${h}.mlp.c_proj.bias`))));
+      const fc = gelu(dense(`${h}.mlp.c_fc`, m)) as tf.Tensor2D; // [B*T, 4C]
+      x = tf.add(x, drop(dense(`${h}.mlp.c_proj`, fc)));
       if (options.keepHidden) hidden.push(tf.reshape(x, [B, T, C]));
     }
 
     const out = layerNorm(x, this.p("ln_f.weight"), this.optional("ln_f.bias"));
     // The head multiplies by wteᵀ when tied; the transpose is explicit so that the matmul stays fast.
     const head = this.config.tieWeights ? tf.transpose(this.p<tf.Rank.R2>("wte")) : this.p<tf.Rank.R2>("lm_head.weight"); // [C, V]
-    return { logits: matMul2d(out, head), hidden }; // [B*T, V]
+    return { logits: matMul2d(out, head), hidden, final: out }; // logits [B*T, V]
   }
 
   /** Mean next-token cross-entropy of targets y given contexts x (both row-major [B, T]). */

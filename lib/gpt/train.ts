@@ -31,7 +31,7 @@ export interface TrainConfig {
   gradClip: number;
   /** Estimate train and validation loss every this many steps (0: only at the end). */
   evalInterval: number;
-  /** Batches per loss estimate. */
+  /** Batches per loss estimate (0: never estimate). */
   evalBatches: number;
   /** Seeds batch sampling and dropout. */
   seed: number;
@@ -48,7 +48,7 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   for (const k of ["warmupSteps", "evalInterval"] as const) {
     if (!Number.isInteger(c[k]) || c[k] < 0) throw new Error(`TrainConfig.${k} must be a non-negative integer; got ${c[k]}`);
   }
-  if (!Number.isInteger(c.evalBatches) || c.evalBatches < 1) throw new Error(`TrainConfig.evalBatches must be a positive integer; got ${c.evalBatches}`);
+  if (!Number.isInteger(c.evalBatches) || c.evalBatches < 0) throw new Error(`TrainConfig.evalBatches must be a non-negative integer; got ${c.evalBatches}`);
   if (!(c.learningRate > 0)) throw new Error(`TrainConfig.learningRate must be positive; got ${c.learningRate}`);
   if (!(c.minLearningRate >= 0 && c.minLearningRate <= c.learningRate)) {
     throw new Error(`TrainConfig.minLearningRate must be in [0, learningRate = ${c.learningRate}]; got ${c.minLearningRate}`);
@@ -80,10 +80,11 @@ export class AdamW {
   private readonly v: tf.Variable[];
   private t = 0;
 
-  constructor(model: GPT, private readonly c: Pick<TrainConfig, "beta1" | "beta2" | "eps" | "weightDecay" | "gradClip">) {
-    const specs = parameterSpecs(model.config);
-    this.vars = specs.map((s) => model.params.get(s.name)!);
-    this.decays = specs.map((s) => s.decay);
+  /** Optimises `params`; only those marked `decay` get weight decay. */
+  constructor(params: { variable: tf.Variable; decay: boolean }[], private readonly c: Pick<TrainConfig, "beta1" | "beta2" | "eps" | "weightDecay" | "gradClip">) {
+    if (params.length === 0) throw new Error("AdamW: no parameters to optimise");
+    this.vars = params.map((p) => p.variable);
+    this.decays = params.map((p) => p.decay);
     const zeros = () => this.vars.map((x) => tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
     this.m = zeros();
     this.v = zeros();
@@ -125,6 +126,11 @@ export class AdamW {
   dispose(): void {
     tf.dispose([...this.m, ...this.v]);
   }
+}
+
+/** Every parameter of a model with its weight-decay flag, in checkpoint order. */
+export function modelParameters(model: GPT): { variable: tf.Variable; decay: boolean }[] {
+  return parameterSpecs(model.config).map((s) => ({ variable: model.params.get(s.name)!, decay: s.decay }));
 }
 
 export interface StepInfo {
@@ -189,7 +195,7 @@ export function train(model: GPT, data: { train: Int32Array; val: Int32Array }, 
   }
   const batchRandom = new Random(c.seed);
   const evalRandom = new Random(c.seed + 1);
-  const optimizer = new AdamW(model, c);
+  const optimizer = new AdamW(modelParameters(model), c);
   const vars = optimizer.variables;
   const tokensPerStep = c.batchSize * c.gradAccumSteps * T;
   const started = performance.now();
@@ -245,7 +251,7 @@ export function train(model: GPT, data: { train: Int32Array; val: Int32Array }, 
       result.steps.push(info);
       callbacks.onStep?.(info);
       const last = step === c.steps - 1;
-      if ((c.evalInterval > 0 && (step + 1) % c.evalInterval === 0) || last) {
+      if (c.evalBatches > 0 && ((c.evalInterval > 0 && (step + 1) % c.evalInterval === 0) || last)) {
         if (evaluate(step + 1)) break;
       }
     }

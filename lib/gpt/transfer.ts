@@ -1,0 +1,280 @@
+// Reusing a pretrained model for a labelled task, four ways: score label continuations with
+// the language model (zero-shot), fit a linear probe on frozen features, or train a small
+// classification head together with all weights (fine-tuning) or with low-rank adapters.
+import * as tf from "@tensorflow/tfjs";
+
+import type { Tokenizer } from "../data";
+import { Random } from "../random";
+import type { Adapters, GPT } from "./model";
+import { crossEntropy, matMul2d } from "./ops";
+import { AdamW, learningRateAt } from "./train";
+
+/** N labelled sequences of the same length T, row-major ids [N, T]. */
+export interface LabeledSequences {
+  ids: Int32Array;
+  labels: Int32Array;
+  length: number;
+  classes: string[];
+}
+
+export function checkLabeled(data: LabeledSequences, where: string): number {
+  const n = data.labels.length;
+  if (n === 0) throw new Error(`${where}: no examples`);
+  if (data.ids.length !== n * data.length) {
+    throw new Error(`${where}: ${data.ids.length} token ids for ${n} examples of length ${data.length} (expected ${n * data.length})`);
+  }
+  for (let i = 0; i < n; i++) {
+    if (!(data.labels[i] >= 0 && data.labels[i] < data.classes.length)) {
+      throw new Error(`${where}: label ${data.labels[i]} of example ${i} is outside [0, ${data.classes.length}) (${data.classes.join(", ")})`);
+    }
+  }
+  return n;
+}
+
+function rows(data: LabeledSequences, indices: ArrayLike<number>): { ids: Int32Array; labels: Int32Array } {
+  const T = data.length;
+  const ids = new Int32Array(indices.length * T);
+  const labels = new Int32Array(indices.length);
+  for (let i = 0; i < indices.length; i++) {
+    ids.set(data.ids.subarray(indices[i] * T, indices[i] * T + T), i * T);
+    labels[i] = data.labels[indices[i]];
+  }
+  return { ids, labels };
+}
+
+/** A linear classifier on the last position's features: logits = h·W + b. */
+export class ClassifierHead {
+  private constructor(readonly w: tf.Variable, readonly b: tf.Variable) {}
+
+  static create(width: number, classes: number, seed = 1): ClassifierHead {
+    if (!(Number.isInteger(classes) && classes >= 2)) throw new Error(`ClassifierHead: needs at least 2 classes; got ${classes}`);
+    const r = new Random(seed);
+    return new ClassifierHead(
+      tf.tidy(() => tf.variable(tf.tensor2d(r.normals(width * classes, 0.02), [width, classes]), true)),
+      tf.tidy(() => tf.variable(tf.zeros([classes]), true)),
+    );
+  }
+
+  logits(features: tf.Tensor2D): tf.Tensor2D {
+    return tf.add(matMul2d(features, this.w as unknown as tf.Tensor2D), this.b) as tf.Tensor2D;
+  }
+
+  get parameterCount(): number {
+    return this.w.size + this.b.size;
+  }
+
+  dispose(): void {
+    tf.dispose([this.w, this.b]);
+  }
+}
+
+/** The final (post-LayerNorm) hidden state at the last position of each sequence: [B, C]. */
+export function lastPositionFeatures(model: GPT, ids: Int32Array, batchSize: number, T: number, adapters?: Adapters): tf.Tensor2D {
+  const { final } = model.forward(ids, batchSize, T, { adapters });
+  const C = model.config.nEmbd;
+  return tf.reshape(tf.slice(tf.reshape(final, [batchSize, T, C]), [0, T - 1, 0], [batchSize, 1, C]), [batchSize, C]);
+}
+
+export interface FineTuneOptions {
+  model: GPT;
+  head: ClassifierHead;
+  adapters?: Adapters;
+  /** What the optimizer updates (model weights, adapters, the head), with their weight-decay flags. */
+  trainable: { variable: tf.Variable; decay: boolean }[];
+  data: LabeledSequences;
+  steps: number;
+  batchSize: number;
+  learningRate: number;
+  weightDecay?: number;
+  seed?: number;
+  onStep?: (step: number, loss: number) => void;
+}
+
+/** Trains a classifier end to end on labelled sequences; returns the loss of every step. */
+export function fineTune(o: FineTuneOptions): number[] {
+  const n = checkLabeled(o.data, "fineTune");
+  if (!Number.isInteger(o.steps) || o.steps < 1) throw new Error(`fineTune: steps must be a positive integer; got ${o.steps}`);
+  const batchSize = Math.min(o.batchSize, n);
+  const random = new Random(o.seed ?? 1);
+  const optimizer = new AdamW(o.trainable, { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: o.weightDecay ?? 0.01, gradClip: 1 });
+  const schedule = { learningRate: o.learningRate, minLearningRate: o.learningRate / 10, warmupSteps: Math.ceil(o.steps / 10), steps: o.steps };
+  const vars = o.trainable.map((t) => t.variable);
+  const losses: number[] = [];
+  try {
+    for (let step = 0; step < o.steps; step++) {
+      const batch = rows(o.data, Array.from({ length: batchSize }, () => random.int(n)));
+      const { value, grads } = tf.variableGrads(() => {
+        const features = lastPositionFeatures(o.model, batch.ids, batchSize, o.data.length, o.adapters);
+        return crossEntropy(o.head.logits(features), tf.tensor1d(batch.labels, "int32"));
+      }, vars);
+      const loss = value.dataSync()[0];
+      value.dispose();
+      if (!Number.isFinite(loss)) {
+        tf.dispose(Object.values(grads));
+        throw new Error(`fineTune: the loss became ${loss} at step ${step}; lower the learning rate (${o.learningRate})`);
+      }
+      tf.dispose(optimizer.step(vars.map((v) => grads[v.name]), learningRateAt(step, schedule)));
+      tf.dispose(Object.values(grads));
+      losses.push(loss);
+      o.onStep?.(step, loss);
+    }
+  } finally {
+    optimizer.dispose();
+  }
+  return losses;
+}
+
+/** Fraction of examples whose highest logit is the right class. */
+export function classifierAccuracy(model: GPT, head: ClassifierHead, data: LabeledSequences, adapters?: Adapters, batchSize = 32): number {
+  const n = checkLabeled(data, "classifierAccuracy");
+  let correct = 0;
+  for (let start = 0; start < n; start += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => start + i);
+    const batch = rows(data, idx);
+    const predicted = tf.tidy(() => tf.argMax(head.logits(lastPositionFeatures(model, batch.ids, idx.length, data.length, adapters)), 1).dataSync());
+    predicted.forEach((p, i) => { if (p === batch.labels[i]) correct++; });
+  }
+  return correct / n;
+}
+
+/**
+ * Last-position features of every layer, frozen: layer 0 is the embeddings, layer l the output
+ * of block l, and the last entry the final LayerNorm. Each is [N, C] row-major.
+ */
+export function layerFeatures(model: GPT, data: LabeledSequences, batchSize = 32): Float32Array[] {
+  const n = checkLabeled(data, "layerFeatures");
+  const { nLayer, nEmbd: C } = model.config;
+  const T = data.length;
+  const out = Array.from({ length: nLayer + 2 }, () => new Float32Array(n * C));
+  for (let start = 0; start < n; start += batchSize) {
+    const count = Math.min(batchSize, n - start);
+    const ids = data.ids.subarray(start * T, (start + count) * T);
+    const layers = tf.tidy(() => {
+      const { hidden, final } = model.forward(ids, count, T, { keepHidden: true });
+      const last = (x: tf.Tensor3D) => tf.reshape(tf.slice(x, [0, T - 1, 0], [count, 1, C]), [count, C]);
+      return [...hidden.map(last), last(tf.reshape(final, [count, T, C]))];
+    });
+    layers.forEach((l, i) => out[i].set(l.dataSync(), start * C));
+    tf.dispose(layers);
+  }
+  return out;
+}
+
+export interface ProbeResult {
+  trainAccuracy: number;
+  testAccuracy: number;
+}
+
+/**
+ * Multinomial logistic regression on fixed features (standardised with the training set's
+ * mean and spread), full-batch Adam with L2 regularisation: the linear probe.
+ */
+export function fitLinearProbe(
+  train: { x: Float32Array; y: Int32Array },
+  test: { x: Float32Array; y: Int32Array },
+  classes: number,
+  options: { l2?: number; steps?: number; learningRate?: number } = {},
+): ProbeResult {
+  const n = train.y.length;
+  if (n === 0 || test.y.length === 0) throw new Error("fitLinearProbe: needs at least one training and one test example");
+  const dims = train.x.length / n;
+  if (!Number.isInteger(dims) || test.x.length !== test.y.length * dims) {
+    throw new Error(`fitLinearProbe: features do not match labels (${train.x.length} values for ${n} training examples, ${test.x.length} for ${test.y.length} test examples)`);
+  }
+  const { l2 = 1e-3, steps = 300, learningRate = 0.05 } = options;
+  return tf.tidy(() => {
+    const xTrain = tf.tensor2d(train.x, [n, dims]);
+    const { mean, variance } = tf.moments(xTrain, 0);
+    const scale = tf.rsqrt(tf.add(variance, 1e-6));
+    const standardise = (x: tf.Tensor2D) => tf.mul(tf.sub(x, mean), scale) as tf.Tensor2D;
+    const xs = standardise(xTrain);
+    const xt = standardise(tf.tensor2d(test.x, [test.y.length, dims]));
+    const w = tf.variable(tf.zeros([dims, classes]));
+    const b = tf.variable(tf.zeros([classes]));
+    const optimizer = tf.train.adam(learningRate);
+    const yTrain = tf.tensor1d(train.y, "int32");
+    for (let i = 0; i < steps; i++) {
+      optimizer.minimize(() => tf.add(crossEntropy(tf.add(tf.matMul(xs, w), b) as tf.Tensor2D, yTrain), tf.mul(l2, tf.sum(tf.square(w)))) as tf.Scalar);
+    }
+    const accuracy = (x: tf.Tensor2D, y: Int32Array) => {
+      const predicted = tf.argMax(tf.add(tf.matMul(x, w), b), 1).dataSync();
+      let correct = 0;
+      for (let i = 0; i < y.length; i++) if (predicted[i] === y[i]) correct++;
+      return correct / y.length;
+    };
+    const result = { trainAccuracy: accuracy(xs, train.y), testAccuracy: accuracy(xt, test.y) };
+    optimizer.dispose();
+    tf.dispose([w, b]);
+    return result;
+  });
+}
+
+/**
+ * Log-likelihood under the language model of the tokens from position `scoreFrom` on, for N
+ * sequences of equal length L (row-major [N, L]): Σ_t log p(x_t | x_<t), t ≥ scoreFrom.
+ */
+export function continuationLogLikelihood(model: GPT, ids: Int32Array, length: number, scoreFrom: number, batchSize = 32): Float64Array {
+  if (!(Number.isInteger(scoreFrom) && scoreFrom >= 1 && scoreFrom < length)) {
+    throw new Error(`continuationLogLikelihood: scoreFrom must be in [1, ${length - 1}] (at least one token of context and one to score); got ${scoreFrom}`);
+  }
+  const n = ids.length / length;
+  if (!Number.isInteger(n)) throw new Error(`continuationLogLikelihood: ${ids.length} ids is not a whole number of sequences of length ${length}`);
+  const V = model.config.vocabSize;
+  const out = new Float64Array(n);
+  for (let start = 0; start < n; start += batchSize) {
+    const count = Math.min(batchSize, n - start);
+    const batch = ids.subarray(start * length, (start + count) * length);
+    const logp = tf.tidy(() => tf.logSoftmax(model.forward(batch, count, length).logits).dataSync()); // [count*L, V]
+    for (let s = 0; s < count; s++) {
+      let sum = 0;
+      // Logits at position t predict the token at t + 1.
+      for (let t = scoreFrom - 1; t < length - 1; t++) sum += logp[(s * length + t) * V + batch[s * length + t + 1]];
+      out[start + s] = sum;
+    }
+  }
+  return out;
+}
+
+/**
+ * Zero-shot classification with the language model alone: for every example and class, the
+ * log-likelihood of the class's continuation after its prompt; the most likely class wins.
+ * `render` turns (example, class) into that prompt and continuation, e.g. a speaker's name
+ * header before a speech, or "?" against "." after a line.
+ */
+export function zeroShotPredict(
+  model: GPT,
+  tokenizer: Tokenizer,
+  examples: string[],
+  classes: number,
+  render: (example: string, cls: number) => { prompt: string; continuation: string },
+): Int32Array {
+  const scores = examples.map(() => new Float64Array(classes).fill(-Infinity));
+  for (let c = 0; c < classes; c++) {
+    // Group sequences of equal shape so each group is one batched forward pass.
+    const groups = new Map<string, { rows: number[]; ids: Int32Array[]; length: number; scoreFrom: number }>();
+    examples.forEach((example, i) => {
+      const { prompt, continuation } = render(example, c);
+      const p = tokenizer.encode(prompt), q = tokenizer.encode(continuation);
+      const length = p.length + q.length;
+      if (p.length < 1 || q.length < 1) throw new Error(`zeroShotPredict: example ${i}, class ${c}: the prompt and the continuation must each have at least one token`);
+      if (length > model.config.blockSize) {
+        throw new Error(`zeroShotPredict: example ${i}, class ${c} is ${length} tokens long; the model's context is ${model.config.blockSize}`);
+      }
+      const key = `${length}:${p.length}`;
+      const g = groups.get(key) ?? { rows: [], ids: [], length, scoreFrom: p.length };
+      const seq = new Int32Array(length);
+      seq.set(p);
+      seq.set(q, p.length);
+      g.rows.push(i);
+      g.ids.push(seq);
+      groups.set(key, g);
+    });
+    for (const g of groups.values()) {
+      const flat = new Int32Array(g.ids.length * g.length);
+      g.ids.forEach((s, j) => flat.set(s, j * g.length));
+      const ll = continuationLogLikelihood(model, flat, g.length, g.scoreFrom);
+      g.rows.forEach((row, j) => { scores[row][c] = ll[j]; });
+    }
+  }
+  return Int32Array.from(scores, (s) => s.indexOf(Math.max(...s)));
+}

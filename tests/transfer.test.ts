@@ -1,0 +1,175 @@
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+
+import { chooseBackend } from "../lib/backend";
+import { CharTokenizer } from "../lib/data";
+import { LoRA } from "../lib/gpt/lora";
+import { GPT, type GPTConfig } from "../lib/gpt/model";
+import { train } from "../lib/gpt/train";
+import {
+  ClassifierHead, classifierAccuracy, continuationLogLikelihood, fineTune, fitLinearProbe, zeroShotPredict, type LabeledSequences,
+} from "../lib/gpt/transfer";
+import { Random } from "../lib/random";
+
+const TINY: GPTConfig = { vocabSize: 9, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0, bias: true, tieWeights: true };
+
+function randomIds(n: number, vocab: number, seed: number): Int32Array {
+  const r = new Random(seed);
+  return Int32Array.from({ length: n }, () => r.int(vocab));
+}
+
+function logits(model: GPT, ids: Int32Array, B: number, T: number, lora?: LoRA): Float32Array {
+  return tf.tidy(() => model.forward(ids, B, T, { adapters: lora }).logits.dataSync() as Float32Array);
+}
+
+/** Label = whether token 0 occurs in the sequence: needs the whole context, linear enough to learn fast. */
+function containsZeroTask(n: number, seed: number): LabeledSequences {
+  const T = TINY.blockSize;
+  const ids = randomIds(n * T, TINY.vocabSize - 1, seed).map((v) => v + 1);
+  const labels = new Int32Array(n);
+  const r = new Random(seed + 1);
+  for (let i = 0; i < n; i++) {
+    if (i % 2 === 0) ids[i * T + r.int(T)] = 0;
+    labels[i] = ids.subarray(i * T, i * T + T).includes(0) ? 1 : 0;
+  }
+  return { ids, labels, length: T, classes: ["absent", "present"] };
+}
+
+beforeAll(async () => {
+  await chooseBackend("wasm");
+});
+
+describe("LoRA", () => {
+  it("changes nothing before training (B = 0) and counts r·(in + out) parameters per layer", () => {
+    const model = GPT.create(TINY, 1);
+    const lora = LoRA.create(model, { rank: 2, targets: ["attn", "mlp"] });
+    const ids = randomIds(2 * 8, TINY.vocabSize, 3);
+    expect(logits(model, ids, 2, 8, lora)).toEqual(logits(model, ids, 2, 8));
+    const C = TINY.nEmbd;
+    const perLayer = 2 * (C + 3 * C) + 2 * (C + C) + 2 * (C + 4 * C) + 2 * (4 * C + C);
+    expect(lora.parameterCount).toBe(TINY.nLayer * perLayer);
+    expect(lora.layerNames).toHaveLength(4 * TINY.nLayer);
+    lora.dispose();
+    model.dispose();
+  });
+
+  it("merged into the weights gives the same outputs as applied on the side", () => {
+    const model = GPT.create(TINY, 1);
+    const lora = LoRA.create(model, { rank: 3, alpha: 6, targets: ["h.0.attn.c_attn.weight", "mlp"] });
+    // Give B non-zero values so that the update matters.
+    for (const v of lora.variables) tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.5, "float32", v.size)));
+    const ids = randomIds(3 * 8, TINY.vocabSize, 4);
+    const side = logits(model, ids, 3, 8, lora);
+    const merged = lora.merge(model);
+    const inWeights = logits(merged, ids, 3, 8);
+    expect(Math.max(...side.map((v, i) => Math.abs(v - inWeights[i])))).toBeLessThan(1e-4);
+    expect(Math.max(...side.map((v, i) => Math.abs(v - logits(model, ids, 3, 8)[i])))).toBeGreaterThan(1e-3);
+    merged.dispose();
+    lora.dispose();
+    model.dispose();
+  });
+
+  it("trains only the adapters and the head: the pretrained weights stay bit-identical", () => {
+    const model = GPT.create(TINY, 1);
+    const before = model.weights();
+    const lora = LoRA.create(model, { rank: 2, targets: ["attn", "mlp"] });
+    const head = ClassifierHead.create(TINY.nEmbd, 2);
+    const data = containsZeroTask(64, 5);
+    const adapterBefore = lora.variables.map((v) => v.dataSync().slice());
+    fineTune({
+      model, head, adapters: lora, data, steps: 5, batchSize: 16, learningRate: 1e-2,
+      trainable: [...lora.variables, head.w, head.b].map((variable) => ({ variable, decay: false })),
+    });
+    for (const [name, values] of model.weights()) expect(values, name).toEqual(before.get(name));
+    expect(lora.variables.some((v, i) => v.dataSync().some((x, j) => x !== adapterBefore[i][j]))).toBe(true);
+    head.dispose();
+    lora.dispose();
+    model.dispose();
+  });
+
+  it("rejects ranks outside [1, min(in, out)] and unknown targets, saying what is allowed", () => {
+    const model = GPT.create(TINY, 1);
+    expect(() => LoRA.create(model, { rank: 0, targets: ["attn"] })).toThrow("LoRA: rank must be an integer in [1, 16] for h.0.attn.c_attn.weight ([16, 48]); got 0");
+    expect(() => LoRA.create(model, { rank: 17, targets: ["mlp"] })).toThrow("LoRA: rank must be an integer in [1, 16] for h.0.mlp.c_fc.weight ([16, 64]); got 17");
+    expect(() => LoRA.create(model, { rank: 2, targets: ["h.9.attn.c_attn.weight"] })).toThrow(
+      `LoRA: unknown target "h.9.attn.c_attn.weight"; expected "attn", "mlp" or one of h.0.attn.c_attn.weight`,
+    );
+    expect(() => LoRA.create(model, { rank: 2, targets: [] })).toThrow("LoRA: no targets");
+    model.dispose();
+  });
+});
+
+describe("fine-tuning and probes", () => {
+  it("fine-tuning all weights learns a task the initial model cannot do", () => {
+    const model = GPT.create(TINY, 2);
+    const head = ClassifierHead.create(TINY.nEmbd, 2, 3);
+    const trainSet = containsZeroTask(256, 7), testSet = containsZeroTask(128, 8);
+    const before = classifierAccuracy(model, head, testSet);
+    const trainable = [...model.params.values(), head.w, head.b].map((variable) => ({ variable, decay: false }));
+    const losses = fineTune({ model, head, data: trainSet, trainable, steps: 150, batchSize: 32, learningRate: 3e-3 });
+    expect(losses.at(-1)!).toBeLessThan(losses[0]);
+    expect(before).toBeLessThan(0.7);
+    expect(classifierAccuracy(model, head, testSet)).toBeGreaterThan(0.9);
+    head.dispose();
+    model.dispose();
+  });
+
+  it("a linear probe separates separable classes and stays at chance on random labels", () => {
+    const r = new Random(1);
+    const make = (n: number, randomLabels: boolean) => {
+      const x = new Float32Array(n * 5), y = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        y[i] = i % 3;
+        for (let d = 0; d < 5; d++) x[i * 5 + d] = r.normal() * 0.5 + (d === y[i] ? 3 : 0);
+        if (randomLabels) y[i] = r.int(3);
+      }
+      return { x, y };
+    };
+    expect(fitLinearProbe(make(150, false), make(150, false), 3).testAccuracy).toBeGreaterThan(0.95);
+    expect(fitLinearProbe(make(150, true), make(300, true), 3).testAccuracy).toBeLessThan(0.5);
+    expect(() => fitLinearProbe({ x: new Float32Array(7), y: new Int32Array(2) }, make(3, false), 3)).toThrow("fitLinearProbe: features do not match labels");
+  });
+
+  it("checks labelled data at the door", () => {
+    const model = GPT.create(TINY, 2);
+    const head = ClassifierHead.create(TINY.nEmbd, 2);
+    const bad = { ids: new Int32Array(16), labels: Int32Array.from([0, 2]), length: 8, classes: ["a", "b"] };
+    expect(() => classifierAccuracy(model, head, bad)).toThrow("classifierAccuracy: label 2 of example 1 is outside [0, 2) (a, b)");
+    expect(() => classifierAccuracy(model, head, { ...bad, labels: Int32Array.from([0, 1, 1]) })).toThrow(
+      "classifierAccuracy: 16 token ids for 3 examples of length 8 (expected 24)",
+    );
+    head.dispose();
+    model.dispose();
+  });
+});
+
+describe("zero-shot scoring", () => {
+  it("sums the same log-probabilities as scoring each position separately", () => {
+    const model = GPT.create(TINY, 3);
+    const ids = randomIds(2 * 6, TINY.vocabSize, 9);
+    const fast = continuationLogLikelihood(model, ids, 6, 2);
+    for (let s = 0; s < 2; s++) {
+      let reference = 0;
+      for (let t = 2; t < 6; t++) {
+        // Brute force: run the prefix alone and read the last position's distribution.
+        const prefix = ids.slice(s * 6, s * 6 + t);
+        const logp = tf.tidy(() => tf.logSoftmax(model.forward(prefix, 1, t).logits).dataSync());
+        reference += logp[(t - 1) * TINY.vocabSize + ids[s * 6 + t]];
+      }
+      expect(fast[s]).toBeCloseTo(reference, 4);
+    }
+    expect(() => continuationLogLikelihood(model, ids, 6, 0)).toThrow("continuationLogLikelihood: scoreFrom must be in [1, 5]");
+    model.dispose();
+  });
+
+  it("picks the continuation a trained language model expects", () => {
+    const tokenizer = CharTokenizer.fromText("abc");
+    const model = GPT.create({ ...TINY, vocabSize: 3 }, 4);
+    const ids = tokenizer.encode("abc".repeat(200));
+    train(model, { train: ids, val: ids }, { steps: 60, batchSize: 8, learningRate: 1e-2, warmupSteps: 5, evalBatches: 0 });
+    const examples = ["abcab", "bcabc", "cabca"];
+    const predicted = zeroShotPredict(model, tokenizer, examples, 3, (text, c) => ({ prompt: text, continuation: "abc"[c] }));
+    expect(Array.from(predicted)).toEqual([2, 0, 1]); // c after "…ab", a after "…bc", b after "…ca"
+    model.dispose();
+  });
+});
