@@ -44,8 +44,8 @@ async function matmulPeak(): Promise<number> {
 
 /** Where one training step's kernel time goes, by kernel name. */
 async function profileStep(model: GPT, data: { train: Int32Array; val: Int32Array }) {
-  const info = await tf.profile(() => {
-    train(model, data, { steps: 1, evalBatches: 0, warmupSteps: 0 });
+  const info = await tf.profile(async () => {
+    await train(model, data, { steps: 1, evalBatches: 0, warmupSteps: 0 });
   });
   const byKernel = new Map<string, number>();
   // customGrad records a "forward"/scope entry around kernels it also lists: count kernels only.
@@ -66,8 +66,8 @@ async function measureBackend(name: BackendName, steps: number): Promise<SpeedRo
   const { config, data } = shakespeare();
   const model = GPT.create(config, 1337);
   const run = { batchSize: 12, evalBatches: 0, warmupSteps: 10, learningRate: 1e-3 };
-  train(model, data, { ...run, steps: 2 }); // warm-up: kernels compiled, memory allocated
-  const result = train(model, data, { ...run, steps });
+  await train(model, data, { ...run, steps: 2 }); // warm-up: kernels compiled, memory allocated
+  const result = await train(model, data, { ...run, steps });
   const stepSeconds = result.seconds;
   const tokensPerSecond = result.tokens / stepSeconds;
   const profile = await profileStep(model, data);
@@ -88,7 +88,7 @@ async function timeToQuality(name: BackendName, minutes: number): Promise<void> 
   console.log("| step | tokens | train loss | val loss | wall s |");
   console.log("|---:|---:|---:|---:|---:|");
   let reached: { tokens: number; seconds: number } | null = null;
-  const result = train(model, data, {
+  const result = await train(model, data, {
     steps: 100_000, decaySteps: 2000, warmupSteps: 100, batchSize: 12, learningRate: 1e-3, minLearningRate: 1e-4,
     evalInterval: 100, evalBatches: 20, weightDecay: 0.1, gradClip: 1, seed: 1337,
   }, {

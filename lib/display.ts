@@ -108,6 +108,42 @@ export function plot(figure: PlotlyFigure): void {
   if (includeLibrary) plotlyShipped = true;
 }
 
+export interface LivePlot {
+  /** Redraws the chart in place with a new figure (throttled; the last one always shows after done()). */
+  update(figure: PlotlyFigure): void;
+  done(): void;
+}
+
+/** A chart that redraws itself in place while a loop runs: a live loss curve. */
+export function livePlot(options: { minIntervalMs?: number } = {}): LivePlot {
+  const displayId = `course-live-${process.pid}-${++plotCount}`;
+  const divId = `${displayId}-div`;
+  const live = inKernel();
+  // The output that first ships plotly.js must keep it through every redraw.
+  const includeLibrary = live && !plotlyShipped;
+  if (includeLibrary) plotlyShipped = true;
+  const minInterval = options.minIntervalMs ?? 1000;
+  let latest: PlotlyFigure | null = null;
+  let drawn: PlotlyFigure | null = null;
+  let lastDrawn = -Infinity;
+  const draw = () => {
+    if (!latest || latest === drawn) return;
+    displayBundle(plotBundle(latest, { includeLibrary, divId }), { displayId, update: drawn !== null });
+    drawn = latest;
+    lastDrawn = Date.now();
+  };
+  return {
+    update(figure) {
+      latest = figure;
+      // Outside a notebook nothing redraws; done() prints the final chart's summary.
+      if (live && Date.now() - lastDrawn >= minInterval) draw();
+    },
+    done() {
+      draw();
+    },
+  };
+}
+
 function rowsOf(df: TableLike): unknown[][] {
   const values = df.values;
   // A one-column frame or a Series gives a flat array.

@@ -1,7 +1,7 @@
 // The public surface lessons import: `import { initBackend, plot, table } from "../lib";`
 export * as tf from "@tensorflow/tfjs";
 export { BACKENDS, chooseBackend, initBackend, parseBackendName, type BackendInfo, type BackendName } from "./backend";
-export { displayBundle, inKernel, plot, progress, table, type PlotlyFigure, type Progress, type TableLike } from "./display";
+export { displayBundle, inKernel, livePlot, plot, progress, table, type LivePlot, type PlotlyFigure, type Progress, type TableLike } from "./display";
 export { environmentReport, measureMatmul, packageVersion, type MatmulMeasurement } from "./machine";
 export { projectRoot } from "./paths";
 export { atScale, courseScale, parseScale, SCALES, type Scale } from "./scale";
@@ -24,3 +24,7 @@ export {
 } from "./gpt/transfer";
 export { balance, encodeTask, limitPerClass, parseSpeeches, questionTask, speakerTask, splitTask, verseProseTask, type Speech, type TextTask } from "./tasks";
 export type { Adapters, ForwardOptions, ForwardResult } from "./gpt/model";
+export {
+  cloneModel, measureSwitching, probeAccuracyByLayer, shakespeareTasks, trainingCurve, tuneClassifier, zeroShotAccuracy,
+  type ReuseRow, type ReuseTask, type SwitchingCost, type TuneOptions,
+} from "./reuse";

@@ -1,7 +1,7 @@
 import * as dfd from "danfojs-node";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
-import { plotBundle, progress, progressBundle, tableBundle } from "../lib/display";
+import { livePlot, plotBundle, progress, progressBundle, tableBundle } from "../lib/display";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -70,5 +70,15 @@ describe("progress", () => {
     expect(log).toHaveBeenCalledTimes(2);
     expect(log.mock.calls[0][0]).toMatch(/^loop \[\.+\] 1\/1000/);
     expect(log.mock.calls[1][0]).toMatch(/^loop \[#{30}\] 1000\/1000/);
+  });
+});
+
+describe("livePlot", () => {
+  it("outside a kernel, prints only the final figure's summary once", () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    const chart = livePlot({ minIntervalMs: 0 });
+    for (let i = 1; i <= 5; i++) chart.update({ data: Array.from({ length: i }, () => ({ x: [1], y: [i] })), layout: { title: { text: "loss" } } });
+    chart.done();
+    expect(log.mock.calls).toEqual([[`<Plotly figure "loss": 5 trace(s)>`]]);
   });
 });

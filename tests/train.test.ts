@@ -22,7 +22,7 @@ beforeAll(async () => {
 
 describe("learning rate schedule", () => {
   const c = { learningRate: 1e-3, minLearningRate: 1e-4, warmupSteps: 10, steps: 110 };
-  it("warms up linearly, then follows a cosine from the peak to the minimum", () => {
+  it("warms up linearly, then follows a cosine from the peak to the minimum", async () => {
     expect(learningRateAt(0, c)).toBeCloseTo(1e-3 / 11, 12);
     expect(learningRateAt(9, c)).toBeCloseTo((1e-3 * 10) / 11, 12);
     expect(learningRateAt(10, c)).toBeCloseTo(1e-3, 12);
@@ -33,7 +33,7 @@ describe("learning rate schedule", () => {
 });
 
 describe("AdamW", () => {
-  it("matches a float64 reference: bias correction, clipping by global norm, decay on 2-D weights only", () => {
+  it("matches a float64 reference: bias correction, clipping by global norm, decay on 2-D weights only", async () => {
     const model = GPT.create(TINY, 3);
     const specs = parameterSpecs(TINY);
     const opts = { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, gradClip: 0.5 };
@@ -74,35 +74,35 @@ describe("AdamW", () => {
 });
 
 describe("train", () => {
-  it("overfits a single tiny batch", () => {
+  it("overfits a single tiny batch", async () => {
     const model = GPT.create(TINY, 4);
     // Exactly blockSize + 1 tokens: every batch is the same window.
     const one = randomIds(TINY.blockSize + 1, TINY.vocabSize, 9);
-    const r = train(model, { train: one, val: one }, { ...quiet, steps: 150, batchSize: 2, learningRate: 1e-2, minLearningRate: 1e-2, weightDecay: 0 });
+    const r = await train(model, { train: one, val: one }, { ...quiet, steps: 150, batchSize: 2, learningRate: 1e-2, minLearningRate: 1e-2, weightDecay: 0 });
     expect(r.steps[0].loss).toBeGreaterThan(2);
     expect(r.evals.at(-1)!.trainLoss).toBeLessThan(0.05);
     model.dispose();
   });
 
-  it("keeps the number of live tensors flat across steps", () => {
+  it("keeps the number of live tensors flat across steps", async () => {
     const before = tf.memory().numTensors;
     const model = GPT.create({ ...TINY, dropout: 0.1 }, 4);
     const counts: number[] = [];
-    train(model, data, { ...quiet, steps: 6, batchSize: 3, gradAccumSteps: 2 }, { onStep: () => counts.push(tf.memory().numTensors) });
+    await train(model, data, { ...quiet, steps: 6, batchSize: 3, gradAccumSteps: 2 }, { onStep: () => counts.push(tf.memory().numTensors) });
     expect(new Set(counts).size).toBe(1);
     model.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it("is deterministic for a seed, and accumulating two micro-batches equals one batch twice the size", () => {
-    const run = (batchSize: number, gradAccumSteps: number, seed = 7) => {
+  it("is deterministic for a seed, and accumulating two micro-batches equals one batch twice the size", async () => {
+    const run = async (batchSize: number, gradAccumSteps: number, seed = 7) => {
       const model = GPT.create(TINY, 4);
-      const r = train(model, data, { ...quiet, steps: 4, batchSize, gradAccumSteps, seed });
+      const r = await train(model, data, { ...quiet, steps: 4, batchSize, gradAccumSteps, seed });
       const w = model.params.get("h.0.attn.c_attn.weight")!.dataSync().slice();
       model.dispose();
       return { losses: r.steps.map((s) => s.loss), w };
     };
-    const a = run(8, 1), b = run(8, 1), c = run(4, 2), d = run(8, 1, 8);
+    const [a, b, c, d] = [await run(8, 1), await run(8, 1), await run(4, 2), await run(8, 1, 8)];
     expect(b).toEqual(a);
     c.losses.forEach((l, i) => expect(l).toBeCloseTo(a.losses[i], 5));
     c.w.forEach((x, i) => expect(Math.abs(x - a.w[i])).toBeLessThan(1e-5));
@@ -114,35 +114,35 @@ describe("train", () => {
     for (const backend of ["wasm", "cpu"] as const) {
       await chooseBackend(backend);
       const model = GPT.create(TINY, 4);
-      losses.push(train(model, data, { ...quiet, steps: 3, batchSize: 4 }).steps.map((s) => s.loss));
+      losses.push((await train(model, data, { ...quiet, steps: 3, batchSize: 4 })).steps.map((s) => s.loss));
       model.dispose();
     }
     await chooseBackend("wasm");
     losses[1].forEach((l, i) => expect(Math.abs(l - losses[0][i])).toBeLessThan(1e-4));
   });
 
-  it("stops with an error naming the step when the loss is not finite", () => {
+  it("stops with an error naming the step when the loss is not finite", async () => {
     const model = GPT.create(TINY, 4);
     let steps = 0;
     const poison = () => {
       const w = model.params.get("ln_f.weight")!;
       w.assign(tf.fill(w.shape, NaN));
     };
-    expect(() => train(model, data, { ...quiet, steps: 5, batchSize: 2 }, { onStep: (s) => { steps++; if (s.step === 2) poison(); } })).toThrow(
+    await expect(train(model, data, { ...quiet, steps: 5, batchSize: 2 }, { onStep: (s) => { steps++; if (s.step === 2) poison(); } })).rejects.toThrow(
       /^training diverged at step 3: the loss is NaN \(learning rate [0-9.e-]+\); lower the learning rate/,
     );
     expect(steps).toBe(3);
-    expect(() => train(model, data, { steps: 0 })).toThrow("TrainConfig.steps must be a positive integer; got 0");
-    expect(() => train(model, { train: data.train, val: new Int32Array(5) }, quiet)).toThrow(
+    await expect(train(model, data, { steps: 0 })).rejects.toThrow("TrainConfig.steps must be a positive integer; got 0");
+    await expect(train(model, { train: data.train, val: new Int32Array(5) }, quiet)).rejects.toThrow(
       "train: the val split has 5 tokens; a batch needs at least blockSize + 1 = 9",
     );
     model.dispose();
   });
 
-  it("reports progress and stops early when asked", () => {
+  it("reports progress and stops early when asked", async () => {
     const model = GPT.create(TINY, 4);
     const evals: number[] = [];
-    const r = train(model, data, { ...quiet, steps: 20, evalInterval: 5, batchSize: 4 }, {
+    const r = await train(model, data, { ...quiet, steps: 20, evalInterval: 5, batchSize: 4 }, {
       onEval: (e) => evals.push(e.step),
       shouldStop: (e) => e.step >= 10,
     });
@@ -153,6 +153,6 @@ describe("train", () => {
   });
 });
 
-it("TrainingDivergedError is an Error", () => {
+it("TrainingDivergedError is an Error", async () => {
   expect(new TrainingDivergedError("x")).toBeInstanceOf(Error);
 });

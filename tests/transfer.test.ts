@@ -40,7 +40,7 @@ beforeAll(async () => {
 });
 
 describe("LoRA", () => {
-  it("changes nothing before training (B = 0) and counts r·(in + out) parameters per layer", () => {
+  it("changes nothing before training (B = 0) and counts r·(in + out) parameters per layer", async () => {
     const model = GPT.create(TINY, 1);
     const lora = LoRA.create(model, { rank: 2, targets: ["attn", "mlp"] });
     const ids = randomIds(2 * 8, TINY.vocabSize, 3);
@@ -53,7 +53,7 @@ describe("LoRA", () => {
     model.dispose();
   });
 
-  it("merged into the weights gives the same outputs as applied on the side", () => {
+  it("merged into the weights gives the same outputs as applied on the side", async () => {
     const model = GPT.create(TINY, 1);
     const lora = LoRA.create(model, { rank: 3, alpha: 6, targets: ["h.0.attn.c_attn.weight", "mlp"] });
     // Give B non-zero values so that the update matters.
@@ -69,14 +69,14 @@ describe("LoRA", () => {
     model.dispose();
   });
 
-  it("trains only the adapters and the head: the pretrained weights stay bit-identical", () => {
+  it("trains only the adapters and the head: the pretrained weights stay bit-identical", async () => {
     const model = GPT.create(TINY, 1);
     const before = model.weights();
     const lora = LoRA.create(model, { rank: 2, targets: ["attn", "mlp"] });
     const head = ClassifierHead.create(TINY.nEmbd, 2);
     const data = containsZeroTask(64, 5);
     const adapterBefore = lora.variables.map((v) => v.dataSync().slice());
-    fineTune({
+    await fineTune({
       model, head, adapters: lora, data, steps: 5, batchSize: 16, learningRate: 1e-2,
       trainable: [...lora.variables, head.w, head.b].map((variable) => ({ variable, decay: false })),
     });
@@ -87,7 +87,7 @@ describe("LoRA", () => {
     model.dispose();
   });
 
-  it("rejects ranks outside [1, min(in, out)] and unknown targets, saying what is allowed", () => {
+  it("rejects ranks outside [1, min(in, out)] and unknown targets, saying what is allowed", async () => {
     const model = GPT.create(TINY, 1);
     expect(() => LoRA.create(model, { rank: 0, targets: ["attn"] })).toThrow("LoRA: rank must be an integer in [1, 16] for h.0.attn.c_attn.weight ([16, 48]); got 0");
     expect(() => LoRA.create(model, { rank: 17, targets: ["mlp"] })).toThrow("LoRA: rank must be an integer in [1, 16] for h.0.mlp.c_fc.weight ([16, 64]); got 17");
@@ -100,13 +100,13 @@ describe("LoRA", () => {
 });
 
 describe("fine-tuning and probes", () => {
-  it("fine-tuning all weights learns a task the initial model cannot do", () => {
+  it("fine-tuning all weights learns a task the initial model cannot do", async () => {
     const model = GPT.create(TINY, 2);
     const head = ClassifierHead.create(TINY.nEmbd, 2, 3);
     const trainSet = containsZeroTask(256, 7), testSet = containsZeroTask(128, 8);
     const before = classifierAccuracy(model, head, testSet);
     const trainable = [...model.params.values(), head.w, head.b].map((variable) => ({ variable, decay: false }));
-    const losses = fineTune({ model, head, data: trainSet, trainable, steps: 150, batchSize: 32, learningRate: 3e-3 });
+    const losses = await fineTune({ model, head, data: trainSet, trainable, steps: 150, batchSize: 32, learningRate: 3e-3 });
     expect(losses.at(-1)!).toBeLessThan(losses[0]);
     expect(before).toBeLessThan(0.7);
     expect(classifierAccuracy(model, head, testSet)).toBeGreaterThan(0.9);
@@ -114,7 +114,7 @@ describe("fine-tuning and probes", () => {
     model.dispose();
   });
 
-  it("a linear probe separates separable classes and stays at chance on random labels", () => {
+  it("a linear probe separates separable classes and stays at chance on random labels", async () => {
     const r = new Random(1);
     const make = (n: number, randomLabels: boolean) => {
       const x = new Float32Array(n * 5), y = new Int32Array(n);
@@ -130,7 +130,7 @@ describe("fine-tuning and probes", () => {
     expect(() => fitLinearProbe({ x: new Float32Array(7), y: new Int32Array(2) }, make(3, false), 3)).toThrow("fitLinearProbe: features do not match labels");
   });
 
-  it("checks labelled data at the door", () => {
+  it("checks labelled data at the door", async () => {
     const model = GPT.create(TINY, 2);
     const head = ClassifierHead.create(TINY.nEmbd, 2);
     const bad = { ids: new Int32Array(16), labels: Int32Array.from([0, 2]), length: 8, classes: ["a", "b"] };
@@ -144,7 +144,7 @@ describe("fine-tuning and probes", () => {
 });
 
 describe("zero-shot scoring", () => {
-  it("sums the same log-probabilities as scoring each position separately", () => {
+  it("sums the same log-probabilities as scoring each position separately", async () => {
     const model = GPT.create(TINY, 3);
     const ids = randomIds(2 * 6, TINY.vocabSize, 9);
     const fast = continuationLogLikelihood(model, ids, 6, 2);
@@ -162,11 +162,11 @@ describe("zero-shot scoring", () => {
     model.dispose();
   });
 
-  it("picks the continuation a trained language model expects", () => {
+  it("picks the continuation a trained language model expects", async () => {
     const tokenizer = CharTokenizer.fromText("abc");
     const model = GPT.create({ ...TINY, vocabSize: 3 }, 4);
     const ids = tokenizer.encode("abc".repeat(200));
-    train(model, { train: ids, val: ids }, { steps: 60, batchSize: 8, learningRate: 1e-2, warmupSteps: 5, evalBatches: 0 });
+    await train(model, { train: ids, val: ids }, { steps: 60, batchSize: 8, learningRate: 1e-2, warmupSteps: 5, evalBatches: 0 });
     const examples = ["abcab", "bcabc", "cabca"];
     const predicted = zeroShotPredict(model, tokenizer, examples, 3, (text, c) => ({ prompt: text, continuation: "abc"[c] }));
     expect(Array.from(predicted)).toEqual([2, 0, 1]); // c after "…ab", a after "…bc", b after "…ca"

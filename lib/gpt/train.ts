@@ -170,6 +170,11 @@ export interface TrainResult {
 
 export class TrainingDivergedError extends Error {}
 
+/** A macrotask boundary: lets I/O queued by callbacks (kernel messages) go out. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Mean loss over `batches` random batches, without dropout or gradients. */
 export function estimateLoss(model: GPT, ids: Int32Array, batches: number, batchSize: number, random: Random): number {
   const T = model.config.blockSize;
@@ -187,7 +192,7 @@ export function estimateLoss(model: GPT, ids: Int32Array, batches: number, batch
  * Trains `model` in place on token ids. Deterministic for a given seed and backend.
  * Throws TrainingDivergedError, naming the step, if the loss becomes NaN or infinite.
  */
-export function train(model: GPT, data: { train: Int32Array; val: Int32Array }, config: Partial<TrainConfig> = {}, callbacks: TrainCallbacks = {}): TrainResult {
+export async function train(model: GPT, data: { train: Int32Array; val: Int32Array }, config: Partial<TrainConfig> = {}, callbacks: TrainCallbacks = {}): Promise<TrainResult> {
   const c = validateTrainConfig({ ...DEFAULT_TRAIN, ...config });
   const T = model.config.blockSize;
   for (const [name, ids] of Object.entries(data)) {
@@ -250,6 +255,8 @@ export function train(model: GPT, data: { train: Int32Array; val: Int32Array }, 
       const info: StepInfo = { step, loss, learningRate: lr, gradNorm, tokens: result.tokens, elapsedSeconds, tokensPerSecond: result.tokens / elapsedSeconds };
       result.steps.push(info);
       callbacks.onStep?.(info);
+      // Let queued output (live charts, progress) reach the notebook between steps.
+      await yieldToEventLoop();
       const last = step === c.steps - 1;
       if (c.evalBatches > 0 && ((c.evalInterval > 0 && (step + 1) % c.evalInterval === 0) || last)) {
         if (evaluate(step + 1)) break;

@@ -7,7 +7,7 @@ import type { Tokenizer } from "../data";
 import { Random } from "../random";
 import type { Adapters, GPT } from "./model";
 import { crossEntropy, matMul2d } from "./ops";
-import { AdamW, learningRateAt } from "./train";
+import { AdamW, learningRateAt, yieldToEventLoop } from "./train";
 
 /** N labelled sequences of the same length T, row-major ids [N, T]. */
 export interface LabeledSequences {
@@ -91,7 +91,7 @@ export interface FineTuneOptions {
 }
 
 /** Trains a classifier end to end on labelled sequences; returns the loss of every step. */
-export function fineTune(o: FineTuneOptions): number[] {
+export async function fineTune(o: FineTuneOptions): Promise<number[]> {
   const n = checkLabeled(o.data, "fineTune");
   if (!Number.isInteger(o.steps) || o.steps < 1) throw new Error(`fineTune: steps must be a positive integer; got ${o.steps}`);
   const batchSize = Math.min(o.batchSize, n);
@@ -117,6 +117,7 @@ export function fineTune(o: FineTuneOptions): number[] {
       tf.dispose(Object.values(grads));
       losses.push(loss);
       o.onStep?.(step, loss);
+      await yieldToEventLoop();
     }
   } finally {
     optimizer.dispose();

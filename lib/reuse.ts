@@ -1,0 +1,181 @@
+// Lesson 01's experiment in functions: one pretrained model reused on several labelled tasks
+// by zero-shot scoring, linear probes, full fine-tuning, LoRA and, as the baseline, the same
+// network trained from scratch; with what each costs in trainable parameters and bytes per task.
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import type { Tokenizer } from "./data";
+import { livePlot } from "./display";
+import { loadCheckpoint, readTensorFile, saveCheckpoint, writeTensorFile } from "./gpt/checkpoint";
+import { LoRA, type LoRATarget } from "./gpt/lora";
+import { GPT, type GPTConfig } from "./gpt/model";
+import type { EvalInfo, StepInfo } from "./gpt/train";
+import {
+  ClassifierHead, classifierAccuracy, fineTune, fitLinearProbe, layerFeatures, zeroShotPredict, type LabeledSequences,
+} from "./gpt/transfer";
+import { encodeTask, limitPerClass, parseSpeeches, questionTask, speakerTask, splitTask, verseProseTask, type TextTask } from "./tasks";
+
+const BYTES_PER_FLOAT = 4;
+
+/** A live chart of training and validation loss against tokens seen, for train()'s callbacks. */
+export function trainingCurve(title: string) {
+  const evals: EvalInfo[] = [];
+  const steps: StepInfo[] = [];
+  const chart = livePlot();
+  const figure = () => ({
+    data: [
+      { x: steps.map((s) => s.tokens), y: steps.map((s) => s.loss), name: "train (batch)", mode: "lines", line: { width: 1 }, opacity: 0.4 },
+      { x: evals.map((e) => e.tokens), y: evals.map((e) => e.trainLoss), name: "train", mode: "lines+markers" },
+      { x: evals.map((e) => e.tokens), y: evals.map((e) => e.valLoss), name: "validation", mode: "lines+markers" },
+    ],
+    layout: { title: { text: title }, xaxis: { title: { text: "tokens seen" } }, yaxis: { title: { text: "cross-entropy (nats per token)" } }, height: 380 },
+  });
+  return {
+    evals,
+    onStep: (s: StepInfo) => { steps.push(s); chart.update(figure()); },
+    onEval: (e: EvalInfo) => { evals.push(e); chart.update(figure()); },
+    done: () => chart.done(),
+  };
+}
+
+export interface ReuseTask {
+  name: string;
+  classes: string[];
+  train: LabeledSequences;
+  test: LabeledSequences;
+  testTexts: string[];
+  /** How to ask the language model itself, or undefined where no natural prompt exists. */
+  zeroShot?: (text: string, cls: number) => { prompt: string; continuation: string };
+}
+
+/**
+ * Three tasks read off Tiny Shakespeare, each with a small labelled training set
+ * (`trainPerClass` examples of every class) and a held-out test set.
+ */
+export function shakespeareTasks(corpus: string, tokenizer: Tokenizer, options: { length: number; trainPerClass: number; testPerClass: number; seed?: number }): ReuseTask[] {
+  const { length, trainPerClass, testPerClass, seed = 1 } = options;
+  const speeches = parseSpeeches(corpus);
+  const build = (task: TextTask, zeroShot?: ReuseTask["zeroShot"]): ReuseTask => {
+    const { train, test } = splitTask(task, 0.3, seed);
+    const small = limitPerClass(train, trainPerClass, seed);
+    const held = limitPerClass(test, testPerClass, seed);
+    return { name: task.name, classes: task.classes, train: encodeTask(small, tokenizer), test: encodeTask(held, tokenizer), testTexts: held.texts, zeroShot };
+  };
+  const speakers = speakerTask(speeches, { speakers: 4, length });
+  // The speech as it would appear after each speaker's name; every class scores the same characters.
+  const header = (c: number) => `\n${speakers.classes[c]}:\n`;
+  const longestHeader = Math.max(...speakers.classes.map((_, c) => header(c).length));
+  return [
+    build(speakers, (text, c) => ({ prompt: header(c), continuation: text.slice(0, length - longestHeader) })),
+    build(verseProseTask(speeches, { length, seed })),
+    // Which punctuation does the model expect to end the line with?
+    build(questionTask(corpus, { length, seed }), (text, c) => ({ prompt: text.slice(1), continuation: c === 0 ? "?" : "." })),
+  ];
+}
+
+export interface ReuseRow {
+  task: string;
+  method: string;
+  accuracy: number;
+  /** Numbers the method trains for this task. */
+  trainableParams: number;
+  /** What must be stored per task on top of the shared pretrained model. */
+  bytesPerTask: number;
+  seconds: number;
+}
+
+export function cloneModel(model: GPT): GPT {
+  return GPT.fromWeights(model.config, model.weights());
+}
+
+export function zeroShotAccuracy(model: GPT, tokenizer: Tokenizer, task: ReuseTask): number | null {
+  if (!task.zeroShot) return null;
+  const predicted = zeroShotPredict(model, tokenizer, task.testTexts, task.classes.length, task.zeroShot);
+  return predicted.reduce((c, p, i) => c + (p === task.test.labels[i] ? 1 : 0), 0) / predicted.length;
+}
+
+/** Test accuracy of a linear probe on each layer's frozen features (embeddings, blocks, final norm). */
+export function probeAccuracyByLayer(model: GPT, task: ReuseTask): number[] {
+  const train = layerFeatures(model, task.train);
+  const test = layerFeatures(model, task.test);
+  return train.map((x, l) => fitLinearProbe({ x, y: task.train.labels }, { x: test[l], y: task.test.labels }, task.classes.length).testAccuracy);
+}
+
+export interface TuneOptions {
+  steps: number;
+  batchSize: number;
+  learningRate: number;
+  seed?: number;
+  onStep?: (step: number, loss: number) => void;
+}
+
+/** Trains a head on the last position's features, with all weights, with LoRA, or from scratch. */
+export async function tuneClassifier(
+  kind: { method: "fine-tune" } | { method: "lora"; rank: number; targets: LoRATarget[] } | { method: "scratch"; config: GPTConfig },
+  pretrained: GPT,
+  task: ReuseTask,
+  options: TuneOptions,
+): Promise<ReuseRow> {
+  const started = performance.now();
+  const seed = options.seed ?? 1;
+  const model = kind.method === "scratch" ? GPT.create(kind.config, seed) : kind.method === "fine-tune" ? cloneModel(pretrained) : pretrained;
+  const head = ClassifierHead.create(model.config.nEmbd, task.classes.length, seed);
+  const lora = kind.method === "lora" ? LoRA.create(model, { rank: kind.rank, targets: kind.targets }, seed) : undefined;
+  try {
+    const weights = lora ? lora.variables : [...model.params.values()];
+    const trainable = [...weights, head.w, head.b].map((variable) => ({ variable, decay: variable.shape.length === 2 && lora === undefined }));
+    await fineTune({ model, head, adapters: lora, data: task.train, trainable, ...options });
+    const params = trainable.reduce((n, t) => n + t.variable.size, 0);
+    const method = kind.method === "lora" ? `LoRA r=${kind.rank}` : kind.method === "fine-tune" ? "fine-tune (all weights)" : "from scratch";
+    return {
+      task: task.name, method, accuracy: classifierAccuracy(model, head, task.test, lora), trainableParams: params,
+      bytesPerTask: params * BYTES_PER_FLOAT, seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    head.dispose();
+    lora?.dispose();
+    if (model !== pretrained) model.dispose();
+  }
+}
+
+export interface SwitchingCost {
+  fullCopyBytes: number;
+  adapterBytes: number;
+  /** Median milliseconds to make the model ready for another task. */
+  loadFullCopyMs: number;
+  swapAdapterMs: number;
+}
+
+/**
+ * Measures switching tasks both ways: load a whole fine-tuned copy from disk, or keep the base
+ * model in memory and read and load only a task's adapter weights.
+ */
+export function measureSwitching(model: GPT, rank: number, targets: LoRATarget[], repeats = 5): SwitchingCost {
+  const dir = mkdtempSync(join(tmpdir(), "course-switch-"));
+  const lora = LoRA.create(model, { rank, targets });
+  try {
+    const full = join(dir, "task.ckpt");
+    const adapter = join(dir, "task.lora");
+    saveCheckpoint(full, model);
+    writeTensorFile(adapter, { rank }, new Map([...lora.weights()].map(([name, values]) => [name, { shape: [values.length], values }])));
+    const median = (f: () => void) => {
+      const times: number[] = [];
+      for (let i = 0; i < repeats; i++) {
+        const t0 = performance.now();
+        f();
+        times.push(performance.now() - t0);
+      }
+      return times.sort((a, b) => a - b)[Math.floor(repeats / 2)];
+    };
+    const loadFullCopyMs = median(() => loadCheckpoint(full, model.config).model.dispose());
+    const swapAdapterMs = median(() => {
+      const { tensors } = readTensorFile(adapter);
+      lora.load(new Map([...tensors].map(([name, t]) => [name, t.values])));
+    });
+    return { fullCopyBytes: statSync(full).size, adapterBytes: statSync(adapter).size, loadFullCopyMs, swapAdapterMs };
+  } finally {
+    lora.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
