@@ -28,3 +28,22 @@ export {
   cloneModel, measureSwitching, probeAccuracyByLayer, shakespeareTasks, trainingCurve, tuneClassifier, zeroShotAccuracy,
   type ReuseRow, type ReuseTask, type SwitchingCost, type TuneOptions,
 } from "./reuse";
+export {
+  attentionMemoryAccesses, FLASH_BLOCK_COLS, FLASH_BLOCK_ROWS, flashAttention, flashAttentionBackward, naiveAttention, naiveAttentionBackward,
+  type AttentionGradients, type AttentionMemoryAccesses, type AttentionOptions, type AttentionResult, type FlashAttentionOptions, type NaiveAttentionResult,
+} from "./efficiency/attention";
+export { MemoryTracker } from "./efficiency/memory";
+export {
+  FLOAT_FORMATS, fromBFloat16Array, fromBFloat16Bits, fromFloat16Array, fromFloat16Bits, gradientUnderflow, LossScaler, matmulLowPrecision, maxAbsDifference,
+  mixedPrecisionAttention, roundToBFloat16, roundToFloat16, roundToFormat, toBFloat16Array, toBFloat16Bits, toFloat16Array, toFloat16Bits,
+  type FloatFormat, type GradientUnderflow, type LossScaleStep, type LossScalerOptions, type LowPrecisionFormat, type MixedPrecisionAttentionOptions,
+  type MixedPrecisionAttentionResult,
+} from "./efficiency/precision";
+export {
+  bootstrapChinchilla, CHINCHILLA_2022, chinchillaData, chinchillaLoss, chinchillaObjective, computeOptimal, fitChinchilla, fitKaplanJoint, fitOffsetPowerLaw, fitPowerLaw,
+  HESTNESS_2017, HOFFMANN_GRID, isoflopDesign, isoflopFit, KAPLAN_2020, kaplanLoss, logSpace, minimizeLbfgs, quantile, REDUCED_GRID, sampleLosses, trainingFlops,
+  type BootstrapOptions, type ChinchillaBootstrap, type ChinchillaData, type ChinchillaFit, type ChinchillaFitOptions, type ChinchillaGrid, type ChinchillaParams, type ComputeOptimal,
+  type Interval, type IsoflopDesignOptions, type IsoflopFit, type IsoflopMinimum, type IsoflopOptions, type IsoflopPoint, type KaplanFit, type KaplanFitOptions,
+  type KaplanParams, type LbfgsOptions, type LbfgsResult, type LbfgsStop, type NoiseOptions, type Objective, type OffsetPowerLawFit, type OffsetPowerLawOptions,
+  type PowerLawFit, type RunDesign, type ScalingPoint,
+} from "./scaling/index";

@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 
 import { Random } from "../random";
+import { castHalf, type HalfFormat } from "./mixed";
 import { crossEntropy, embed, gelu, layerNorm, linear, matMul2d } from "./ops";
 
 export interface GPTConfig {
@@ -131,6 +132,8 @@ export interface ForwardOptions {
   keepHidden?: boolean;
   /** Low-rank adapters applied to the linear layers they name. */
   adapters?: Adapters;
+  /** Emulated mixed precision: matmul inputs (and their gradients) rounded to fp16 or bf16; the rest float32. */
+  precision?: HalfFormat;
 }
 
 export interface ForwardResult {
@@ -222,8 +225,10 @@ export class GPT {
     const drop = <X extends tf.Tensor>(x: X): X =>
       training && dropout > 0 ? (tf.dropout(x, dropout, undefined, (options.dropoutSeed ?? 0) * 1009 + dropoutCalls++) as X) : x;
     const hidden: tf.Tensor3D[] = [];
+    // What a half-precision matmul would read; identity in full precision.
+    const half = <X extends tf.Tensor>(t: X): X => (options.precision ? (castHalf(t, options.precision) as X) : t);
     const dense = (name: string, x: tf.Tensor2D): tf.Tensor2D => {
-      const y = linear(x, this.p(`${name}.weight`), this.optional(`${name}.bias`));
+      const y = linear(half(x), half(this.p<tf.Rank.R2>(`${name}.weight`)), this.optional(`${name}.bias`));
       const delta = options.adapters?.delta(`${name}.weight`, x);
       return delta ? tf.add(y, delta) : y;
     };
@@ -231,7 +236,7 @@ export class GPT {
     const idx = tf.tensor1d(ids, "int32");
     const wpe = this.p<tf.Rank.R2>("wpe");
     const pos = T === this.config.blockSize ? wpe : tf.slice(wpe, [0, 0], [T, C]); // [T, C]
-    const tok = embed(idx, this.p<tf.Rank.R2>("wte")); // [B*T, C]
+    const tok = embed(idx, half(this.p<tf.Rank.R2>("wte"))); // [B*T, C]
     let x = drop(tf.reshape(tf.add(tf.reshape(tok, [B, T, C]), pos), [B * T, C])) as tf.Tensor2D; // [B*T, C]
     if (options.keepHidden) hidden.push(tf.reshape(x, [B, T, C]));
     const mask = this.causalMask(T);
@@ -242,9 +247,9 @@ export class GPT {
       const a = layerNorm(x, this.p(`${h}.ln_1.weight`), this.optional(`${h}.ln_1.bias`));
       const qkv = dense(`${h}.attn.c_attn`, a); // [B*T, 3C]
       // Split first, then a 4-D transpose per tensor: wasm's 5-D transpose is ~100x slower.
-      const [q, k, v] = tf.split(qkv, 3, 1).map((t) => tf.transpose(tf.reshape(t, [B, T, nHead, hs]), [0, 2, 1, 3])); // each [B, nh, T, hs]
+      const [q, k, v] = tf.split(qkv, 3, 1).map((t) => half(tf.transpose(tf.reshape(t, [B, T, nHead, hs]), [0, 2, 1, 3]))); // each [B, nh, T, hs]
       const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)), mask); // [B, nh, T, T]
-      const att = drop(tf.softmax(scores));
+      const att = half(drop(tf.softmax(scores))); // softmax in float32, its output stored in half precision
       const y = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [B * T, C]) as tf.Tensor2D; // [B*T, C]
       x = tf.add(x, drop(dense(`${h}.attn.c_proj`, y)));
       // MLP: widen 4×, GELU, project back.
@@ -257,7 +262,7 @@ export class GPT {
     const out = layerNorm(x, this.p("ln_f.weight"), this.optional("ln_f.bias"));
     // The head multiplies by wteᵀ when tied; the transpose is explicit so that the matmul stays fast.
     const head = this.config.tieWeights ? tf.transpose(this.p<tf.Rank.R2>("wte")) : this.p<tf.Rank.R2>("lm_head.weight"); // [C, V]
-    return { logits: matMul2d(out, head), hidden, final: out }; // logits [B*T, V]
+    return { logits: matMul2d(half(out), half(head)), hidden, final: out }; // logits [B*T, V]
   }
 
   /** Mean next-token cross-entropy of targets y given contexts x (both row-major [B, T]). */

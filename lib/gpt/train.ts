@@ -6,6 +6,8 @@ import * as tf from "@tensorflow/tfjs";
 
 import { sampleBatch } from "../data";
 import { Random } from "../random";
+import { LossScaler } from "../efficiency/precision";
+import { allFinite, type HalfFormat } from "./mixed";
 import { parameterSpecs, flopsPerToken, type GPT } from "./model";
 
 export interface TrainConfig {
@@ -35,11 +37,18 @@ export interface TrainConfig {
   evalBatches: number;
   /** Seeds batch sampling and dropout. */
   seed: number;
+  /** "fp32", or emulated mixed precision with fp16 or bf16 matmul inputs and float32 master weights. */
+  precision: "fp32" | HalfFormat;
+  /** Loss scaling under mixed precision: "dynamic", a fixed factor, or 1 for none. */
+  lossScale: "dynamic" | number;
+  /** Where dynamic loss scaling starts. */
+  initialLossScale: number;
 }
 
 export const DEFAULT_TRAIN: TrainConfig = {
   steps: 2000, batchSize: 12, gradAccumSteps: 1, learningRate: 1e-3, minLearningRate: 1e-4, warmupSteps: 100,
   weightDecay: 0.1, beta1: 0.9, beta2: 0.99, eps: 1e-8, gradClip: 1.0, evalInterval: 250, evalBatches: 20, seed: 1337,
+  precision: "fp32", lossScale: 1, initialLossScale: 2 ** 15,
 };
 
 export function validateTrainConfig(c: TrainConfig): TrainConfig {
@@ -56,6 +65,8 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   for (const k of ["beta1", "beta2"] as const) if (!(c[k] >= 0 && c[k] < 1)) throw new Error(`TrainConfig.${k} must be in [0, 1); got ${c[k]}`);
   for (const k of ["weightDecay", "gradClip"] as const) if (!(c[k] >= 0)) throw new Error(`TrainConfig.${k} must be ≥ 0; got ${c[k]}`);
   if (!(c.eps > 0)) throw new Error(`TrainConfig.eps must be positive; got ${c.eps}`);
+  if (!["fp32", "fp16", "bf16"].includes(c.precision)) throw new Error(`TrainConfig.precision must be "fp32", "fp16" or "bf16"; got ${JSON.stringify(c.precision)}`);
+  if (!(c.lossScale === "dynamic" || c.lossScale > 0)) throw new Error(`TrainConfig.lossScale must be "dynamic" or a positive number; got ${JSON.stringify(c.lossScale)}`);
   return c;
 }
 
@@ -137,6 +148,10 @@ export interface StepInfo {
   step: number;
   /** Training loss of this step (mean over its micro-batches). */
   loss: number;
+  /** The loss scale in use (1 without loss scaling). */
+  lossScale: number;
+  /** Whether the update was skipped because a scaled gradient overflowed. */
+  skipped: boolean;
   learningRate: number;
   gradNorm: number;
   tokens: number;
@@ -203,6 +218,9 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
   const optimizer = new AdamW(modelParameters(model), c);
   const vars = optimizer.variables;
   const tokensPerStep = c.batchSize * c.gradAccumSteps * T;
+  const precision = c.precision === "fp32" ? undefined : c.precision;
+  // Growth every 200 good steps (PyTorch waits 2000): the course's runs are short.
+  const scaler = new LossScaler(c.lossScale === "dynamic" ? { kind: "dynamic", initialScale: c.initialLossScale, growthInterval: 200 } : { kind: "static", scale: c.lossScale });
   const started = performance.now();
   const result: TrainResult = { steps: [], evals: [], tokens: 0, seconds: 0, flops: 0 };
   const evaluate = (step: number): boolean => {
@@ -226,8 +244,12 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
       for (let micro = 0; micro < c.gradAccumSteps; micro++) {
         const b = sampleBatch(data.train, c.batchSize, T, batchRandom);
         const seed = c.seed + step * c.gradAccumSteps + micro;
-        const { value, grads } = tf.variableGrads(() => model.loss(b.x, b.y, c.batchSize, T, { training: true, dropoutSeed: seed }), vars);
-        lossSum += value.dataSync()[0];
+        const scale = scaler.scale;
+        const { value, grads } = tf.variableGrads(
+          () => tf.mul(model.loss(b.x, b.y, c.batchSize, T, { training: true, dropoutSeed: seed, precision }), scale) as tf.Scalar,
+          vars,
+        );
+        lossSum += value.dataSync()[0] / scale;
         value.dispose();
         const ordered = vars.map((v) => grads[v.name]);
         if (summed === null) summed = ordered;
@@ -244,15 +266,25 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
           `training diverged at step ${step}: the loss is ${loss} (learning rate ${lr.toExponential(2)}); lower the learning rate, warm up longer or clip gradients`,
         );
       }
-      const averaged = c.gradAccumSteps === 1 ? summed! : summed!.map((g) => tf.div(g, c.gradAccumSteps));
-      const norm = optimizer.step(averaged, lr);
-      tf.dispose(c.gradAccumSteps === 1 ? summed! : [...summed!, ...averaged]);
-      const gradNorm = norm.dataSync()[0];
-      norm.dispose();
+      // With loss scaling, an overflowed gradient (inf or NaN) skips the update; otherwise unscale and step.
+      const lossScale = scaler.scale;
+      const apply = c.lossScale === 1 || scaler.record(!allFinite(summed!));
+      let gradNorm = NaN;
+      if (apply) {
+        const divisor = c.gradAccumSteps * lossScale;
+        const averaged = divisor === 1 ? summed! : summed!.map((g) => tf.div(g, divisor));
+        const norm = optimizer.step(averaged, lr);
+        if (divisor !== 1) tf.dispose(averaged);
+        gradNorm = norm.dataSync()[0];
+        norm.dispose();
+      }
+      tf.dispose(summed!);
 
       result.tokens += tokensPerStep;
       const elapsedSeconds = (performance.now() - started) / 1000;
-      const info: StepInfo = { step, loss, learningRate: lr, gradNorm, tokens: result.tokens, elapsedSeconds, tokensPerSecond: result.tokens / elapsedSeconds };
+      const info: StepInfo = {
+        step, loss, lossScale, skipped: !apply, learningRate: lr, gradNorm, tokens: result.tokens, elapsedSeconds, tokensPerSecond: result.tokens / elapsedSeconds,
+      };
       result.steps.push(info);
       callbacks.onStep?.(info);
       // Let queued output (live charts, progress) reach the notebook between steps.

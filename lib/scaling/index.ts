@@ -1,0 +1,15 @@
+// Scaling-law fitting: power laws, Kaplan's joint law, Chinchilla's approach 3 (with bootstrap
+// intervals) and approach 2 (IsoFLOP parabolas), compute-optimal allocation, published values.
+export { bootstrapChinchilla, quantile, type BootstrapOptions, type ChinchillaBootstrap, type Interval } from "./bootstrap";
+export {
+  chinchillaData, chinchillaLoss, chinchillaObjective, fitChinchilla, HOFFMANN_GRID, REDUCED_GRID,
+  type ChinchillaData, type ChinchillaFit, type ChinchillaFitOptions, type ChinchillaGrid, type ChinchillaParams,
+} from "./chinchilla";
+export { computeOptimal, trainingFlops, type ComputeOptimal } from "./compute";
+export { isoflopFit, type IsoflopFit, type IsoflopMinimum, type IsoflopOptions, type IsoflopPoint } from "./isoflop";
+export { fitKaplanJoint, kaplanLoss, type KaplanFit, type KaplanFitOptions, type KaplanParams } from "./kaplan";
+export { minimizeLbfgs, type LbfgsOptions, type LbfgsResult, type LbfgsStop, type Objective } from "./lbfgs";
+export { fitOffsetPowerLaw, fitPowerLaw, type OffsetPowerLawFit, type OffsetPowerLawOptions, type PowerLawFit } from "./powerlaw";
+export { CHINCHILLA_2022, HESTNESS_2017, KAPLAN_2020 } from "./reference";
+export { isoflopDesign, logSpace, sampleLosses, type IsoflopDesignOptions, type NoiseOptions, type RunDesign } from "./synthetic";
+export type { ScalingPoint } from "./validate";

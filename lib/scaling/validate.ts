@@ -1,0 +1,70 @@
+// Input checks shared by the scaling-law fits. A fit on a NaN, a zero or a mismatched array
+// fails far from its cause (as a NaN parameter, or a "converged" nonsense fit), so every
+// public function checks its inputs first and names the offending value.
+
+/** One training run: N parameters, trained on D tokens, reached this (validation) loss. */
+export interface ScalingPoint {
+  N: number;
+  D: number;
+  loss: number;
+}
+
+/** Throws unless `value` is a finite number > 0, naming it as `label` in `fn`'s error. */
+export function checkPositive(fn: string, label: string, value: number): void {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new Error(`${fn}: ${label} = ${value} must be a finite positive number`);
+  }
+  if (value <= 0) throw new Error(`${fn}: ${label} = ${value} must be positive`);
+}
+
+/** Throws unless `value` is a finite number. */
+export function checkFinite(fn: string, label: string, value: number): void {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new Error(`${fn}: ${label} = ${value} must be a finite number`);
+  }
+}
+
+function enough(fn: string, count: number, parameters: readonly string[], what: string): void {
+  if (count < parameters.length) {
+    throw new Error(
+      `${fn}: needs at least ${parameters.length} ${what} to fit ${parameters.length} parameters (${parameters.join(", ")}); got ${count}`,
+    );
+  }
+}
+
+/** Checks (x, y) series: same length, enough values for the parameters, all finite and positive. */
+export function checkSeries(fn: string, x: ArrayLike<number>, y: ArrayLike<number>, parameters: readonly string[]): void {
+  if (x == null || y == null || typeof x.length !== "number" || typeof y.length !== "number") {
+    throw new Error(`${fn}: x and y must be arrays of numbers; got ${typeof x} and ${typeof y}`);
+  }
+  if (x.length !== y.length) {
+    throw new Error(`${fn}: x has ${x.length} values but y has ${y.length}; they must have the same length`);
+  }
+  enough(fn, x.length, parameters, "points");
+  for (let i = 0; i < x.length; i++) {
+    checkPositive(fn, `x[${i}]`, x[i]);
+    checkPositive(fn, `y[${i}]`, y[i]);
+  }
+}
+
+/** Checks {N, D, loss} points: enough for the parameters, every field finite and positive. */
+export function checkPoints(fn: string, points: readonly ScalingPoint[], parameters: readonly string[]): void {
+  if (!Array.isArray(points)) throw new Error(`${fn}: points must be an array of {N, D, loss}; got ${typeof points}`);
+  enough(fn, points.length, parameters, "points");
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i];
+    if (p == null || typeof p !== "object") throw new Error(`${fn}: points[${i}] = ${p} must be an object {N, D, loss}`);
+    checkPositive(fn, `points[${i}].N`, p.N);
+    checkPositive(fn, `points[${i}].D`, p.D);
+    checkPositive(fn, `points[${i}].loss`, p.loss);
+  }
+}
+
+/** Throws unless at least `needed` distinct values occur, since a fit along a single x is degenerate. */
+export function checkDistinct(fn: string, label: string, values: ArrayLike<number>, needed: number): void {
+  const distinct = new Set<number>();
+  for (let i = 0; i < values.length && distinct.size < needed; i++) distinct.add(values[i]);
+  if (distinct.size < needed) {
+    throw new Error(`${fn}: ${label} has ${distinct.size} distinct value(s); needs at least ${needed} to fit`);
+  }
+}
