@@ -11,8 +11,8 @@ import { parseArgs } from "node:util";
 import {
   attentionMemoryAccesses, FLASH_BLOCK_COLS, FLASH_BLOCK_ROWS, flashAttention, flashAttentionBackward, naiveAttention, naiveAttentionBackward,
 } from "../lib/efficiency/attention";
+import { compareAttention, randomAttentionInputs } from "../lib/efficiency/compare";
 import { maxAbsDifference } from "../lib/efficiency/precision";
-import { Random } from "../lib/random";
 
 const SRAM_BYTES = 100 * 1024; // "M around 100KB" (Dao et al., after Theorem 2); float32 elements
 const GOAL_MEMORY = 1 / 16; // tiled peak ≤ 1/16 of naive at the largest N
@@ -28,10 +28,7 @@ const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 3 : 1
 const kib = (bytes: number) => (bytes / 1024).toFixed(1);
 const millions = (x: number) => (x / 1e6).toFixed(1);
 
-function inputs(n: number, d: number) {
-  const rng = new Random(n + d);
-  return { q: rng.normals(n * d, 1), k: rng.normals(n * d, 1), v: rng.normals(n * d, 1), dOut: rng.normals(n * d, 1) };
-}
+const inputs = randomAttentionInputs;
 
 function time<T>(f: () => T): { ms: number; result: T } {
   const start = performance.now();
@@ -83,12 +80,10 @@ function forward(sizes: number[], d: number, causal: boolean, runsFor: (n: numbe
   console.log("| N | runs | naive ms | flash ms | flash / naive time | naive peak MiB | flash peak MiB | flash / naive memory | IO standard (M elem.) | IO flash (M elem.) | IO flash / standard | max abs diff |");
   console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const n of sizes) {
-    const { q, k, v } = inputs(n, d);
     const runs = runsFor(n);
-    const { ms, results } = interleaved(runs, [() => naiveAttention(q, k, v, n, d, { causal }), () => flashAttention(q, k, v, n, d, { causal, ...blocks })]);
-    const [naive, flash] = results;
+    const c = compareAttention(n, d, { causal, runs, blocks });
     const io = attentionMemoryAccesses(n, d, SRAM_BYTES);
-    const row = { n, naiveMs: ms[0], flashMs: ms[1], naivePeak: naive.peakBytes, flashPeak: flash.peakBytes, maxAbsDiff: maxAbsDifference(naive.out, flash.out) };
+    const row = { n, naiveMs: c.naiveMs, flashMs: c.flashMs, naivePeak: c.naivePeakBytes, flashPeak: c.flashPeakBytes, maxAbsDiff: c.maxAbsDiff };
     rows.push(row);
     console.log(
       `| ${n} | ${runs} | ${row.naiveMs.toFixed(0)} | ${row.flashMs.toFixed(0)} | ${(row.flashMs / row.naiveMs).toFixed(2)}× | ${mib(row.naivePeak)} | ${mib(row.flashPeak)} | ` +

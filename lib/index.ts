@@ -47,3 +47,5 @@ export {
   type KaplanParams, type LbfgsOptions, type LbfgsResult, type LbfgsStop, type NoiseOptions, type Objective, type OffsetPowerLawFit, type OffsetPowerLawOptions,
   type PowerLawFit, type RunDesign, type ScalingPoint,
 } from "./scaling/index";
+export { compareAttention, randomAttentionInputs, type AttentionComparison } from "./efficiency/compare";
+export { allFinite, castHalf, HALF_FORMATS, roundToHalf, type HalfFormat } from "./gpt/mixed";
