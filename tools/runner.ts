@@ -121,7 +121,7 @@ export async function runLesson(path: string, options: RunOptions): Promise<Less
     for (const [i, cell] of nb.cells.entries()) {
       if (cell.cell_type !== "code" || cellSource(cell).trim() === "") continue;
       const cellStarted = Date.now();
-      const heartbeat = setInterval(() => log(`    … cell ${i + 1} still running (${seconds(Date.now() - cellStarted)})`), 30_000);
+      const heartbeat = setInterval(() => log(`    … cell ${i + 1} still running (${seconds(Date.now() - cellStarted)})`), 60_000);
       const result = await kernel.execute(cellSource(cell), options.cellTimeoutMs).finally(() => clearInterval(heartbeat));
       const ms = Date.now() - cellStarted;
       cell.outputs = result.outputs;
