@@ -49,3 +49,8 @@ export {
 } from "./scaling/index";
 export { compareAttention, randomAttentionInputs, type AttentionComparison } from "./efficiency/compare";
 export { allFinite, castHalf, HALF_FORMATS, roundToHalf, type HalfFormat } from "./gpt/mixed";
+export {
+  FULL_SWEEP_RESULTS, readSweepResults, runId, runSweep, shakespeareGrid, shakespeareSweep, sizeByDataGrid, tokensToReach,
+  type SweepOptions, type SweepResult, type SweepRun,
+} from "./sweep";
+export { randomFeaturesTestError, ridgeWeights, solveSpd, type DoubleDescentOptions } from "./doubledescent";

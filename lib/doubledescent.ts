@@ -1,0 +1,149 @@
+// Model-wise double descent in the smallest setting where it appears: regression on p random
+// ReLU features of the input, fitted by minimum-norm least squares (Belkin et al. 2019;
+// Mei & Montanari 2019). Test error rises as p approaches the number of training points n,
+// where the fit must interpolate noisy labels with a barely invertible system, then falls again
+// as more features let it interpolate with a smaller norm. Float64 throughout.
+import { Random } from "./random";
+
+/** Solves A x = b for a symmetric positive definite A (n × n, row-major) by Cholesky. */
+export function solveSpd(a: Float64Array, b: Float64Array, n: number): Float64Array {
+  if (a.length !== n * n || b.length !== n) throw new Error(`solveSpd: expected a ${n}×${n} matrix and ${n} values; got ${a.length} and ${b.length}`);
+  const l = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let sum = a[i * n + j];
+      for (let k = 0; k < j; k++) sum -= l[i * n + k] * l[j * n + k];
+      if (i === j) {
+        if (!(sum > 0)) throw new Error(`solveSpd: the matrix is not positive definite (pivot ${i} is ${sum}); add ridge regularisation`);
+        l[i * n + i] = Math.sqrt(sum);
+      } else {
+        l[i * n + j] = sum / l[j * n + j];
+      }
+    }
+  }
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let sum = b[i];
+    for (let k = 0; k < i; k++) sum -= l[i * n + k] * y[k];
+    y[i] = sum / l[i * n + i];
+  }
+  const x = new Float64Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    let sum = y[i];
+    for (let k = i + 1; k < n; k++) sum -= l[k * n + i] * x[k];
+    x[i] = sum / l[i * n + i];
+  }
+  return x;
+}
+
+/**
+ * Ridge regression weights for features Φ [n, p] and targets y [n], with penalty λ:
+ * for p ≤ n, (ΦᵀΦ + λI)⁻¹Φᵀy; for p > n, Φᵀ(ΦΦᵀ + λI)⁻¹y (the same function of λ, cheaper).
+ * As λ → 0 with p > n this is the minimum-norm interpolating solution.
+ */
+export function ridgeWeights(phi: Float64Array, y: Float64Array, n: number, p: number, lambda: number): Float64Array {
+  if (phi.length !== n * p || y.length !== n) throw new Error(`ridgeWeights: expected Φ of ${n}×${p} and ${n} targets; got ${phi.length} and ${y.length} values`);
+  if (!(lambda > 0)) throw new Error(`ridgeWeights: lambda must be positive (use a tiny one for the minimum-norm limit); got ${lambda}`);
+  if (p <= n) {
+    const g = new Float64Array(p * p);
+    const rhs = new Float64Array(p);
+    for (let i = 0; i < n; i++) {
+      for (let a = 0; a < p; a++) {
+        const va = phi[i * p + a];
+        rhs[a] += va * y[i];
+        for (let b = 0; b <= a; b++) g[a * p + b] += va * phi[i * p + b];
+      }
+    }
+    for (let a = 0; a < p; a++) {
+      g[a * p + a] += lambda;
+      for (let b = 0; b < a; b++) g[b * p + a] = g[a * p + b];
+    }
+    return solveSpd(g, rhs, p);
+  }
+  const k = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let dot = 0;
+      for (let a = 0; a < p; a++) dot += phi[i * p + a] * phi[j * p + a];
+      k[i * n + j] = dot;
+      k[j * n + i] = dot;
+    }
+    k[i * n + i] += lambda;
+  }
+  const alpha = solveSpd(k, y, n);
+  const w = new Float64Array(p);
+  for (let i = 0; i < n; i++) for (let a = 0; a < p; a++) w[a] += phi[i * p + a] * alpha[i];
+  return w;
+}
+
+export interface DoubleDescentOptions {
+  /** Training points. */
+  nTrain: number;
+  nTest: number;
+  /** Input dimension. */
+  inputDim: number;
+  /** Standard deviation of the label noise. */
+  noise: number;
+  /** Ridge penalty (tiny for the minimum-norm fit). */
+  lambda: number;
+  seed: number;
+}
+
+/** ReLU random features: φ(x) = max(0, W x)/√p with W ~ N(0, 1/d). */
+function features(x: Float64Array, rows: number, d: number, w: Float64Array, p: number): Float64Array {
+  const out = new Float64Array(rows * p);
+  const norm = 1 / Math.sqrt(p);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < p; j++) {
+      let dot = 0;
+      for (let k = 0; k < d; k++) dot += w[j * d + k] * x[i * d + k];
+      out[i * p + j] = dot > 0 ? dot * norm : 0;
+    }
+  }
+  return out;
+}
+
+/**
+ * Test mean squared error of random-features regression for each number of features p: the
+ * target is a fixed linear function of Gaussian inputs plus label noise on the training set.
+ */
+export function randomFeaturesTestError(featureCounts: number[], o: DoubleDescentOptions): { p: number; trainMse: number; testMse: number }[] {
+  for (const [k, v] of Object.entries({ nTrain: o.nTrain, nTest: o.nTest, inputDim: o.inputDim })) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`randomFeaturesTestError: ${k} must be a positive integer; got ${v}`);
+  }
+  if (!(o.noise >= 0)) throw new Error(`randomFeaturesTestError: noise must be ≥ 0; got ${o.noise}`);
+  const r = new Random(o.seed);
+  const d = o.inputDim;
+  const teacher = Float64Array.from({ length: d }, () => r.normal() / Math.sqrt(d));
+  const sample = (rows: number, noisy: boolean) => {
+    const x = Float64Array.from({ length: rows * d }, () => r.normal());
+    const y = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) {
+      let dot = 0;
+      for (let k = 0; k < d; k++) dot += teacher[k] * x[i * d + k];
+      y[i] = dot + (noisy ? o.noise * r.normal() : 0);
+    }
+    return { x, y };
+  };
+  const train = sample(o.nTrain, true);
+  const test = sample(o.nTest, false);
+  const pMax = Math.max(...featureCounts);
+  // Nested features: the model with p features uses the first p rows of one weight matrix.
+  const wAll = Float64Array.from({ length: pMax * d }, () => r.normal() / Math.sqrt(d));
+  return featureCounts.map((p) => {
+    if (!Number.isInteger(p) || p < 1) throw new Error(`randomFeaturesTestError: feature counts must be positive integers; got ${p}`);
+    const w = wAll.subarray(0, p * d);
+    const phiTrain = features(train.x, o.nTrain, d, w, p);
+    const beta = ridgeWeights(phiTrain, train.y, o.nTrain, p, o.lambda);
+    const mse = (phi: Float64Array, y: Float64Array, rows: number) => {
+      let sum = 0;
+      for (let i = 0; i < rows; i++) {
+        let pred = 0;
+        for (let j = 0; j < p; j++) pred += phi[i * p + j] * beta[j];
+        sum += (pred - y[i]) ** 2;
+      }
+      return sum / rows;
+    };
+    return { p, trainMse: mse(phiTrain, train.y, o.nTrain), testMse: mse(features(test.x, o.nTest, d, w, p), test.y, o.nTest) };
+  });
+}

@@ -1,0 +1,188 @@
+// Sweeps for the scaling lessons: train a grid of models (sizes × token budgets, and shapes at
+// a fixed size) and keep one JSON line per finished run. The results file is rewritten whole
+// (temporary file, then rename) after every run, so a sweep killed at any moment leaves only
+// complete lines, and a rerun skips the runs already there.
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+
+import { writeFileAtomic } from "./files";
+import { BABY_GPT, countParameters, GPT, type GPTConfig } from "./gpt/model";
+import { train } from "./gpt/train";
+import { projectRoot } from "./paths";
+import type { Scale } from "./scale";
+
+export interface SweepRun {
+  /** A label for tables and charts, e.g. "L2 W64". */
+  label: string;
+  model: GPTConfig;
+  /** Training tokens D (rounded up to whole steps). */
+  tokens: number;
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+}
+
+export interface SweepResult {
+  /** Stable id of the run's settings: a rerun with the same settings is skipped. */
+  id: string;
+  label: string;
+  model: GPTConfig;
+  /** Non-embedding parameters (Kaplan's N). */
+  params: number;
+  /** Tokens trained on. */
+  tokens: number;
+  /** Training compute C ≈ 6·N·D. */
+  flops: number;
+  trainLoss: number;
+  valLoss: number;
+  /** Validation loss along the way, for loss-against-compute curves. */
+  curve: { tokens: number; valLoss: number }[];
+  seconds: number;
+  backend: string;
+  seed: number;
+  batchSize: number;
+  learningRate: number;
+}
+
+export function runId(run: SweepRun): string {
+  const { model, tokens, batchSize, learningRate, seed } = run;
+  return createHash("sha256").update(JSON.stringify({ model, tokens, batchSize, learningRate, seed })).digest("hex").slice(0, 16);
+}
+
+const REQUIRED: (keyof SweepResult)[] = ["id", "label", "model", "params", "tokens", "flops", "trainLoss", "valLoss", "curve", "seconds", "backend", "seed"];
+
+/** Reads a results file; a line that is not a complete result is an error naming the line. */
+export function readSweepResults(path: string): SweepResult[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8").split("\n").filter((l) => l.trim() !== "").map((line, i) => {
+    let parsed: SweepResult;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      throw new Error(`${path}, line ${i + 1}: not JSON (${line.slice(0, 60)}…); each line must be one finished run`);
+    }
+    const missing = REQUIRED.filter((k) => parsed[k] === undefined);
+    if (missing.length) throw new Error(`${path}, line ${i + 1}: missing ${missing.join(", ")}`);
+    return parsed;
+  });
+}
+
+function writeSweepResults(path: string, results: SweepResult[]): void {
+  writeFileAtomic(path, results.map((r) => JSON.stringify(r)).join("\n") + "\n");
+}
+
+export interface SweepOptions {
+  /** Where results go, one JSON line per run. */
+  path: string;
+  data: { train: Int32Array; val: Int32Array };
+  backend: string;
+  /** Loss estimates along each run (default 8). */
+  curvePoints?: number;
+  evalBatches?: number;
+  onRunStart?: (run: SweepRun, index: number, total: number) => void;
+  onRunEnd?: (result: SweepResult, index: number, total: number) => void;
+}
+
+/** Trains every run not yet in the results file; returns all results for `runs`, in order. */
+export async function runSweep(runs: SweepRun[], options: SweepOptions): Promise<SweepResult[]> {
+  const ids = runs.map(runId);
+  const duplicate = ids.findIndex((id, i) => ids.indexOf(id) !== i);
+  if (duplicate >= 0) throw new Error(`runSweep: run ${duplicate} ("${runs[duplicate].label}") repeats the settings of run ${ids.indexOf(ids[duplicate])}`);
+  const results = readSweepResults(options.path);
+  const done = new Map(results.map((r) => [r.id, r]));
+  for (const [i, run] of runs.entries()) {
+    if (done.has(ids[i])) continue;
+    options.onRunStart?.(run, i, runs.length);
+    const T = run.model.blockSize;
+    const steps = Math.max(1, Math.ceil(run.tokens / (run.batchSize * T)));
+    const points = options.curvePoints ?? 8;
+    const model = GPT.create(run.model, run.seed);
+    try {
+      const r = await train(model, options.data, {
+        steps, batchSize: run.batchSize, learningRate: run.learningRate, minLearningRate: run.learningRate / 10,
+        warmupSteps: Math.min(100, Math.ceil(steps / 10)), evalInterval: Math.max(1, Math.floor(steps / points)),
+        evalBatches: options.evalBatches ?? 10, seed: run.seed,
+      });
+      const last = r.evals.at(-1)!;
+      const params = countParameters(run.model).nonEmbedding;
+      const result: SweepResult = {
+        id: ids[i], label: run.label, model: run.model, params, tokens: r.tokens, flops: 6 * params * r.tokens,
+        trainLoss: last.trainLoss, valLoss: last.valLoss, curve: r.evals.map((e) => ({ tokens: e.tokens, valLoss: e.valLoss })),
+        seconds: r.seconds, backend: options.backend, seed: run.seed, batchSize: run.batchSize, learningRate: run.learningRate,
+      };
+      results.push(result);
+      done.set(result.id, result);
+      writeSweepResults(options.path, results);
+      options.onRunEnd?.(result, i, runs.length);
+    } finally {
+      model.dispose();
+    }
+  }
+  return ids.map((id) => done.get(id)!);
+}
+
+/** Models of increasing width at a fixed shape ratio, each trained on each token budget. */
+export function sizeByDataGrid(base: Omit<GPTConfig, "nEmbd" | "nLayer" | "nHead">, shapes: { nLayer: number; nHead: number; nEmbd: number }[], tokenBudgets: number[], seed = 1): SweepRun[] {
+  if (shapes.length === 0 || tokenBudgets.length === 0) throw new Error("sizeByDataGrid: needs at least one shape and one token budget");
+  return shapes.flatMap((shape) => tokenBudgets.map((tokens) => ({
+    label: `L${shape.nLayer} W${shape.nEmbd} D${tokens}`, model: { ...base, ...shape }, tokens, batchSize: 12,
+    // Smaller models tolerate larger steps (as in Kaplan et al.'s and nanoGPT's settings).
+    learningRate: shape.nEmbd <= 64 ? 2e-3 : 1e-3, seed,
+  })));
+}
+
+/**
+ * The scaling lessons' grid of character-level GPTs on Tiny Shakespeare. Full: five sizes
+ * (25k to 790k non-embedding parameters) × three token budgets, and three shapes at ~200k
+ * parameters; smoke: four tiny runs.
+ */
+export function shakespeareGrid(scale: Scale, vocabSize: number): SweepRun[] {
+  if (scale === "smoke") {
+    const base = { ...BABY_GPT, vocabSize, blockSize: 32 };
+    return sizeByDataGrid(base, [{ nLayer: 1, nHead: 2, nEmbd: 16 }, { nLayer: 1, nHead: 2, nEmbd: 32 }], [2048, 4096]);
+  }
+  const base = { ...BABY_GPT, vocabSize };
+  const shapes = [
+    { nLayer: 2, nHead: 2, nEmbd: 32 }, { nLayer: 2, nHead: 4, nEmbd: 48 }, { nLayer: 3, nHead: 4, nEmbd: 64 },
+    { nLayer: 4, nHead: 4, nEmbd: 96 }, { nLayer: 4, nHead: 4, nEmbd: 128 },
+  ];
+  // Shape at (nearly) fixed size: ~200k non-embedding parameters as 1 wide layer … 8 narrow ones.
+  const shapesAtFixedN = [{ nLayer: 1, nHead: 4, nEmbd: 128 }, { nLayer: 2, nHead: 4, nEmbd: 96 }, { nLayer: 8, nHead: 4, nEmbd: 48 }];
+  return [...sizeByDataGrid(base, shapes, [100_000, 200_000, 400_000]), ...sizeByDataGrid(base, shapesAtFixedN, [200_000])];
+}
+
+
+/** Where the full grid's results are kept, produced by `npm run sweep -- --grid full --out <this path>`. */
+export const FULL_SWEEP_RESULTS = "datasets/sweeps/shakespeare-char.jsonl";
+
+/**
+ * The grid's results for a lesson: at full scale the stored results of the full grid (hours of
+ * training, done once by the sweep command); at smoke scale the smoke grid, trained now.
+ */
+export async function shakespeareSweep(scale: Scale, options: Omit<SweepOptions, "path"> & { vocabSize: number; smokePath: string }): Promise<SweepResult[]> {
+  const runs = shakespeareGrid(scale, options.vocabSize);
+  if (scale === "full") {
+    const path = join(projectRoot(), FULL_SWEEP_RESULTS);
+    const byId = new Map(readSweepResults(path).map((r) => [r.id, r]));
+    const missing = runs.filter((r) => !byId.has(runId(r)));
+    if (missing.length) {
+      throw new Error(`${FULL_SWEEP_RESULTS} lacks ${missing.length} of the grid's ${runs.length} runs (first: ${missing[0].label}); run \`npm run sweep -- --grid full --out ${FULL_SWEEP_RESULTS}\` (it resumes)`);
+    }
+    return runs.map((r) => byId.get(runId(r))!);
+  }
+  rmSync(options.smokePath, { force: true });
+  return runSweep(runs, { ...options, path: options.smokePath });
+}
+
+/** Tokens after which a run's validation curve first reaches `loss` (linear in log tokens between points), or null if it never does. */
+export function tokensToReach(curve: { tokens: number; valLoss: number }[], loss: number): number | null {
+  for (let i = 0; i < curve.length; i++) {
+    if (curve[i].valLoss > loss) continue;
+    if (i === 0) return curve[0].tokens;
+    const a = curve[i - 1], b = curve[i];
+    const t = (a.valLoss - loss) / (a.valLoss - b.valLoss);
+    return Math.exp(Math.log(a.tokens) + t * (Math.log(b.tokens) - Math.log(a.tokens)));
+  }
+  return null;
+}

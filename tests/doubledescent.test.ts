@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+
+import { randomFeaturesTestError, ridgeWeights, solveSpd } from "../lib/doubledescent";
+import { Random } from "../lib/random";
+
+/** Gaussian elimination with partial pivoting: an independent reference solver. */
+function gauss(a: number[][], b: number[]): number[] {
+  const n = b.length;
+  const m = a.map((row, i) => [...row, b[i]]);
+  for (let c = 0; c < n; c++) {
+    const pivot = m.slice(c).reduce((best, row, i) => (Math.abs(row[c]) > Math.abs(m[best][c]) ? c + i : best), c);
+    [m[c], m[pivot]] = [m[pivot], m[c]];
+    for (let r = c + 1; r < n; r++) {
+      const f = m[r][c] / m[c][c];
+      for (let k = c; k <= n; k++) m[r][k] -= f * m[c][k];
+    }
+  }
+  const x = new Array(n).fill(0);
+  for (let r = n - 1; r >= 0; r--) x[r] = (m[r][n] - m[r].slice(r + 1, n).reduce((s, v, k) => s + v * x[r + 1 + k], 0)) / m[r][r];
+  return x;
+}
+
+const r = new Random(5);
+const matrix = (rows: number, cols: number) => Float64Array.from({ length: rows * cols }, () => r.normal());
+
+describe("linear algebra", () => {
+  it("solveSpd agrees with Gaussian elimination and names a matrix that is not positive definite", () => {
+    const n = 6, m = matrix(n, n);
+    const a = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) a[i * n + j] += m[k * n + i] * m[k * n + j];
+    for (let i = 0; i < n; i++) a[i * n + i] += 0.1;
+    const b = matrix(n, 1);
+    const reference = gauss(Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * n, i * n + n))), Array.from(b));
+    solveSpd(a, b, n).forEach((x, i) => expect(x).toBeCloseTo(reference[i], 9));
+    expect(() => solveSpd(Float64Array.from([1, 2, 2, 1]), Float64Array.from([1, 1]), 2)).toThrow("solveSpd: the matrix is not positive definite (pivot 1");
+  });
+
+  it("ridgeWeights gives the same weights through its p ≤ n and p > n formulas", () => {
+    const n = 7, p = 5, lambda = 0.3;
+    const phi = matrix(n, p), y = matrix(n, 1);
+    const direct = ridgeWeights(phi, y, n, p, lambda); // (ΦᵀΦ + λI)⁻¹Φᵀy
+    // The kernel form Φᵀ(ΦΦᵀ + λI)⁻¹y, solved by the independent reference.
+    const k = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => {
+      let s = i === j ? lambda : 0;
+      for (let a = 0; a < p; a++) s += phi[i * p + a] * phi[j * p + a];
+      return s;
+    }));
+    const alpha = gauss(k, Array.from(y));
+    const viaKernel = Array.from({ length: p }, (_, a) => alpha.reduce((s, al, i) => s + al * phi[i * p + a], 0));
+    direct.forEach((w, a) => expect(w).toBeCloseTo(viaKernel[a], 9));
+    expect(() => ridgeWeights(phi, y, n, p, 0)).toThrow("ridgeWeights: lambda must be positive");
+  });
+});
+
+describe("random-features regression", () => {
+  const options = { nTrain: 40, nTest: 200, inputDim: 8, noise: 0.5, lambda: 1e-9, seed: 2 };
+  it("interpolates the training set once features outnumber points, and its test error peaks where they are equal", () => {
+    const ps = [10, 20, 40, 80, 320];
+    const rows = randomFeaturesTestError(ps, options);
+    expect(rows.find((x) => x.p === 80)!.trainMse).toBeLessThan(1e-6);
+    expect(rows.find((x) => x.p === 320)!.trainMse).toBeLessThan(1e-6);
+    expect(rows.find((x) => x.p === 10)!.trainMse).toBeGreaterThan(0.05);
+    const at = (p: number) => rows.find((x) => x.p === p)!.testMse;
+    expect(at(40)).toBeGreaterThan(3 * Math.max(at(10), at(320)));
+    expect(at(320)).toBeLessThan(at(80));
+    // Ridge regularisation removes the peak.
+    const ridge = randomFeaturesTestError(ps, { ...options, lambda: 1e-2 });
+    expect(ridge.find((x) => x.p === 40)!.testMse).toBeLessThan(at(40) / 3);
+    expect(() => randomFeaturesTestError([0], options)).toThrow("randomFeaturesTestError: feature counts must be positive integers; got 0");
+  });
+});

@@ -1,0 +1,30 @@
+// npm run sweep [-- --grid smoke|full [--out FILE]]
+//
+// Trains the scaling lessons' grid of character-level GPTs on Tiny Shakespeare, one JSON line
+// per finished run. Safe to interrupt: a rerun skips finished runs.
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+
+import { initBackend } from "../lib/backend";
+import { CharTokenizer, loadDataset, splitTrainVal } from "../lib/data";
+import { parseScale } from "../lib/scale";
+import { runSweep, shakespeareGrid } from "../lib/sweep";
+import { ROOT } from "./runner";
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { grid: { type: "string", default: "smoke" }, out: { type: "string" } } });
+  const scale = parseScale(values.grid!, "--grid");
+  const out = values.out ?? join(ROOT, "build", "sweeps", `shakespeare-${scale}.jsonl`);
+  const backend = await initBackend();
+  const corpus = loadDataset("tinyshakespeare.txt");
+  const tokenizer = CharTokenizer.fromText(corpus);
+  const runs = shakespeareGrid(scale, tokenizer.vocabSize);
+  const results = await runSweep(runs, {
+    path: out, data: splitTrainVal(tokenizer.encode(corpus)), backend: backend.name,
+    onRunStart: (run, i, total) => console.log(`run ${i + 1}/${total}: ${run.label}`),
+    onRunEnd: (r) => console.log(`  N ${r.params.toLocaleString("en")}, D ${r.tokens.toLocaleString("en")}: val loss ${r.valLoss.toFixed(3)} in ${r.seconds.toFixed(0)} s`),
+  });
+  console.log(`${results.length} runs in ${out}`);
+}
+
+if (process.argv[1] && import.meta.filename === process.argv[1]) await main();
