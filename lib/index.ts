@@ -50,7 +50,7 @@ export {
 export { compareAttention, randomAttentionInputs, type AttentionComparison } from "./efficiency/compare";
 export { allFinite, castHalf, HALF_FORMATS, roundToHalf, type HalfFormat } from "./gpt/mixed";
 export {
-  FULL_SWEEP_RESULTS, readSweepResults, runId, runSweep, shakespeareGrid, shakespeareSweep, sizeByDataGrid, tokensToReach,
+  FULL_SWEEP_RESULTS, lossComputeFrontier, readSweepResults, runId, runSweep, shakespeareGrid, shakespeareSweep, sizeByDataGrid, tokensToReach,
   type SweepOptions, type SweepResult, type SweepRun,
 } from "./sweep";
 export { randomFeaturesTestError, ridgeWeights, solveSpd, type DoubleDescentOptions } from "./doubledescent";

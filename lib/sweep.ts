@@ -135,12 +135,13 @@ export function sizeByDataGrid(base: Omit<GPTConfig, "nEmbd" | "nLayer" | "nHead
 /**
  * The scaling lessons' grid of character-level GPTs on Tiny Shakespeare. Full: five sizes
  * (25k to 790k non-embedding parameters) × three token budgets, and three shapes at ~200k
- * parameters; smoke: four tiny runs.
+ * parameters; smoke: nine tiny runs.
  */
 export function shakespeareGrid(scale: Scale, vocabSize: number): SweepRun[] {
   if (scale === "smoke") {
     const base = { ...BABY_GPT, vocabSize, blockSize: 32 };
-    return sizeByDataGrid(base, [{ nLayer: 1, nHead: 2, nEmbd: 16 }, { nLayer: 1, nHead: 2, nEmbd: 32 }], [2048, 4096]);
+    // Nine points: enough for the five-parameter Chinchilla fit, also on the two smaller sizes alone.
+    return sizeByDataGrid(base, [{ nLayer: 1, nHead: 2, nEmbd: 8 }, { nLayer: 1, nHead: 2, nEmbd: 16 }, { nLayer: 1, nHead: 2, nEmbd: 32 }], [1024, 2048, 4096]);
   }
   const base = { ...BABY_GPT, vocabSize };
   const shapes = [
@@ -185,4 +186,17 @@ export function tokensToReach(curve: { tokens: number; valLoss: number }[], loss
     return Math.exp(Math.log(a.tokens) + t * (Math.log(b.tokens) - Math.log(a.tokens)));
   }
   return null;
+}
+
+/**
+ * The compute-efficient frontier of a sweep: every point (C = 6·N·tokens, validation loss) along
+ * every run's curve, keeping those no cheaper point beats. Kaplan et al.'s L(C_min).
+ */
+export function lossComputeFrontier(results: SweepResult[]): { flops: number; valLoss: number; label: string }[] {
+  // Cheapest first; at equal compute the lower loss first, so only it can enter.
+  const points = results.flatMap((r) => r.curve.map((c) => ({ flops: 6 * r.params * c.tokens, valLoss: c.valLoss, label: r.label })))
+    .sort((a, b) => a.flops - b.flops || a.valLoss - b.valLoss);
+  const frontier: typeof points = [];
+  for (const p of points) if (frontier.length === 0 || p.valLoss < frontier.at(-1)!.valLoss) frontier.push(p);
+  return frontier;
 }

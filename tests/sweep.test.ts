@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chooseBackend } from "../lib/backend";
 import type { GPTConfig } from "../lib/gpt/model";
 import { Random } from "../lib/random";
-import { readSweepResults, runId, runSweep, sizeByDataGrid, tokensToReach, type SweepRun } from "../lib/sweep";
+import { lossComputeFrontier, readSweepResults, runId, runSweep, sizeByDataGrid, tokensToReach, type SweepResult, type SweepRun } from "../lib/sweep";
 
 const base: Omit<GPTConfig, "nEmbd" | "nLayer" | "nHead"> = { vocabSize: 11, blockSize: 8, dropout: 0, bias: true, tieWeights: true };
 const r = new Random(1);
@@ -70,5 +70,16 @@ describe("tokensToReach", () => {
     expect(tokensToReach(curve, 2.5)).toBeCloseTo(200, 9); // halfway in loss, halfway in log tokens
     expect(tokensToReach(curve, 3.5)).toBe(100);
     expect(tokensToReach(curve, 1)).toBeNull();
+  });
+});
+
+describe("lossComputeFrontier", () => {
+  it("keeps the points that no cheaper point beats, across runs", () => {
+    const run = (label: string, params: number, curve: [number, number][]) => ({ label, params, curve: curve.map(([tokens, valLoss]) => ({ tokens, valLoss })) }) as unknown as SweepResult;
+    const small = run("small", 10, [[10, 3], [100, 2.5], [1000, 2.4]]);
+    const big = run("big", 100, [[10, 2.9], [100, 2.2], [1000, 2.0]]);
+    expect(lossComputeFrontier([small, big]).map((p) => [p.label, p.flops, p.valLoss])).toEqual([
+      ["small", 600, 3], ["small", 6000, 2.5], ["big", 60000, 2.2], ["big", 600000, 2.0],
+    ]);
   });
 });
