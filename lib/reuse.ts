@@ -89,9 +89,9 @@ export function cloneModel(model: GPT): GPT {
   return GPT.fromWeights(model.config, model.weights());
 }
 
-export function zeroShotAccuracy(model: GPT, tokenizer: Tokenizer, task: ReuseTask): number | null {
+export function zeroShotAccuracy(model: GPT, tokenizer: Tokenizer, task: ReuseTask, calibrate = true): number | null {
   if (!task.zeroShot) return null;
-  const predicted = zeroShotPredict(model, tokenizer, task.testTexts, task.classes.length, task.zeroShot);
+  const predicted = zeroShotPredict(model, tokenizer, task.testTexts, task.classes.length, task.zeroShot, { calibrate });
   return predicted.reduce((c, p, i) => c + (p === task.test.labels[i] ? 1 : 0), 0) / predicted.length;
 }
 

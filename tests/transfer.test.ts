@@ -173,3 +173,19 @@ describe("zero-shot scoring", () => {
     model.dispose();
   });
 });
+
+describe("zero-shot calibration", () => {
+  it("removes a class prior that raw likelihoods cannot overcome", async () => {
+    // After "x", "a" is far more frequent overall; "b" follows only "yx", and only sometimes.
+    const tokenizer = CharTokenizer.fromText("abxy");
+    const model = GPT.create({ ...TINY, vocabSize: 4 }, 6);
+    const text = Array.from({ length: 400 }, (_, i) => (i % 10 === 0 ? "yxb" : i % 2 ? "yxa" : "xxa")).join("");
+    const ids = tokenizer.encode(text);
+    await train(model, { train: ids, val: ids }, { steps: 150, batchSize: 16, learningRate: 1e-2, warmupSteps: 10, evalBatches: 0 });
+    const examples = ["xxaxx", "xxayx", "yxaxx", "xxayx"]; // "b" is likelier than usual when the last two are "yx"
+    const render = (t: string, c: number) => ({ prompt: t, continuation: "ab"[c] });
+    expect(Array.from(zeroShotPredict(model, tokenizer, examples, 2, render, { calibrate: false }))).toEqual([0, 0, 0, 0]); // the prior wins
+    expect(Array.from(zeroShotPredict(model, tokenizer, examples, 2, render))).toEqual([0, 1, 0, 1]);
+    model.dispose();
+  });
+});

@@ -241,6 +241,11 @@ export function continuationLogLikelihood(model: GPT, ids: Int32Array, length: n
  * log-likelihood of the class's continuation after its prompt; the most likely class wins.
  * `render` turns (example, class) into that prompt and continuation, e.g. a speaker's name
  * header before a speech, or "?" against "." after a line.
+ *
+ * A language model's raw likelihoods carry its priors: "." follows a line far more often than
+ * "?", so raw scores pick "statement" almost always. With `calibrate` (the default) each class's
+ * scores are centred on their mean over the examples, which removes a constant per-class bias
+ * without using any label (in the spirit of Zhao et al. 2021's contextual calibration).
  */
 export function zeroShotPredict(
   model: GPT,
@@ -248,6 +253,7 @@ export function zeroShotPredict(
   examples: string[],
   classes: number,
   render: (example: string, cls: number) => { prompt: string; continuation: string },
+  options: { calibrate?: boolean } = {},
 ): Int32Array {
   const scores = examples.map(() => new Float64Array(classes).fill(-Infinity));
   for (let c = 0; c < classes; c++) {
@@ -275,6 +281,12 @@ export function zeroShotPredict(
       g.ids.forEach((s, j) => flat.set(s, j * g.length));
       const ll = continuationLogLikelihood(model, flat, g.length, g.scoreFrom);
       g.rows.forEach((row, j) => { scores[row][c] = ll[j]; });
+    }
+  }
+  if (options.calibrate ?? true) {
+    for (let c = 0; c < classes; c++) {
+      const mean = scores.reduce((sum, s) => sum + s[c], 0) / scores.length;
+      for (const s of scores) s[c] -= mean;
     }
   }
   return Int32Array.from(scores, (s) => s.indexOf(Math.max(...s)));
