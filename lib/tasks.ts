@@ -35,14 +35,24 @@ function checkLength(length: number, where: string): void {
   if (!Number.isInteger(length) || length < 8) throw new Error(`${where}: length must be an integer ≥ 8 characters; got ${length}`);
 }
 
+/** Positions of the examples of class `c`. */
+function classIndices(task: TextTask, c: number): number[] {
+  return task.labels.map((l, i) => (l === c ? i : -1)).filter((i) => i >= 0);
+}
+
+/** The examples at `keep` (any order), in their original order. */
+function subset(task: TextTask, keep: Set<number>): TextTask {
+  const idx = task.texts.map((_, i) => i).filter((i) => keep.has(i));
+  return { ...task, texts: idx.map((i) => task.texts[i]), labels: idx.map((i) => task.labels[i]) };
+}
+
 /** Keeps an equal number of examples of every class (the rarest class's count), chosen at random. */
 export function balance(task: TextTask, seed = 1): TextTask {
   const random = new Random(seed);
-  const byClass = task.classes.map((_, c) => task.labels.map((l, i) => (l === c ? i : -1)).filter((i) => i >= 0));
+  const byClass = task.classes.map((_, c) => classIndices(task, c));
   const keep = Math.min(...byClass.map((b) => b.length));
   if (keep === 0) throw new Error(`balance: task "${task.name}" has no examples of class ${task.classes[byClass.findIndex((b) => b.length === 0)]}`);
-  const chosen = byClass.flatMap((indices) => shuffle(indices, random).slice(0, keep)).sort((a, b) => a - b);
-  return { ...task, texts: chosen.map((i) => task.texts[i]), labels: chosen.map((i) => task.labels[i]) };
+  return subset(task, new Set(byClass.flatMap((indices) => shuffle(indices, random).slice(0, keep))));
 }
 
 function shuffle<T>(items: T[], random: Random): T[] {
@@ -112,23 +122,18 @@ export function splitTask(task: TextTask, testFraction: number, seed = 1): { tra
   const random = new Random(seed);
   const test = new Set<number>();
   task.classes.forEach((_, c) => {
-    const indices = shuffle(task.labels.map((l, i) => (l === c ? i : -1)).filter((i) => i >= 0), random);
+    const indices = shuffle(classIndices(task, c), random);
     indices.slice(0, Math.round(indices.length * testFraction)).forEach((i) => test.add(i));
   });
-  const pick = (inTest: boolean): TextTask => {
-    const idx = task.texts.map((_, i) => i).filter((i) => test.has(i) === inTest);
-    return { ...task, texts: idx.map((i) => task.texts[i]), labels: idx.map((i) => task.labels[i]) };
-  };
-  return { train: pick(false), test: pick(true) };
+  const train = new Set(task.texts.map((_, i) => i).filter((i) => !test.has(i)));
+  return { train: subset(task, train), test: subset(task, test) };
 }
 
 /** Keeps at most `perClass` examples of every class (the small labelled set of a downstream task). */
 export function limitPerClass(task: TextTask, perClass: number, seed = 1): TextTask {
   if (!(Number.isInteger(perClass) && perClass >= 1)) throw new Error(`limitPerClass: perClass must be a positive integer; got ${perClass}`);
   const random = new Random(seed);
-  const keep = new Set(task.classes.flatMap((_, c) => shuffle(task.labels.map((l, i) => (l === c ? i : -1)).filter((i) => i >= 0), random).slice(0, perClass)));
-  const idx = task.texts.map((_, i) => i).filter((i) => keep.has(i));
-  return { ...task, texts: idx.map((i) => task.texts[i]), labels: idx.map((i) => task.labels[i]) };
+  return subset(task, new Set(task.classes.flatMap((_, c) => shuffle(classIndices(task, c), random).slice(0, perClass))));
 }
 
 /** Token ids of every text (all the same length in characters), as the engine's labelled sequences. */

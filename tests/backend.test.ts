@@ -1,10 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 import { BACKENDS, chooseBackend, type BackendName, type BackendProbe } from "../lib/backend";
 import { resolvePackageFile } from "../lib/paths";
 import { ROOT } from "../tools/runner";
+import { TSX_CLI } from "./fixtures";
 
 /** Probes that pretend only `working` backends exist; the real activation of wasm/cpu still happens. */
 function fakeProbes(working: BackendName[]): Record<BackendName, BackendProbe> {
@@ -49,7 +49,7 @@ function initInChild(env: NodeJS.ProcessEnv) {
   const script = `import { initBackend } from "./lib/backend";
 const a = await initBackend(); const b = await initBackend();
 console.log(JSON.stringify({ name: a.name, tf: a.tfBackend, same: a === b }));`;
-  const r = spawnSync(process.execPath, [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), "--input-type=module", "-e", script], {
+  const r = spawnSync(process.execPath, [TSX_CLI, "--input-type=module", "-e", script], {
     cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env },
   });
   const json = r.stdout.trim().split("\n").at(-1) ?? "";

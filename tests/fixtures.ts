@@ -23,9 +23,12 @@ export function writeFixture(dir: string, name: string, sources: string[]): stri
   return path;
 }
 
+/** tsx's command line, to run TypeScript in a child process as the npm scripts do. */
+export const TSX_CLI = join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
+
 /** Runs one of the course's command-line tools as a user would, without a shell. */
 export function runTool(tool: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), join(ROOT, "tools", tool), ...args], {
+  const r = spawnSync(process.execPath, [TSX_CLI, join(ROOT, "tools", tool), ...args], {
     cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env }, timeout: 240_000,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, output: r.stdout + r.stderr };
