@@ -10,6 +10,7 @@ export { CharTokenizer, loadDataset, sampleBatch, splitTrainVal, type Batch, typ
 export { writeFileAtomic } from "./files";
 export { Random } from "./random";
 export { loadCheckpoint, saveCheckpoint } from "./gpt/checkpoint";
+export { trainCached, trainingKey, type CachedTrainResult } from "./gpt/cache";
 export { BABY_GPT, countParameters, flopsPerToken, GPT, parameterSpecs, validateConfig, type GPTConfig } from "./gpt/model";
 export { generate, sampleFromLogits, type SampleOptions } from "./gpt/sample";
 export {
@@ -22,10 +23,10 @@ export {
   checkLabeled, ClassifierHead, classifierAccuracy, continuationLogLikelihood, fineTune, fitLinearProbe, lastPositionFeatures, layerFeatures,
   zeroShotPredict, type FineTuneOptions, type LabeledSequences, type ProbeResult,
 } from "./gpt/transfer";
-export { balance, encodeTask, limitPerClass, parseSpeeches, questionTask, speakerTask, splitTask, verseProseTask, type Speech, type TextTask } from "./tasks";
+export { balance, encodeTask, limitPerClass, parseSpeeches, realOrScrambledTask, scrambleWords, speakerTask, splitTask, verseProseTask, type Speech, type TextTask } from "./tasks";
 export type { Adapters, ForwardOptions, ForwardResult } from "./gpt/model";
 export {
-  cloneModel, measureSwitching, probeAccuracyByLayer, shakespeareTasks, trainingCurve, tuneClassifier, zeroShotAccuracy,
+  cloneModel, measureSwitching, probeAccuracyByLayer, shakespeareTasks, trainingCurve, tuneClassifier, typicalityPredict, zeroShotAccuracy,
   type ReuseRow, type ReuseTask, type SwitchingCost, type TuneOptions,
 } from "./reuse";
 export {

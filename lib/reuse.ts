@@ -12,9 +12,9 @@ import { LoRA, type LoRATarget } from "./gpt/lora";
 import { GPT, type GPTConfig } from "./gpt/model";
 import type { EvalInfo, StepInfo } from "./gpt/train";
 import {
-  ClassifierHead, classifierAccuracy, fineTune, fitLinearProbe, layerFeatures, zeroShotPredict, type LabeledSequences,
+  ClassifierHead, classifierAccuracy, continuationLogLikelihood, fineTune, fitLinearProbe, layerFeatures, zeroShotPredict, type LabeledSequences,
 } from "./gpt/transfer";
-import { encodeTask, limitPerClass, parseSpeeches, questionTask, speakerTask, splitTask, verseProseTask, type TextTask } from "./tasks";
+import { encodeTask, limitPerClass, parseSpeeches, realOrScrambledTask, speakerTask, splitTask, verseProseTask, type TextTask } from "./tasks";
 
 const BYTES_PER_FLOAT = 4;
 
@@ -45,12 +45,16 @@ export interface ReuseTask {
   train: LabeledSequences;
   test: LabeledSequences;
   testTexts: string[];
-  /** How to ask the language model itself, or undefined where no natural prompt exists. */
-  zeroShot?: (text: string, cls: number) => { prompt: string; continuation: string };
+  /**
+   * How to ask the language model itself: score a continuation per class after a prompt, or
+   * judge the text's own likelihood ("typicality": real text is likelier than scrambled text);
+   * undefined where no natural question exists.
+   */
+  zeroShot?: ((text: string, cls: number) => { prompt: string; continuation: string }) | "typicality";
 }
 
 /**
- * Three tasks read off Tiny Shakespeare, each with a small labelled training set
+ * Three tasks read off Tiny Shakespeare (who speaks, verse or prose, real or scrambled spelling), each with a small labelled training set
  * (`trainPerClass` examples of every class) and a held-out test set.
  */
 export function shakespeareTasks(corpus: string, tokenizer: Tokenizer, options: { length: number; trainPerClass: number; testPerClass: number; seed?: number }): ReuseTask[] {
@@ -69,8 +73,7 @@ export function shakespeareTasks(corpus: string, tokenizer: Tokenizer, options: 
   return [
     build(speakers, (text, c) => ({ prompt: header(c), continuation: text.slice(0, length - longestHeader) })),
     build(verseProseTask(speeches, { length, seed })),
-    // Which punctuation does the model expect to end the line with?
-    build(questionTask(corpus, { length, seed }), (text, c) => ({ prompt: text.slice(1), continuation: c === 0 ? "?" : "." })),
+    build(realOrScrambledTask(corpus, { length, seed }), "typicality"),
   ];
 }
 
@@ -89,10 +92,24 @@ export function cloneModel(model: GPT): GPT {
   return GPT.fromWeights(model.config, model.weights());
 }
 
+/**
+ * Test accuracy of asking the language model itself, with no labelled example; null where the
+ * task has no zero-shot question. A typicality task calls the likelier half of the test inputs
+ * real (calibration by the unlabelled inputs' median), so it has no uncalibrated form: null.
+ */
 export function zeroShotAccuracy(model: GPT, tokenizer: Tokenizer, task: ReuseTask, calibrate = true): number | null {
-  if (!task.zeroShot) return null;
-  const predicted = zeroShotPredict(model, tokenizer, task.testTexts, task.classes.length, task.zeroShot, { calibrate });
+  if (!task.zeroShot || (task.zeroShot === "typicality" && !calibrate)) return null;
+  const predicted = task.zeroShot === "typicality"
+    ? typicalityPredict(model, task.test)
+    : zeroShotPredict(model, tokenizer, task.testTexts, task.classes.length, task.zeroShot, { calibrate });
   return predicted.reduce((c, p, i) => c + (p === task.test.labels[i] ? 1 : 0), 0) / predicted.length;
+}
+
+/** Class 0 ("real") for the sequences whose log-likelihood is above the median, class 1 otherwise. */
+export function typicalityPredict(model: GPT, data: LabeledSequences): Int32Array {
+  const ll = continuationLogLikelihood(model, data.ids, data.length, 1);
+  const median = Float64Array.from(ll).sort()[Math.floor(ll.length / 2)];
+  return Int32Array.from(ll, (v) => (v >= median ? 0 : 1));
 }
 
 /** Test accuracy of a linear probe on each layer's frozen features (embeddings, blocks, final norm). */

@@ -1,5 +1,5 @@
 // Labelled tasks derived from Tiny Shakespeare itself, so that a model pretrained on the
-// corpus can be reused on them: who speaks, verse or prose, question or statement.
+// corpus can be reused on them: who speaks, verse or prose, real or scrambled spelling.
 // Every label is read off the text; nothing is annotated by hand.
 import type { Tokenizer } from "./data";
 import type { LabeledSequences } from "./gpt/transfer";
@@ -97,22 +97,37 @@ export function verseProseTask(speeches: Speech[], options: { length: number; se
   return balance({ name: "verse or prose", classes: ["verse", "prose"], texts, labels }, options.seed);
 }
 
+/** Shuffles the inner letters of every word of four letters or more, keeping its first and last ("queen" → "qeeun"). */
+export function scrambleWords(text: string, random: Random): string {
+  return text.replace(/[A-Za-z]{4,}/g, (word) => {
+    const inner = shuffle([...word.slice(1, -1)], random).join("");
+    return word[0] + inner + word[word.length - 1];
+  });
+}
+
 /**
- * Question or statement? Windows of `length` characters of the corpus ending just before a
- * line's final "?" or "."; the punctuation itself is the label. Balanced.
+ * Real or scrambled? Disjoint windows of `length` characters of the corpus; every other window
+ * has the inner letters of its words shuffled (only windows that the shuffle changed are kept
+ * as "scrambled"). A model that knows English spelling tells them apart at a glance.
  */
-export function questionTask(corpus: string, options: { length: number; seed?: number }): TextTask {
-  checkLength(options.length, "questionTask");
+export function realOrScrambledTask(corpus: string, options: { length: number; seed?: number }): TextTask {
+  checkLength(options.length, "realOrScrambledTask");
+  const random = new Random(options.seed ?? 1);
+  const windows = Array.from({ length: Math.floor(corpus.length / options.length) }, (_, i) => corpus.slice(i * options.length, (i + 1) * options.length));
   const texts: string[] = [];
   const labels: number[] = [];
-  for (let i = options.length; i < corpus.length - 1; i++) {
-    const ch = corpus[i];
-    if ((ch === "?" || ch === ".") && corpus[i + 1] === "\n") {
-      texts.push(corpus.slice(i - options.length, i));
-      labels.push(ch === "?" ? 0 : 1);
+  shuffle(windows, random).forEach((text, i) => {
+    if (i % 2 === 0) {
+      texts.push(text);
+      labels.push(0);
+      return;
     }
-  }
-  return balance({ name: "question or statement", classes: ["question", "statement"], texts, labels }, options.seed);
+    const scrambled = scrambleWords(text, random);
+    if (scrambled === text) return;
+    texts.push(scrambled);
+    labels.push(1);
+  });
+  return balance({ name: "real or scrambled", classes: ["real", "scrambled"], texts, labels }, options.seed);
 }
 
 /** A stratified split: `testFraction` of every class goes to the test set. */

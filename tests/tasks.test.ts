@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 
 import { CharTokenizer } from "../lib/data";
-import { balance, encodeTask, limitPerClass, parseSpeeches, questionTask, speakerTask, splitTask, verseProseTask } from "../lib/tasks";
+import { Random } from "../lib/random";
+import { balance, encodeTask, limitPerClass, parseSpeeches, realOrScrambledTask, scrambleWords, speakerTask, splitTask, verseProseTask } from "../lib/tasks";
 
 const CORPUS = [
   "ROMEO:\nBut soft, what light through yonder window breaks?\nIt is the east.",
@@ -19,7 +20,7 @@ describe("corpus-derived tasks", () => {
     expect(() => parseSpeeches("no speeches here")).toThrow("parseSpeeches: found no speeches");
   });
 
-  it("labels speakers, verse against prose, and questions against statements from the text itself", () => {
+  it("labels speakers, verse against prose, and real against scrambled text from the text itself", () => {
     const speeches = parseSpeeches(CORPUS);
     const speaker = speakerTask(speeches, { speakers: 2, length: 20 });
     expect(speaker.classes).toEqual(["ROMEO", "JULIET"]);
@@ -29,10 +30,32 @@ describe("corpus-derived tasks", () => {
     const vp = verseProseTask(speeches, { length: 20 });
     expect(vp.labels.sort()).toEqual([0, 1]);
     expect(vp.texts).toContain("Nay, I'll conjure to");
-    const q = questionTask(CORPUS, { length: 10 });
-    expect(q.labels.filter((l) => l === 0)).toHaveLength(q.labels.length / 2);
-    expect(q.texts).toContain("dow breaks"); // "...window breaks" + "?"
-    expect(q.texts.every((t) => t.length === 10)).toBe(true);
+    const rs = realOrScrambledTask(CORPUS, { length: 10 });
+    expect(rs.labels.filter((l) => l === 0)).toHaveLength(rs.labels.length / 2);
+    expect(rs.texts.every((t) => t.length === 10)).toBe(true);
+    // Real windows are verbatim slices at multiples of the length; scrambled ones are not, but hold the same letters.
+    const slices = new Set(Array.from({ length: Math.floor(CORPUS.length / 10) }, (_, i) => CORPUS.slice(i * 10, i * 10 + 10)));
+    rs.texts.forEach((t, i) => {
+      expect(slices.has(t)).toBe(rs.labels[i] === 0);
+      if (rs.labels[i] === 1) expect([...slices].some((w) => [...w].sort().join("") === [...t].sort().join(""))).toBe(true);
+    });
+  });
+
+  it("scrambles the inner letters of words of four or more letters only", () => {
+    const random = new Random(3);
+    const original = "O Romeo, thy father's name!".split(/([^A-Za-z]+)/);
+    let changed = 0;
+    for (let trial = 0; trial < 20; trial++) {
+      const words = scrambleWords(original.join(""), random).split(/([^A-Za-z]+)/);
+      expect(words.length).toBe(original.length);
+      words.forEach((w, i) => {
+        if (original[i].length < 4) return expect(w).toBe(original[i]); // separators, "O", "thy", "s"
+        expect(w[0] + w.at(-1)).toBe(original[i][0] + original[i].at(-1));
+        expect([...w].sort().join("")).toBe([...original[i]].sort().join(""));
+      });
+      if (words.join("") !== original.join("")) changed++;
+    }
+    expect(changed).toBeGreaterThan(10);
   });
 
   it("splits every class in proportion, without overlap, and encodes to equal-length sequences", () => {

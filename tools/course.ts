@@ -6,12 +6,12 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 import { courseScale, parseScale } from "../lib/scale";
-import { findLesson, listLessons, ROOT, runLesson, type LessonResult } from "./runner";
+import { defaultCellTimeout, findLesson, listLessons, ROOT, runLesson, type LessonResult } from "./runner";
 
 const USAGE = `usage: npm run course -- [lesson ...] [--scale smoke|full] [--timeout SECONDS] [--out DIR] [--bail]
   lesson      a lesson name or number (00-setup, 00) or a path to a notebook; default: all of notebooks/
   --scale     smoke (seconds, for CI) or full (for learning); default: $COURSE_SCALE or full
-  --timeout   per-cell limit in seconds; default 900
+  --timeout   per-cell limit in seconds; default 600 at smoke scale, 10800 (3 hours) at full scale
   --out       where executed notebooks go; default build/notebooks
   --bail      stop after the first failing lesson`;
 
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
       allowPositionals: true,
       options: {
         scale: { type: "string" },
-        timeout: { type: "string", default: "900" },
+        timeout: { type: "string" },
         out: { type: "string", default: join(ROOT, "build", "notebooks") },
         bail: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   } catch (err) {
     fail((err as Error).message);
   }
-  const timeoutSeconds = Number(values.timeout);
+  const timeoutSeconds = values.timeout === undefined ? defaultCellTimeout(scale) : Number(values.timeout);
   if (!(timeoutSeconds > 0)) fail(`--timeout must be a positive number of seconds; got ${JSON.stringify(values.timeout)}`);
   if (lessons.length === 0) fail("no lessons found in notebooks/");
 

@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 
 import { courseScale, parseScale, type Scale } from "../lib/scale";
 import { findJupyterPython, KERNEL_NAME } from "./install-kernel";
-import { findLesson, listLessons, ROOT } from "./runner";
+import { defaultCellTimeout, findLesson, listLessons, ROOT } from "./runner";
 
 export const NBCONVERT_OUT = join(ROOT, "build", "nbconvert");
 
@@ -60,7 +60,7 @@ export function nbconvertLesson(python: string, path: string, scale: Scale, time
 function main(): void {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { scale: { type: "string" }, timeout: { type: "string", default: "900" } },
+    options: { scale: { type: "string" }, timeout: { type: "string" } },
   });
   const python = findJupyterPython();
   if (!python) {
@@ -77,7 +77,7 @@ function main(): void {
   let failed = 0;
   for (const path of lessons) {
     const t0 = Date.now();
-    const r = nbconvertLesson(python, path, scale, Number(values.timeout));
+    const r = nbconvertLesson(python, path, scale, values.timeout === undefined ? defaultCellTimeout(scale) : Number(values.timeout));
     console.log(`${r.ok ? "✓" : "✗"} ${r.lesson} under jupyter nbconvert in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     if (!r.ok) {
       failed++;

@@ -144,3 +144,8 @@ export async function runLesson(path: string, options: RunOptions): Promise<Less
   log(`✓ ${lesson} in ${seconds(result.seconds * 1000)} → ${outPath}`);
   return result;
 }
+
+/** Seconds a cell may run by default: full-scale cells pretrain for half an hour or more; a smoke cell that takes minutes is stuck. */
+export function defaultCellTimeout(scale: Scale): number {
+  return scale === "smoke" ? 600 : 10800;
+}

@@ -1,0 +1,115 @@
+import * as tf from "@tensorflow/tfjs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { chooseBackend } from "../lib/backend";
+import { CharTokenizer, loadDataset } from "../lib/data";
+import { trainCached } from "../lib/gpt/cache";
+import { GPT, type GPTConfig } from "../lib/gpt/model";
+import { train, type EvalInfo, type StepInfo } from "../lib/gpt/train";
+import { shakespeareTasks, typicalityPredict, zeroShotAccuracy } from "../lib/reuse";
+
+const TINY: GPTConfig = { vocabSize: 4, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0, bias: true, tieWeights: true };
+const TEXT = CharTokenizer.fromText("abcd");
+const IDS = TEXT.encode("abcdabcdabdc".repeat(40));
+const DATA = { train: IDS, val: IDS.subarray(0, 120) };
+const SETTINGS = { steps: 12, batchSize: 4, learningRate: 1e-2, warmupSteps: 2, evalInterval: 5, evalBatches: 1 };
+
+let dir: string;
+beforeAll(async () => {
+  await chooseBackend("wasm");
+  dir = mkdtempSync(join(tmpdir(), "course-cache-"));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function record() {
+  const steps: StepInfo[] = [];
+  const evals: EvalInfo[] = [];
+  return { steps, evals, callbacks: { onStep: (s: StepInfo) => steps.push(s), onEval: (e: EvalInfo) => evals.push(e) } };
+}
+
+describe("trainCached", () => {
+  it("trains and saves once; an identical run loads the same weights and replays the same curve", async () => {
+    const first = GPT.create(TINY, 1);
+    const seen = record();
+    const trained = await trainCached("tiny", first, DATA, SETTINGS, seen.callbacks, dir);
+    expect(trained.fromCache).toBe(false);
+    expect(existsSync(trained.checkpoint)).toBe(true);
+
+    // The reference: plain train() from the same start gives the same weights.
+    const reference = GPT.create(TINY, 1);
+    await train(reference, DATA, SETTINGS);
+    expect(first.weights()).toEqual(reference.weights());
+
+    const second = GPT.create(TINY, 1);
+    const replay = record();
+    const loaded = await trainCached("tiny", second, DATA, SETTINGS, replay.callbacks, dir);
+    expect(loaded.fromCache).toBe(true);
+    expect(loaded.checkpoint).toBe(trained.checkpoint);
+    expect(second.weights()).toEqual(first.weights());
+    expect(replay.steps).toEqual(seen.steps);
+    expect(replay.evals).toEqual(seen.evals);
+    expect(loaded.tokens).toBe(trained.tokens);
+    for (const m of [first, reference, second]) m.dispose();
+  });
+
+  it("trains anew when anything that decides the outcome differs: settings, initial weights or data", async () => {
+    const runs = [
+      { seed: 1, data: DATA, settings: { ...SETTINGS, learningRate: 5e-3 } },
+      { seed: 2, data: DATA, settings: SETTINGS },
+      { seed: 1, data: { train: IDS.subarray(12), val: DATA.val }, settings: SETTINGS },
+    ];
+    for (const run of runs) {
+      const model = GPT.create(TINY, run.seed);
+      expect((await trainCached("tiny", model, run.data, run.settings, {}, dir)).fromCache).toBe(false);
+      model.dispose();
+    }
+    expect(readdirSync(dir).filter((f) => f.startsWith("tiny-"))).toHaveLength(4);
+    expect(readdirSync(dir).some((f) => f.endsWith(".tmp"))).toBe(false);
+    const model = GPT.create(TINY, 1);
+    await expect(trainCached("../escape", model, DATA, SETTINGS, {}, dir)).rejects.toThrow("trainCached: name must be letters, digits");
+    model.dispose();
+  });
+});
+
+describe("typicality zero-shot", () => {
+  it("calls the likelier half real, by each sequence's own log-likelihood", async () => {
+    const model = GPT.create(TINY, 3);
+    await train(model, DATA, { ...SETTINGS, steps: 80, evalBatches: 0 });
+    const texts = ["abcdabcd", "dcbadcba", "bcdabcda", "acbdacbd", "cdabcdab", "ddddaaaa"];
+    const ids = Int32Array.from(texts.flatMap((t) => Array.from(TEXT.encode(t))));
+    const predicted = typicalityPredict(model, { ids, labels: new Int32Array(6), length: 8, classes: ["real", "scrambled"] });
+    // Brute force: each sequence's summed log-probability of its tokens 1..7, one at a time.
+    const ll = texts.map((t) => tf.tidy(() => {
+      const x = TEXT.encode(t);
+      const logp = tf.logSoftmax(model.forward(x, 1, 8).logits).arraySync() as number[][];
+      return x.slice(1).reduce((sum, token, i) => sum + logp[i][token], 0);
+    }));
+    const median = [...ll].sort((a, b) => a - b)[3];
+    expect(Array.from(predicted)).toEqual(ll.map((v) => (v >= median ? 0 : 1)));
+    expect(Array.from(predicted.subarray(0, 1))).toEqual([0]); // the training pattern itself is real
+    model.dispose();
+  });
+});
+
+describe("Shakespeare tasks", () => {
+  it("builds three balanced tasks with disjoint train and test texts; zero-shot only where a question exists", async () => {
+    const corpus = loadDataset("tinyshakespeare.txt");
+    const tokenizer = CharTokenizer.fromText(corpus);
+    const tasks = shakespeareTasks(corpus, tokenizer, { length: 32, trainPerClass: 5, testPerClass: 10, seed: 2 });
+    expect(tasks.map((t) => t.name)).toEqual(["speaker", "verse or prose", "real or scrambled"]);
+    for (const t of tasks) {
+      expect(t.train.labels.length).toBe(5 * t.classes.length);
+      expect(t.test.labels.length).toBe(10 * t.classes.length);
+      expect(t.test.length).toBe(32);
+      const trainTexts = new Set(Array.from({ length: t.train.labels.length }, (_, i) => tokenizer.decode(t.train.ids.subarray(i * 32, i * 32 + 32))));
+      expect(t.testTexts.some((x) => trainTexts.has(x))).toBe(false);
+    }
+    const model = GPT.create({ ...TINY, vocabSize: tokenizer.vocabSize, blockSize: 64 }, 1);
+    expect(zeroShotAccuracy(model, tokenizer, tasks[1])).toBeNull();
+    expect(zeroShotAccuracy(model, tokenizer, tasks[2], false)).toBeNull();
+    model.dispose();
+  });
+});
