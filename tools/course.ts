@@ -1,18 +1,22 @@
 // npm run course [-- [lesson ...] [--scale smoke|full] [--timeout SECONDS] [--out DIR] [--bail]]
 //
-// Runs every lesson (or the named ones) through the tslab kernel and writes the executed
-// notebooks to build/notebooks. Exits non-zero if any lesson fails.
+// Runs every lesson (or the named ones) through the tslab kernel, writes the executed
+// notebooks to build/notebooks and renders them as a site in build/site (checked in Chromium
+// where it is installed). Exits non-zero if any lesson or the site check fails.
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 import { courseScale, parseScale } from "../lib/scale";
+import { checkSite, describeSiteCheck, findChromium } from "./browser";
 import { defaultCellTimeout, findLesson, listLessons, ROOT, runLesson, type LessonResult } from "./runner";
+import { buildSite } from "./site";
 
-const USAGE = `usage: npm run course -- [lesson ...] [--scale smoke|full] [--timeout SECONDS] [--out DIR] [--bail]
+const USAGE = `usage: npm run course -- [lesson ...] [--scale smoke|full] [--timeout SECONDS] [--out DIR] [--site DIR] [--bail]
   lesson      a lesson name or number (00-setup, 00) or a path to a notebook; default: all of notebooks/
   --scale     smoke (seconds, for CI) or full (for learning); default: $COURSE_SCALE or full
   --timeout   per-cell limit in seconds; default 600 at smoke scale, 10800 (3 hours) at full scale
   --out       where executed notebooks go; default build/notebooks
+  --site      where the HTML site of every executed notebook in --out goes; default build/site (with --out: DIR/site)
   --bail      stop after the first failing lesson`;
 
 function fail(message: string): never {
@@ -28,7 +32,8 @@ async function main(): Promise<void> {
       options: {
         scale: { type: "string" },
         timeout: { type: "string" },
-        out: { type: "string", default: join(ROOT, "build", "notebooks") },
+        out: { type: "string" },
+        site: { type: "string" },
         bail: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -51,20 +56,36 @@ async function main(): Promise<void> {
   const timeoutSeconds = values.timeout === undefined ? defaultCellTimeout(scale) : Number(values.timeout);
   if (!(timeoutSeconds > 0)) fail(`--timeout must be a positive number of seconds; got ${JSON.stringify(values.timeout)}`);
   if (lessons.length === 0) fail("no lessons found in notebooks/");
+  const outDir = resolve(values.out ?? join(ROOT, "build", "notebooks"));
+  const siteDir = resolve(values.site ?? (values.out ? join(outDir, "site") : join(ROOT, "build", "site")));
 
   const results: LessonResult[] = [];
   for (const path of lessons) {
-    const result = await runLesson(path, { scale, cellTimeoutMs: timeoutSeconds * 1000, outDir: resolve(values.out) });
+    const result = await runLesson(path, { scale, cellTimeoutMs: timeoutSeconds * 1000, outDir });
     results.push(result);
     if (!result.ok && values.bail) break;
   }
   const failed = results.filter((r) => !r.ok);
   const total = results.reduce((s, r) => s + r.seconds, 0);
-  console.log(`\n${results.length - failed.length}/${lessons.length} lessons passed in ${total.toFixed(1)} s (scale ${scale}); executed notebooks in ${resolve(values.out)}`);
+  console.log(`\n${results.length - failed.length}/${lessons.length} lessons passed in ${total.toFixed(1)} s (scale ${scale}); executed notebooks in ${outDir}`);
   if (failed.length) {
     console.log(`failed: ${failed.map((r) => `${r.lesson} (cell ${r.failure?.cellNumber})`).join(", ")}`);
     process.exitCode = 1;
   }
+  if (!(await publishSite(outDir, siteDir))) process.exitCode = 1;
+}
+
+/** Renders every executed notebook to the site and, where Chromium is installed, checks it and draws the figure PNGs. */
+async function publishSite(outDir: string, siteDir: string): Promise<boolean> {
+  const site = buildSite(outDir, siteDir);
+  console.log(`site: ${site.pages.length} pages, ${site.charts} charts → ${join(siteDir, "index.html")}`);
+  if (!findChromium()) {
+    console.log("site: Chromium not found, so no figure PNGs or browser check (Debian: apt-get install chromium)");
+    return true;
+  }
+  const report = await checkSite(siteDir);
+  console.log(describeSiteCheck(report));
+  return report.ok;
 }
 
 await main();
