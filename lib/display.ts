@@ -89,7 +89,11 @@ export function plotBundle(figure: PlotlyFigure, options: { includeLibrary: bool
   const draw = `<div id="${options.divId}" style="width:100%;height:${height}px"></div>
 <script type="text/javascript">(function () {
   var spec = ${scriptJson(spec)};
-  function draw() { window.Plotly.newPlot("${options.divId}", spec.data, spec.layout, spec.config); }
+  function draw() {
+    var div = document.getElementById("${options.divId}"), still = div && div.previousElementSibling;
+    if (still && still.className === "course-static") still.remove(); // the PNG stand-in, for readers without JavaScript
+    window.Plotly.newPlot("${options.divId}", spec.data, spec.layout, spec.config);
+  }
   if (window.Plotly) draw(); else (window.__coursePlotlyQueue = window.__coursePlotlyQueue || []).push(draw);
 })();</script>`;
   const title = (figure.layout?.title as { text?: string } | string | undefined);

@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 import type { Notebook, Output } from "../tools/notebook";
-import { buildSite, lessonTitle, PLOTLY_MIME, renderIndex, renderLesson, renderMarkdown, renderOutput } from "../tools/site";
+import { readNotebook } from "../tools/notebook";
+import { buildSite, embedStaticFigures, lessonTitle, PLOTLY_MIME, renderIndex, renderLesson, renderMarkdown, renderOutput } from "../tools/site";
 import { fixtureDir } from "./fixtures";
 
 const chartIds = () => {
@@ -100,5 +101,23 @@ describe("pages", () => {
     mkdirSync(join(dir, "empty"));
     expect(() => buildSite(join(dir, "empty"), join(dir, "site2"))).toThrow("site: no executed lessons (*.ipynb) in");
     expect(() => buildSite(join(dir, "missing"), join(dir, "site2"))).toThrow("run `npm run course` first");
+  });
+
+  it("embeds each chart's PNG in the executed notebook, before the self-drawing HTML, once", () => {
+    const dir = fixtureDir();
+    const chart = (html: string): Output => ({ output_type: "display_data", data: { [PLOTLY_MIME]: { data: [{ y: [1] }] }, "text/html": html }, metadata: {} });
+    writeFileSync(join(dir, "02-c.ipynb"), JSON.stringify(notebook([
+      { cell_type: "code", source: "", metadata: {}, outputs: [chart('<script>lib</script>\n<div id="a"></div><script>draw</script>'), { output_type: "stream", name: "stdout", text: "x" }] },
+      { cell_type: "code", source: "", metadata: {}, outputs: [chart('<div id="b"></div><script>draw</script>')] },
+    ])));
+    mkdirSync(join(dir, "figures"));
+    writeFileSync(join(dir, "figures", "02-c-fig1.png"), Buffer.from([1, 2, 3]));
+    writeFileSync(join(dir, "figures", "02-c-fig2.png"), Buffer.from([4, 5]));
+    expect(embedStaticFigures(dir, join(dir, "figures"))).toBe(2);
+    expect(embedStaticFigures(dir, join(dir, "figures"))).toBe(2);
+    const [first, second] = readNotebook(join(dir, "02-c.ipynb")).cells.map((c) => c.outputs![0] as Extract<Output, { output_type: "display_data" }>);
+    expect(first.data["image/png"]).toBe("AQID");
+    expect(first.data["text/html"]).toBe('<script>lib</script>\n<img class="course-static" src="data:image/png;base64,AQID" alt="chart" style="max-width:100%"><div id="a"></div><script>draw</script>');
+    expect(second.data["image/png"]).toBe("BAU=");
   });
 });

@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { courseScale, parseScale } from "../lib/scale";
 import { checkSite, describeSiteCheck, findChromium } from "./browser";
 import { defaultCellTimeout, findLesson, listLessons, ROOT, runLesson, type LessonResult } from "./runner";
-import { buildSite } from "./site";
+import { buildSite, embedStaticFigures } from "./site";
 
 const USAGE = `usage: npm run course -- [lesson ...] [--scale smoke|full] [--timeout SECONDS] [--out DIR] [--site DIR] [--bail]
   lesson      a lesson name or number (00-setup, 00) or a path to a notebook; default: all of notebooks/
@@ -85,6 +85,7 @@ async function publishSite(outDir: string, siteDir: string): Promise<boolean> {
   }
   const report = await checkSite(siteDir);
   console.log(describeSiteCheck(report));
+  console.log(`site: ${embedStaticFigures(outDir, join(siteDir, "figures"))} chart PNGs embedded in the executed notebooks, for readers without JavaScript`);
   return report.ok;
 }
 

@@ -4,7 +4,7 @@
 // Everything the pages load is copied next to them, so the site works offline.
 //
 // npm run site [-- [--from DIR] [--to DIR] [--check]]
-import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
@@ -12,7 +12,7 @@ import katex from "katex";
 import { Marked } from "marked";
 
 import { resolvePackageFile } from "../lib/paths";
-import { cellSource, readNotebook, type Cell, type Notebook, type Output } from "./notebook";
+import { cellSource, readNotebook, writeNotebook, type Cell, type Notebook, type Output } from "./notebook";
 import { ROOT } from "./runner";
 
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
@@ -137,7 +137,7 @@ function renderCell(cell: Cell, lesson: string, index: number, charts: { count: 
   if (cell.cell_type === "markdown") return `<section class="cell markdown">${renderMarkdown(cellSource(cell))}</section>`;
   if (cell.cell_type !== "code") return "";
   const seconds = (cell.metadata?.course as { seconds?: number } | undefined)?.seconds;
-  const outputs = (cell.outputs ?? []).map((o) => renderOutput(o, () => `${lesson}-fig${++charts.count}`)).join("\n");
+  const outputs = (cell.outputs ?? []).map((o) => renderOutput(o, () => chartId(lesson, ++charts.count))).join("\n");
   return `<section class="cell code" id="cell-${index + 1}">
 <div class="source"><span class="label">cell ${index + 1}${seconds === undefined ? "" : ` · ${duration(seconds)}`}</span><pre><code>${escapeHtml(cellSource(cell))}</code></pre></div>
 ${outputs ? `<div class="outputs">${outputs}</div>` : ""}
@@ -241,6 +241,39 @@ export function buildSite(from: string, to: string): { pages: string[]; charts: 
   return { pages: ["index.html", ...lessons.map((l) => `${l.name}.html`)], charts };
 }
 
+/** The id the site gives a lesson's k-th chart (1-based, in output order), which names its PNG. */
+export function chartId(lesson: string, k: number): string {
+  return `${lesson}-fig${k}`;
+}
+
+/**
+ * Puts each chart's PNG into the executed notebooks in `dir`: as an image/png alternative, and
+ * as an image in front of the self-drawing HTML, which replaces it once plotly.js runs. Readers
+ * that run no JavaScript (an untrusted notebook, a static renderer) see the picture.
+ */
+export function embedStaticFigures(dir: string, figures: string): number {
+  let embedded = 0;
+  for (const { name } of readLessons(dir)) {
+    const path = join(dir, `${name}.ipynb`);
+    const nb = readNotebook(path);
+    let k = 0;
+    for (const output of nb.cells.flatMap((c) => c.outputs ?? [])) {
+      if (output.output_type !== "display_data" || !output.data[PLOTLY_MIME]) continue;
+      const png = join(figures, `${chartId(name, ++k)}.png`);
+      if (!existsSync(png)) continue;
+      const base64 = readFileSync(png).toString("base64");
+      const html = joined(output.data["text/html"] as string | string[] | undefined).replace(/<img class="course-static"[^>]*>/, "");
+      const at = html.lastIndexOf("<div id=");
+      const img = `<img class="course-static" src="data:image/png;base64,${base64}" alt="chart" style="max-width:100%">`;
+      output.data["image/png"] = base64;
+      output.data["text/html"] = at < 0 ? img + html : html.slice(0, at) + img + html.slice(at);
+      embedded++;
+    }
+    writeNotebook(path, nb);
+  }
+  return embedded;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -256,6 +289,7 @@ async function main(): Promise<void> {
       const { checkSite, describeSiteCheck } = await import("./browser");
       const report = await checkSite(values.to);
       console.log(describeSiteCheck(report));
+      console.log(`${embedStaticFigures(values.from, join(values.to, "figures"))} chart PNGs embedded in the executed notebooks in ${resolve(values.from)}`);
       if (!report.ok) process.exitCode = 1;
     }
   } catch (err) {
