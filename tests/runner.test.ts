@@ -129,3 +129,24 @@ describe("findLesson", () => {
     expect(findLesson("00-setup")).toBe(findLesson("00-setup.ipynb"));
   });
 });
+
+describe("the tslab patch's send queue", () => {
+  it("sends messages issued while a send is pending in order, where zeromq 6 alone would throw EBUSY", async () => {
+    const { createRequire } = await import("node:module");
+    const { ZmqMessage } = createRequire(import.meta.url)("tslab/dist/jupyter.js");
+    // A socket with zeromq 6's contract: one send in progress at a time, finishing later.
+    const sent: string[] = [];
+    let busy = false;
+    const socket = {
+      send(frames: Buffer[]) {
+        if (busy) throw Object.assign(new Error("Socket is busy writing; only one send operation may be in progress at any time"), { code: "EBUSY" });
+        busy = true;
+        return new Promise<void>((resolve) => setTimeout(() => { busy = false; sent.push(String(frames.at(-1))); resolve(); }, 5));
+      },
+    };
+    const message = (n: number) => Object.assign(new ZmqMessage(), { identity: [], header: {}, parent: {}, metadata: {}, content: { n }, extra: [] });
+    const sends = [1, 2, 3].map((n) => message(n).signAndSend("key", socket));
+    await Promise.all(sends);
+    expect(sent).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
+  });
+});
