@@ -55,3 +55,11 @@ export {
   type SweepOptions, type SweepResult, type SweepRun,
 } from "./sweep";
 export { randomFeaturesTestError, ridgeWeights, solveSpd, type DoubleDescentOptions } from "./doubledescent";
+export {
+  checkExamples, el2nScores, exampleEl2n, exampleGradNorms, ForgettingCounter, forgettingCounts, forgettingScores, grandScores, KEEP_RULES, keptCount, kMeans,
+  linearRule, linearStudentError, localExponents, makeTeacher, normalCdf, paretoFrontier, principalComponents, probeSeeds, prototypeScores, pruningExperiment,
+  pruningScore, randomScores, rankCorrelation, SCORE_NAMES, scoringCost, selectByScore, SoftmaxClassifier, subsetExamples, teacherStudentData,
+  teacherStudentError, trainClassifier, trainStudent,
+  type ClassifierConfig, type Examples, type KeepRule, type KMeansOptions, type KMeansResult, type ProbeOptions, type PrototypeOptions, type PruningExperimentOptions,
+  type PruningRow, type ScoreName, type ScoringOptions, type SelectOptions, type SgdOptions, type StudentOptions, type TeacherStudentData, type TeacherStudentOptions,
+} from "./pruning/index";

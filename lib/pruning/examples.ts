@@ -1,0 +1,47 @@
+// A labelled data set as the pruning toolkit sees it: one float64 row per example and an
+// integer class per row. Every public function checks it at the door, so that a mismatched
+// label count or an empty set fails with its numbers instead of as a NaN several calls later.
+
+export interface Examples {
+  /** Inputs, row-major [n, dim]. */
+  x: Float64Array;
+  /** Class of each example, in [0, classes). */
+  labels: Int32Array;
+  dim: number;
+  classes: number;
+}
+
+/** Throws unless `data` is a non-empty, consistent labelled set; returns its number of examples. */
+export function checkExamples(fn: string, data: Examples): number {
+  if (data == null || !(data.x instanceof Float64Array) || !(data.labels instanceof Int32Array)) {
+    throw new Error(`${fn}: expected examples {x: Float64Array, labels: Int32Array, dim, classes}; got ${data == null ? data : typeof data}`);
+  }
+  if (!Number.isInteger(data.dim) || data.dim < 1) throw new Error(`${fn}: dim must be a positive integer; got ${data.dim}`);
+  if (!Number.isInteger(data.classes) || data.classes < 2) throw new Error(`${fn}: classes must be an integer ≥ 2; got ${data.classes}`);
+  const n = data.labels.length;
+  if (n === 0) throw new Error(`${fn}: the set of examples is empty; expected at least one`);
+  if (data.x.length !== n * data.dim) {
+    throw new Error(`${fn}: x has ${data.x.length} values, which is ${data.x.length / data.dim} rows of dim ${data.dim}, but there are ${n} labels; expected ${n * data.dim} values`);
+  }
+  for (let i = 0; i < n; i++) {
+    const y = data.labels[i];
+    if (!(y >= 0 && y < data.classes)) throw new Error(`${fn}: labels[${i}] = ${y} is not a class in [0, ${data.classes})`);
+  }
+  return n;
+}
+
+/** The examples at `indices`, in that order. */
+export function subsetExamples(data: Examples, indices: ArrayLike<number>): Examples {
+  const n = checkExamples("subsetExamples", data);
+  if (indices.length === 0) throw new Error("subsetExamples: no indices given; a training set needs at least one example");
+  const d = data.dim;
+  const x = new Float64Array(indices.length * d);
+  const labels = new Int32Array(indices.length);
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k];
+    if (!Number.isInteger(i) || i < 0 || i >= n) throw new Error(`subsetExamples: index ${i} (position ${k}) is outside [0, ${n})`);
+    x.set(data.x.subarray(i * d, i * d + d), k * d);
+    labels[k] = data.labels[i];
+  }
+  return { x, labels, dim: d, classes: data.classes };
+}

@@ -1,0 +1,220 @@
+// Lesson 04's experiment in one place: draw a pool from the teacher, score it, keep a fraction by
+// a rule, train a linear student on what is kept and measure its exact test error; averaged
+// over independent pools. Compute is counted in example-gradient evaluations (one example through
+// forward and backward once): training a student for E epochs on n kept examples costs E·n.
+import { SoftmaxClassifier, trainClassifier } from "./classifier";
+import { subsetExamples, type Examples } from "./examples";
+import { principalComponents } from "./kmeans";
+import { el2nScores, forgettingScores, grandScores, prototypeScores, randomScores, type ProbeOptions } from "./scores";
+import { selectByScore, type KeepRule } from "./select";
+import { teacherStudentData, teacherStudentError, type TeacherStudentData } from "./teacher";
+
+export const SCORE_NAMES = ["EL2N", "GraNd", "forgetting", "prototype", "random"] as const;
+export type ScoreName = (typeof SCORE_NAMES)[number];
+
+export interface ScoringOptions {
+  /** The probes behind EL2N and GraNd (trained `probe.epochs` on the pool, averaged over `probe.runs`). */
+  probe: ProbeOptions;
+  /** Epochs of the forgetting probes (the same probe otherwise); forgetting needs a longer run. */
+  forgettingEpochs: number;
+  /** Principal components of the inputs that form the prototype score's embedding. */
+  prototypeComponents: number;
+  /** k-means clusters for the prototype score. */
+  prototypeClusters: number;
+}
+
+/** Example-gradient evaluations each score costs on a pool of `poolSize` (k-means and PCA need none). */
+export function scoringCost(name: ScoreName, poolSize: number, o: ScoringOptions): number {
+  switch (name) {
+    case "EL2N": return o.probe.runs * o.probe.epochs * poolSize;
+    case "GraNd": return o.probe.runs * (o.probe.epochs + 1) * poolSize; // + one gradient per example to score
+    case "forgetting": return o.probe.runs * o.forgettingEpochs * poolSize;
+    default: return 0;
+  }
+}
+
+/** One score for every example of `data`; higher = harder. */
+export function pruningScore(name: ScoreName, data: Examples, o: ScoringOptions, seed: number): Float64Array {
+  const probe = { ...o.probe, seed: o.probe.seed + seed };
+  switch (name) {
+    case "EL2N": return el2nScores(data, probe);
+    case "GraNd": return grandScores(data, probe);
+    case "forgetting": return forgettingScores(data, { ...probe, epochs: o.forgettingEpochs });
+    case "prototype": {
+      const embedding = principalComponents(data.x, data.dim, o.prototypeComponents, seed).projected;
+      return prototypeScores(embedding, o.prototypeComponents, { k: o.prototypeClusters, seed });
+    }
+    case "random": return randomScores(data.labels.length, seed);
+    default: throw new Error(`pruningScore: unknown score ${JSON.stringify(name)}; expected one of ${SCORE_NAMES.join(", ")}`);
+  }
+}
+
+export interface StudentOptions {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  weightDecay?: number;
+}
+
+/** A linear 2-class student, from zero weights, trained by SGD on `data`. */
+export function trainStudent(data: Examples, o: StudentOptions, seed: number): SoftmaxClassifier {
+  const model = new SoftmaxClassifier({ inputDim: data.dim, classes: data.classes, hidden: 0 });
+  return trainClassifier(model, data, { epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, weightDecay: o.weightDecay, seed });
+}
+
+export interface PruningExperimentOptions {
+  teacher: Float64Array;
+  clusterSeparation: number;
+  labelNoise?: number;
+  /** Pool sizes to prune; the pool of each seed is the first poolSize examples of one stream, so larger pools contain smaller ones. */
+  poolSizes: number[];
+  fractions: number[];
+  keeps: KeepRule[];
+  scores: ScoreName[];
+  scoring: ScoringOptions;
+  student: StudentOptions;
+  classBalanced?: boolean;
+  /** Independent pools (and scorings, and students) to average over. */
+  seeds: number[];
+  /** Called after each (pool size, seed) is done. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface PruningRow {
+  score: ScoreName;
+  keep: KeepRule;
+  fraction: number;
+  poolSize: number;
+  /** Examples kept (the student's training set). */
+  kept: number;
+  /** Mean exact test error over seeds, against the teacher's clean labels. */
+  testError: number;
+  /** Standard error of that mean. */
+  testErrorSe: number;
+  /** Mean fraction of the kept examples whose label was flipped. */
+  mislabeled: number;
+  /** Example-gradient evaluations to train the student: epochs × kept. */
+  trainingCompute: number;
+  /** Example-gradient evaluations to compute the score on the pool. */
+  scoringCompute: number;
+}
+
+/**
+ * Every (pool size, score, keep rule, fraction): the student's test error, averaged over seeds.
+ * With fraction 1 every rule keeps the whole pool, so it is trained once and reported for each.
+ */
+export function pruningExperiment(o: PruningExperimentOptions): PruningRow[] {
+  const fn = "pruningExperiment";
+  if (o.seeds.length === 0) throw new Error(`${fn}: seeds is empty; give at least one`);
+  if (o.poolSizes.length === 0 || o.fractions.length === 0 || o.keeps.length === 0 || o.scores.length === 0) {
+    throw new Error(`${fn}: poolSizes, fractions, keeps and scores must each be non-empty; got ${o.poolSizes.length}, ${o.fractions.length}, ${o.keeps.length}, ${o.scores.length}`);
+  }
+  for (const f of o.fractions) if (!(f > 0 && f <= 1)) throw new Error(`${fn}: fractions must be in (0, 1]; got ${f}`);
+  const largest = Math.max(...o.poolSizes);
+  const sums = new Map<string, { errors: number[]; mislabeled: number; kept: number; row: Omit<PruningRow, "testError" | "testErrorSe" | "mislabeled" | "kept" | "trainingCompute"> }>();
+  const total = o.poolSizes.length * o.seeds.length;
+  let done = 0;
+  for (const seed of o.seeds) {
+    const stream = teacherStudentData(o.teacher, { n: largest, clusterSeparation: o.clusterSeparation, labelNoise: o.labelNoise, seed });
+    for (const poolSize of o.poolSizes) {
+      const pool = prefix(stream, poolSize);
+      const fullError = new Map<string, number>(); // the unpruned student, shared by every rule
+      for (const score of o.scores) {
+        const values = o.fractions.some((f) => f < 1) ? pruningScore(score, pool, o.scoring, seed) : null;
+        for (const keep of o.keeps) {
+          for (const fraction of o.fractions) {
+            const indices = fraction === 1 || values === null
+              ? Int32Array.from({ length: poolSize }, (_, i) => i)
+              : selectByScore(values, { fraction, keep, labels: pool.labels, classBalanced: o.classBalanced, seed });
+            let error = fraction === 1 ? fullError.get("full") : undefined;
+            if (error === undefined) {
+              error = teacherStudentError(trainStudent(subsetExamples(pool, indices), o.student, seed), o.teacher, o.clusterSeparation);
+              if (fraction === 1) fullError.set("full", error);
+            }
+            let flipped = 0;
+            for (const i of indices) flipped += pool.flipped[i];
+            const key = `${score}|${keep}|${fraction}|${poolSize}`;
+            if (!sums.has(key)) sums.set(key, { errors: [], mislabeled: 0, kept: 0, row: { score, keep, fraction, poolSize, scoringCompute: fraction === 1 ? 0 : scoringCost(score, poolSize, o.scoring) } });
+            const entry = sums.get(key)!;
+            entry.errors.push(error);
+            entry.mislabeled += flipped / indices.length / o.seeds.length;
+            entry.kept += indices.length / o.seeds.length;
+          }
+        }
+      }
+      o.onProgress?.(++done, total);
+    }
+  }
+  return [...sums.values()].map(({ errors, mislabeled, kept, row }) => {
+    const mean = errors.reduce((a, b) => a + b, 0) / errors.length;
+    const variance = errors.length > 1 ? errors.reduce((a, e) => a + (e - mean) ** 2, 0) / (errors.length - 1) : 0;
+    return { ...row, kept, testError: mean, testErrorSe: Math.sqrt(variance / errors.length), mislabeled, trainingCompute: o.student.epochs * kept };
+  });
+}
+
+/** The first n examples of a drawn stream, as a pool of its own. */
+function prefix(data: TeacherStudentData, n: number): TeacherStudentData {
+  if (!Number.isInteger(n) || n < 1 || n > data.labels.length) throw new Error(`pruningExperiment: pool sizes must be integers in [1, ${data.labels.length}]; got ${n}`);
+  const d = data.dim;
+  return {
+    x: data.x.subarray(0, n * d), labels: data.labels.subarray(0, n), dim: d, classes: data.classes,
+    cleanLabels: data.cleanLabels.subarray(0, n), flipped: data.flipped.subarray(0, n), teacherMargin: data.teacherMargin.subarray(0, n),
+  };
+}
+
+/**
+ * The Pareto frontier of (compute, error) points: those that no other point beats with at most
+ * the same compute. Sorted by compute; each has a lower error than every point before it.
+ */
+export function paretoFrontier<T extends { compute: number; error: number }>(points: readonly T[]): T[] {
+  if (points.length === 0) throw new Error("paretoFrontier: no points given");
+  for (const [i, p] of points.entries()) {
+    if (!Number.isFinite(p.compute) || !Number.isFinite(p.error)) throw new Error(`paretoFrontier: point ${i} has compute ${p.compute} and error ${p.error}; both must be finite`);
+  }
+  const sorted = [...points].sort((a, b) => a.compute - b.compute || a.error - b.error);
+  const frontier: T[] = [];
+  for (const p of sorted) if (frontier.length === 0 || p.error < frontier[frontier.length - 1].error) frontier.push(p);
+  return frontier;
+}
+
+/** Spearman's rank correlation of two score vectors (ties get their mean rank; Infinity ranks last). */
+export function rankCorrelation(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`rankCorrelation: the score vectors have ${a.length} and ${b.length} values; expected the same number`);
+  if (a.length < 2) throw new Error(`rankCorrelation: needs at least 2 values; got ${a.length}`);
+  const ra = ranks(a), rb = ranks(b);
+  const n = a.length, mean = (n + 1) / 2;
+  let sab = 0, saa = 0, sbb = 0;
+  for (let i = 0; i < n; i++) { const x = ra[i] - mean, y = rb[i] - mean; sab += x * y; saa += x * x; sbb += y * y; }
+  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0;
+}
+
+function ranks(values: ArrayLike<number>): Float64Array {
+  const n = values.length;
+  for (let i = 0; i < n; i++) if (Number.isNaN(values[i])) throw new Error(`rankCorrelation: value ${i} is NaN`);
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => (values[i] === values[j] ? 0 : values[i] < values[j] ? -1 : 1));
+  const out = new Float64Array(n);
+  for (let s = 0; s < n;) {
+    let e = s;
+    while (e + 1 < n && values[order[e + 1]] === values[order[s]]) e++;
+    for (let k = s; k <= e; k++) out[order[k]] = (s + e) / 2 + 1;
+    s = e + 1;
+  }
+  return out;
+}
+
+/**
+ * The local power-law exponent of a curve y(x) between consecutive points, −Δlog y / Δlog x,
+ * placed at the geometric mean of the two x. A pure power law a·x^(−α) gives α everywhere; a
+ * curve that "beats" it has a larger local exponent over some range.
+ */
+export function localExponents(x: ArrayLike<number>, y: ArrayLike<number>): { x: number; exponent: number }[] {
+  if (x.length !== y.length) throw new Error(`localExponents: x has ${x.length} values but y has ${y.length}`);
+  if (x.length < 2) throw new Error(`localExponents: needs at least 2 points; got ${x.length}`);
+  const out: { x: number; exponent: number }[] = [];
+  for (let i = 0; i < x.length; i++) {
+    if (!(x[i] > 0 && y[i] > 0)) throw new Error(`localExponents: point ${i} is (${x[i]}, ${y[i]}); both must be positive`);
+    if (i > 0 && !(x[i] > x[i - 1])) throw new Error(`localExponents: x must increase; x[${i - 1}] = ${x[i - 1]}, x[${i}] = ${x[i]}`);
+  }
+  for (let i = 1; i < x.length; i++) out.push({ x: Math.sqrt(x[i - 1] * x[i]), exponent: -Math.log(y[i] / y[i - 1]) / Math.log(x[i] / x[i - 1]) });
+  return out;
+}

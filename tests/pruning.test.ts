@@ -1,0 +1,333 @@
+import { describe, expect, it } from "vitest";
+
+import {
+  el2nScores, exampleEl2n, exampleGradNorms, forgettingCounts, forgettingScores, grandScores, kMeans, linearStudentError, localExponents, makeTeacher,
+  normalCdf, paretoFrontier, principalComponents, probeSeeds, prototypeScores, pruningExperiment, randomScores, rankCorrelation, selectByScore, SoftmaxClassifier,
+  subsetExamples, teacherStudentData, teacherStudentError, trainClassifier, trainStudent, type Examples, type ProbeOptions,
+} from "../lib/pruning";
+import { Random } from "../lib/random";
+
+const examples = (rows: number[][], labels: number[], classes = 2): Examples => ({
+  x: Float64Array.from(rows.flat()), labels: Int32Array.from(labels), dim: rows[0].length, classes,
+});
+
+describe("EL2N and GraNd on a 2-class linear model, by hand", () => {
+  // W₀ = 0, b₀ = 0; W₁ = (ln3/5, 2·ln3/5), b₁ = 0. For x = (1, 2): z₁ − z₀ = ln 3, so p = (1/4, 3/4).
+  const ln3 = Math.log(3);
+  const model = new SoftmaxClassifier({ inputDim: 2, classes: 2, hidden: 0 }, Float64Array.from([0, 0, ln3 / 5, (2 * ln3) / 5, 0, 0]));
+  const data = examples([[1, 2], [1, 2]], [1, 0]);
+
+  it("EL2N is ‖p − onehot(y)‖₂: √2/4 for the right label, √2·3/4 for the wrong one", () => {
+    const probs = model.probabilities(data);
+    expect(probs[0]).toBeCloseTo(0.25, 12);
+    expect(probs[1]).toBeCloseTo(0.75, 12);
+    const el2n = exampleEl2n(model, data);
+    expect(el2n[0]).toBeCloseTo(Math.SQRT2 / 4, 12);
+    expect(el2n[1]).toBeCloseTo((3 * Math.SQRT2) / 4, 12);
+  });
+
+  it("GraNd is ‖(p − onehot(y)) ⊗ (x, 1)‖ = EL2N·√(‖x‖² + 1) = EL2N·√6 for a linear model", () => {
+    const grand = exampleGradNorms(model, data);
+    expect(grand[0]).toBeCloseTo((Math.SQRT2 / 4) * Math.sqrt(6), 12);
+    expect(grand[1]).toBeCloseTo(((3 * Math.SQRT2) / 4) * Math.sqrt(6), 12);
+  });
+});
+
+describe("per-example gradients", () => {
+  it("match central finite differences of the loss, for a linear model and a one-hidden-layer network", () => {
+    const r = new Random(3);
+    const data = examples(Array.from({ length: 4 }, () => [r.normal(), r.normal(), r.normal()]), [0, 2, 1, 2], 3);
+    for (const hidden of [0, 4]) {
+      const model = SoftmaxClassifier.init({ inputDim: 3, classes: 3, hidden }, 11);
+      for (let i = 0; i < 4; i++) {
+        const grad = new Float64Array(model.params.length);
+        model.accumulateGradient(data.x, i, data.labels[i], grad);
+        const one = subsetExamples(data, [i]);
+        const h = 1e-6;
+        for (let j = 0; j < model.params.length; j++) {
+          const plus = model.clone(), minus = model.clone();
+          plus.params[j] += h;
+          minus.params[j] -= h;
+          const numeric = (plus.meanLoss(one) - minus.meanLoss(one)) / (2 * h);
+          expect(grad[j]).toBeCloseTo(numeric, 6);
+        }
+      }
+    }
+  });
+
+  it("training lowers the loss, is deterministic under a seed, and presents every example once per epoch", () => {
+    const teacher = makeTeacher(5, 1);
+    const data = teacherStudentData(teacher, { n: 60, seed: 2 });
+    const before = SoftmaxClassifier.init({ inputDim: 5, classes: 2, hidden: 3 }, 4);
+    const run = () => {
+      const seen = new Int32Array(60);
+      const model = trainClassifier(before.clone(), data, { epochs: 3, batchSize: 7, learningRate: 0.3, seed: 9, onPresented: (i) => seen[i]++ });
+      return { model, seen };
+    };
+    const a = run(), b = run();
+    expect(a.model.meanLoss(data)).toBeLessThan(before.meanLoss(data));
+    expect(Array.from(a.model.params)).toEqual(Array.from(b.model.params));
+    expect(Array.from(a.seen)).toEqual(new Array(60).fill(3));
+  });
+});
+
+describe("forgetting", () => {
+  it("counts correct → wrong transitions on a scripted history; never learned is Infinity", () => {
+    const T = true, F = false;
+    const counts = forgettingCounts([[T, F, T, F], [F, F, F], [T, T, T], [F, T, F, T, T], [], [F, T]]);
+    expect(Array.from(counts)).toEqual([2, Infinity, 0, 1, Infinity, 0]);
+    expect(() => forgettingCounts([])).toThrow("forgettingCounts: the history is empty");
+  });
+
+  it("an input that appears with both labels is forgotten or never learned; well-separated examples are not forgotten", () => {
+    // Two clusters far apart, plus the point (0.1, 0) given label 0 and label 1.
+    const rows = [[3, 0], [3.5, 0.5], [4, -0.5], [-3, 0], [-3.5, 0.5], [-4, -0.5], [0.1, 0], [0.1, 0]];
+    const data = examples(rows, [1, 1, 1, 0, 0, 0, 0, 1]);
+    const scores = forgettingScores(data, { hidden: 0, epochs: 30, batchSize: 1, learningRate: 0.5, runs: 1, seed: 1 });
+    for (let i = 0; i < 6; i++) expect(scores[i]).toBe(0);
+    expect(Math.min(scores[6], scores[7])).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("prototype score and its k-means", () => {
+  it("k-means finds two 1-D clusters by hand: centroids 0.5 and 10.5, every distance 0.5", () => {
+    const result = kMeans(Float64Array.from([0, 1, 10, 11]), 1, { k: 2, seed: 3 });
+    expect(Array.from(result.centroids).sort((a, b) => a - b)).toEqual([0.5, 10.5]);
+    expect(Array.from(result.distances)).toEqual([0.5, 0.5, 0.5, 0.5]);
+    expect(result.inertia).toBeCloseTo(1, 12);
+    expect(result.assignments[0]).toBe(result.assignments[1]);
+    expect(result.assignments[0]).not.toBe(result.assignments[2]);
+    // With 5 added, the best split is {0, 1, 5} (centroid 2) and {10, 11} (centroid 10.5).
+    expect(Array.from(prototypeScores(Float64Array.from([0, 1, 10, 11, 5]), 1, { k: 2, seed: 3 }))).toEqual([2, 1, 0.5, 0.5, 3]);
+  });
+
+  it("k-means is deterministic under a seed and refuses k larger than the number of points", () => {
+    const r = new Random(1);
+    const points = Float64Array.from({ length: 200 }, () => r.normal());
+    const a = kMeans(points, 2, { k: 5, seed: 7 }), b = kMeans(points, 2, { k: 5, seed: 7 });
+    expect(Array.from(a.centroids)).toEqual(Array.from(b.centroids));
+    expect(() => kMeans(Float64Array.from([1, 2]), 1, { k: 3, seed: 1 })).toThrow("kMeans: k must be an integer in [1, 2]");
+    expect(() => kMeans(new Float64Array(0), 1, { k: 1, seed: 1 })).toThrow("kMeans: the set of points is empty");
+  });
+
+  it("principal components recover a 2-D covariance's eigenvectors and eigenvalues", () => {
+    const r = new Random(2);
+    const n = 2000;
+    const points = new Float64Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      const a = 3 * r.normal(), b = r.normal();
+      points[2 * i] = a * Math.cos(0.4) - b * Math.sin(0.4);
+      points[2 * i + 1] = a * Math.sin(0.4) + b * Math.cos(0.4);
+    }
+    // Closed form for the sample covariance [[sxx, sxy], [sxy, syy]].
+    let mx = 0, my = 0;
+    for (let i = 0; i < n; i++) { mx += points[2 * i] / n; my += points[2 * i + 1] / n; }
+    let sxx = 0, sxy = 0, syy = 0;
+    for (let i = 0; i < n; i++) {
+      const dx = points[2 * i] - mx, dy = points[2 * i + 1] - my;
+      sxx += (dx * dx) / n; sxy += (dx * dy) / n; syy += (dy * dy) / n;
+    }
+    const half = Math.sqrt(((sxx - syy) / 2) ** 2 + sxy * sxy);
+    const top = (sxx + syy) / 2 + half, second = (sxx + syy) / 2 - half;
+    const angle = 0.5 * Math.atan2(2 * sxy, sxx - syy);
+    const pca = principalComponents(points, 2, 2, 5);
+    expect(pca.variances[0]).toBeCloseTo(top, 9);
+    expect(pca.variances[1]).toBeCloseTo(second, 9);
+    expect(Math.abs(pca.directions[0] * Math.cos(angle) + pca.directions[1] * Math.sin(angle))).toBeCloseTo(1, 9);
+  });
+});
+
+describe("selectByScore", () => {
+  const scores = [0.1, 0.9, 0.5, 0.7, 0.3];
+
+  it("keeps the hardest, the easiest, or a class-balanced share, by hand", () => {
+    expect(Array.from(selectByScore(scores, { fraction: 0.4, keep: "hard" }))).toEqual([1, 3]);
+    expect(Array.from(selectByScore(scores, { fraction: 0.4, keep: "easy" }))).toEqual([0, 4]);
+    // Class 0 has scores 0.1, 0.9, 0.5 (keeps round(1.5) = 2); class 1 has 0.7, 0.3 (keeps 1).
+    expect(Array.from(selectByScore(scores, { fraction: 0.5, keep: "hard", labels: [0, 0, 0, 1, 1], classBalanced: true }))).toEqual([1, 2, 3]);
+    expect(Array.from(selectByScore(scores, { fraction: 0.5, keep: "easy", labels: [0, 0, 0, 1, 1], classBalanced: true }))).toEqual([0, 2, 4]);
+    expect(Array.from(selectByScore(scores, { fraction: 1, keep: "easy" }))).toEqual([0, 1, 2, 3, 4]);
+    // Infinity (never learned) is the hardest of all.
+    expect(Array.from(selectByScore([2, Infinity, 5], { fraction: 0.34, keep: "hard" }))).toEqual([1]);
+  });
+
+  it("is deterministic under a seed, and breaks ties and random draws by it", () => {
+    const flat = new Array(1000).fill(1);
+    const a = selectByScore(flat, { fraction: 0.3, keep: "hard", seed: 4 });
+    expect(Array.from(selectByScore(flat, { fraction: 0.3, keep: "hard", seed: 4 }))).toEqual(Array.from(a));
+    expect(Array.from(selectByScore(flat, { fraction: 0.3, keep: "hard", seed: 5 }))).not.toEqual(Array.from(a));
+    const random = selectByScore(randomScores(1000, 1), { fraction: 0.5, keep: "random", seed: 2 });
+    expect(random.length).toBe(500);
+    expect(new Set(random).size).toBe(500);
+    expect(Array.from(selectByScore(randomScores(1000, 1), { fraction: 0.5, keep: "random", seed: 2 }))).toEqual(Array.from(random));
+  });
+
+  it("names a bad fraction, an empty set, mismatched labels and NaN scores", () => {
+    for (const fraction of [0, -0.1, 1.5, Number.NaN]) {
+      expect(() => selectByScore(scores, { fraction, keep: "hard" })).toThrow(`selectByScore: fraction must be in (0, 1]; got ${fraction}`);
+    }
+    expect(() => selectByScore([], { fraction: 0.5, keep: "hard" })).toThrow("selectByScore: there are no scores");
+    expect(() => selectByScore(scores, { fraction: 0.5, keep: "hard", labels: [0, 1, 0, 1] })).toThrow("selectByScore: there are 5 scores but 4 labels");
+    expect(() => selectByScore(scores, { fraction: 0.5, keep: "hard", classBalanced: true })).toThrow("classBalanced needs the examples' labels");
+    expect(() => selectByScore([1, Number.NaN], { fraction: 0.5, keep: "hard" })).toThrow("selectByScore: scores[1] is NaN");
+    expect(() => selectByScore(scores, { fraction: 0.5, keep: "middle" as "hard" })).toThrow('keep must be one of hard, easy, random; got "middle"');
+  });
+});
+
+describe("scores on a pool", () => {
+  const teacher = makeTeacher(8, 1);
+  const pool = teacherStudentData(teacher, { n: 200, clusterSeparation: 1, seed: 3 });
+  const probe: ProbeOptions = { hidden: 4, epochs: 2, batchSize: 10, learningRate: 0.3, runs: 2, seed: 1 };
+
+  it("EL2N, GraNd, forgetting and random are deterministic under a seed and change with it", () => {
+    for (const score of [el2nScores, grandScores, (d: Examples, o: ProbeOptions) => forgettingScores(d, { ...o, epochs: 4 })]) {
+      const a = score(pool, probe);
+      expect(Array.from(score(pool, probe))).toEqual(Array.from(a));
+      expect(Array.from(score(pool, { ...probe, seed: 2 }))).not.toEqual(Array.from(a));
+    }
+    expect(Array.from(randomScores(50, 1))).toEqual(Array.from(randomScores(50, 1)));
+    expect(Array.from(randomScores(50, 1))).not.toEqual(Array.from(randomScores(50, 2)));
+  });
+
+  it("EL2N and GraNd are the mean over runs of independently trained probes' values", () => {
+    const sum = { el2n: new Float64Array(200), grand: new Float64Array(200) };
+    for (const s of probeSeeds(probe.seed, probe.runs)) {
+      const model = SoftmaxClassifier.init({ inputDim: 8, classes: 2, hidden: probe.hidden }, s.init);
+      trainClassifier(model, pool, { epochs: probe.epochs, batchSize: probe.batchSize, learningRate: probe.learningRate, seed: s.order });
+      exampleEl2n(model, pool).forEach((v, i) => { sum.el2n[i] += v / probe.runs; });
+      exampleGradNorms(model, pool).forEach((v, i) => { sum.grand[i] += v / probe.runs; });
+    }
+    el2nScores(pool, probe).forEach((v, i) => expect(v).toBeCloseTo(sum.el2n[i], 12));
+    grandScores(pool, probe).forEach((v, i) => expect(v).toBeCloseTo(sum.grand[i], 12));
+    // The two runs really differ, so this is an average of distinct values.
+    const [a, b] = probeSeeds(probe.seed, 2);
+    expect(a.init).not.toBe(b.init);
+  });
+
+  it("a trained probe's EL2N ranks examples near the teacher's boundary as hard", () => {
+    const el2n = el2nScores(pool, { ...probe, epochs: 10 });
+    const hardness = pool.teacherMargin.map((t) => -Math.abs(t));
+    expect(rankCorrelation(el2n, hardness)).toBeGreaterThan(0.5);
+    expect(Math.abs(rankCorrelation(randomScores(200, 4), hardness))).toBeLessThan(0.2);
+  });
+
+  it("names mismatched label counts, an empty set and the wrong input size", () => {
+    const bad = { ...pool, labels: pool.labels.subarray(0, 199) };
+    expect(() => el2nScores(bad, probe)).toThrow("el2nScores: x has 1600 values, which is 200 rows of dim 8, but there are 199 labels");
+    const empty: Examples = { x: new Float64Array(0), labels: new Int32Array(0), dim: 8, classes: 2 };
+    expect(() => grandScores(empty, probe)).toThrow("grandScores: the set of examples is empty");
+    expect(() => forgettingScores(empty, probe)).toThrow("forgettingScores: the set of examples is empty");
+    expect(() => exampleEl2n(new SoftmaxClassifier({ inputDim: 3, classes: 2, hidden: 0 }), pool)).toThrow("examples have dim 8 and 2 classes but the classifier expects inputDim 3");
+    expect(() => el2nScores(pool, { ...probe, runs: 0 })).toThrow("el2nScores: runs must be a positive integer; got 0");
+    expect(() => randomScores(0, 1)).toThrow("randomScores: n must be a positive integer; got 0");
+  });
+});
+
+describe("teacher–student test error", () => {
+  it("Φ matches reference values", () => {
+    expect(normalCdf(0)).toBeCloseTo(0.5, 7); // erfcc is good to ~1e-7, far below any error the lesson reads
+    expect(normalCdf(1)).toBeCloseTo(0.8413447460685429, 7);
+    expect(normalCdf(-2)).toBeCloseTo(0.022750131948179195, 8);
+    expect(normalCdf(-5) / 2.866515718791939e-7).toBeCloseTo(1, 5); // relative accuracy in the far tail
+  });
+
+  it("is arccos(R)/π for isotropic inputs and no bias (Sorscher et al.), 0 for the teacher itself", () => {
+    const teacher = makeTeacher(6, 2);
+    const r = new Random(8);
+    const w = Float64Array.from(teacher, (u) => u + 0.4 * r.normal());
+    let dot = 0, norm = 0;
+    for (let i = 0; i < 6; i++) { dot += w[i] * teacher[i]; norm += w[i] * w[i]; }
+    expect(linearStudentError(w, 0, teacher, 0)).toBeCloseTo(Math.acos(dot / Math.sqrt(norm)) / Math.PI, 6);
+    expect(linearStudentError(Float64Array.from(teacher, (u) => 3 * u), 0, teacher, 1.5)).toBeCloseTo(0, 9);
+    expect(linearStudentError(Float64Array.from(teacher, (u) => -u), 0, teacher, 1.5)).toBeCloseTo(1, 6);
+  });
+
+  it("agrees with a Monte Carlo estimate for clustered inputs and a biased student", () => {
+    const teacher = makeTeacher(4, 3);
+    const w = Float64Array.from([0.9, -0.3, 0.5, 0.2]);
+    const bias = 0.3, m = 1.5;
+    const exact = linearStudentError(w, bias, teacher, m);
+    const sample = teacherStudentData(teacher, { n: 200_000, clusterSeparation: m, seed: 4 });
+    let wrong = 0;
+    for (let i = 0; i < 200_000; i++) {
+      let s = bias;
+      for (let j = 0; j < 4; j++) s += w[j] * sample.x[i * 4 + j];
+      if ((s > 0 ? 1 : 0) !== sample.cleanLabels[i]) wrong++;
+    }
+    const estimate = wrong / 200_000;
+    const se = Math.sqrt((exact * (1 - exact)) / 200_000);
+    expect(Math.abs(estimate - exact)).toBeLessThan(4 * se);
+    expect(exact).toBeGreaterThan(0.05);
+  });
+
+  it("draws reproducible data whose labels are the teacher's, flipped at the requested rate", () => {
+    const teacher = makeTeacher(10, 1);
+    const a = teacherStudentData(teacher, { n: 5000, clusterSeparation: 1, labelNoise: 0.2, seed: 6 });
+    const b = teacherStudentData(teacher, { n: 5000, clusterSeparation: 1, labelNoise: 0.2, seed: 6 });
+    expect(Array.from(a.x.subarray(0, 20))).toEqual(Array.from(b.x.subarray(0, 20)));
+    let flips = 0;
+    for (let i = 0; i < 5000; i++) {
+      expect(a.cleanLabels[i]).toBe(a.teacherMargin[i] > 0 ? 1 : 0);
+      expect(a.labels[i]).toBe(a.flipped[i] ? 1 - a.cleanLabels[i] : a.cleanLabels[i]);
+      flips += a.flipped[i];
+    }
+    expect(Math.abs(flips / 5000 - 0.2)).toBeLessThan(0.02);
+    // A larger draw with the same seed starts with the smaller one: nested pools.
+    const bigger = teacherStudentData(teacher, { n: 6000, clusterSeparation: 1, labelNoise: 0.2, seed: 6 });
+    expect(Array.from(bigger.x.subarray(0, 5000 * 10))).toEqual(Array.from(a.x));
+    expect(() => teacherStudentData(teacher, { n: 10, labelNoise: 0.7, seed: 1 })).toThrow("labelNoise must be in [0, 0.5]; got 0.7");
+  });
+
+  it("a student trained on more data is closer to the teacher", () => {
+    const teacher = makeTeacher(20, 4);
+    const student = { epochs: 20, batchSize: 16, learningRate: 0.1 };
+    const error = (n: number) => teacherStudentError(trainStudent(teacherStudentData(teacher, { n, seed: 1 }), student, 1), teacher);
+    expect(error(800)).toBeLessThan(error(50));
+  });
+});
+
+describe("experiment helpers", () => {
+  it("the Pareto frontier keeps only points that no cheaper point beats", () => {
+    const points = [{ compute: 4, error: 0.3 }, { compute: 1, error: 0.5 }, { compute: 2, error: 0.6 }, { compute: 3, error: 0.2 }, { compute: 5, error: 0.25 }];
+    expect(paretoFrontier(points)).toEqual([{ compute: 1, error: 0.5 }, { compute: 3, error: 0.2 }]);
+    expect(() => paretoFrontier([])).toThrow("paretoFrontier: no points given");
+  });
+
+  it("rank correlation is Spearman's ρ, with mean ranks for ties", () => {
+    expect(rankCorrelation([1, 2, 3, 4], [1, 3, 2, 4])).toBeCloseTo(0.8, 12); // 1 − 6·Σd²/(n(n²−1)) = 1 − 12/60
+    expect(rankCorrelation([1, 2, 3], [30, 20, 10])).toBeCloseTo(-1, 12);
+    // Ranks (1.5, 1.5, 3) and (1, 2, 3): Pearson of the ranks is √3/2.
+    expect(rankCorrelation([5, 5, 9], [1, 2, 3])).toBeCloseTo(Math.sqrt(3) / 2, 12);
+    expect(() => rankCorrelation([1, 2], [1])).toThrow("rankCorrelation: the score vectors have 2 and 1 values");
+  });
+
+  it("local exponents are constant on a power law", () => {
+    const x = [1, 2, 4, 8], y = x.map((v) => 3 * v ** -0.7);
+    for (const p of localExponents(x, y)) expect(p.exponent).toBeCloseTo(0.7, 12);
+    expect(localExponents([1, 4], [1, 0.5])[0].x).toBe(2);
+    expect(() => localExponents([1, 1], [1, 2])).toThrow("localExponents: x must increase");
+  });
+
+  it("pruningExperiment is deterministic, keeps what it says, and shares the unpruned student across rules", () => {
+    const teacher = makeTeacher(6, 1);
+    const options = {
+      teacher, clusterSeparation: 1, labelNoise: 0.3, poolSizes: [40, 80], fractions: [0.25, 1], keeps: ["hard", "easy"] as ("hard" | "easy")[],
+      scores: ["EL2N", "random"] as ("EL2N" | "random")[], classBalanced: false, seeds: [1, 2],
+      scoring: { probe: { hidden: 0, epochs: 3, batchSize: 8, learningRate: 0.5, runs: 2, seed: 1 }, forgettingEpochs: 4, prototypeComponents: 1, prototypeClusters: 2 },
+      student: { epochs: 5, batchSize: 8, learningRate: 0.1 },
+    };
+    const rows = pruningExperiment(options);
+    expect(JSON.stringify(pruningExperiment(options))).toBe(JSON.stringify(rows));
+    expect(rows.length).toBe(2 * 2 * 2 * 2);
+    const at = (score: string, keep: string, fraction: number, poolSize: number) => rows.find((r) => r.score === score && r.keep === keep && r.fraction === fraction && r.poolSize === poolSize)!;
+    expect(at("EL2N", "hard", 0.25, 80).kept).toBe(20);
+    expect(at("EL2N", "hard", 0.25, 80).trainingCompute).toBe(100);
+    expect(at("EL2N", "hard", 0.25, 80).scoringCompute).toBe(2 * 3 * 80);
+    expect(at("EL2N", "hard", 1, 40).testError).toBe(at("random", "easy", 1, 40).testError);
+    // With 30% of labels flipped, EL2N's hardest examples are mostly the flipped ones and its easiest almost none.
+    expect(at("EL2N", "hard", 0.25, 80).mislabeled).toBeGreaterThan(0.5);
+    expect(at("EL2N", "easy", 0.25, 80).mislabeled).toBeLessThan(0.15);
+    expect(() => pruningExperiment({ ...options, fractions: [0] })).toThrow("pruningExperiment: fractions must be in (0, 1]; got 0");
+    expect(() => pruningExperiment({ ...options, seeds: [] })).toThrow("pruningExperiment: seeds is empty");
+  });
+});
