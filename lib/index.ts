@@ -20,7 +20,7 @@ export {
 export { LoRA, linearWeightNames, type LoRAConfig, type LoRATarget } from "./gpt/lora";
 export { readTensorFile, writeTensorFile, type TensorEntry } from "./gpt/checkpoint";
 export {
-  checkLabeled, ClassifierHead, classifierAccuracy, continuationLogLikelihood, fineTune, fitLinearProbe, lastPositionFeatures, layerFeatures,
+  checkLabeled, ClassifierHead, classifierAccuracy, continuationLogLikelihood, fineTune, fitLinearProbe, layerFeatures, pooledFeatures,
   zeroShotPredict, type FineTuneOptions, type LabeledSequences, type ProbeResult,
 } from "./gpt/transfer";
 export { balance, encodeTask, limitPerClass, parseSpeeches, realOrScrambledTask, scrambleWords, speakerTask, splitTask, verseProseTask, type Speech, type TextTask } from "./tasks";

@@ -127,7 +127,7 @@ export interface TuneOptions {
   onStep?: (step: number, loss: number) => void;
 }
 
-/** Trains a head on the last position's features, with all weights, with LoRA, or from scratch. */
+/** Trains a head on pooled features, with all weights, with LoRA, or from scratch. */
 export async function tuneClassifier(
   kind: { method: "fine-tune" } | { method: "lora"; rank: number; targets: LoRATarget[] } | { method: "scratch"; config: GPTConfig },
   pretrained: GPT,

@@ -53,6 +53,25 @@ describe("LoRA", () => {
     model.dispose();
   });
 
+  it("starts A at Kaiming's scale, so x·A has unit variance whatever the layer's width or the rank", async () => {
+    const model = GPT.create({ ...TINY, nEmbd: 64 }, 1);
+    for (const rank of [1, 8]) {
+      const lora = LoRA.create(model, { rank, targets: ["mlp"] }, 3);
+      // Every layer's update comes from x·A; with unit-scale x its variance is d_in · var(A) = 1.
+      const matrices = [...lora.weights()].filter(([name]) => name.endsWith(".lora_a"));
+      expect(matrices).toHaveLength(2 * TINY.nLayer); // fc and proj of every block
+      for (const [name, values] of matrices) {
+        const nIn = values.length / rank;
+        const variance = values.reduce((s, v) => s + v * v, 0) / values.length;
+        // Within about 3 standard errors of 1 for the smallest sample (64 draws: ±0.18 each).
+        expect(variance * nIn, `${name}, rank ${rank}`).toBeGreaterThan(0.5);
+        expect(variance * nIn, `${name}, rank ${rank}`).toBeLessThan(1.6);
+      }
+      lora.dispose();
+    }
+    model.dispose();
+  });
+
   it("merged into the weights gives the same outputs as applied on the side", async () => {
     const model = GPT.create(TINY, 1);
     const lora = LoRA.create(model, { rank: 3, alpha: 6, targets: ["h.0.attn.c_attn.weight", "mlp"] });

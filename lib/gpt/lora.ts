@@ -52,7 +52,11 @@ export class LoRA implements Adapters {
     this.adapters = adapters;
   }
 
-  /** Adapters for `model`'s targeted layers: A ~ N(0, 1/r), B = 0 (so nothing changes yet). */
+  /**
+   * Adapters for `model`'s targeted layers: A ~ N(0, 1/d_in), so that x·A has unit scale
+   * whatever the width, and B = 0, so that nothing changes yet (Hu et al. 2021 initialise A
+   * by Kaiming's rule, of the same scale).
+   */
   static create(model: GPT, config: LoRAConfig, seed = 1): LoRA {
     const names = resolveTargets(model, config.targets);
     const random = new Random(seed);
@@ -65,7 +69,7 @@ export class LoRA implements Adapters {
       }
       const alpha = config.alpha ?? r;
       if (!(alpha > 0)) throw new Error(`LoRA: alpha must be positive; got ${alpha}`);
-      const a = tf.tidy(() => tf.variable(tf.tensor2d(random.normals(nIn * r, 1 / Math.sqrt(r)), [nIn, r]), true));
+      const a = tf.tidy(() => tf.variable(tf.tensor2d(random.normals(nIn * r, 1 / Math.sqrt(nIn)), [nIn, r]), true));
       const b = tf.tidy(() => tf.variable(tf.zeros([r, nOut]), true));
       adapters.set(name, { a, b, scale: alpha / r });
     }

@@ -42,7 +42,7 @@ function rows(data: LabeledSequences, indices: ArrayLike<number>): { ids: Int32A
   return { ids, labels };
 }
 
-/** A linear classifier on the last position's features: logits = h·W + b. */
+/** A linear classifier on pooled features: logits = h·W + b. */
 export class ClassifierHead {
   private constructor(readonly w: tf.Variable, readonly b: tf.Variable) {}
 
@@ -68,11 +68,15 @@ export class ClassifierHead {
   }
 }
 
-/** The final (post-LayerNorm) hidden state at the last position of each sequence: [B, C]. */
-export function lastPositionFeatures(model: GPT, ids: Int32Array, batchSize: number, T: number, adapters?: Adapters): tf.Tensor2D {
+/**
+ * The final (post-LayerNorm) hidden states of each sequence averaged over its positions: [B, C].
+ * Averaging, rather than reading the last position alone, lets evidence anywhere in the text
+ * (a misspelt word, a lower-case line start) reach the classifier without training attention
+ * to carry it to the end.
+ */
+export function pooledFeatures(model: GPT, ids: Int32Array, batchSize: number, T: number, adapters?: Adapters): tf.Tensor2D {
   const { final } = model.forward(ids, batchSize, T, { adapters });
-  const C = model.config.nEmbd;
-  return tf.reshape(tf.slice(tf.reshape(final, [batchSize, T, C]), [0, T - 1, 0], [batchSize, 1, C]), [batchSize, C]);
+  return tf.mean(tf.reshape(final, [batchSize, T, model.config.nEmbd]), 1) as tf.Tensor2D;
 }
 
 export interface FineTuneOptions {
@@ -104,7 +108,7 @@ export async function fineTune(o: FineTuneOptions): Promise<number[]> {
     for (let step = 0; step < o.steps; step++) {
       const batch = rows(o.data, Array.from({ length: batchSize }, () => random.int(n)));
       const { value, grads } = tf.variableGrads(() => {
-        const features = lastPositionFeatures(o.model, batch.ids, batchSize, o.data.length, o.adapters);
+        const features = pooledFeatures(o.model, batch.ids, batchSize, o.data.length, o.adapters);
         return crossEntropy(o.head.logits(features), tf.tensor1d(batch.labels, "int32"));
       }, vars);
       const loss = value.dataSync()[0];
@@ -132,15 +136,16 @@ export function classifierAccuracy(model: GPT, head: ClassifierHead, data: Label
   for (let start = 0; start < n; start += batchSize) {
     const idx = Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => start + i);
     const batch = rows(data, idx);
-    const predicted = tf.tidy(() => tf.argMax(head.logits(lastPositionFeatures(model, batch.ids, idx.length, data.length, adapters)), 1).dataSync());
+    const predicted = tf.tidy(() => tf.argMax(head.logits(pooledFeatures(model, batch.ids, idx.length, data.length, adapters)), 1).dataSync());
     predicted.forEach((p, i) => { if (p === batch.labels[i]) correct++; });
   }
   return correct / n;
 }
 
 /**
- * Last-position features of every layer, frozen: layer 0 is the embeddings, layer l the output
- * of block l, and the last entry the final LayerNorm. Each is [N, C] row-major.
+ * Pooled features of every layer, frozen (each layer's hidden states averaged over positions):
+ * layer 0 is the embeddings, layer l the output of block l, and the last entry the final
+ * LayerNorm. Each is [N, C] row-major.
  */
 export function layerFeatures(model: GPT, data: LabeledSequences, batchSize = 32): Float32Array[] {
   const n = checkLabeled(data, "layerFeatures");
@@ -152,8 +157,8 @@ export function layerFeatures(model: GPT, data: LabeledSequences, batchSize = 32
     const ids = data.ids.subarray(start * T, (start + count) * T);
     const layers = tf.tidy(() => {
       const { hidden, final } = model.forward(ids, count, T, { keepHidden: true });
-      const last = (x: tf.Tensor3D) => tf.reshape(tf.slice(x, [0, T - 1, 0], [count, 1, C]), [count, C]);
-      return [...hidden.map(last), last(tf.reshape(final, [count, T, C]))];
+      const pool = (x: tf.Tensor3D) => tf.mean(x, 1);
+      return [...hidden.map(pool), pool(tf.reshape(final, [count, T, C]))];
     });
     layers.forEach((l, i) => out[i].set(l.dataSync(), start * C));
     tf.dispose(layers);
