@@ -63,3 +63,10 @@ export {
   type ClassifierConfig, type Examples, type KeepRule, type KMeansOptions, type KMeansResult, type ProbeOptions, type PrototypeOptions, type PruningExperimentOptions,
   type PruningRow, type ScoreName, type ScoringOptions, type SelectOptions, type SgdOptions, type StudentOptions, type TeacherStudentData, type TeacherStudentOptions,
 } from "./pruning/index";
+export {
+  ATTRIBUTE_WORDS, binByLogFrequency, buildConceptWorld, capConceptFrequency, COLOUR_WORDS, ConceptMatcher, conceptSentence, conceptTokenizer, conceptTraits, countConcepts,
+  dataMultiplierForGain, evaluateConcepts, fitLogLinear, frequencyForAccuracy, generateCorpus, headAndTail, logLinearAt, OBJECT_WORDS, percentCorrect, PLACE_WORDS,
+  placeAccuracyByFrequency, pretrainAndEvaluate, rebalanceCorpus, sampleZipf, summarizeScores, TEXTURE_WORDS, ZipfSampler, zipfProbabilities,
+  type Concept, type ConceptPretrainOptions, type ConceptRun, type ConceptScore, type ConceptWorld, type ConceptWorldOptions, type CorpusOptions, type FrequencyBin,
+  type FrequencyCurve, type FrequencyCurveOptions, type HeadAndTail, type LogLinearFit, type ZeroShotSummary,
+} from "./zeroshot/index";

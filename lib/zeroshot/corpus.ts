@@ -1,0 +1,222 @@
+// A controlled pretraining corpus about attribute–object concepts ("wet dog", "ripe tomato").
+//
+// The world has two kinds of knowledge:
+//   - compositional: a concept's texture comes from its attribute (every wet thing is cool) and
+//     its colour from its object (every dog is red), so it can be known from the parts alone;
+//   - particular: where the concept is found (the wet dog is in the barn) is drawn at random per
+//     pair, so it can only be learnt from text about that very pair.
+// Each line states both: "wet dog: cool red, barn." Concepts occur with Zipf-distributed
+// frequencies; a few pairs never occur at all (held out), although their words do.
+import { Random } from "../random";
+import { ConceptMatcher } from "./count";
+import { checkZipf, ZipfSampler } from "./zipf";
+
+export const ATTRIBUTE_WORDS = [
+  "wet", "dry", "ripe", "old", "young", "tiny", "huge", "happy", "angry", "sleepy", "shiny", "dusty",
+  "muddy", "frozen", "fresh", "rotten", "fuzzy", "smooth", "striped", "spotted", "broken", "hungry", "noisy", "quiet",
+] as const;
+export const OBJECT_WORDS = [
+  "dog", "cat", "tomato", "apple", "horse", "cow", "boat", "car", "chair", "lamp", "bird", "fish",
+  "rose", "cake", "shoe", "hat", "drum", "kite", "bell", "egg", "goat", "pear", "sock", "cup",
+] as const;
+/** What the attribute decides; distinct first letters, so the first character names the answer. */
+export const TEXTURE_WORDS = ["soft", "hard", "cool", "warm"] as const;
+/** What the object decides. */
+export const COLOUR_WORDS = ["red", "blue", "gold", "pink"] as const;
+/** Where a concept is found: particular to each pair. */
+export const PLACE_WORDS = ["barn", "cave", "dock", "farm", "hill", "lake", "park", "shop"] as const;
+
+export interface Concept {
+  /** "wet dog" */
+  name: string;
+  attribute: number;
+  object: number;
+  /** Index into places: where this pair is found (random per pair). */
+  place: number;
+  /** Never in the pretraining corpus, although its attribute and object are. */
+  heldOut: boolean;
+}
+
+export interface ConceptWorld {
+  attributes: string[];
+  objects: string[];
+  textures: string[];
+  colours: string[];
+  places: string[];
+  /** Texture index of each attribute. */
+  textureOf: number[];
+  /** Colour index of each object. */
+  colourOf: number[];
+  /** Every attribute–object pair, attribute-major. */
+  concepts: Concept[];
+  /** Indices of the concepts that occur in pretraining, most popular first (Zipf rank 1 first). */
+  popularity: number[];
+  /** Indices of the held-out concepts. */
+  heldOut: number[];
+}
+
+export interface ConceptWorldOptions {
+  /** How many attribute words (at most 24); default 20. */
+  attributes?: number;
+  /** How many object words (at most 24); default 20. */
+  objects?: number;
+  /** Fraction of pairs kept out of pretraining; default 0.1. */
+  heldOutFraction?: number;
+  seed?: number;
+}
+
+function shuffle<T>(items: T[], random: Random): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = random.int(i + 1);
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+  return items;
+}
+
+/** `count` labels in [0, classes) in equal shares (as equal as count allows), in random order. */
+function balanced(count: number, classes: number, random: Random): number[] {
+  return shuffle(Array.from({ length: count }, (_, i) => i % classes), random);
+}
+
+/**
+ * A seeded world of attribute–object concepts. Textures, colours and places are spread evenly;
+ * held-out pairs are chosen so that every attribute and every object still occurs in at least
+ * two pairs that are seen in pretraining.
+ */
+export function buildConceptWorld(options: ConceptWorldOptions = {}): ConceptWorld {
+  const { attributes: nA = 20, objects: nO = 20, heldOutFraction = 0.1, seed = 1 } = options;
+  for (const [label, n, max] of [["attributes", nA, ATTRIBUTE_WORDS.length], ["objects", nO, OBJECT_WORDS.length]] as const) {
+    if (!Number.isInteger(n) || n < 3 || n > max) throw new Error(`buildConceptWorld: ${label} must be an integer in [3, ${max}]; got ${n}`);
+  }
+  if (!(heldOutFraction >= 0 && heldOutFraction <= 0.5)) throw new Error(`buildConceptWorld: heldOutFraction must be in [0, 0.5]; got ${heldOutFraction}`);
+  const random = new Random(seed);
+  const attributes = ATTRIBUTE_WORDS.slice(0, nA);
+  const objects = OBJECT_WORDS.slice(0, nO);
+  const textureOf = balanced(nA, TEXTURE_WORDS.length, random);
+  const colourOf = balanced(nO, COLOUR_WORDS.length, random);
+  const places = balanced(nA * nO, PLACE_WORDS.length, random);
+  const concepts: Concept[] = [];
+  for (let a = 0; a < nA; a++) {
+    for (let o = 0; o < nO; o++) concepts.push({ name: `${attributes[a]} ${objects[o]}`, attribute: a, object: o, place: places[a * nO + o], heldOut: false });
+  }
+  // Hold out pairs at random, as long as both parts keep at least two seen pairs.
+  const target = Math.round(heldOutFraction * concepts.length);
+  const seenWithAttribute = new Array<number>(nA).fill(nO);
+  const seenWithObject = new Array<number>(nO).fill(nA);
+  const heldOut: number[] = [];
+  for (const c of shuffle(concepts.map((_, i) => i), random)) {
+    if (heldOut.length === target) break;
+    const { attribute: a, object: o } = concepts[c];
+    if (seenWithAttribute[a] <= 2 || seenWithObject[o] <= 2) continue;
+    concepts[c].heldOut = true;
+    seenWithAttribute[a]--;
+    seenWithObject[o]--;
+    heldOut.push(c);
+  }
+  heldOut.sort((x, y) => x - y);
+  const popularity = shuffle(concepts.map((_, i) => i).filter((i) => !concepts[i].heldOut), random);
+  return {
+    attributes, objects, textures: [...TEXTURE_WORDS], colours: [...COLOUR_WORDS], places: [...PLACE_WORDS], textureOf, colourOf, concepts, popularity, heldOut,
+  };
+}
+
+/** What the concept's texture and colour are: "cool red". */
+export function conceptTraits(world: ConceptWorld, concept: number): string {
+  const c = world.concepts[concept];
+  return `${world.textures[world.textureOf[c.attribute]]} ${world.colours[world.colourOf[c.object]]}`;
+}
+
+/** The one line the corpus says about a concept: "wet dog: cool red, barn." */
+export function conceptSentence(world: ConceptWorld, concept: number): string {
+  const c = world.concepts[concept];
+  if (!c) throw new Error(`conceptSentence: concept ${concept} is outside [0, ${world.concepts.length})`);
+  return `${c.name}: ${conceptTraits(world, concept)}, ${world.places[c.place]}.`;
+}
+
+export interface CorpusOptions {
+  /** Lines in the corpus. */
+  sentences: number;
+  /** Zipf exponent s of concept popularity (p ∝ rank^−s). */
+  exponent: number;
+  seed?: number;
+}
+
+/** A pretraining corpus: `sentences` lines, each about one seen concept drawn by Zipf popularity. */
+export function generateCorpus(world: ConceptWorld, options: CorpusOptions): string[] {
+  const { sentences, exponent, seed = 1 } = options;
+  if (!Number.isInteger(sentences) || sentences < 1) throw new Error(`generateCorpus: sentences must be a positive integer; got ${sentences}`);
+  if (world.popularity.length === 0) throw new Error("generateCorpus: the world has no seen concepts (empty vocabulary)");
+  checkZipf("generateCorpus", world.popularity.length, exponent);
+  const sampler = new ZipfSampler(world.popularity.length, exponent);
+  const random = new Random(seed);
+  const lines = world.concepts.map((_, i) => conceptSentence(world, i));
+  return Array.from(sampler.sampleMany(sentences, random), (rank) => lines[world.popularity[rank]]);
+}
+
+/** The first concept each sentence mentions, or −1. */
+function firstMentions(sentences: readonly string[], phrases: readonly string[], where: string): Int32Array {
+  const matcher = new ConceptMatcher(phrases, where);
+  return Int32Array.from(sentences, (s) => {
+    const m = matcher.mentions(s);
+    return m.length ? m[0] : -1;
+  });
+}
+
+/**
+ * Resamples a corpus so that concept c, counted n_c times, gets a share ∝ n_c^temperature
+ * (temperature 1 keeps the distribution, 0 makes it uniform over the concepts present), the way
+ * multilingual models rebalance languages. Sentences that mention no concept keep their share.
+ * Draws `size` sentences (default: as many as the corpus has) with replacement.
+ */
+export function rebalanceCorpus(sentences: readonly string[], phrases: readonly string[], options: { temperature: number; size?: number; seed?: number }): string[] {
+  const fn = "rebalanceCorpus";
+  const { temperature, size = sentences.length, seed = 1 } = options;
+  if (!(Number.isFinite(temperature) && temperature >= 0 && temperature <= 1)) throw new Error(`${fn}: temperature must be in [0, 1]; got ${temperature}`);
+  if (sentences.length === 0) throw new Error(`${fn}: the corpus is empty`);
+  if (!Number.isInteger(size) || size < 1) throw new Error(`${fn}: size must be a positive integer; got ${size}`);
+  const first = firstMentions(sentences, phrases, fn);
+  const groups = new Map<number, number[]>();
+  first.forEach((c, i) => {
+    const g = groups.get(c) ?? [];
+    g.push(i);
+    groups.set(c, g);
+  });
+  const keys = [...groups.keys()].sort((a, b) => a - b);
+  const none = groups.get(-1)?.length ?? 0;
+  let conceptMass = 0;
+  for (const k of keys) if (k >= 0) conceptMass += Math.pow(groups.get(k)!.length, temperature);
+  // Concept groups share the concept sentences' original fraction; the rest keeps its own.
+  const conceptShare = (sentences.length - none) / sentences.length;
+  const weights = keys.map((k) => (k < 0 ? none / sentences.length : (conceptShare * Math.pow(groups.get(k)!.length, temperature)) / conceptMass));
+  const cdf: number[] = [];
+  let sum = 0;
+  for (const w of weights) cdf.push((sum += w));
+  const random = new Random(seed);
+  const out: string[] = [];
+  for (let i = 0; i < size; i++) {
+    const u = random.next() * sum;
+    let g = cdf.findIndex((x) => x > u);
+    if (g < 0) g = keys.length - 1;
+    const members = groups.get(keys[g])!;
+    out.push(sentences[members[random.int(members.length)]]);
+  }
+  return out;
+}
+
+/**
+ * Prunes the head: keeps each concept's first `cap` sentences and drops the rest, like
+ * deduplicating or capping over-represented concepts. Sentences that mention no concept stay.
+ */
+export function capConceptFrequency(sentences: readonly string[], phrases: readonly string[], cap: number): string[] {
+  if (!Number.isInteger(cap) || cap < 1) throw new Error(`capConceptFrequency: cap must be a positive integer; got ${cap}`);
+  const first = firstMentions(sentences, phrases, "capConceptFrequency");
+  const kept = new Map<number, number>();
+  return sentences.filter((_, i) => {
+    const c = first[i];
+    if (c < 0) return true;
+    const n = kept.get(c) ?? 0;
+    if (n >= cap) return false;
+    kept.set(c, n + 1);
+    return true;
+  });
+}

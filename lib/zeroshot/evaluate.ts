@@ -1,0 +1,168 @@
+// Zero-shot questions about every concept, answered by a pretrained language model's
+// likelihoods alone (no labelled examples, no task head), and summaries of the answers.
+import { CharTokenizer } from "../data";
+import type { GPT } from "../gpt/model";
+import { zeroShotPredict } from "../gpt/transfer";
+import { conceptSentence, conceptTraits, type ConceptWorld } from "./corpus";
+import { binByLogFrequency, fitLogLinear, type FrequencyBin, type LogLinearFit } from "./loglinear";
+
+/** Characters of every line the world can produce, and the line break between lines. */
+export function conceptTokenizer(world: ConceptWorld): CharTokenizer {
+  return CharTokenizer.fromText("\n" + world.concepts.map((_, i) => conceptSentence(world, i)).join("\n"));
+}
+
+export interface ConceptScore {
+  concept: number;
+  name: string;
+  heldOut: boolean;
+  /** Occurrences counted in the pretraining corpus. */
+  frequency: number;
+  /** Whether the model ranks the right place first among all places (particular knowledge); null for held-out pairs, which have no place in the corpus. */
+  placeCorrect: boolean | null;
+  /** Whether the model ranks the right "texture colour" first among all combinations (compositional knowledge). */
+  traitsCorrect: boolean;
+}
+
+/**
+ * Asks the model two questions about each concept, as the corpus would continue a line:
+ * after "\nwet dog: cool red, " which place is likeliest (seen concepts only), and after
+ * "\nwet dog: " which of all texture–colour pairs is likeliest (every concept). The answer is
+ * the raw likeliest continuation: zeroShotPredict's calibration is left off, since it assumes
+ * every answer is right about equally often among the examples, which a world with few
+ * concepts per answer does not guarantee.
+ */
+export function evaluateConcepts(model: GPT, tokenizer: CharTokenizer, world: ConceptWorld, frequency: ArrayLike<number>): ConceptScore[] {
+  if (frequency.length !== world.concepts.length) {
+    throw new Error(`evaluateConcepts: ${frequency.length} frequencies for ${world.concepts.length} concepts; count every concept (0 for held-out ones)`);
+  }
+  const seen = world.concepts.map((_, i) => i).filter((i) => !world.concepts[i].heldOut);
+  const placePrompt = (i: number) => `\n${world.concepts[i].name}: ${conceptTraits(world, i)}, `;
+  const placePredicted = zeroShotPredict(model, tokenizer, seen.map(String), world.places.length, (example, p) => ({
+    prompt: placePrompt(Number(example)), continuation: `${world.places[p]}.`,
+  }), { calibrate: false });
+  const nColours = world.colours.length;
+  const combos = world.textures.length * nColours;
+  const all = world.concepts.map((_, i) => String(i));
+  const traitsPredicted = zeroShotPredict(model, tokenizer, all, combos, (example, k) => ({
+    prompt: `\n${world.concepts[Number(example)].name}: `, continuation: `${world.textures[Math.floor(k / nColours)]} ${world.colours[k % nColours]},`,
+  }), { calibrate: false });
+  const placeByConcept = new Map(seen.map((c, j) => [c, placePredicted[j]]));
+  return world.concepts.map((c, i) => ({
+    concept: i,
+    name: c.name,
+    heldOut: c.heldOut,
+    frequency: frequency[i],
+    placeCorrect: c.heldOut ? null : placeByConcept.get(i) === c.place,
+    traitsCorrect: traitsPredicted[i] === world.textureOf[c.attribute] * nColours + world.colourOf[c.object],
+  }));
+}
+
+function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const v = [...values].sort((a, b) => a - b);
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+/** Percentage of `true` among the given flags (NaN for none). */
+export function percentCorrect(flags: readonly (boolean | null)[]): number {
+  const answered = flags.filter((f): f is boolean => f !== null);
+  return answered.length ? (100 * answered.filter(Boolean).length) / answered.length : NaN;
+}
+
+export interface HeadAndTail {
+  /** Indices of the most frequent seen concepts. */
+  head: number[];
+  /** The seen concepts in between. */
+  middle: number[];
+  /** Indices of the rarest seen concepts: a long-tail test set in the spirit of Udandarao et al.'s "Let It Wag!". */
+  tail: number[];
+}
+
+/**
+ * The seen concepts split by counted frequency: the `fraction` most frequent and the `fraction`
+ * rarest (ties broken by index, so the split is reproducible). Fix it once, on the original
+ * corpus, to compare runs trained on other versions of the data on the same concepts.
+ */
+export function headAndTail(world: ConceptWorld, frequency: ArrayLike<number>, fraction = 0.2): HeadAndTail {
+  if (!(fraction > 0 && fraction <= 0.5)) throw new Error(`headAndTail: fraction must be in (0, 0.5]; got ${fraction}`);
+  if (frequency.length !== world.concepts.length) throw new Error(`headAndTail: ${frequency.length} frequencies for ${world.concepts.length} concepts`);
+  const seen = world.concepts.map((_, i) => i).filter((i) => !world.concepts[i].heldOut).sort((a, b) => frequency[b] - frequency[a] || a - b);
+  const k = Math.max(1, Math.round(fraction * seen.length));
+  return { head: seen.slice(0, k), middle: seen.slice(k, seen.length - k), tail: seen.slice(seen.length - k) };
+}
+
+export interface FrequencyCurve {
+  /** Seen concepts binned by log10 frequency; `mean` is the percentage answered correctly. */
+  bins: FrequencyBin[];
+  /** Percent correct against log10 frequency, fitted to the bins of at least `minConcepts` concepts, weighted by their concept counts. */
+  fit: LogLinearFit;
+  /** Whether each bin took part in the fit. */
+  fitted: boolean[];
+}
+
+export interface FrequencyCurveOptions {
+  /** Bins per factor of ten; default 3. */
+  perDecade?: number;
+  /** Bins with fewer concepts are shown but not fitted (one or two concepts are all noise); default 5. */
+  minConcepts?: number;
+  /** Multiplies every count, e.g. by the passes over the corpus to get lines seen in training; default 1. */
+  passes?: number;
+}
+
+/** Zero-shot accuracy on the particular fact (place) against counted frequency, binned, with its log-linear fit. */
+export function placeAccuracyByFrequency(scores: readonly ConceptScore[], options: FrequencyCurveOptions = {}): FrequencyCurve {
+  const fn = "placeAccuracyByFrequency";
+  const { perDecade = 3, minConcepts = 5, passes = 1 } = options;
+  if (!(Number.isInteger(minConcepts) && minConcepts >= 1)) throw new Error(`${fn}: minConcepts must be a positive integer; got ${minConcepts}`);
+  if (!(Number.isFinite(passes) && passes > 0)) throw new Error(`${fn}: passes must be a positive number; got ${passes}`);
+  const seen = scores.filter((s) => !s.heldOut && s.frequency > 0);
+  const bins = binByLogFrequency(seen.map((s) => s.frequency * passes), seen.map((s) => (s.placeCorrect ? 100 : 0)), perDecade);
+  const fitted = bins.map((b) => b.count >= minConcepts);
+  const used = bins.filter((_, i) => fitted[i]);
+  if (used.length < 2) {
+    throw new Error(`${fn}: ${used.length} bin(s) hold at least ${minConcepts} concepts (of ${bins.length} bins); a fit needs 2. Use fewer bins per decade or a smaller minConcepts`);
+  }
+  return { bins, fit: fitLogLinear(used.map((b) => b.frequency), used.map((b) => b.mean), used.map((b) => b.count)), fitted };
+}
+
+export interface ZeroShotSummary {
+  /** Percent of seen concepts whose place is answered right. */
+  place: number;
+  placeHead: number;
+  placeMiddle: number;
+  placeTail: number;
+  /** Median count, in this run's corpus, of the head's and the tail's concepts. */
+  headMedianFrequency: number;
+  tailMedianFrequency: number;
+  /** Percent whose texture and colour are both right: seen pairs, the rarest seen pairs, held-out pairs. */
+  traitsSeen: number;
+  traitsTail: number;
+  traitsHeldOut: number;
+  /** traitsSeen − traitsHeldOut: what never seeing the pair costs. */
+  compositionalGap: number;
+}
+
+/** The lesson's numbers for one run; head and tail are concept sets (see headAndTail). */
+export function summarizeScores(scores: readonly ConceptScore[], split: HeadAndTail): ZeroShotSummary {
+  scores.forEach((s, i) => {
+    if (s.concept !== i) throw new Error(`summarizeScores: score ${i} is for concept ${s.concept}; pass the scores of every concept, in order`);
+  });
+  const pick = (indices: number[]) => indices.map((i) => scores[i]);
+  const seen = scores.filter((s) => !s.heldOut);
+  const held = scores.filter((s) => s.heldOut);
+  const traitsSeen = percentCorrect(seen.map((s) => s.traitsCorrect));
+  const traitsHeldOut = percentCorrect(held.map((s) => s.traitsCorrect));
+  return {
+    place: percentCorrect(seen.map((s) => s.placeCorrect)),
+    placeHead: percentCorrect(pick(split.head).map((s) => s.placeCorrect)),
+    placeMiddle: percentCorrect(pick(split.middle).map((s) => s.placeCorrect)),
+    placeTail: percentCorrect(pick(split.tail).map((s) => s.placeCorrect)),
+    headMedianFrequency: median(pick(split.head).map((s) => s.frequency)),
+    tailMedianFrequency: median(pick(split.tail).map((s) => s.frequency)),
+    traitsSeen,
+    traitsTail: percentCorrect(pick(split.tail).map((s) => s.traitsCorrect)),
+    traitsHeldOut,
+    compositionalGap: traitsSeen - traitsHeldOut,
+  };
+}

@@ -1,0 +1,68 @@
+// Zipf's law: the item of popularity rank k (1-based) among n is drawn with probability
+// p_k = k^(−s) / H(n, s), where H(n, s) = Σ_{j=1..n} j^(−s). Word and concept frequencies in
+// web text follow it roughly with s ≈ 1: a few items are everywhere, most are rare.
+import type { Random } from "../random";
+
+/** Throws, naming `fn`, unless n is a positive integer and the exponent a finite number > 0. */
+export function checkZipf(fn: string, n: number, exponent: number): void {
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${fn}: the vocabulary size n must be a positive integer; got ${n}`);
+  if (n === 0) throw new Error(`${fn}: the vocabulary is empty (n = 0); a Zipf distribution needs at least one item`);
+  if (typeof exponent !== "number" || !Number.isFinite(exponent)) throw new Error(`${fn}: exponent must be a finite number > 0; got ${exponent}`);
+  if (exponent <= 0) throw new Error(`${fn}: exponent must be > 0 (s ≤ 0 is flat or increasing, not a long tail); got ${exponent}`);
+}
+
+/** p_k for ranks k = 1..n, as a Float64Array indexed from 0 (index i is rank i + 1). */
+export function zipfProbabilities(n: number, exponent: number): Float64Array {
+  checkZipf("zipfProbabilities", n, exponent);
+  const p = Float64Array.from({ length: n }, (_, i) => Math.pow(i + 1, -exponent));
+  // Sum from the smallest term up, so that the long tail is not lost to rounding.
+  let total = 0;
+  for (let i = n - 1; i >= 0; i--) total += p[i];
+  for (let i = 0; i < n; i++) p[i] /= total;
+  return p;
+}
+
+/** Draws ranks (0-based: 0 is the most frequent item) from Zipf(n, s) by inverting the cumulative distribution. */
+export class ZipfSampler {
+  readonly n: number;
+  readonly exponent: number;
+  readonly probabilities: Float64Array;
+  private readonly cdf: Float64Array;
+
+  constructor(n: number, exponent: number) {
+    checkZipf("ZipfSampler", n, exponent);
+    this.n = n;
+    this.exponent = exponent;
+    this.probabilities = zipfProbabilities(n, exponent);
+    this.cdf = new Float64Array(n);
+    let sum = 0;
+    for (let i = 0; i < n; i++) this.cdf[i] = sum += this.probabilities[i];
+    this.cdf[n - 1] = 1; // no rounding gap above the last item
+  }
+
+  /** One 0-based rank. */
+  sample(random: Random): number {
+    const u = random.next();
+    // The first index whose cumulative probability exceeds u.
+    let lo = 0, hi = this.n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.cdf[mid] > u) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  /** `count` independent 0-based ranks. */
+  sampleMany(count: number, random: Random): Int32Array {
+    if (!Number.isInteger(count) || count < 0) throw new Error(`ZipfSampler.sampleMany: count must be a non-negative integer; got ${count}`);
+    const out = new Int32Array(count);
+    for (let i = 0; i < count; i++) out[i] = this.sample(random);
+    return out;
+  }
+}
+
+/** `count` 0-based ranks from Zipf(n, exponent): `sampleZipf(100, 1, 10_000, new Random(1))`. */
+export function sampleZipf(n: number, exponent: number, count: number, random: Random): Int32Array {
+  return new ZipfSampler(n, exponent).sampleMany(count, random);
+}

@@ -1,0 +1,323 @@
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+
+import { chooseBackend } from "../lib/backend";
+import { Random } from "../lib/random";
+import {
+  binByLogFrequency, buildConceptWorld, capConceptFrequency, conceptSentence, countConcepts, dataMultiplierForGain, fitLogLinear, frequencyForAccuracy,
+  generateCorpus, headAndTail, logLinearAt, placeAccuracyByFrequency, pretrainAndEvaluate, rebalanceCorpus, sampleZipf, summarizeScores, ZipfSampler,
+  zipfProbabilities, type ConceptScore,
+} from "../lib/zeroshot/index";
+
+/** Pearson's χ² statistic of observed counts against expected counts. */
+function chiSquare(observed: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let chi2 = 0;
+  for (let i = 0; i < expected.length; i++) chi2 += (observed[i] - expected[i]) ** 2 / expected[i];
+  return chi2;
+}
+
+function histogram(ranks: Int32Array, n: number): Int32Array {
+  const counts = new Int32Array(n);
+  for (const r of ranks) counts[r]++;
+  return counts;
+}
+
+describe("Zipf sampler", () => {
+  it("has the closed-form probabilities k^−s / H(n, s)", () => {
+    // n = 4, s = 1: H = 1 + 1/2 + 1/3 + 1/4 = 25/12.
+    const p = zipfProbabilities(4, 1);
+    [12 / 25, 6 / 25, 4 / 25, 3 / 25].forEach((want, i) => expect(p[i]).toBeCloseTo(want, 15));
+    // s = 2, n = 3: 1, 1/4, 1/9 over 49/36.
+    [36 / 49, 9 / 49, 4 / 49].forEach((want, i) => expect(zipfProbabilities(3, 2)[i]).toBeCloseTo(want, 15));
+    expect(Array.from(zipfProbabilities(1, 0.7))).toEqual([1]);
+    const big = zipfProbabilities(10_000, 1.1);
+    expect(big.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    expect(big[0] / big[9]).toBeCloseTo(10 ** 1.1, 10);
+  });
+
+  it("draws counts that match n·p_k: χ² within the 99.9% bound and every rank within 4.5 standard errors", () => {
+    const n = 30, s = 1.1, draws = 200_000;
+    const counts = histogram(sampleZipf(n, s, draws, new Random(7)), n);
+    const expected = Array.from(zipfProbabilities(n, s), (p) => p * draws);
+    // χ²(29) exceeds 58.3 with probability 0.001.
+    expect(chiSquare(counts, expected)).toBeLessThan(58.3);
+    const p = zipfProbabilities(n, s);
+    for (let k = 0; k < n; k++) expect(Math.abs(counts[k] - expected[k])).toBeLessThan(4.5 * Math.sqrt(draws * p[k] * (1 - p[k])));
+    // The same check rejects a sampler that is off by one rank, or uniform.
+    const shifted = Int32Array.from({ length: n }, (_, k) => (k === 0 ? counts[n - 1] : counts[k - 1]));
+    expect(chiSquare(shifted, expected)).toBeGreaterThan(1000);
+    expect(chiSquare(new Int32Array(n).fill(draws / n), expected)).toBeGreaterThan(1000);
+  });
+
+  it("is reproducible for a seed and draws from every rank of a small vocabulary", () => {
+    const a = sampleZipf(5, 0.5, 1000, new Random(3));
+    expect(Array.from(sampleZipf(5, 0.5, 1000, new Random(3)))).toEqual(Array.from(a));
+    expect(new Set(a).size).toBe(5);
+    expect(Math.min(...a)).toBe(0);
+    expect(Math.max(...a)).toBe(4);
+    expect(new ZipfSampler(1, 2).sampleMany(10, new Random(1)).every((r) => r === 0)).toBe(true);
+  });
+
+  it("rejects an exponent ≤ 0, an empty vocabulary and a bad count, with the values", () => {
+    expect(() => zipfProbabilities(10, 0)).toThrow("zipfProbabilities: exponent must be > 0 (s ≤ 0 is flat or increasing, not a long tail); got 0");
+    expect(() => new ZipfSampler(10, -1)).toThrow("ZipfSampler: exponent must be > 0 (s ≤ 0 is flat or increasing, not a long tail); got -1");
+    expect(() => sampleZipf(10, NaN, 5, new Random(1))).toThrow("exponent must be a finite number > 0; got NaN");
+    expect(() => new ZipfSampler(0, 1)).toThrow("ZipfSampler: the vocabulary is empty (n = 0); a Zipf distribution needs at least one item");
+    expect(() => zipfProbabilities(2.5, 1)).toThrow("zipfProbabilities: the vocabulary size n must be a positive integer; got 2.5");
+    expect(() => new ZipfSampler(3, 1).sampleMany(-1, new Random(1))).toThrow("ZipfSampler.sampleMany: count must be a non-negative integer; got -1");
+  });
+});
+
+/** Brute force: every position where the phrase occurs with no word character on either side. */
+function bruteForceCount(text: string, phrase: string): number {
+  const word = /[A-Za-z0-9_]/;
+  let n = 0;
+  for (let i = 0; i + phrase.length <= text.length; i++) {
+    if (text.slice(i, i + phrase.length) !== phrase) continue;
+    if (i > 0 && word.test(text[i - 1])) continue;
+    if (i + phrase.length < text.length && word.test(text[i + phrase.length])) continue;
+    n++;
+  }
+  return n;
+}
+
+describe("concept counting", () => {
+  it("agrees with brute force on random texts, including overlaps, prefixes and suffixes", () => {
+    const r = new Random(11);
+    const words = ["wet", "dog", "wet dog", "dogs", "sweet", "doghouse", "wet wet", "a", "ripe", "tomato", "ripe tomato"];
+    const phrases = ["wet dog", "dog", "wet", "wet wet", "ripe tomato", "tomato", "sweet", "a"];
+    const separators = [" ", " ", " ", ", ", ".\n", "-", "_", ""];
+    for (let trial = 0; trial < 20; trial++) {
+      let text = "";
+      for (let i = 0; i < 300; i++) text += words[r.int(words.length)] + separators[r.int(separators.length)];
+      const counts = countConcepts(text, phrases);
+      phrases.forEach((p, i) => expect(counts[i], `${p} in trial ${trial}`).toBe(bruteForceCount(text, p)));
+    }
+  });
+
+  it("counts whole words only and sums over a list of texts", () => {
+    const counts = countConcepts(["the wet dog. a wet doghouse", "sweet dog; wet dog wet dog", "wet wet wet"], ["wet dog", "wet wet", "dog"]);
+    expect(Array.from(counts)).toEqual([3, 2, 4]);
+    expect(Array.from(countConcepts("", ["dog"]))).toEqual([0]);
+    expect(Array.from(countConcepts("naïve dog, café dog, cafédog", ["café dog", "dog"]))).toEqual([1, 2]);
+  });
+
+  it("counts what the corpus generator wrote, and held-out concepts never occur", () => {
+    const world = buildConceptWorld({ attributes: 6, objects: 5, heldOutFraction: 0.2, seed: 3 });
+    const sentences = generateCorpus(world, { sentences: 3000, exponent: 1, seed: 4 });
+    const counts = countConcepts(sentences, world.concepts.map((c) => c.name));
+    const lines = world.concepts.map((_, i) => conceptSentence(world, i));
+    world.concepts.forEach((c, i) => expect(counts[i], c.name).toBe(sentences.filter((s) => s === lines[i]).length));
+    for (const h of world.heldOut) expect(counts[h]).toBe(0);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(3000);
+  });
+
+  it("rejects an empty vocabulary, empty or repeated phrases", () => {
+    expect(() => countConcepts("a dog", [])).toThrow("countConcepts: no concepts to count (the vocabulary is empty); give at least one phrase");
+    expect(() => countConcepts("a dog", ["dog", ""])).toThrow("countConcepts: phrase 1 is empty; every concept needs a name");
+    expect(() => countConcepts("a dog", ["dog", "dog"])).toThrow('countConcepts: phrase "dog" appears twice (at 0 and 1); concepts must be distinct');
+    expect(() => countConcepts("a dog", [" dog"])).toThrow('countConcepts: phrase 0 (" dog") must start and end with a letter or digit');
+  });
+});
+
+/** Weighted least squares of y on x by the normal equations, in float64: the reference. */
+function normalEquations(x: number[], y: number[], w: number[]) {
+  let s0 = 0, s1 = 0, s2 = 0, t0 = 0, t1 = 0;
+  x.forEach((xi, i) => { s0 += w[i]; s1 += w[i] * xi; s2 += w[i] * xi * xi; t0 += w[i] * y[i]; t1 += w[i] * xi * y[i]; });
+  const det = s0 * s2 - s1 * s1;
+  const intercept = (s2 * t0 - s1 * t1) / det;
+  const slope = (s0 * t1 - s1 * t0) / det;
+  const mean = t0 / s0;
+  let ssRes = 0, ssTot = 0;
+  x.forEach((xi, i) => { ssRes += w[i] * (y[i] - intercept - slope * xi) ** 2; ssTot += w[i] * (y[i] - mean) ** 2; });
+  return { intercept, slope, r2: 1 - ssRes / ssTot };
+}
+
+describe("log-linear fit", () => {
+  it("recovers an exact line in log10 frequency with R² = 1", () => {
+    const f = [1, 10, 100, 1000, 31.6];
+    const fit = fitLogLinear(f, f.map((x) => 12 + 20 * Math.log10(x)));
+    expect(fit.intercept).toBeCloseTo(12, 10);
+    expect(fit.slope).toBeCloseTo(20, 10);
+    expect(fit.r2).toBeCloseTo(1, 12);
+    expect(fit.n).toBe(5);
+  });
+
+  it("matches the float64 normal equations, with and without weights, and weights act as repeated points", () => {
+    const r = new Random(5);
+    const f = Array.from({ length: 40 }, () => 10 ** (4 * r.next()));
+    const y = f.map((x) => 10 + 15 * Math.log10(x) + 8 * r.normal());
+    const w = f.map(() => 1 + r.int(5));
+    const x = f.map(Math.log10);
+    for (const [fit, ref] of [[fitLogLinear(f, y), normalEquations(x, y, x.map(() => 1))], [fitLogLinear(f, y, w), normalEquations(x, y, w)]] as const) {
+      expect(fit.intercept).toBeCloseTo(ref.intercept, 9);
+      expect(fit.slope).toBeCloseTo(ref.slope, 9);
+      expect(fit.r2).toBeCloseTo(ref.r2, 9);
+      expect(fit.r2).toBeGreaterThan(0.5);
+      expect(fit.r2).toBeLessThan(1);
+    }
+    const repeated = { f: [] as number[], y: [] as number[] };
+    f.forEach((fi, i) => { for (let k = 0; k < w[i]; k++) { repeated.f.push(fi); repeated.y.push(y[i]); } });
+    const weighted = fitLogLinear(f, y, w), copies = fitLogLinear(repeated.f, repeated.y);
+    expect(weighted.slope).toBeCloseTo(copies.slope, 10);
+    expect(weighted.r2).toBeCloseTo(copies.r2, 10);
+  });
+
+  it("reads the fit: accuracy at a frequency, frequency for an accuracy, data for a gain", () => {
+    const fit = { intercept: 10, slope: 20, r2: 1, n: 2 };
+    expect(logLinearAt(fit, 1000)).toBeCloseTo(70, 12);
+    expect(frequencyForAccuracy(fit, 50)).toBeCloseTo(100, 9);
+    expect(dataMultiplierForGain(fit, 10)).toBeCloseTo(Math.sqrt(10), 12);
+    expect(dataMultiplierForGain(fit, 20)).toBeCloseTo(10, 12);
+    expect(() => dataMultiplierForGain({ ...fit, slope: -1 }, 10)).toThrow("dataMultiplierForGain: the fit's slope is -1; more data buys accuracy only if the slope is positive");
+  });
+
+  it("rejects bad inputs with the values", () => {
+    expect(() => fitLogLinear([1, 10], [1])).toThrow("fitLogLinear: frequency has 2 values but y has 1; they must have the same length");
+    expect(() => fitLogLinear([10], [1])).toThrow("fitLogLinear: needs at least 2 points to fit a line (intercept, slope); got 1");
+    expect(() => fitLogLinear([], [])).toThrow("got 0");
+    expect(() => fitLogLinear([1, 0], [1, 2])).toThrow("fitLogLinear: frequency[1] = 0 must be positive");
+    expect(() => fitLogLinear([1, 10], [1, NaN])).toThrow("fitLogLinear: y[1] = NaN must be a finite number");
+    expect(() => fitLogLinear([5, 5, 5], [1, 2, 3])).toThrow("fitLogLinear: frequency has 1 distinct value(s); needs at least 2 to fit");
+    expect(() => fitLogLinear([1, 10], [1, 2], [1, 0])).toThrow("fitLogLinear: weights[1] = 0 must be a finite positive number");
+  });
+
+  it("bins by log10 frequency with the right counts, means and geometric-mean frequencies", () => {
+    const bins = binByLogFrequency([1, 2, 5, 9, 10, 30, 99, 100, 0], [0, 1, 0, 1, 1, 1, 0, 1, 1], 1);
+    expect(bins.map((b) => [b.low, b.high, b.count])).toEqual([[1, 10, 4], [10, 100, 3], [100, 1000, 1]]);
+    expect(bins[0].mean).toBeCloseTo(0.5, 12);
+    expect(bins[1].mean).toBeCloseTo(2 / 3, 12);
+    expect(bins[0].frequency).toBeCloseTo((1 * 2 * 5 * 9) ** 0.25, 10);
+    expect(() => binByLogFrequency([1, -1], [0, 0])).toThrow("binByLogFrequency: frequency[1] = -1 must be a finite number ≥ 0");
+  });
+});
+
+describe("the concept world and its corpus", () => {
+  it("holds out pairs whose parts are seen, and the corpus follows Zipf over the seen concepts", () => {
+    const world = buildConceptWorld({ attributes: 10, objects: 10, heldOutFraction: 0.1, seed: 2 });
+    expect(world.heldOut).toHaveLength(10);
+    expect(world.popularity).toHaveLength(90);
+    for (const h of world.heldOut) {
+      const { attribute, object } = world.concepts[h];
+      expect(world.popularity.filter((c) => world.concepts[c].attribute === attribute).length).toBeGreaterThanOrEqual(2);
+      expect(world.popularity.filter((c) => world.concepts[c].object === object).length).toBeGreaterThanOrEqual(2);
+    }
+    const draws = 100_000;
+    const counts = countConcepts(generateCorpus(world, { sentences: draws, exponent: 1, seed: 1 }), world.concepts.map((c) => c.name));
+    const byRank = world.popularity.map((c) => counts[c]);
+    const expected = Array.from(zipfProbabilities(90, 1), (p) => p * draws);
+    expect(chiSquare(byRank, expected)).toBeLessThan(140); // χ²(89) exceeds 140 with probability < 0.001
+    expect(() => generateCorpus(world, { sentences: 10, exponent: 0 })).toThrow("generateCorpus: exponent must be > 0");
+    expect(() => generateCorpus(world, { sentences: 0, exponent: 1 })).toThrow("generateCorpus: sentences must be a positive integer; got 0");
+    // Where the target would take a part below two seen pairs, fewer pairs are held out.
+    const tight = buildConceptWorld({ attributes: 3, objects: 3, heldOutFraction: 0.5, seed: 4 });
+    expect(tight.heldOut.length).toBeLessThanOrEqual(3);
+    for (let a = 0; a < 3; a++) expect(tight.popularity.filter((c) => tight.concepts[c].attribute === a).length).toBeGreaterThanOrEqual(2);
+    for (let o = 0; o < 3; o++) expect(tight.popularity.filter((c) => tight.concepts[c].object === o).length).toBeGreaterThanOrEqual(2);
+    expect(() => buildConceptWorld({ attributes: 2 })).toThrow("buildConceptWorld: attributes must be an integer in [3, 24]; got 2");
+    expect(conceptSentence(world, 0)).toMatch(/^wet dog: (soft|hard|cool|warm) (red|blue|gold|pink), (barn|cave|dock|farm|hill|lake|park|shop)\.$/);
+  });
+
+  it("rebalancing by temperature gives each concept a share ∝ count^τ; capping keeps at most cap per concept", () => {
+    const phrases = ["wet dog", "ripe tomato", "old car"];
+    const corpus = [...Array(800).fill("a wet dog."), ...Array(200).fill("a ripe tomato."), ...Array(100).fill("no concept here."), ...Array(12).fill("an old car.")];
+    const size = 60_000;
+    const flat = rebalanceCorpus(corpus, phrases, { temperature: 0.5, size, seed: 2 });
+    const counts = countConcepts(flat, phrases);
+    const mass = [800, 200, 12].map((n) => Math.sqrt(n));
+    const conceptShare = 1012 / 1112;
+    mass.forEach((m, i) => {
+      const p = (conceptShare * m) / mass.reduce((a, b) => a + b, 0);
+      expect(Math.abs(counts[i] - p * size), phrases[i]).toBeLessThan(4.5 * Math.sqrt(size * p * (1 - p)));
+    });
+    // Temperature 1 keeps every share (800, 200 and 12 of 1,112 lines).
+    const same = countConcepts(rebalanceCorpus(corpus, phrases, { temperature: 1, size, seed: 1 }), phrases);
+    [800, 200, 12].forEach((n, i) => {
+      const p = n / 1112;
+      expect(Math.abs(same[i] - p * size), phrases[i]).toBeLessThan(4.5 * Math.sqrt(size * p * (1 - p)));
+    });
+    const capped = capConceptFrequency(corpus, phrases, 50);
+    expect(Array.from(countConcepts(capped, phrases))).toEqual([50, 50, 12]);
+    expect(capped.filter((s) => s === "no concept here.")).toHaveLength(100);
+    expect(() => capConceptFrequency(corpus, phrases, 0)).toThrow("capConceptFrequency: cap must be a positive integer; got 0");
+    expect(() => rebalanceCorpus(corpus, phrases, { temperature: 2 })).toThrow("rebalanceCorpus: temperature must be in [0, 1]; got 2");
+    expect(() => rebalanceCorpus([], phrases, { temperature: 0.5 })).toThrow("rebalanceCorpus: the corpus is empty");
+  });
+});
+
+describe("summaries of zero-shot scores", () => {
+  const world = buildConceptWorld({ attributes: 4, objects: 5, heldOutFraction: 0.2, seed: 1 });
+  const frequency = Int32Array.from(world.concepts, (c, i) => (c.heldOut ? 0 : 1 + ((i * 37) % 101)));
+  const scores: ConceptScore[] = world.concepts.map((c, i) => ({
+    concept: i, name: c.name, heldOut: c.heldOut, frequency: frequency[i], placeCorrect: c.heldOut ? null : frequency[i] > 30, traitsCorrect: c.heldOut ? i % 2 === 0 : true,
+  }));
+
+  it("splits head and tail by counted frequency and summarises by hand-checkable counts", () => {
+    const split = headAndTail(world, frequency, 0.25);
+    const seen = world.popularity.slice().sort((a, b) => frequency[b] - frequency[a] || a - b);
+    expect(split.head).toEqual(seen.slice(0, 4));
+    expect(split.tail).toEqual(seen.slice(-4));
+    expect(split.middle).toEqual(seen.slice(4, -4));
+    const s = summarizeScores(scores, split);
+    const pct = (xs: boolean[]) => (100 * xs.filter(Boolean).length) / xs.length;
+    expect(s.placeHead).toBe(pct(split.head.map((i) => frequency[i] > 30)));
+    expect(s.placeTail).toBe(pct(split.tail.map((i) => frequency[i] > 30)));
+    expect(s.placeMiddle).toBe(pct(split.middle.map((i) => frequency[i] > 30)));
+    const tailCounts = split.tail.map((i) => frequency[i]).sort((a, b) => a - b);
+    expect(s.tailMedianFrequency).toBe((tailCounts[1] + tailCounts[2]) / 2);
+    expect(s.headMedianFrequency).toBe(frequency[split.head[1]] / 2 + frequency[split.head[2]] / 2);
+    expect(s.traitsSeen).toBe(100);
+    expect(s.traitsHeldOut).toBe(pct(world.heldOut.map((i) => i % 2 === 0)));
+    expect(s.compositionalGap).toBeCloseTo(100 - s.traitsHeldOut, 12);
+    expect(() => headAndTail(world, frequency, 0.9)).toThrow("headAndTail: fraction must be in (0, 0.5]; got 0.9");
+  });
+
+  it("fits place accuracy against frequency on the bins with enough concepts, weighted by their concepts", () => {
+    const curve = placeAccuracyByFrequency(scores, { perDecade: 1, minConcepts: 1 });
+    expect(curve.bins.reduce((a, b) => a + b.count, 0)).toBe(world.popularity.length);
+    const ref = fitLogLinear(curve.bins.map((b) => b.frequency), curve.bins.map((b) => b.mean), curve.bins.map((b) => b.count));
+    expect(curve.fit).toEqual(ref);
+    expect(curve.fit.slope).toBeGreaterThan(0);
+    // Three bins per decade: the sparse ones are shown but left out of the fit.
+    const sparse = placeAccuracyByFrequency(scores, { perDecade: 3, minConcepts: 3 });
+    const used = sparse.bins.filter((b) => b.count >= 3);
+    expect(sparse.fitted).toEqual(sparse.bins.map((b) => b.count >= 3));
+    expect(used.length).toBeLessThan(sparse.bins.length);
+    expect(sparse.fit).toEqual(fitLogLinear(used.map((b) => b.frequency), used.map((b) => b.mean), used.map((b) => b.count)));
+    // Counts times passes: the same bins, shifted by the factor.
+    const twice = placeAccuracyByFrequency(scores, { perDecade: 1, minConcepts: 1, passes: 10 });
+    expect(twice.bins.map((b) => b.frequency / 10)).toEqual(curve.bins.map((b) => expect.closeTo(b.frequency, 9)));
+    expect(twice.fit.slope).toBeCloseTo(curve.fit.slope, 9);
+    expect(() => placeAccuracyByFrequency(scores, { perDecade: 1, minConcepts: 100 })).toThrow("placeAccuracyByFrequency: 0 bin(s) hold at least 100 concepts");
+  });
+
+  it("refuses scores that are not every concept in order", () => {
+    expect(() => summarizeScores(scores.slice(1), headAndTail(world, frequency, 0.25))).toThrow("summarizeScores: score 0 is for concept 1; pass the scores of every concept, in order");
+  });
+});
+
+describe("pretraining and zero-shot evaluation", () => {
+  beforeAll(async () => {
+    await chooseBackend("wasm");
+  });
+
+  it("a tiny GPT learns the places of frequent concepts from text alone, and nothing leaks between runs", async () => {
+    const world = buildConceptWorld({ attributes: 3, objects: 3, heldOutFraction: 0, seed: 1 });
+    const sentences = generateCorpus(world, { sentences: 1500, exponent: 0.3, seed: 1 });
+    const model = { blockSize: 32, nLayer: 1, nHead: 2, nEmbd: 32, dropout: 0, bias: true, tieWeights: true };
+    const tensorsBefore = tf.memory().numTensors;
+    const run = await pretrainAndEvaluate({ world, sentences, model, steps: 300, batchSize: 16, learningRate: 1e-2, seed: 1 });
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(Array.from(run.frequency)).toEqual(Array.from(countConcepts(sentences, world.concepts.map((c) => c.name))));
+    expect(run.scores).toHaveLength(9);
+    // Every concept is frequent here (over 100 lines each): a model that learnt nothing would get about 1 in 8.
+    expect(run.scores.filter((s) => s.placeCorrect).length).toBeGreaterThanOrEqual(8);
+    expect(run.scores.filter((s) => s.traitsCorrect).length).toBeGreaterThanOrEqual(8);
+    await expect(pretrainAndEvaluate({ world, sentences, model: { ...model, blockSize: 16 }, steps: 1, batchSize: 2, learningRate: 1e-3 })).rejects.toThrow(
+      "pretrainAndEvaluate: blockSize 16 is shorter than the longest question",
+    );
+    await expect(pretrainAndEvaluate({ world, sentences, model, batchSize: 2, learningRate: 1e-3 })).rejects.toThrow("pretrainAndEvaluate: give exactly one of steps");
+    await expect(pretrainAndEvaluate({ world, sentences, model, epochs: 0, batchSize: 2, learningRate: 1e-3 })).rejects.toThrow("pretrainAndEvaluate: epochs must be a positive number; got 0");
+    await expect(pretrainAndEvaluate({ world, sentences: [], model, steps: 1, batchSize: 2, learningRate: 1e-3 })).rejects.toThrow("pretrainAndEvaluate: the corpus is empty");
+  });
+});
