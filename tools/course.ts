@@ -7,9 +7,8 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 import { courseScale, parseScale } from "../lib/scale";
-import { checkSite, describeSiteCheck, findChromium } from "./browser";
 import { defaultCellTimeout, findLesson, listLessons, ROOT, runLesson, type LessonResult } from "./runner";
-import { buildSite, embedStaticFigures } from "./site";
+import { publishSite } from "./site";
 
 const USAGE = `usage: npm run course -- [lesson ...] [--scale smoke|full] [--timeout SECONDS] [--out DIR] [--site DIR] [--bail]
   lesson      a lesson name or number (00-setup, 00) or a path to a notebook; default: all of notebooks/
@@ -72,21 +71,7 @@ async function main(): Promise<void> {
     console.log(`failed: ${failed.map((r) => `${r.lesson} (cell ${r.failure?.cellNumber})`).join(", ")}`);
     process.exitCode = 1;
   }
-  if (!(await publishSite(outDir, siteDir))) process.exitCode = 1;
-}
-
-/** Renders every executed notebook to the site and, where Chromium is installed, checks it and draws the figure PNGs. */
-async function publishSite(outDir: string, siteDir: string): Promise<boolean> {
-  const site = buildSite(outDir, siteDir);
-  console.log(`site: ${site.pages.length} pages, ${site.charts} charts → ${join(siteDir, "index.html")}`);
-  if (!findChromium()) {
-    console.log("site: Chromium not found, so no figure PNGs or browser check (Debian: apt-get install chromium)");
-    return true;
-  }
-  const report = await checkSite(siteDir);
-  console.log(describeSiteCheck(report));
-  console.log(`site: ${embedStaticFigures(outDir, join(siteDir, "figures"))} chart PNGs embedded in the executed notebooks, for readers without JavaScript`);
-  return report.ok;
+  if (!(await publishSite(outDir, siteDir, "if-installed"))) process.exitCode = 1;
 }
 
 await main();

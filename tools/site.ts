@@ -11,15 +11,12 @@ import { parseArgs } from "node:util";
 import katex from "katex";
 import { Marked } from "marked";
 
+import { escapeHtml } from "../lib/display";
 import { resolvePackageFile } from "../lib/paths";
 import { cellSource, readNotebook, writeNotebook, type Cell, type Notebook, type Output } from "./notebook";
 import { ROOT } from "./runner";
 
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
-
-export function escapeHtml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-}
 
 const markdown = new Marked({ gfm: true });
 
@@ -274,6 +271,27 @@ export function embedStaticFigures(dir: string, figures: string): number {
   return embedded;
 }
 
+/**
+ * Builds the site from the executed notebooks in `from`, then (check "yes", or "if-installed"
+ * where Chromium is found) checks it in Chromium and embeds the chart PNGs it drew in the
+ * notebooks. Returns false if the check failed.
+ */
+export async function publishSite(from: string, to: string, check: "yes" | "if-installed" | "no"): Promise<boolean> {
+  const site = buildSite(from, to);
+  console.log(`site: ${site.pages.length} pages, ${site.charts} charts → ${join(resolve(to), "index.html")}`);
+  if (check === "no") return true;
+  // Loaded only when checking: playwright-core is not needed to build the site.
+  const { checkSite, describeSiteCheck, findChromium } = await import("./browser");
+  if (check === "if-installed" && !findChromium()) {
+    console.log("site: Chromium not found, so no figure PNGs or browser check (Debian: apt-get install chromium)");
+    return true;
+  }
+  const report = await checkSite(to);
+  console.log(describeSiteCheck(report));
+  console.log(`site: ${embedStaticFigures(from, join(to, "figures"))} chart PNGs embedded in the executed notebooks in ${resolve(from)}, for readers without JavaScript`);
+  return report.ok;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -283,15 +301,7 @@ async function main(): Promise<void> {
     },
   });
   try {
-    const site = buildSite(values.from, values.to);
-    console.log(`site: ${site.pages.length} pages, ${site.charts} charts → ${join(resolve(values.to), "index.html")}`);
-    if (values.check) {
-      const { checkSite, describeSiteCheck } = await import("./browser");
-      const report = await checkSite(values.to);
-      console.log(describeSiteCheck(report));
-      console.log(`${embedStaticFigures(values.from, join(values.to, "figures"))} chart PNGs embedded in the executed notebooks in ${resolve(values.from)}`);
-      if (!report.ok) process.exitCode = 1;
-    }
+    if (!(await publishSite(values.from, values.to, values.check ? "yes" : "no"))) process.exitCode = 1;
   } catch (err) {
     console.error((err as Error).message);
     process.exitCode = 1;

@@ -5,11 +5,9 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 
-import * as tf from "@tensorflow/tfjs";
-
 import { projectRoot } from "../paths";
-import { readTensorFile, saveCheckpoint } from "./checkpoint";
-import { parameterSpecs, type GPT } from "./model";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint";
+import type { GPT } from "./model";
 import { DEFAULT_TRAIN, train, validateTrainConfig, type TrainCallbacks, type TrainConfig, type TrainResult } from "./train";
 
 export interface CachedTrainResult extends TrainResult {
@@ -45,13 +43,10 @@ export async function trainCached(
   const full = validateTrainConfig({ ...DEFAULT_TRAIN, ...config });
   const checkpoint = join(dir, `${name}-${trainingKey(model, data, full).slice(0, 16)}.ckpt`);
   if (existsSync(checkpoint)) {
-    const { tensors, header } = readTensorFile(checkpoint);
-    for (const spec of parameterSpecs(model.config)) {
-      const t = tensors.get(spec.name);
-      if (!t) throw new Error(`trainCached: ${checkpoint} has no tensor ${spec.name}; delete it to retrain`);
-      tf.tidy(() => model.params.get(spec.name)!.assign(tf.tensor(t.values, spec.shape)));
-    }
-    const result = (header.meta as { result: TrainResult }).result;
+    const cached = loadCheckpoint(checkpoint, model.config);
+    for (const [name, variable] of model.params) variable.assign(cached.model.params.get(name)!);
+    cached.model.dispose();
+    const result = (cached.meta as { result: TrainResult }).result;
     for (const s of result.steps) callbacks.onStep?.(s);
     for (const e of result.evals) callbacks.onEval?.(e);
     return { ...result, checkpoint, fromCache: true };
