@@ -4,6 +4,11 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 
+import { installWasmBatchMatMul } from "./gpt/batchMatMul";
+
+// Attention's batched matmuls on wasm go to the course's SIMD kernel instead of a scalar loop.
+installWasmBatchMatMul();
+
 /** Fastest first. */
 export const BACKENDS = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
 export type BackendName = (typeof BACKENDS)[number];
