@@ -8,7 +8,11 @@ import { sampleBatch } from "../data";
 import { Random } from "../random";
 import { LossScaler } from "../efficiency/precision";
 import { allFinite, type HalfFormat } from "./mixed";
+import { AdamW } from "./adamw";
 import { parameterSpecs, flopsPerToken, type GPT } from "./model";
+import { DataParallel, resolveWorkers } from "./parallel";
+
+export { AdamW, type AdamWConfig } from "./adamw";
 
 export interface TrainConfig {
   /** Optimizer steps. */
@@ -43,12 +47,19 @@ export interface TrainConfig {
   lossScale: "dynamic" | number;
   /** Where dynamic loss scaling starts. */
   initialLossScale: number;
+  /**
+   * Threads that share each batch (data parallelism, lib/gpt/parallel.ts): a number, or "auto"
+   * (COURSE_WORKERS if set, else one per core on the wasm and cpu backends for runs long enough
+   * to pay for starting them). The result equals one thread's up to float rounding, except that
+   * dropout masks are drawn per shard.
+   */
+  workers: number | "auto";
 }
 
 export const DEFAULT_TRAIN: TrainConfig = {
   steps: 2000, batchSize: 12, gradAccumSteps: 1, learningRate: 1e-3, minLearningRate: 1e-4, warmupSteps: 100,
   weightDecay: 0.1, beta1: 0.9, beta2: 0.99, eps: 1e-8, gradClip: 1.0, evalInterval: 250, evalBatches: 20, seed: 1337,
-  precision: "fp32", lossScale: 1, initialLossScale: 2 ** 15,
+  precision: "fp32", lossScale: 1, initialLossScale: 2 ** 15, workers: "auto",
 };
 
 export function validateTrainConfig(c: TrainConfig): TrainConfig {
@@ -66,6 +77,7 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   for (const k of ["weightDecay", "gradClip"] as const) if (!(c[k] >= 0)) throw new Error(`TrainConfig.${k} must be ≥ 0; got ${c[k]}`);
   if (!(c.eps > 0)) throw new Error(`TrainConfig.eps must be positive; got ${c.eps}`);
   if (!["fp32", "fp16", "bf16"].includes(c.precision)) throw new Error(`TrainConfig.precision must be "fp32", "fp16" or "bf16"; got ${JSON.stringify(c.precision)}`);
+  if (!(c.workers === "auto" || (Number.isInteger(c.workers) && c.workers >= 1))) throw new Error(`TrainConfig.workers must be a positive integer or "auto"; got ${JSON.stringify(c.workers)}`);
   if (!(c.lossScale === "dynamic" || c.lossScale > 0)) throw new Error(`TrainConfig.lossScale must be "dynamic" or a positive number; got ${JSON.stringify(c.lossScale)}`);
   return c;
 }
@@ -77,66 +89,6 @@ export function learningRateAt(step: number, c: Pick<TrainConfig, "learningRate"
   if (step >= decaySteps) return c.minLearningRate;
   const progress = (step - c.warmupSteps) / Math.max(1, decaySteps - c.warmupSteps);
   return c.minLearningRate + 0.5 * (1 + Math.cos(Math.PI * progress)) * (c.learningRate - c.minLearningRate);
-}
-
-/**
- * AdamW, one small group of elementwise ops per parameter tensor. (A single flat vector
- * would mean fewer ops, but splitting it back costs more than it saves on wasm, whose
- * slice reads the whole input for every piece.)
- */
-export class AdamW {
-  private readonly vars: tf.Variable[];
-  private readonly decays: boolean[];
-  private readonly m: tf.Variable[];
-  private readonly v: tf.Variable[];
-  private t = 0;
-
-  /** Optimises `params`; only those marked `decay` get weight decay. */
-  constructor(params: { variable: tf.Variable; decay: boolean }[], private readonly c: Pick<TrainConfig, "beta1" | "beta2" | "eps" | "weightDecay" | "gradClip">) {
-    if (params.length === 0) throw new Error("AdamW: no parameters to optimise");
-    this.vars = params.map((p) => p.variable);
-    this.decays = params.map((p) => p.decay);
-    const zeros = () => this.vars.map((x) => tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
-    this.m = zeros();
-    this.v = zeros();
-  }
-
-  get variables(): tf.Variable[] {
-    return this.vars;
-  }
-
-  /**
-   * Applies one update from `grads` (in `variables` order, already averaged over micro-batches).
-   * Returns the global gradient norm before clipping, as a scalar tensor (caller disposes).
-   */
-  step(grads: tf.Tensor[], learningRate: number): tf.Scalar {
-    if (grads.length !== this.vars.length) throw new Error(`AdamW.step: ${grads.length} gradients for ${this.vars.length} parameters`);
-    this.t += 1;
-    const { beta1, beta2, eps, weightDecay, gradClip } = this.c;
-    const t = this.t;
-    // Bias correction folded into one scalar step size and a rescaled epsilon.
-    const stepSize = (learningRate * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
-    const epsHat = eps * Math.sqrt(1 - beta2 ** t);
-    return tf.tidy(() => {
-      const norm = tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
-      const clip = gradClip > 0 ? tf.minimum(1, tf.div(gradClip, tf.add(norm, 1e-6))) : null;
-      this.vars.forEach((p, i) => {
-        const g = clip ? tf.mul(grads[i], clip) : grads[i];
-        const m = tf.add(tf.mul(beta1, this.m[i]), tf.mul(1 - beta1, g));
-        const v = tf.add(tf.mul(beta2, this.v[i]), tf.mul(1 - beta2, tf.square(g)));
-        this.m[i].assign(m);
-        this.v[i].assign(v);
-        // Decoupled weight decay (Loshchilov & Hutter): shrink the weights directly, not through the gradient.
-        const decayed = this.decays[i] && weightDecay > 0 ? tf.mul(p, 1 - learningRate * weightDecay) : p;
-        p.assign(tf.sub(decayed, tf.div(tf.mul(stepSize, m), tf.add(tf.sqrt(v), epsHat))));
-      });
-      return norm;
-    });
-  }
-
-  dispose(): void {
-    tf.dispose([...this.m, ...this.v]);
-  }
 }
 
 /** Every parameter of a model with its weight-decay flag, in checkpoint order. */
@@ -181,6 +133,8 @@ export interface TrainResult {
   seconds: number;
   /** Training FLOPs by the 6N + attention estimate (flopsPerToken × tokens). */
   flops: number;
+  /** Threads that trained (1: the main thread alone). */
+  workers: number;
 }
 
 export class TrainingDivergedError extends Error {}
@@ -222,7 +176,8 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
   // Growth every 200 good steps (PyTorch waits 2000): the course's runs are short.
   const scaler = new LossScaler(c.lossScale === "dynamic" ? { kind: "dynamic", initialScale: c.initialLossScale, growthInterval: 200 } : { kind: "static", scale: c.lossScale });
   const started = performance.now();
-  const result: TrainResult = { steps: [], evals: [], tokens: 0, seconds: 0, flops: 0 };
+  const workers = resolveWorkers(c.workers, { batchSize: c.batchSize, flops: flopsPerToken(model.config) * tokensPerStep * c.steps });
+  const result: TrainResult = { steps: [], evals: [], tokens: 0, seconds: 0, flops: 0, workers };
   const evaluate = (step: number): boolean => {
     const info: EvalInfo = {
       step,
@@ -236,20 +191,26 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
     return callbacks.shouldStop?.(info) ?? false;
   };
 
+  let team: DataParallel | null = null;
   try {
+    if (workers > 1) team = await DataParallel.start(model, optimizer, workers, c);
     for (let step = 0; step < c.steps; step++) {
       const lr = learningRateAt(step, c);
+      const lossScale = scaler.scale;
       let lossSum = 0;
       let summed: tf.Tensor[] | null = null;
       for (let micro = 0; micro < c.gradAccumSteps; micro++) {
         const b = sampleBatch(data.train, c.batchSize, T, batchRandom);
         const seed = c.seed + step * c.gradAccumSteps + micro;
-        const scale = scaler.scale;
+        if (team) {
+          lossSum += await team.accumulate(b.x, b.y, c.batchSize, micro === 0, { dropoutSeed: seed, scale: lossScale, precision });
+          continue;
+        }
         const { value, grads } = tf.variableGrads(
-          () => tf.mul(model.loss(b.x, b.y, c.batchSize, T, { training: true, dropoutSeed: seed, precision }), scale) as tf.Scalar,
+          () => tf.mul(model.loss(b.x, b.y, c.batchSize, T, { training: true, dropoutSeed: seed, precision }), lossScale) as tf.Scalar,
           vars,
         );
-        lossSum += value.dataSync()[0] / scale;
+        lossSum += value.dataSync()[0] / lossScale;
         value.dispose();
         const ordered = vars.map((v) => grads[v.name]);
         if (summed === null) summed = ordered;
@@ -261,24 +222,28 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
       }
       const loss = lossSum / c.gradAccumSteps;
       if (!Number.isFinite(loss)) {
-        tf.dispose(summed!);
+        if (summed) tf.dispose(summed);
         throw new TrainingDivergedError(
           `training diverged at step ${step}: the loss is ${loss} (learning rate ${lr.toExponential(2)}); lower the learning rate, warm up longer or clip gradients`,
         );
       }
       // With loss scaling, an overflowed gradient (inf or NaN) skips the update; otherwise unscale and step.
-      const lossScale = scaler.scale;
-      const apply = c.lossScale === 1 || scaler.record(!allFinite(summed!));
+      const divisor = c.gradAccumSteps * lossScale;
       let gradNorm = NaN;
-      if (apply) {
-        const divisor = c.gradAccumSteps * lossScale;
-        const averaged = divisor === 1 ? summed! : summed!.map((g) => tf.div(g, divisor));
-        const norm = optimizer.step(averaged, lr);
-        if (divisor !== 1) tf.dispose(averaged);
-        gradNorm = norm.dataSync()[0];
-        norm.dispose();
+      let apply: boolean;
+      if (team) {
+        const finite = team.finish(divisor);
+        apply = c.lossScale === 1 || scaler.record(!finite);
+        if (apply) gradNorm = team.step(optimizer, lr);
+      } else {
+        apply = c.lossScale === 1 || scaler.record(!allFinite(summed!));
+        if (apply) {
+          const averaged = divisor === 1 ? summed! : summed!.map((g) => tf.div(g, divisor));
+          gradNorm = optimizer.step(averaged, lr);
+          if (divisor !== 1) tf.dispose(averaged);
+        }
+        tf.dispose(summed!);
       }
-      tf.dispose(summed!);
 
       result.tokens += tokensPerStep;
       const elapsedSeconds = (performance.now() - started) / 1000;
@@ -295,7 +260,7 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
       }
     }
   } finally {
-    optimizer.dispose();
+    await team?.close();
   }
   result.seconds = (performance.now() - started) / 1000;
   result.flops = flopsPerToken(model.config) * result.tokens;

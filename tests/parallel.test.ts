@@ -1,0 +1,132 @@
+import * as tf from "@tensorflow/tfjs";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+
+import { chooseBackend } from "../lib/backend";
+import { GPT, type GPTConfig } from "../lib/gpt/model";
+import { DataParallel, liveWorkerCount, MIN_PARALLEL_FLOPS, resolveWorkers, splitRows } from "../lib/gpt/parallel";
+import { AdamW, DEFAULT_TRAIN, modelParameters, train } from "../lib/gpt/train";
+import { Random } from "../lib/random";
+
+const TINY: GPTConfig = { vocabSize: 11, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0, bias: true, tieWeights: true };
+
+function randomIds(n: number, vocab: number, seed: number): Int32Array {
+  const r = new Random(seed);
+  return Int32Array.from({ length: n }, () => r.int(vocab));
+}
+
+const data = { train: randomIds(2000, TINY.vocabSize, 1), val: randomIds(300, TINY.vocabSize, 2) };
+const quiet = { evalInterval: 0, evalBatches: 2, warmupSteps: 2 };
+
+beforeAll(async () => {
+  await chooseBackend("wasm");
+});
+
+afterEach(() => {
+  delete process.env.COURSE_WORKER_FAULT;
+  delete process.env.COURSE_WORKERS;
+});
+
+async function run(workers: number, options: { gradAccumSteps?: number } = {}) {
+  const model = GPT.create(TINY, 4);
+  const r = await train(model, data, { ...quiet, steps: 5, batchSize: 6, workers, ...options });
+  const weights = model.weights();
+  model.dispose();
+  return { losses: r.steps.map((s) => s.loss), evals: r.evals, weights, workers: r.workers };
+}
+
+function maxDifference(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
+  let worst = 0;
+  for (const [name, x] of a) {
+    const y = b.get(name)!;
+    for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
+  }
+  return worst;
+}
+
+describe("data-parallel training", () => {
+  it("splits a batch's rows as evenly as possible", () => {
+    expect(splitRows(12, 2)).toEqual([6, 6]);
+    expect(splitRows(7, 3)).toEqual([2, 2, 3]);
+    expect(splitRows(3, 3)).toEqual([1, 1, 1]);
+  });
+
+  it("chooses threads from the request, COURSE_WORKERS, then the backend and the run's size", async () => {
+    const big = { batchSize: 12, flops: 10 * MIN_PARALLEL_FLOPS };
+    expect(resolveWorkers(3, big)).toBe(3);
+    expect(resolveWorkers(20, big)).toBe(12); // never more threads than rows
+    expect(resolveWorkers("auto", { ...big, flops: MIN_PARALLEL_FLOPS / 2, backend: "wasm" })).toBe(1);
+    expect(resolveWorkers("auto", { ...big, backend: "tensorflow" })).toBe(1); // native TensorFlow threads itself
+    expect(resolveWorkers("auto", { ...big, backend: "wasm" })).toBeGreaterThanOrEqual(1);
+    process.env.COURSE_WORKERS = "2";
+    expect(resolveWorkers("auto", { ...big, flops: 0 })).toBe(2);
+    expect(resolveWorkers(1, big)).toBe(1);
+    process.env.COURSE_WORKERS = "two";
+    expect(() => resolveWorkers("auto", big)).toThrow('COURSE_WORKERS must be a positive integer or "auto"; got "two"');
+    await expect(train(GPT.create(TINY, 1), data, { workers: 0 })).rejects.toThrow('TrainConfig.workers must be a positive integer or "auto"; got 0');
+  });
+
+  it("gives one thread's losses and weights with 2 and 3 threads, up to float rounding", async () => {
+    const one = await run(1);
+    for (const workers of [2, 3]) {
+      const many = await run(workers);
+      expect(many.workers).toBe(workers);
+      // Each shard's gradient is summed in another order, then weighted by its share of rows: the
+      // gradients differ by float32 rounding (~1e-7 relative). Adam divides by √v, so after 5 steps
+      // of learning rate ≤ 1e-3 the weights may differ by ~1e-6; losses agree to ~1e-6.
+      many.losses.forEach((l, i) => expect(Math.abs(l - one.losses[i])).toBeLessThan(1e-5));
+      expect(maxDifference(many.weights, one.weights)).toBeLessThan(2e-5);
+    }
+    // With gradient accumulation too: 2 micro-batches of 3 rows, each split over 2 threads.
+    const accumulated = await run(2, { gradAccumSteps: 2 });
+    const accumulatedOne = await run(1, { gradAccumSteps: 2 });
+    expect(maxDifference(accumulated.weights, accumulatedOne.weights)).toBeLessThan(2e-5);
+  });
+
+  it("keeps every replica bit-identical to the main thread's model", async () => {
+    const model = GPT.create(TINY, 9);
+    const optimizer = new AdamW(modelParameters(model), DEFAULT_TRAIN);
+    const team = await DataParallel.start(model, optimizer, 3, DEFAULT_TRAIN);
+    try {
+      const r = new Random(3);
+      for (let step = 0; step < 4; step++) {
+        const x = randomIds(5 * TINY.blockSize, TINY.vocabSize, r.int(1e9));
+        const y = randomIds(5 * TINY.blockSize, TINY.vocabSize, r.int(1e9));
+        await team.accumulate(x, y, 5, true, { dropoutSeed: step, scale: 1 });
+        expect(team.finish(1)).toBe(true);
+        team.step(optimizer, 1e-2);
+      }
+      const main = model.weights();
+      for (const index of [1, 2]) expect(maxDifference(await team.replicaWeights(index), main)).toBe(0);
+    } finally {
+      await team.close();
+      model.dispose();
+    }
+  });
+
+  it("ends train() with the worker's error, no live workers and no leaked tensors when a worker throws", async () => {
+    const before = tf.memory().numTensors;
+    process.env.COURSE_WORKER_FAULT = "throw:3";
+    const model = GPT.create(TINY, 4);
+    await expect(train(model, data, { ...quiet, steps: 5, batchSize: 4, workers: 2 })).rejects.toThrow(
+      "training worker 1 failed: injected fault at gradient request 3 (COURSE_WORKER_FAULT)",
+    );
+    expect(liveWorkerCount()).toBe(0);
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("ends train() with a clear error when a worker dies", async () => {
+    process.env.COURSE_WORKER_FAULT = "exit:2";
+    const model = GPT.create(TINY, 4);
+    await expect(train(model, data, { ...quiet, steps: 5, batchSize: 4, workers: 2 })).rejects.toThrow("training worker 1 exited unexpectedly (code 3)");
+    expect(liveWorkerCount()).toBe(0);
+    model.dispose();
+  });
+
+  it("leaves no workers and no tensors behind after a normal run", async () => {
+    const before = tf.memory().numTensors;
+    await run(2);
+    expect(liveWorkerCount()).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
