@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { chooseBackend } from "../lib/backend";
@@ -6,6 +7,9 @@ import { GPT, type GPTConfig } from "../lib/gpt/model";
 import { DataParallel, liveWorkerCount, MIN_PARALLEL_FLOPS, resolveWorkers, splitRows } from "../lib/gpt/parallel";
 import { AdamW, DEFAULT_TRAIN, modelParameters, train } from "../lib/gpt/train";
 import { Random } from "../lib/random";
+import { readNotebook } from "../tools/notebook";
+import { runLesson } from "../tools/runner";
+import { fixtureDir, writeFixture } from "./fixtures";
 
 const TINY: GPTConfig = { vocabSize: 11, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0, bias: true, tieWeights: true };
 
@@ -128,5 +132,22 @@ describe("data-parallel training", () => {
     await run(2);
     expect(liveWorkerCount()).toBe(0);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("trains with workers inside the notebook kernel, as lessons do", async () => {
+    const dir = fixtureDir();
+    const src = writeFixture(dir, "30-workers", [
+      `import { GPT, initBackend, train } from "../../../lib";\nawait initBackend();`,
+      [
+        `const ids = Int32Array.from({ length: 500 }, (_, i) => (i * 7) % 11);`,
+        `const model = GPT.create({ vocabSize: 11, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0, bias: true, tieWeights: true }, 1);`,
+        `const r = await train(model, { train: ids, val: ids }, { steps: 3, batchSize: 4, evalBatches: 1, workers: 2 });`,
+        `console.log("threads", r.workers, "finite", r.steps.every((s) => Number.isFinite(s.loss)));`,
+      ].join("\n"),
+    ]);
+    const result = await runLesson(src, { scale: "smoke", cellTimeoutMs: 120_000, outDir: join(dir, "out"), log: () => {} });
+    expect(result.failure?.stderr).toBeUndefined();
+    const printed = readNotebook(result.outPath).cells.flatMap((c) => c.outputs ?? []).map((o) => ("text" in o ? String(o.text) : "")).join("");
+    expect(printed).toContain("threads 2 finite true");
   });
 });

@@ -40,8 +40,9 @@ function simdKernel(): SimdKernel {
   } catch (err) {
     throw new Error(`batchMatMul: cannot read ${path} (${(err as Error).message}); rebuild it with npm run build:kernels`);
   }
-  const { exports } = new wasmApi.Instance(new wasmApi.Module(bytes), {});
-  const e = exports as unknown as {
+  // (Not named `exports`: the notebook kernel compiles lib/ to CommonJS, where that name is taken.)
+  const instance = new wasmApi.Instance(new wasmApi.Module(bytes), {});
+  const e = instance.exports as unknown as {
     memory: WasmMemory; __heap_base: { value: number };
     matmul_batched: SimdKernel["matmulBatched"]; transpose_batched: SimdKernel["transposeBatched"];
   };
