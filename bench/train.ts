@@ -1,12 +1,16 @@
 // npm run bench:train [-- [--backends wasm,cpu] [--steps N] [--quality-minutes M] [--skip-quality]]
 //
 // Training speed of the baby GPT (4 layers, 4 heads, 128 wide, context 64, batch 12) on every
-// backend that loads here, each in its own process so that peak RSS is its own; next to the
-// same backend's matmul peak measured in the same process, so the ratio means something.
-// Then a time-to-quality run on the fastest backend: train until validation loss ≤ 1.88.
+// backend that loads here, each configuration in its own process so that peak RSS is its own;
+// next to the same backend's matmul peak measured in the same process, so the ratio means
+// something. On single-threaded backends, 1, 2, … threads (data parallelism), and wasm once
+// more with tfjs's own batched matmul, as the engine was before its SIMD kernel. Beside them,
+// the same model in PyTorch on this CPU where python3 has torch (bench/torch_gpt.py).
+// Then a time-to-quality run with the fastest configuration: train until validation loss ≤ 1.88.
 import * as tf from "@tensorflow/tfjs";
 import { spawnSync } from "node:child_process";
-import { cpus } from "node:os";
+import { availableParallelism, cpus } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 
 import { BACKENDS, chooseBackend, parseBackendName, type BackendName } from "../lib/backend";
@@ -19,7 +23,11 @@ const TARGET_VAL_LOSS = 1.88;
 
 interface SpeedRow {
   backend: BackendName;
+  /** What differs from the default engine, if anything. */
+  variant: string;
+  workers: number;
   steps: number;
+  /** Median over the timed steps: this machine's neighbours make single steps noisy. */
   msPerStep: number;
   tokensPerSecond: number;
   gflops: number;
@@ -59,38 +67,61 @@ async function profileStep(model: GPT, data: { train: Int32Array; val: Int32Arra
   return [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([kernel, ms]) => ({ kernel, ms, share: ms / total }));
 }
 
-/** Runs in a child process: one backend's numbers as a JSON line. */
-async function measureBackend(name: BackendName, steps: number): Promise<SpeedRow> {
+/** Runs in a child process: one configuration's numbers as a JSON line. */
+async function measureBackend(name: BackendName, steps: number, workers: number, variant: string): Promise<SpeedRow> {
   await chooseBackend(name);
   const peakGflops = await matmulPeak();
   const { config, data } = shakespeare();
   const model = GPT.create(config, 1337);
-  const run = { batchSize: 12, evalBatches: 0, warmupSteps: 10, learningRate: 1e-3 };
-  await train(model, data, { ...run, steps: 2 }); // warm-up: kernels compiled, memory allocated
-  const result = await train(model, data, { ...run, steps });
-  const stepSeconds = result.seconds;
-  const tokensPerSecond = result.tokens / stepSeconds;
-  const profile = await profileStep(model, data);
+  const warmup = 3; // kernels compiled, memory allocated, workers started: not timed
+  const result = await train(model, data, { batchSize: 12, evalBatches: 0, warmupSteps: 10, learningRate: 1e-3, steps: warmup + steps, workers });
+  const times = result.steps.slice(warmup).map((s, i) => s.elapsedSeconds - result.steps[warmup + i - 1].elapsedSeconds).sort((a, b) => a - b);
+  const msPerStep = times[Math.floor(times.length / 2)] * 1000;
+  const tokensPerSecond = (12 * config.blockSize * 1000) / msPerStep;
+  const profile = workers === 1 ? await profileStep(model, data) : [];
   model.dispose();
   return {
-    backend: name, steps, msPerStep: (stepSeconds * 1000) / steps, tokensPerSecond,
+    backend: name, variant, workers: result.workers, steps, msPerStep, tokensPerSecond,
     gflops: (tokensPerSecond * flopsPerToken(config)) / 1e9, peakGflops,
     peakRssMiB: process.resourceUsage().maxRSS / 1024, profile,
   };
 }
 
-async function timeToQuality(name: BackendName, minutes: number): Promise<void> {
+interface TorchRow {
+  threads: number;
+  msPerStep: number;
+  tokensPerSecond: number;
+  torch: string;
+}
+
+/** The same model in PyTorch, where some python3 here imports torch; null (with the reason) otherwise. */
+function measureTorch(steps: number, threads: number[]): { rows: TorchRow[] } | { skipped: string } {
+  const script = join(import.meta.dirname, "torch_gpt.py");
+  for (const python of ["/usr/bin/python3", "python3"]) {
+    const probe = spawnSync(python, ["-c", "import torch"], { encoding: "utf8" });
+    if (probe.status !== 0) continue;
+    // One BLAS thread: torch sets its own thread count, and OpenBLAS's threads on top oversubscribe the cores.
+    const r = spawnSync(python, [script, "--steps", String(steps), "--threads", threads.join(",")], {
+      encoding: "utf8", env: { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: String(Math.max(...threads)) },
+    });
+    if (r.status !== 0) return { skipped: `bench/torch_gpt.py failed: ${r.stderr.trim().split("\n").at(-1)}` };
+    return { rows: r.stdout.trim().split("\n").map((line) => JSON.parse(line) as TorchRow) };
+  }
+  return { skipped: "no python3 with torch here (Debian: apt-get install python3-torch libopenblas0-pthread)" };
+}
+
+async function timeToQuality(name: BackendName, workers: number, minutes: number): Promise<void> {
   await chooseBackend(name);
   const { config, data } = shakespeare();
   const model = GPT.create(config, 1337);
   const deadline = minutes * 60;
-  console.log(`\nTime to quality on ${name}: baby GPT, batch 12, lr 1e-3 (cosine to 1e-4 over 2000 steps), until val loss ≤ ${TARGET_VAL_LOSS} or ${minutes} min`);
+  console.log(`\nTime to quality on ${name}, ${workers} thread(s): baby GPT, batch 12, lr 1e-3 (cosine to 1e-4 over 2000 steps), until val loss ≤ ${TARGET_VAL_LOSS} or ${minutes} min`);
   console.log("| step | tokens | train loss | val loss | wall s |");
   console.log("|---:|---:|---:|---:|---:|");
   let reached: { tokens: number; seconds: number } | null = null;
   const result = await train(model, data, {
     steps: 100_000, decaySteps: 2000, warmupSteps: 100, batchSize: 12, learningRate: 1e-3, minLearningRate: 1e-4,
-    evalInterval: 100, evalBatches: 20, weightDecay: 0.1, gradClip: 1, seed: 1337,
+    evalInterval: 100, evalBatches: 20, weightDecay: 0.1, gradClip: 1, seed: 1337, workers,
   }, {
     onEval: (e) => console.log(`| ${e.step} | ${e.tokens} | ${e.trainLoss.toFixed(3)} | ${e.valLoss.toFixed(3)} | ${e.elapsedSeconds.toFixed(0)} |`),
     shouldStop: (e) => {
@@ -100,25 +131,50 @@ async function timeToQuality(name: BackendName, minutes: number): Promise<void> 
   });
   const r = reached as { tokens: number; seconds: number } | null;
   console.log(r
-    ? `\nreached val loss ≤ ${TARGET_VAL_LOSS} after ${r.seconds.toFixed(0)} s wall and ${r.tokens.toLocaleString("en")} tokens (target: ≤ 300 s)`
+    ? `\nreached val loss ≤ ${TARGET_VAL_LOSS} after ${r.seconds.toFixed(0)} s wall and ${r.tokens.toLocaleString("en")} tokens`
     : `\nnot reached within ${minutes} min: best val loss ${Math.min(...result.evals.map((e) => e.valLoss)).toFixed(3)} after ${result.tokens.toLocaleString("en")} tokens`);
   model.dispose();
 }
 
-function table(rows: SpeedRow[]): void {
-  console.log(`\nBaby GPT training speed (4 layers, 4 heads, 128 wide, context 64, batch 12; ${cpus().length} × ${cpus()[0]?.model.trim()}; target ≥ 8,000 tokens/s)`);
-  console.log("| backend | steps | ms/step | tokens/s | GFLOP/s (6N + attn) | matmul peak GFLOP/s | of peak | peak RSS MiB |");
+function table(rows: SpeedRow[], torch: ReturnType<typeof measureTorch>): void {
+  const best = torch && "rows" in torch ? Math.max(...torch.rows.map((t) => t.tokensPerSecond)) : null;
+  console.log(`\nBaby GPT training speed (4 layers, 4 heads, 128 wide, context 64, batch 12; ${cpus().length} × ${cpus()[0]?.model.trim()}; median step)`);
+  console.log("| engine | threads | ms/step | tokens/s | of PyTorch's best | GFLOP/s (6N + attn) | matmul peak GFLOP/s (1 thread) | peak RSS MiB |");
   console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
+  const ratio = (tps: number) => (best ? `${((100 * tps) / best).toFixed(0)}%` : "–");
   for (const r of rows) {
-    console.log(`| ${r.backend} | ${r.steps} | ${r.msPerStep.toFixed(0)} | ${r.tokensPerSecond.toFixed(0)} | ${r.gflops.toFixed(2)} | ${r.peakGflops.toFixed(1)} | ${((100 * r.gflops) / r.peakGflops).toFixed(0)}% | ${r.peakRssMiB.toFixed(0)} |`);
+    const name = `course, ${r.backend}${r.variant ? ` (${r.variant})` : ""}`;
+    console.log(`| ${name} | ${r.workers} | ${r.msPerStep.toFixed(0)} | ${r.tokensPerSecond.toFixed(0)} | ${ratio(r.tokensPerSecond)} | ${r.gflops.toFixed(2)} | ${r.peakGflops.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} |`);
   }
-  for (const r of rows) {
-    console.log(`\nOne step on ${r.backend}, kernel time by kernel (tf.profile):`);
+  if (torch && "rows" in torch) {
+    for (const t of torch.rows) console.log(`| PyTorch ${t.torch}, CPU | ${t.threads} | ${t.msPerStep.toFixed(0)} | ${t.tokensPerSecond.toFixed(0)} | ${ratio(t.tokensPerSecond)} | | | |`);
+  } else if (torch) console.log(`\nPyTorch reference skipped: ${torch.skipped}`);
+  for (const r of rows.filter((x) => x.profile.length)) {
+    console.log(`\nOne step on ${r.backend}${r.variant ? ` (${r.variant})` : ""}, one thread, kernel time by kernel (tf.profile):`);
     console.log("| kernel | ms | share |");
     console.log("|---|---:|---:|");
     for (const p of r.profile) console.log(`| ${p.kernel} | ${p.ms.toFixed(1)} | ${(100 * p.share).toFixed(0)}% |`);
   }
 }
+
+/** One configuration to measure: a backend, its threads, and optionally the engine without its SIMD matmul. */
+interface Configuration {
+  backend: BackendName;
+  workers: number;
+  variant: string;
+}
+
+function configurations(backends: BackendName[]): Configuration[] {
+  const threads = Array.from({ length: Math.min(availableParallelism(), 4) }, (_, i) => i + 1);
+  return backends.flatMap((backend): Configuration[] => {
+    // Native TensorFlow threads itself; wasm and cpu use one thread each, so they get workers.
+    if (backend.startsWith("tensorflow")) return [{ backend, workers: 1, variant: "" }];
+    const scaled = threads.map((workers) => ({ backend, workers, variant: "" }));
+    return backend === "wasm" ? [{ backend, workers: 1, variant: VARIANT_V1 }, ...scaled] : scaled.slice(0, 1);
+  });
+}
+
+const VARIANT_V1 = "tfjs's batched matmul";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -126,6 +182,8 @@ async function main(): Promise<void> {
       backends: { type: "string" },
       steps: { type: "string", default: "30" },
       child: { type: "string" },
+      workers: { type: "string", default: "1" },
+      variant: { type: "string", default: "" },
       quality: { type: "string" },
       "quality-minutes": { type: "string", default: "30" },
       "skip-quality": { type: "boolean", default: false },
@@ -135,31 +193,40 @@ async function main(): Promise<void> {
   if (values.child) {
     const name = parseBackendName(values.child, "--child");
     // The pure-JS backend is ~10x slower: fewer steps keep the benchmark short.
-    console.log(JSON.stringify(await measureBackend(name, name === "cpu" ? Math.min(steps, 3) : steps)));
+    console.log(JSON.stringify(await measureBackend(name, name === "cpu" ? Math.min(steps, 3) : steps, Number(values.workers), values.variant!)));
     return;
   }
   if (values.quality) {
-    await timeToQuality(parseBackendName(values.quality, "--quality"), Number(values["quality-minutes"]));
+    await timeToQuality(parseBackendName(values.quality, "--quality"), Number(values.workers), Number(values["quality-minutes"]));
     return;
   }
   const wanted = values.backends ? values.backends.split(",").map((b) => parseBackendName(b.trim(), "--backends")) : [...BACKENDS];
   const rows: SpeedRow[] = [];
-  for (const name of wanted) {
-    process.stdout.write(`measuring ${name}… `);
-    const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1], "--child", name, "--steps", String(steps)], { encoding: "utf8" });
+  const unavailable = new Set<BackendName>();
+  for (const c of configurations(wanted)) {
+    if (unavailable.has(c.backend)) continue;
+    process.stdout.write(`measuring ${c.backend}${c.variant ? ` (${c.variant})` : ""}, ${c.workers} thread(s)… `);
+    const env = { ...process.env, ...(c.variant === VARIANT_V1 ? { COURSE_SIMD_MATMUL: "0" } : {}) };
+    const args = [...process.execArgv, process.argv[1], "--child", c.backend, "--steps", String(steps), "--workers", String(c.workers), "--variant", c.variant];
+    const r = spawnSync(process.execPath, args, { encoding: "utf8", env });
     if (r.status !== 0) {
       const reason = (r.stderr.match(/unavailable: [^\n]*/)?.[0] ?? r.stderr.trim().split("\n").at(-1)) || `exit ${r.status}`;
       console.log(`skipped (${reason})`);
+      unavailable.add(c.backend);
       continue;
     }
     rows.push(JSON.parse(r.stdout.trim().split("\n").at(-1)!));
     console.log("done");
   }
-  table(rows);
+  process.stdout.write("measuring PyTorch… ");
+  const torch = measureTorch(steps, Array.from({ length: Math.min(availableParallelism(), 2) }, (_, i) => i + 1));
+  console.log("rows" in torch ? "done" : "skipped");
+  table(rows, torch);
   if (!values["skip-quality"] && rows.length) {
-    const fastest = rows.reduce((a, b) => (b.tokensPerSecond > a.tokensPerSecond ? b : a));
+    const fastest = rows.filter((r) => !r.variant).reduce((a, b) => (b.tokensPerSecond > a.tokensPerSecond ? b : a));
     // Its own process, so that the speed runs above do not share its memory or warm state.
-    spawnSync(process.execPath, [...process.execArgv, process.argv[1], "--quality", fastest.backend, "--quality-minutes", values["quality-minutes"]!], { stdio: "inherit" });
+    const args = [...process.execArgv, process.argv[1], "--quality", fastest.backend, "--workers", String(fastest.workers), "--quality-minutes", values["quality-minutes"]!];
+    spawnSync(process.execPath, args, { stdio: "inherit" });
   }
 }
 

@@ -6,8 +6,9 @@ import "@tensorflow/tfjs-backend-wasm";
 
 import { installWasmBatchMatMul } from "./gpt/batchMatMul";
 
-// Attention's batched matmuls on wasm go to the course's SIMD kernel instead of a scalar loop.
-installWasmBatchMatMul();
+// Attention's batched matmuls on wasm go to the course's SIMD kernel instead of a scalar loop
+// (COURSE_SIMD_MATMUL=0 keeps tfjs's own kernel, for comparison in benchmarks).
+if (process.env.COURSE_SIMD_MATMUL !== "0") installWasmBatchMatMul();
 
 /** Fastest first. */
 export const BACKENDS = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;

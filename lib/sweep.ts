@@ -11,6 +11,7 @@ import { BABY_GPT, countParameters, GPT, type GPTConfig } from "./gpt/model";
 import { train } from "./gpt/train";
 import { projectRoot } from "./paths";
 import type { Scale } from "./scale";
+import { mapInWorkers } from "./threads";
 
 export interface SweepRun {
   /** A label for tables and charts, e.g. "L2 W64". */
@@ -80,8 +81,48 @@ export interface SweepOptions {
   /** Loss estimates along each run (default 8). */
   curvePoints?: number;
   evalBatches?: number;
+  /**
+   * Runs trained side by side, each in its own worker thread with its own backend (default 1:
+   * one after another, in this thread). Results are still written by this thread alone.
+   */
+  jobs?: number;
   onRunStart?: (run: SweepRun, index: number, total: number) => void;
   onRunEnd?: (result: SweepResult, index: number, total: number) => void;
+}
+
+/** What one run needs, whether it trains here or in a worker (lib/sweepWorker.ts). */
+export interface SweepJob {
+  run: SweepRun;
+  id: string;
+  data: { train: Int32Array; val: Int32Array };
+  backend: string;
+  curvePoints: number;
+  evalBatches: number;
+  /** Training threads for this run (1 when runs already share the cores). */
+  workers: number | "auto";
+}
+
+/** Trains one run of a sweep and returns its result line. */
+export async function trainSweepRun(job: SweepJob): Promise<SweepResult> {
+  const { run } = job;
+  const steps = Math.max(1, Math.ceil(run.tokens / (run.batchSize * run.model.blockSize)));
+  const model = GPT.create(run.model, run.seed);
+  try {
+    const r = await train(model, job.data, {
+      steps, batchSize: run.batchSize, learningRate: run.learningRate, minLearningRate: run.learningRate / 10,
+      warmupSteps: Math.min(100, Math.ceil(steps / 10)), evalInterval: Math.max(1, Math.floor(steps / job.curvePoints)),
+      evalBatches: job.evalBatches, seed: run.seed, workers: job.workers,
+    });
+    const last = r.evals.at(-1)!;
+    const params = countParameters(run.model).nonEmbedding;
+    return {
+      id: job.id, label: run.label, model: run.model, params, tokens: r.tokens, flops: 6 * params * r.tokens,
+      trainLoss: last.trainLoss, valLoss: last.valLoss, curve: r.evals.map((e) => ({ tokens: e.tokens, valLoss: e.valLoss })),
+      seconds: r.seconds, backend: job.backend, seed: run.seed, batchSize: run.batchSize, learningRate: run.learningRate,
+    };
+  } finally {
+    model.dispose();
+  }
 }
 
 /** Trains every run not yet in the results file; returns all results for `runs`, in order. */
@@ -89,35 +130,33 @@ export async function runSweep(runs: SweepRun[], options: SweepOptions): Promise
   const ids = runs.map(runId);
   const duplicate = ids.findIndex((id, i) => ids.indexOf(id) !== i);
   if (duplicate >= 0) throw new Error(`runSweep: run ${duplicate} ("${runs[duplicate].label}") repeats the settings of run ${ids.indexOf(ids[duplicate])}`);
+  const jobs = options.jobs ?? 1;
+  if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`runSweep: jobs must be a positive integer; got ${jobs}`);
   const results = readSweepResults(options.path);
   const done = new Map(results.map((r) => [r.id, r]));
-  for (const [i, run] of runs.entries()) {
-    if (done.has(ids[i])) continue;
-    options.onRunStart?.(run, i, runs.length);
-    const T = run.model.blockSize;
-    const steps = Math.max(1, Math.ceil(run.tokens / (run.batchSize * T)));
-    const points = options.curvePoints ?? 8;
-    const model = GPT.create(run.model, run.seed);
-    try {
-      const r = await train(model, options.data, {
-        steps, batchSize: run.batchSize, learningRate: run.learningRate, minLearningRate: run.learningRate / 10,
-        warmupSteps: Math.min(100, Math.ceil(steps / 10)), evalInterval: Math.max(1, Math.floor(steps / points)),
-        evalBatches: options.evalBatches ?? 10, seed: run.seed,
-      });
-      const last = r.evals.at(-1)!;
-      const params = countParameters(run.model).nonEmbedding;
-      const result: SweepResult = {
-        id: ids[i], label: run.label, model: run.model, params, tokens: r.tokens, flops: 6 * params * r.tokens,
-        trainLoss: last.trainLoss, valLoss: last.valLoss, curve: r.evals.map((e) => ({ tokens: e.tokens, valLoss: e.valLoss })),
-        seconds: r.seconds, backend: options.backend, seed: run.seed, batchSize: run.batchSize, learningRate: run.learningRate,
-      };
-      results.push(result);
-      done.set(result.id, result);
-      writeSweepResults(options.path, results);
-      options.onRunEnd?.(result, i, runs.length);
-    } finally {
-      model.dispose();
+  const todo = runs.map((run, i) => ({ run, i })).filter(({ i }) => !done.has(ids[i]));
+  const job = (run: SweepRun, i: number): SweepJob => ({
+    run, id: ids[i], data: options.data, backend: options.backend, curvePoints: options.curvePoints ?? 8,
+    evalBatches: options.evalBatches ?? 10, workers: jobs > 1 ? 1 : "auto",
+  });
+  // Only this thread writes the file, whole and atomically, after each finished run.
+  const record = (result: SweepResult, i: number) => {
+    results.push(result);
+    done.set(result.id, result);
+    writeSweepResults(options.path, results);
+    options.onRunEnd?.(result, i, runs.length);
+  };
+  if (jobs === 1) {
+    for (const { run, i } of todo) {
+      options.onRunStart?.(run, i, runs.length);
+      record(await trainSweepRun(job(run, i)), i);
     }
+  } else {
+    await mapInWorkers<SweepJob, SweepResult>("sweepWorker.ts", todo.map(({ run, i }) => job(run, i)), jobs, {
+      describe: (j) => `sweep run "${j.run.label}"`,
+      onStart: (j, k) => options.onRunStart?.(j.run, todo[k].i, runs.length),
+      onResult: (result, k) => record(result, todo[k].i),
+    });
   }
   return ids.map((id) => done.get(id)!);
 }

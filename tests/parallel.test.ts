@@ -4,7 +4,8 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { chooseBackend } from "../lib/backend";
 import { GPT, type GPTConfig } from "../lib/gpt/model";
-import { DataParallel, liveWorkerCount, MIN_PARALLEL_FLOPS, resolveWorkers, splitRows } from "../lib/gpt/parallel";
+import { DataParallel, MIN_PARALLEL_FLOPS, resolveWorkers, splitRows } from "../lib/gpt/parallel";
+import { liveWorkerCount } from "../lib/threads";
 import { AdamW, DEFAULT_TRAIN, modelParameters, train } from "../lib/gpt/train";
 import { Random } from "../lib/random";
 import { readNotebook } from "../tools/notebook";

@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,6 +8,9 @@ import { chooseBackend } from "../lib/backend";
 import type { GPTConfig } from "../lib/gpt/model";
 import { Random } from "../lib/random";
 import { lossComputeFrontier, readSweepResults, runId, runSweep, sizeByDataGrid, tokensToReach, type SweepResult, type SweepRun } from "../lib/sweep";
+import { liveWorkerCount } from "../lib/threads";
+import { ROOT } from "../tools/runner";
+import { fixtureDir, TSX_CLI } from "./fixtures";
 
 const base: Omit<GPTConfig, "nEmbd" | "nLayer" | "nHead"> = { vocabSize: 11, blockSize: 8, dropout: 0, bias: true, tieWeights: true };
 const r = new Random(1);
@@ -61,6 +65,58 @@ describe("runSweep", () => {
     await expect(runSweep([runs[0], { ...runs[0], label: "again" }], { path: join(dir, "d.jsonl"), data, backend: "wasm" })).rejects.toThrow(
       `runSweep: run 1 ("again") repeats the settings of run 0`,
     );
+  });
+});
+
+describe("runSweep with jobs side by side", () => {
+  const withoutTime = (rs: SweepResult[]) => rs.map(({ seconds: _, ...rest }) => rest);
+
+  it("gives the same results as one run after another, in the grid's order", async () => {
+    const one = await runSweep(runs, { path: join(dir, "j1.jsonl"), data, backend: "wasm" });
+    const started: number[] = [];
+    const two = await runSweep(runs, { path: join(dir, "j2.jsonl"), data, backend: "wasm", jobs: 2, onRunStart: (_, i) => started.push(i) });
+    expect(withoutTime(two)).toEqual(withoutTime(one));
+    expect(started.sort()).toEqual([0, 1, 2, 3]);
+    expect(readSweepResults(join(dir, "j2.jsonl"))).toHaveLength(4);
+    expect(liveWorkerCount()).toBe(0);
+  });
+
+  it("reports a failing run by name, keeps the finished ones and leaves no workers", async () => {
+    const path = join(dir, "j3.jsonl");
+    const bad: SweepRun = { ...runs[0], label: "bad shape", model: { ...runs[0].model, nEmbd: 10, nHead: 4 } };
+    await expect(runSweep([runs[0], bad, runs[1]], { path, data, backend: "wasm", jobs: 2 })).rejects.toThrow(
+      'sweep run "bad shape" failed: GPTConfig.nEmbd (10) must be divisible by nHead (4)',
+    );
+    expect(readSweepResults(path).map((x) => x.label)).toContain(runs[0].label);
+    expect(liveWorkerCount()).toBe(0);
+  });
+
+  it("killed (SIGKILL) mid-sweep leaves only complete, distinct lines; the rerun finishes the rest", async () => {
+    const work = fixtureDir();
+    const path = join(work, "killed.jsonl");
+    const script = join(work, "sweep.ts");
+    // Longer runs than above, so that the kill lands while both jobs are training.
+    const slow = sizeByDataGrid(base, [{ nLayer: 1, nHead: 2, nEmbd: 8 }, { nLayer: 2, nHead: 2, nEmbd: 16 }], [1536, 3072, 6144]);
+    writeFileSync(script, [
+      `import { runSweep } from ${JSON.stringify(join(ROOT, "lib", "sweep.ts"))};`,
+      `import { chooseBackend } from ${JSON.stringify(join(ROOT, "lib", "backend.ts"))};`,
+      `await chooseBackend("wasm");`,
+      `const data = { train: Int32Array.from(${JSON.stringify(Array.from(data.train))}), val: Int32Array.from(${JSON.stringify(Array.from(data.val))}) };`,
+      `await runSweep(${JSON.stringify(slow)}, { path: ${JSON.stringify(path)}, data, backend: "wasm", jobs: 2 });`,
+    ].join("\n"));
+    const child = spawn(process.execPath, [TSX_CLI, script], { cwd: ROOT, stdio: "ignore" });
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    for (let waited = 0; !(existsSync(path) && readSweepResults(path).length >= 1) && waited < 120_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    child.kill("SIGKILL");
+    await exited;
+    const kept = readSweepResults(path);
+    expect(kept.length).toBeGreaterThanOrEqual(1);
+    expect(kept.length).toBeLessThan(slow.length);
+    expect(new Set(kept.map((x) => x.id)).size).toBe(kept.length);
+    expect(readdirSync(work).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    const finished = await runSweep(slow, { path, data, backend: "wasm", jobs: 2 });
+    expect(finished.map((x) => x.id)).toEqual(slow.map(runId));
+    expect(readSweepResults(path)).toHaveLength(slow.length);
   });
 });
 

@@ -7,10 +7,9 @@
 // AdamW update, so the replicas stay identical without ever sending weights.
 import * as tf from "@tensorflow/tfjs";
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 
-import { projectRoot } from "../paths";
+import { startWorker, type ThreadError } from "../threads";
 import { AdamW, type AdamWConfig } from "./adamw";
 import type { HalfFormat } from "./mixed";
 import type { GPT, GPTConfig } from "./model";
@@ -90,14 +89,7 @@ export type FromWorker =
   | { type: "ready" }
   | { type: "grad"; loss: number }
   | { type: "weights"; weights: [string, Float32Array][] }
-  | { type: "error"; message: string; stack?: string };
-
-const live = new Set<Worker>();
-
-/** Worker threads alive now, across all trainings (0 between them). */
-export function liveWorkerCount(): number {
-  return live.size;
-}
+  | ThreadError;
 
 /**
  * The main thread's side of data-parallel training: `workers - 1` worker threads beside the
@@ -132,7 +124,6 @@ export class DataParallel {
       });
       w.on("error", (err) => this.fail(new Error(`training worker ${threads.indexOf(w) + 1} crashed: ${err.message}`)));
       w.on("exit", (code) => {
-        live.delete(w);
         if (!this.closed) this.fail(new Error(`training worker ${threads.indexOf(w) + 1} exited unexpectedly (code ${code})`));
       });
     }
@@ -160,13 +151,10 @@ export class DataParallel {
     const P = vars.reduce((s, v) => s + v.size, 0);
     const shared = new SharedArrayBuffer(workers * P * 4);
     const regions = Array.from({ length: workers }, (_, i) => new Float32Array(shared, i * P * 4, P));
-    const entry = join(projectRoot(), "lib", "gpt", "worker.mjs");
     const weights = [...model.weights()];
     const threads = Array.from({ length: workers - 1 }, (_, i) => {
       const setup: WorkerSetup = { index: i + 1, backend: tf.getBackend(), config: model.config, weights, optimizer: settings, shared };
-      const w = new Worker(entry, { workerData: setup });
-      live.add(w);
-      return w;
+      return startWorker("gpt/worker.ts", setup);
     });
     const team = new DataParallel(model, vars, threads, regions);
     try {
@@ -235,7 +223,6 @@ export class DataParallel {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all(this.threads.map((w) => w.terminate()));
-    for (const w of this.threads) live.delete(w);
   }
 }
 

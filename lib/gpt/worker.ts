@@ -1,18 +1,19 @@
 // One data-parallel training worker: a replica of the model on its own backend. It answers
 // the main thread's requests in order: the gradient of a shard of rows (into its region of
 // shared memory), the AdamW update from the averaged gradient, or its weights.
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort } from "node:worker_threads";
 
 import { chooseBackend, parseBackendName } from "../backend";
+import { threadError, workerPayload } from "../threads";
 import { AdamW } from "./adamw";
 import { GPT } from "./model";
 import { shardGradients, type FromWorker, type ToWorker, type WorkerSetup } from "./parallel";
 import { modelParameters } from "./train";
 
 const port = parentPort!;
-const setup = workerData as WorkerSetup;
+const setup = workerPayload<WorkerSetup>();
 const reply = (m: FromWorker) => port.postMessage(m);
-const replyError = (err: unknown) => reply({ type: "error", message: (err as Error).message ?? String(err), stack: (err as Error).stack });
+const replyError = (err: unknown) => reply(threadError(err));
 
 /** Test hook: COURSE_WORKER_FAULT="throw:N" or "exit:N" makes worker 1 fail at its Nth gradient request. */
 const fault = /^(throw|exit):(\d+)$/.exec(process.env.COURSE_WORKER_FAULT ?? "");

@@ -1,0 +1,9 @@
+// One sweep run in a worker thread (runSweep with jobs > 1): its own backend, its own model.
+import { chooseBackend, parseBackendName } from "./backend";
+import { trainSweepRun, type SweepJob, type SweepResult } from "./sweep";
+import { serveOnce } from "./threads";
+
+await serveOnce<SweepJob, SweepResult>(async (job) => {
+  await chooseBackend(parseBackendName(job.backend, "sweep backend"));
+  return trainSweepRun(job);
+});
