@@ -26,8 +26,8 @@ export {
 export { balance, encodeTask, limitPerClass, parseSpeeches, realOrScrambledTask, scrambleWords, speakerTask, splitTask, verseProseTask, type Speech, type TextTask } from "./tasks";
 export type { Adapters, ForwardOptions, ForwardResult } from "./gpt/model";
 export {
-  cloneModel, measureSwitching, probeAccuracyByLayer, shakespeareTasks, trainingCurve, tuneClassifier, typicalityPredict, zeroShotAccuracy,
-  type ReuseRow, type ReuseTask, type SwitchingCost, type TuneOptions,
+  cloneModel, measureSwitching, probeAccuracyByLayer, shakespeareTasks, trainingCurve, tuneClassifier, tuneClassifiers, typicalityPredict, zeroShotAccuracy,
+  type ReuseRow, type ReuseTask, type SwitchingCost, type TuneJob, type TuneOptions,
 } from "./reuse";
 export {
   attentionMemoryAccesses, FLASH_BLOCK_COLS, FLASH_BLOCK_ROWS, flashAttention, flashAttentionBackward, naiveAttention, naiveAttentionBackward,

@@ -1,8 +1,9 @@
 // Lesson 01's experiment in functions: one pretrained model reused on several labelled tasks
 // by zero-shot scoring, linear probes, full fine-tuning, LoRA and, as the baseline, the same
 // network trained from scratch; with what each costs in trainable parameters and bytes per task.
+import * as tf from "@tensorflow/tfjs";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 
 import type { Tokenizer } from "./data";
@@ -14,6 +15,7 @@ import type { EvalInfo, StepInfo } from "./gpt/train";
 import {
   ClassifierHead, classifierAccuracy, continuationLogLikelihood, fineTune, fitLinearProbe, layerFeatures, zeroShotPredict, type LabeledSequences,
 } from "./gpt/transfer";
+import { mapInWorkers } from "./threads";
 import { encodeTask, limitPerClass, parseSpeeches, realOrScrambledTask, speakerTask, splitTask, verseProseTask, type TextTask } from "./tasks";
 
 const BYTES_PER_FLOAT = 4;
@@ -154,6 +156,59 @@ export async function tuneClassifier(
     lora?.dispose();
     if (model !== pretrained) model.dispose();
   }
+}
+
+export type TuneKind = Parameters<typeof tuneClassifier>[0];
+
+/** One run of a tuning grid: a method on a task at a learning rate. */
+export interface TuneJob {
+  kind: TuneKind;
+  task: ReuseTask;
+  learningRate: number;
+}
+
+/** What a tuning worker gets (lib/reuseWorker.ts): everything cloneable, the pretrained weights included. */
+export interface TuneWorkerInput {
+  backend: string;
+  config: GPTConfig;
+  weights: [string, Float32Array][];
+  kind: TuneKind;
+  task: Omit<ReuseTask, "zeroShot" | "testTexts">;
+  options: Omit<TuneOptions, "onStep">;
+}
+
+/**
+ * Runs a grid of tuneClassifier jobs, independent of each other: `jobs` at a time, each in its
+ * own worker thread with its own backend and copy of the pretrained weights (default: one per
+ * core on the single-threaded wasm and cpu backends), or one after another here when jobs is 1.
+ * Results come back in the grid's order; `onResult` sees each as it finishes.
+ */
+export async function tuneClassifiers(
+  grid: TuneJob[],
+  pretrained: GPT,
+  options: Omit<TuneOptions, "onStep" | "learningRate">,
+  run: { jobs?: number; onResult?: (row: ReuseRow, index: number) => void } = {},
+): Promise<ReuseRow[]> {
+  const jobs = run.jobs ?? (["wasm", "cpu"].includes(tf.getBackend()) ? availableParallelism() : 1);
+  if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`tuneClassifiers: jobs must be a positive integer; got ${jobs}`);
+  if (jobs === 1 || grid.length === 1) {
+    const rows: ReuseRow[] = [];
+    for (const [i, job] of grid.entries()) {
+      rows.push(await tuneClassifier(job.kind, pretrained, job.task, { ...options, learningRate: job.learningRate }));
+      run.onResult?.(rows[i], i);
+    }
+    return rows;
+  }
+  const weights = [...pretrained.weights()];
+  const inputs: TuneWorkerInput[] = grid.map((job) => ({
+    backend: tf.getBackend(), config: pretrained.config, weights, kind: job.kind,
+    task: { name: job.task.name, classes: job.task.classes, train: job.task.train, test: job.task.test },
+    options: { ...options, learningRate: job.learningRate },
+  }));
+  return mapInWorkers<TuneWorkerInput, ReuseRow>("reuseWorker.ts", inputs, jobs, {
+    describe: (input) => `tuning ${input.kind.method} on "${input.task.name}"`,
+    onResult: run.onResult,
+  });
 }
 
 export interface SwitchingCost {

@@ -9,7 +9,9 @@ import { CharTokenizer, loadDataset } from "../lib/data";
 import { trainCached } from "../lib/gpt/cache";
 import { GPT, type GPTConfig } from "../lib/gpt/model";
 import { train, type EvalInfo, type StepInfo } from "../lib/gpt/train";
-import { shakespeareTasks, typicalityPredict, zeroShotAccuracy } from "../lib/reuse";
+import { shakespeareTasks, tuneClassifiers, typicalityPredict, zeroShotAccuracy, type ReuseTask, type TuneJob } from "../lib/reuse";
+import { Random } from "../lib/random";
+import { liveWorkerCount } from "../lib/threads";
 
 const TINY: GPTConfig = { vocabSize: 4, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0, bias: true, tieWeights: true };
 const TEXT = CharTokenizer.fromText("abcd");
@@ -111,5 +113,35 @@ describe("Shakespeare tasks", () => {
     expect(zeroShotAccuracy(model, tokenizer, tasks[1])).toBeNull();
     expect(zeroShotAccuracy(model, tokenizer, tasks[2], false)).toBeNull();
     model.dispose();
+  });
+});
+
+describe("tuneClassifiers", () => {
+  // Two classes of length-8 sequences: "abab…" against random letters.
+  const sequences = (n: number, seed: number) => {
+    const r = new Random(seed);
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 2);
+    const ids = Int32Array.from({ length: n * 8 }, (_, j) => (labels[Math.floor(j / 8)] === 0 ? j % 2 : r.int(4)));
+    return { ids, labels, length: 8, classes: ["pattern", "noise"] };
+  };
+  const task: ReuseTask = { name: "pattern or noise", classes: ["pattern", "noise"], train: sequences(16, 1), test: sequences(8, 2), testTexts: [] };
+  const grid: TuneJob[] = [
+    { kind: { method: "fine-tune" }, task, learningRate: 1e-3 },
+    { kind: { method: "lora", rank: 2, targets: ["attn"] }, task, learningRate: 1e-2 },
+    { kind: { method: "scratch", config: TINY }, task, learningRate: 1e-3 },
+  ];
+
+  it("gives the same rows in worker threads as one after another, in the grid's order", async () => {
+    const pretrained = GPT.create(TINY, 3);
+    const options = { steps: 4, batchSize: 4, seed: 1 };
+    const here = await tuneClassifiers(grid, pretrained, options, { jobs: 1 });
+    const seen: number[] = [];
+    const threads = await tuneClassifiers(grid, pretrained, options, { jobs: 2, onResult: (_, i) => seen.push(i) });
+    const withoutTime = (rows: typeof here) => rows.map(({ seconds: _, ...rest }) => rest);
+    expect(withoutTime(threads)).toEqual(withoutTime(here));
+    expect(here.map((r) => r.method)).toEqual(["fine-tune (all weights)", "LoRA r=2", "from scratch"]);
+    expect(seen.sort()).toEqual([0, 1, 2]);
+    expect(liveWorkerCount()).toBe(0);
+    pretrained.dispose();
   });
 });

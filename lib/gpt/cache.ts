@@ -50,7 +50,8 @@ export async function trainCached(
     const result = (cached.meta as { result: TrainResult }).result;
     for (const s of result.steps) callbacks.onStep?.(s);
     for (const e of result.evals) callbacks.onEval?.(e);
-    return { ...result, checkpoint, fromCache: true };
+    // Runs cached before threads were recorded trained on one.
+    return { ...result, workers: result.workers ?? 1, checkpoint, fromCache: true };
   }
   const result = await train(model, data, full, callbacks);
   mkdirSync(dir, { recursive: true });
