@@ -4,7 +4,7 @@
 // backend that loads here, each configuration in its own process so that peak RSS is its own;
 // next to the same backend's matmul peak measured in the same process, so the ratio means
 // something. On single-threaded backends, 1, 2, … threads (data parallelism), and wasm once
-// more with tfjs's own batched matmul, as the engine was before its SIMD kernel. Beside them,
+// more with tfjs's own BatchMatMul and Identity kernels, as the engine was before its own. Beside them,
 // the same model in PyTorch on this CPU where python3 has torch (bench/torch_gpt.py).
 // Then a time-to-quality run with the fastest configuration: train until validation loss ≤ 1.88.
 import * as tf from "@tensorflow/tfjs";
@@ -174,7 +174,7 @@ function configurations(backends: BackendName[]): Configuration[] {
   });
 }
 
-const VARIANT_V1 = "tfjs's batched matmul";
+const VARIANT_V1 = "tfjs's own kernels";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -206,7 +206,7 @@ async function main(): Promise<void> {
   for (const c of configurations(wanted)) {
     if (unavailable.has(c.backend)) continue;
     process.stdout.write(`measuring ${c.backend}${c.variant ? ` (${c.variant})` : ""}, ${c.workers} thread(s)… `);
-    const env = { ...process.env, ...(c.variant === VARIANT_V1 ? { COURSE_SIMD_MATMUL: "0" } : {}) };
+    const env = { ...process.env, ...(c.variant === VARIANT_V1 ? { COURSE_WASM_KERNELS: "0" } : {}) };
     const args = [...process.execArgv, process.argv[1], "--child", c.backend, "--steps", String(steps), "--workers", String(c.workers), "--variant", c.variant];
     const r = spawnSync(process.execPath, args, { encoding: "utf8", env });
     if (r.status !== 0) {

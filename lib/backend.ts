@@ -4,11 +4,11 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 
-import { installWasmBatchMatMul } from "./gpt/batchMatMul";
+import { installWasmKernels } from "./gpt/wasmKernels";
 
-// Attention's batched matmuls on wasm go to the course's SIMD kernel instead of a scalar loop
-// (COURSE_SIMD_MATMUL=0 keeps tfjs's own kernel, for comparison in benchmarks).
-if (process.env.COURSE_SIMD_MATMUL !== "0") installWasmBatchMatMul();
+// Attention's batched matmuls on wasm go to the course's SIMD kernel instead of a scalar loop,
+// and clones share data (COURSE_WASM_KERNELS=0 keeps tfjs's own kernels, for comparison in benchmarks).
+if (process.env.COURSE_WASM_KERNELS !== "0") installWasmKernels();
 
 /** Fastest first. */
 export const BACKENDS = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;

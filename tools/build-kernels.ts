@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 import { writeFileAtomic } from "../lib/files";
-import { wasmApi } from "../lib/gpt/batchMatMul";
+import { wasmApi } from "../lib/gpt/wasmKernels";
 import { ROOT } from "./runner";
 
 const DIR = join(ROOT, "lib", "gpt", "kernels");

@@ -1,9 +1,14 @@
-// Attention's matmuls off wasm's scalar path. tfjs's wasm backend takes XNNPACK's fast path
-// (~15–30 GFLOP/s) only for a single untransposed 2-D product; QKᵀ, A·V and all their
-// gradients are batched or transposed and fall to a scalar loop (~1–2 GFLOP/s), about a third
-// of a training step. This file replaces the wasm backend's BatchMatMul kernel: the fast case
-// still goes to XNNPACK, every other float32 case to the course's own SIMD kernel
-// (kernels/batch_matmul.c), which transposes the operands it must, then multiplies.
+// The course's replacements for two of tfjs's wasm kernels, found by profiling a training step.
+//
+// BatchMatMul: tfjs's wasm backend takes XNNPACK's fast path (~15–30 GFLOP/s) only for a single
+// untransposed 2-D product; QKᵀ, A·V and all their gradients are batched or transposed and fall
+// to a scalar loop (~1–2 GFLOP/s), about a third of a step. Here the fast case still goes to
+// XNNPACK, every other float32 case to the course's own SIMD kernel (kernels/batch_matmul.c),
+// which transposes the operands it must, then multiplies.
+//
+// Identity: tfjs clones every tensor a kernel saves for its gradient, and wasm's Identity copies
+// the data (~360 copies a step). Tensors are immutable, so the clone can share the data and
+// count one more reference, as tfjs's cpu backend does.
 import * as tf from "@tensorflow/tfjs";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -94,22 +99,36 @@ export function batchMatMulSimd(a: MatMulOperand, b: MatMulOperand): Float32Arra
   return heap.slice(offsets[4] / 4, offsets[4] / 4 + batch * M * N);
 }
 
-/** What the replaced kernel needs of tfjs's wasm backend (BackendWasm). */
+/** What the replaced kernels need of tfjs's wasm backend (BackendWasm). */
 interface WasmBackend {
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  dataIdMap: { get(dataId: tf.DataId): { refCount: number } | undefined };
 }
 
 let installed = false;
 
 /**
- * Routes the wasm backend's batched and transposed float32 matmuls to the SIMD kernel; the
- * single untransposed 2-D product stays on XNNPACK. Safe to call more than once.
+ * Replaces the wasm backend's BatchMatMul (batched and transposed float32 products to the SIMD
+ * kernel; the single untransposed 2-D product stays on XNNPACK) and Identity (shared data
+ * instead of a copy). Safe to call more than once.
  */
-export function installWasmBatchMatMul(): void {
+export function installWasmKernels(): void {
   const original = tf.getKernel("BatchMatMul", "wasm");
-  if (installed || !original) return;
+  const identity = tf.getKernel("Identity", "wasm");
+  if (installed || !original || !identity) return;
   installed = true;
+  tf.unregisterKernel("Identity", "wasm");
+  tf.registerKernel({
+    ...identity,
+    kernelFunc: (args) => {
+      const { x } = args.inputs as { x: tf.TensorInfo };
+      const data = (args.backend as unknown as WasmBackend).dataIdMap.get(x.dataId);
+      if (x.dtype === "string" || !data) return identity.kernelFunc(args);
+      data.refCount += 1; // freed when the last tensor sharing it is disposed
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  });
   tf.unregisterKernel("BatchMatMul", "wasm");
   tf.registerKernel({
     ...original,

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 import { chooseBackend } from "../lib/backend";
-import { batchMatMulSimd, type MatMulOperand } from "../lib/gpt/batchMatMul";
+import { batchMatMulSimd, type MatMulOperand } from "../lib/gpt/wasmKernels";
 import { projectRoot } from "../lib/paths";
 import { Random } from "../lib/random";
 
@@ -34,7 +34,7 @@ function maxError(x: ArrayLike<number>, y: ArrayLike<number>): number {
   return worst;
 }
 
-describe("the SIMD batched matmul", () => {
+describe("the course's wasm kernels", () => {
   // Sizes that fill the 4 × 8 blocks and sizes that leave edges in both directions.
   const shapes = [[4, 8, 8], [64, 32, 64], [5, 3, 11], [1, 1, 1], [13, 17, 9]];
   for (const [M, K, N] of shapes) {
@@ -79,6 +79,19 @@ describe("the SIMD batched matmul", () => {
     const scale = Math.max(...Array.from(cpu.da, Math.abs));
     expect(maxError(wasm.da, cpu.da) / scale).toBeLessThan(1e-5);
     expect(maxError(wasm.db, cpu.db) / Math.max(...Array.from(cpu.db, Math.abs))).toBeLessThan(1e-5);
+  });
+
+  it("clones on wasm share data, which lives until the last sharer is disposed", async () => {
+    await chooseBackend("wasm");
+    const dataIdMap = (tf.backend() as unknown as { dataIdMap: { has(id: object): boolean } }).dataIdMap;
+    const x = tf.tensor([1, 2, 3]);
+    const y = tf.clone(x);
+    expect(y.dataId).toBe(x.dataId);
+    x.dispose();
+    expect(Array.from(await y.data())).toEqual([1, 2, 3]);
+    expect(dataIdMap.has(y.dataId)).toBe(true);
+    y.dispose();
+    expect(dataIdMap.has(y.dataId)).toBe(false);
   });
 
   it("ships a .wasm built from the C source beside it", () => {
