@@ -81,12 +81,19 @@ describe("the course's wasm kernels", () => {
     expect(maxError(wasm.db, cpu.db) / Math.max(...Array.from(cpu.db, Math.abs))).toBeLessThan(1e-5);
   });
 
-  it("clones on wasm share data, which lives until the last sharer is disposed", async () => {
+  it("clones and same-type casts on wasm share data, which lives until the last sharer is disposed", async () => {
     await chooseBackend("wasm");
     const dataIdMap = (tf.backend() as unknown as { dataIdMap: { has(id: object): boolean } }).dataIdMap;
     const x = tf.tensor([1, 2, 3]);
     const y = tf.clone(x);
     expect(y.dataId).toBe(x.dataId);
+    const z = tf.cast(x, "float32"); // same type: shared too
+    expect(z.dataId).toBe(x.dataId);
+    z.dispose();
+    const n = tf.cast(x, "int32"); // another type: converted
+    expect(n.dataId).not.toBe(x.dataId);
+    expect(Array.from(await n.data())).toEqual([1, 2, 3]);
+    n.dispose();
     x.dispose();
     expect(Array.from(await y.data())).toEqual([1, 2, 3]);
     expect(dataIdMap.has(y.dataId)).toBe(true);

@@ -8,7 +8,7 @@
 //
 // Identity: tfjs clones every tensor a kernel saves for its gradient, and wasm's Identity copies
 // the data (~360 copies a step). Tensors are immutable, so the clone can share the data and
-// count one more reference, as tfjs's cpu backend does.
+// count one more reference, as tfjs's cpu backend does; so can a cast to the same type (Cast).
 import * as tf from "@tensorflow/tfjs";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -110,23 +110,32 @@ let installed = false;
 
 /**
  * Replaces the wasm backend's BatchMatMul (batched and transposed float32 products to the SIMD
- * kernel; the single untransposed 2-D product stays on XNNPACK) and Identity (shared data
- * instead of a copy). Safe to call more than once.
+ * kernel; the single untransposed 2-D product stays on XNNPACK), Identity and same-type Cast
+ * (shared data instead of a copy). Safe to call more than once.
  */
 export function installWasmKernels(): void {
   const original = tf.getKernel("BatchMatMul", "wasm");
   const identity = tf.getKernel("Identity", "wasm");
-  if (installed || !original || !identity) return;
+  const cast = tf.getKernel("Cast", "wasm");
+  if (installed || !original || !identity || !cast) return;
   installed = true;
+  /** `x` itself, one more reference counted: freed when the last tensor sharing it is disposed. */
+  const share = (x: tf.TensorInfo, backend: unknown): tf.TensorInfo | null => {
+    const data = (backend as WasmBackend).dataIdMap.get(x.dataId);
+    if (x.dtype === "string" || !data) return null;
+    data.refCount += 1;
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
   tf.unregisterKernel("Identity", "wasm");
+  tf.registerKernel({ ...identity, kernelFunc: (args) => share((args.inputs as { x: tf.TensorInfo }).x, args.backend) ?? identity.kernelFunc(args) });
+  // A clone's gradient is a cast to float32, usually of a float32 tensor: shared the same way.
+  tf.unregisterKernel("Cast", "wasm");
   tf.registerKernel({
-    ...identity,
+    ...cast,
     kernelFunc: (args) => {
       const { x } = args.inputs as { x: tf.TensorInfo };
-      const data = (args.backend as unknown as WasmBackend).dataIdMap.get(x.dataId);
-      if (x.dtype === "string" || !data) return identity.kernelFunc(args);
-      data.refCount += 1; // freed when the last tensor sharing it is disposed
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+      const same = x.dtype === (args.attrs as { dtype: tf.DataType }).dtype;
+      return (same && share(x, args.backend)) || cast.kernelFunc(args);
     },
   });
   tf.unregisterKernel("BatchMatMul", "wasm");
