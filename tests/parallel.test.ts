@@ -6,7 +6,7 @@ import { chooseBackend } from "../lib/backend";
 import { GPT, type GPTConfig } from "../lib/gpt/model";
 import { DataParallel, MIN_PARALLEL_FLOPS, resolveWorkers, splitRows } from "../lib/gpt/parallel";
 import { liveWorkerCount } from "../lib/threads";
-import { AdamW, DEFAULT_TRAIN, modelParameters, train } from "../lib/gpt/train";
+import { AdamW, DEFAULT_TRAIN, modelParameters, train, type TrainConfig } from "../lib/gpt/train";
 import { Random } from "../lib/random";
 import { readNotebook } from "../tools/notebook";
 import { runLesson } from "../tools/runner";
@@ -31,12 +31,12 @@ afterEach(() => {
   delete process.env.COURSE_WORKERS;
 });
 
-async function run(workers: number, options: { gradAccumSteps?: number } = {}) {
+async function run(workers: number, options: Partial<TrainConfig> = {}) {
   const model = GPT.create(TINY, 4);
   const r = await train(model, data, { ...quiet, steps: 5, batchSize: 6, workers, ...options });
   const weights = model.weights();
   model.dispose();
-  return { losses: r.steps.map((s) => s.loss), evals: r.evals, weights, workers: r.workers };
+  return { losses: r.steps.map((s) => s.loss), skipped: r.steps.map((s) => s.skipped), evals: r.evals, weights, workers: r.workers };
 }
 
 function maxDifference(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
@@ -87,6 +87,16 @@ describe("data-parallel training", () => {
     expect(maxDifference(accumulated.weights, accumulatedOne.weights)).toBeLessThan(2e-5);
   });
 
+  it("skips the same overflowed steps as one thread under dynamic loss scaling", async () => {
+    // A scale of 2^60 overflows fp16 gradients: the first steps are skipped while the scale halves.
+    const options: Partial<TrainConfig> = { precision: "fp16", lossScale: "dynamic", initialLossScale: 2 ** 60, steps: 8 };
+    const one = await run(1, options);
+    const two = await run(2, options);
+    expect(one.skipped.slice(0, 2)).toEqual([true, true]);
+    expect(two.skipped).toEqual(one.skipped);
+    expect(maxDifference(two.weights, one.weights)).toBeLessThan(2e-5);
+  });
+
   it("keeps every replica bit-identical to the main thread's model", async () => {
     const model = GPT.create(TINY, 9);
     const optimizer = new AdamW(modelParameters(model), DEFAULT_TRAIN);
@@ -96,8 +106,7 @@ describe("data-parallel training", () => {
       for (let step = 0; step < 4; step++) {
         const x = randomIds(5 * TINY.blockSize, TINY.vocabSize, r.int(1e9));
         const y = randomIds(5 * TINY.blockSize, TINY.vocabSize, r.int(1e9));
-        await team.accumulate(x, y, 5, true, { dropoutSeed: step, scale: 1 });
-        expect(team.finish(1)).toBe(true);
+        expect((await team.accumulate(x, y, 5, true, 1, { dropoutSeed: step, scale: 1 })).finite).toBe(true);
         team.step(optimizer, 1e-2);
       }
       const main = model.weights();

@@ -172,9 +172,13 @@ export class DataParallel {
 
   /**
    * Gradients of one micro-batch, rows split across the threads, added into the averaged buffer
-   * weighted by each shard's share of rows (`first` starts the sum afresh). Returns the batch's mean loss.
+   * weighted by each shard's share of rows and divided by `divisor` (micro-batches × loss
+   * scale); `first` starts the sum afresh. Returns the batch's mean loss, and whether every
+   * entry of the buffer is finite so far (an overflow under loss scaling skips the step).
    */
-  async accumulate(x: Int32Array, y: Int32Array, batchSize: number, first: boolean, shard: Omit<ShardRequest, "x" | "y" | "rows">): Promise<number> {
+  async accumulate(
+    x: Int32Array, y: Int32Array, batchSize: number, first: boolean, divisor: number, shard: Omit<ShardRequest, "x" | "y" | "rows">,
+  ): Promise<{ loss: number; finite: boolean }> {
     const T = x.length / batchSize;
     const rows = splitRows(batchSize, this.workers);
     const starts = rows.map((_, w) => rows.slice(0, w).reduce((a, b) => a + b, 0));
@@ -183,26 +187,18 @@ export class DataParallel {
     // The main thread's shard is computed while the workers compute theirs.
     const losses = [shardGradients(this.model, this.vars, { ...shard, x: slice(x, 0), y: slice(y, 0), rows: rows[0] }, this.own)];
     for (const r of await Promise.all(replies)) losses.push((r as { loss: number }).loss);
+    // One pass: weighted sum of the shards into the shared buffer; x·0 is 0 unless x is ±∞ or NaN.
     const avg = this.averaged;
     const parts = [this.own, ...this.regions.slice(1)];
-    for (let w = 0; w < parts.length; w++) {
-      const weight = rows[w] / batchSize;
-      const g = parts[w];
-      if (first && w === 0) for (let i = 0; i < avg.length; i++) avg[i] = weight * g[i];
-      else for (let i = 0; i < avg.length; i++) avg[i] += weight * g[i];
-    }
-    return losses.reduce((s, l, w) => s + (l * rows[w]) / batchSize, 0);
-  }
-
-  /** Divides the summed gradient by `divisor` (micro-batches × loss scale); false if any entry is not finite. */
-  finish(divisor: number): boolean {
-    const avg = this.averaged;
-    let finite = true;
+    const weights = rows.map((r) => r / batchSize / divisor);
+    let check = 0;
     for (let i = 0; i < avg.length; i++) {
-      avg[i] /= divisor;
-      if (!Number.isFinite(avg[i])) finite = false;
+      let sum = first ? 0 : avg[i];
+      for (let w = 0; w < parts.length; w++) sum += weights[w] * parts[w][i];
+      avg[i] = sum;
+      check += sum * 0;
     }
-    return finite;
+    return { loss: losses.reduce((s, l, w) => s + (l * rows[w]) / batchSize, 0), finite: check === 0 };
   }
 
   /** Every replica applies the averaged gradient; resolves to the global gradient norm. */

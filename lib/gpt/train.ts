@@ -197,13 +197,17 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
     for (let step = 0; step < c.steps; step++) {
       const lr = learningRateAt(step, c);
       const lossScale = scaler.scale;
+      const divisor = c.gradAccumSteps * lossScale;
       let lossSum = 0;
+      let finite = true;
       let summed: tf.Tensor[] | null = null;
       for (let micro = 0; micro < c.gradAccumSteps; micro++) {
         const b = sampleBatch(data.train, c.batchSize, T, batchRandom);
         const seed = c.seed + step * c.gradAccumSteps + micro;
         if (team) {
-          lossSum += await team.accumulate(b.x, b.y, c.batchSize, micro === 0, { dropoutSeed: seed, scale: lossScale, precision });
+          const shard = await team.accumulate(b.x, b.y, c.batchSize, micro === 0, divisor, { dropoutSeed: seed, scale: lossScale, precision });
+          lossSum += shard.loss;
+          finite = shard.finite;
           continue;
         }
         const { value, grads } = tf.variableGrads(
@@ -228,11 +232,9 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
         );
       }
       // With loss scaling, an overflowed gradient (inf or NaN) skips the update; otherwise unscale and step.
-      const divisor = c.gradAccumSteps * lossScale;
       let gradNorm = NaN;
       let apply: boolean;
       if (team) {
-        const finite = team.finish(divisor);
         apply = c.lossScale === 1 || scaler.record(!finite);
         if (apply) gradNorm = team.step(optimizer, lr);
       } else {
