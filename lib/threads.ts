@@ -1,5 +1,5 @@
 // Worker threads for the course's parallel work: data-parallel replicas (gpt/parallel.ts) and
-// independent runs side by side (sweeps). tfjs's wasm and cpu backends use one thread in Node,
+// independent runs side by side (sweeps, tuning grids). tfjs's wasm and cpu backends use one thread in Node,
 // so each thread holds its own backend. Every worker is counted while alive, so tests can check
 // that none outlives the work that started it.
 import { join } from "node:path";

@@ -3,8 +3,8 @@
 // holds a replica of the model on its own backend. Every step, the batch's rows are split
 // across the main thread and the workers; each computes the gradient of its rows' mean loss;
 // the main thread averages them, weighted by rows, into shared memory; then every replica
-// (main included) builds the same gradient tensors from that memory and applies the same
-// AdamW update, so the replicas stay identical without ever sending weights.
+// (main included) applies the same AdamW update from that memory, so the replicas stay
+// identical without ever sending weights.
 import * as tf from "@tensorflow/tfjs";
 import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
@@ -98,6 +98,8 @@ export type FromWorker =
 export class DataParallel {
   private readonly pending = new Map<Worker, { resolve: (m: FromWorker) => void; reject: (e: Error) => void }>();
   private failure: Error | null = null;
+  /** Set once the workers are being stopped on purpose: their exits are then no failure. */
+  private closed = false;
   /** The averaged gradient, read by every replica. */
   readonly averaged: Float32Array;
   private readonly own: Float32Array;
@@ -128,8 +130,6 @@ export class DataParallel {
       });
     }
   }
-
-  private closed = false;
 
   private fail(err: Error): void {
     this.failure ??= err;
@@ -201,7 +201,7 @@ export class DataParallel {
     return { loss: losses.reduce((s, l, w) => s + (l * rows[w]) / batchSize, 0), finite: check === 0 };
   }
 
-  /** Every replica applies the averaged gradient; resolves to the global gradient norm. */
+  /** Every replica applies the averaged gradient; returns the global gradient norm. */
   step(optimizer: AdamW, learningRate: number): number {
     if (this.failure) throw this.failure;
     // Workers read the buffer before they take their next gradient request, so nothing overwrites it early.
