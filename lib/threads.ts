@@ -1,7 +1,7 @@
 // Worker threads for the course's parallel work: data-parallel replicas (gpt/parallel.ts) and
-// independent runs side by side (sweeps, tuning grids). tfjs's wasm and cpu backends use one thread in Node,
-// so each thread holds its own backend. Every worker is counted while alive, so tests can check
-// that none outlives the work that started it.
+// independent runs side by side (sweeps, tuning grids). tfjs's wasm and cpu backends use one
+// thread in Node, so each thread holds its own backend. Every worker is counted while alive,
+// so tests can check that none outlives the work that started it.
 import { join } from "node:path";
 import { parentPort, Worker, workerData } from "node:worker_threads";
 
