@@ -37,6 +37,8 @@ export interface ConceptRun {
   corpusCharacters: number;
   /** Wall time of pretraining, and of the zero-shot evaluation after it. */
   trainSeconds: number;
+  /** Threads that pretrained (train()'s data parallelism). */
+  workers: number;
   evalSeconds: number;
   /** Mean training loss over the last tenth of the steps (nats per character). */
   finalLoss: number;
@@ -77,6 +79,7 @@ export async function pretrainAndEvaluate(o: ConceptPretrainOptions): Promise<Co
       tokens: result.tokens,
       corpusCharacters: ids.length,
       trainSeconds: result.seconds,
+      workers: result.workers,
       evalSeconds: (performance.now() - evalStarted) / 1000,
       finalLoss: last.reduce((s, x) => s + x.loss, 0) / last.length,
     };
