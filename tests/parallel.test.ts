@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { chooseBackend } from "../lib/backend";
-import { GPT, type GPTConfig } from "../lib/gpt/model";
+import { GPT } from "../lib/gpt/model";
 import { DataParallel, MIN_PARALLEL_FLOPS, resolveWorkers, splitRows } from "../lib/gpt/parallel";
 import { liveWorkerCount } from "../lib/threads";
 import { AdamW, DEFAULT_TRAIN, modelParameters, train, type TrainConfig } from "../lib/gpt/train";
@@ -11,16 +11,7 @@ import { Random } from "../lib/random";
 import { readNotebook } from "../tools/notebook";
 import { runLesson } from "../tools/runner";
 import { fixtureDir, writeFixture } from "./fixtures";
-
-const TINY: GPTConfig = { vocabSize: 11, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0, bias: true, tieWeights: true };
-
-function randomIds(n: number, vocab: number, seed: number): Int32Array {
-  const r = new Random(seed);
-  return Int32Array.from({ length: n }, () => r.int(vocab));
-}
-
-const data = { train: randomIds(2000, TINY.vocabSize, 1), val: randomIds(300, TINY.vocabSize, 2) };
-const quiet = { evalInterval: 0, evalBatches: 2, warmupSteps: 2 };
+import { data, quiet, randomIds, TINY } from "./tiny";
 
 beforeAll(async () => {
   await chooseBackend("wasm");

@@ -2,19 +2,10 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 
 import { chooseBackend } from "../lib/backend";
-import { GPT, parameterSpecs, type GPTConfig } from "../lib/gpt/model";
+import { GPT, parameterSpecs } from "../lib/gpt/model";
 import { AdamW, learningRateAt, modelParameters, train, TrainingDivergedError } from "../lib/gpt/train";
 import { Random } from "../lib/random";
-
-const TINY: GPTConfig = { vocabSize: 11, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0, bias: true, tieWeights: true };
-
-function randomIds(n: number, vocab: number, seed: number): Int32Array {
-  const r = new Random(seed);
-  return Int32Array.from({ length: n }, () => r.int(vocab));
-}
-
-const data = { train: randomIds(2000, TINY.vocabSize, 1), val: randomIds(300, TINY.vocabSize, 2) };
-const quiet = { evalInterval: 0, evalBatches: 2, warmupSteps: 2 };
+import { data, quiet, randomIds, TINY } from "./tiny";
 
 beforeAll(async () => {
   await chooseBackend("wasm");
