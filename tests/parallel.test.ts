@@ -4,7 +4,8 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { chooseBackend } from "../lib/backend";
 import { GPT } from "../lib/gpt/model";
-import { DataParallel, MIN_PARALLEL_FLOPS, resolveWorkers, splitRows } from "../lib/gpt/parallel";
+import { sampleBatch } from "../lib/data";
+import { batchLoss, DataParallel, MIN_PARALLEL_FLOPS, resolveWorkers, splitRows } from "../lib/gpt/parallel";
 import { liveWorkerCount } from "../lib/threads";
 import { AdamW, DEFAULT_TRAIN, modelParameters, train, type TrainConfig } from "../lib/gpt/train";
 import { Random } from "../lib/random";
@@ -88,7 +89,7 @@ describe("data-parallel training", () => {
     expect(maxDifference(two.weights, one.weights)).toBeLessThan(2e-5);
   });
 
-  it("keeps every replica bit-identical to the main thread's model", async () => {
+  it("keeps every replica bit-identical to the main thread's model, and shares evaluation exactly", async () => {
     const model = GPT.create(TINY, 9);
     const optimizer = new AdamW(modelParameters(model), DEFAULT_TRAIN);
     const team = await DataParallel.start(model, optimizer, 3, DEFAULT_TRAIN);
@@ -102,6 +103,9 @@ describe("data-parallel training", () => {
       }
       const main = model.weights();
       for (const index of [1, 2]) expect(maxDifference(await team.replicaWeights(index), main)).toBe(0);
+      // Evaluation shared among the threads gives exactly the losses of one thread.
+      const batches = Array.from({ length: 5 }, () => sampleBatch(data.val, 3, TINY.blockSize, r));
+      expect(await team.batchLosses(batches)).toEqual(batches.map((b) => batchLoss(model, b)));
     } finally {
       await team.close();
       model.dispose();

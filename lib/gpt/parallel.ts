@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 
+import type { Batch } from "../data";
 import { startWorker, type ThreadError } from "../threads";
 import { AdamW, type AdamWConfig } from "./adamw";
 import type { HalfFormat } from "./mixed";
@@ -69,6 +70,14 @@ export function shardGradients(model: GPT, vars: tf.Variable[], r: ShardRequest,
   return loss;
 }
 
+/** The mean loss of one batch, without dropout or gradients. */
+export function batchLoss(model: GPT, b: Batch): number {
+  const loss = tf.tidy(() => model.loss(b.x, b.y, b.batchSize, b.blockSize));
+  const value = loss.dataSync()[0];
+  loss.dispose();
+  return value;
+}
+
 /** What a worker needs to build its replica (sent once, at start). */
 export interface WorkerSetup {
   index: number;
@@ -83,11 +92,13 @@ export interface WorkerSetup {
 export type ToWorker =
   | ({ type: "grad" } & ShardRequest)
   | { type: "apply"; learningRate: number }
+  | { type: "losses"; batches: Batch[] }
   | { type: "weights" };
 
 export type FromWorker =
   | { type: "ready" }
   | { type: "grad"; loss: number }
+  | { type: "losses"; losses: number[] }
   | { type: "weights"; weights: [string, Float32Array][] }
   | ThreadError;
 
@@ -199,6 +210,20 @@ export class DataParallel {
       check += sum * 0;
     }
     return { loss: losses.reduce((s, l, w) => s + (l * rows[w]) / batchSize, 0), finite: check === 0 };
+  }
+
+  /**
+   * The loss of each batch (no dropout, no gradients), the batches shared among the threads:
+   * the replicas are identical, so each loss is the one a single thread would compute.
+   */
+  async batchLosses(batches: Batch[]): Promise<number[]> {
+    const shares = splitRows(batches.length, this.workers);
+    const starts = shares.map((_, w) => shares.slice(0, w).reduce((a, b) => a + b, 0));
+    const part = (w: number) => batches.slice(starts[w], starts[w] + shares[w]);
+    const replies = this.threads.map((t, i) => this.request(t, { type: "losses", batches: part(i + 1) }));
+    const losses = part(0).map((b) => batchLoss(this.model, b));
+    for (const r of await Promise.all(replies)) losses.push(...(r as { losses: number[] }).losses);
+    return losses;
   }
 
   /** Every replica applies the averaged gradient; returns the global gradient norm. */

@@ -10,7 +10,7 @@ import { LossScaler } from "../efficiency/precision";
 import { allFinite, type HalfFormat } from "./mixed";
 import { AdamW } from "./adamw";
 import { parameterSpecs, flopsPerToken, type GPT } from "./model";
-import { DataParallel, resolveWorkers } from "./parallel";
+import { batchLoss, DataParallel, resolveWorkers } from "./parallel";
 
 export { AdamW, type AdamWConfig } from "./adamw";
 
@@ -148,12 +148,16 @@ export function yieldToEventLoop(): Promise<void> {
 export function estimateLoss(model: GPT, ids: Int32Array, batches: number, batchSize: number, random: Random): number {
   const T = model.config.blockSize;
   let sum = 0;
-  for (let i = 0; i < batches; i++) {
-    const b = sampleBatch(ids, batchSize, T, random);
-    const loss = tf.tidy(() => model.loss(b.x, b.y, batchSize, T));
-    sum += loss.dataSync()[0];
-    loss.dispose();
-  }
+  for (let i = 0; i < batches; i++) sum += batchLoss(model, sampleBatch(ids, batchSize, T, random));
+  return sum / batches;
+}
+
+/** estimateLoss with the batches shared among the threads: the same batches, losses and sum, so the same result. */
+async function estimateLossTogether(team: DataParallel, ids: Int32Array, batches: number, batchSize: number, T: number, random: Random): Promise<number> {
+  const all = Array.from({ length: batches }, () => sampleBatch(ids, batchSize, T, random));
+  const losses = await team.batchLosses(all);
+  let sum = 0;
+  for (const l of losses) sum += l;
   return sum / batches;
 }
 
@@ -178,11 +182,17 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
   const started = performance.now();
   const workers = resolveWorkers(c.workers, { batchSize: c.batchSize, flops: flopsPerToken(model.config) * tokensPerStep * c.steps });
   const result: TrainResult = { steps: [], evals: [], tokens: 0, seconds: 0, flops: 0, workers };
-  const evaluate = (step: number): boolean => {
+  let team: DataParallel | null = null;
+  const evaluate = async (step: number): Promise<boolean> => {
+    const estimate = (ids: Int32Array) => team
+      ? estimateLossTogether(team, ids, c.evalBatches, c.batchSize, T, evalRandom)
+      : estimateLoss(model, ids, c.evalBatches, c.batchSize, evalRandom);
+    const trainLoss = await estimate(data.train);
+    const valLoss = await estimate(data.val);
     const info: EvalInfo = {
       step,
-      trainLoss: estimateLoss(model, data.train, c.evalBatches, c.batchSize, evalRandom),
-      valLoss: estimateLoss(model, data.val, c.evalBatches, c.batchSize, evalRandom),
+      trainLoss,
+      valLoss,
       tokens: result.tokens,
       elapsedSeconds: (performance.now() - started) / 1000,
     };
@@ -191,7 +201,6 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
     return callbacks.shouldStop?.(info) ?? false;
   };
 
-  let team: DataParallel | null = null;
   try {
     if (workers > 1) team = await DataParallel.start(model, optimizer, workers, c);
     for (let step = 0; step < c.steps; step++) {
@@ -258,7 +267,7 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
       await yieldToEventLoop();
       const last = step === c.steps - 1;
       if (c.evalBatches > 0 && ((c.evalInterval > 0 && (step + 1) % c.evalInterval === 0) || last)) {
-        if (evaluate(step + 1)) break;
+        if (await evaluate(step + 1)) break;
       }
     }
   } finally {

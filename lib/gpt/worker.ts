@@ -1,13 +1,14 @@
 // One data-parallel training worker: a replica of the model on its own backend. It answers
 // the main thread's requests in order: the gradient of a shard of rows (into its region of
-// shared memory), the AdamW update from the averaged gradient, or its weights.
+// shared memory), the AdamW update from the averaged gradient, losses of evaluation batches,
+// or its weights.
 import { parentPort } from "node:worker_threads";
 
 import { chooseBackend, parseBackendName } from "../backend";
 import { threadError, workerPayload } from "../threads";
 import { AdamW } from "./adamw";
 import { GPT } from "./model";
-import { shardGradients, type FromWorker, type ToWorker, type WorkerSetup } from "./parallel";
+import { batchLoss, shardGradients, type FromWorker, type ToWorker, type WorkerSetup } from "./parallel";
 import { modelParameters } from "./train";
 
 const port = parentPort!;
@@ -37,6 +38,8 @@ try {
         reply({ type: "grad", loss: shardGradients(model, optimizer.variables, m, mine) });
       } else if (m.type === "apply") {
         optimizer.step(averaged, m.learningRate);
+      } else if (m.type === "losses") {
+        reply({ type: "losses", losses: m.batches.map((b) => batchLoss(model, b)) });
       } else if (m.type === "weights") {
         reply({ type: "weights", weights: [...model.weights()] });
       }
