@@ -4,7 +4,7 @@
 // which is read to stop on NaN and to report progress.
 import * as tf from "@tensorflow/tfjs";
 
-import { sampleBatch } from "../data";
+import { sampleBatch, type Batch } from "../data";
 import { Random } from "../random";
 import { LossScaler } from "../efficiency/precision";
 import { allFinite, type HalfFormat } from "./mixed";
@@ -144,21 +144,20 @@ export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** Mean loss over `batches` random batches, without dropout or gradients. */
-export function estimateLoss(model: GPT, ids: Int32Array, batches: number, batchSize: number, random: Random): number {
-  const T = model.config.blockSize;
-  let sum = 0;
-  for (let i = 0; i < batches; i++) sum += batchLoss(model, sampleBatch(ids, batchSize, T, random));
-  return sum / batches;
+/** `batches` random batches of `batchSize` windows for a loss estimate. */
+function drawBatches(ids: Int32Array, batches: number, batchSize: number, T: number, random: Random): Batch[] {
+  return Array.from({ length: batches }, () => sampleBatch(ids, batchSize, T, random));
 }
 
-/** estimateLoss with the batches shared among the threads: the same batches, losses and sum, so the same result. */
-async function estimateLossTogether(team: DataParallel, ids: Int32Array, batches: number, batchSize: number, T: number, random: Random): Promise<number> {
-  const all = Array.from({ length: batches }, () => sampleBatch(ids, batchSize, T, random));
-  const losses = await team.batchLosses(all);
+function mean(values: number[]): number {
   let sum = 0;
-  for (const l of losses) sum += l;
-  return sum / batches;
+  for (const v of values) sum += v;
+  return sum / values.length;
+}
+
+/** Mean loss over `batches` random batches, without dropout or gradients. */
+export function estimateLoss(model: GPT, ids: Int32Array, batches: number, batchSize: number, random: Random): number {
+  return mean(drawBatches(ids, batches, batchSize, model.config.blockSize, random).map((b) => batchLoss(model, b)));
 }
 
 /**
@@ -184,9 +183,11 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
   const result: TrainResult = { steps: [], evals: [], tokens: 0, seconds: 0, flops: 0, workers };
   let team: DataParallel | null = null;
   const evaluate = async (step: number): Promise<boolean> => {
-    const estimate = (ids: Int32Array) => team
-      ? estimateLossTogether(team, ids, c.evalBatches, c.batchSize, T, evalRandom)
-      : estimateLoss(model, ids, c.evalBatches, c.batchSize, evalRandom);
+    // With threads, the same batches are shared among them: the same losses, the same estimate.
+    const estimate = async (ids: Int32Array) => {
+      const batches = drawBatches(ids, c.evalBatches, c.batchSize, T, evalRandom);
+      return mean(team ? await team.batchLosses(batches) : batches.map((b) => batchLoss(model, b)));
+    };
     const trainLoss = await estimate(data.train);
     const valLoss = await estimate(data.val);
     const info: EvalInfo = {
