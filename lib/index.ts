@@ -8,6 +8,7 @@ export { atScale, courseScale, parseScale, SCALES, type Scale } from "./scale";
 export { BpeTokenizer, trainBpe, type BpeModel } from "./bpe";
 export { CharTokenizer, loadDataset, sampleBatch, splitTrainVal, type Batch, type Tokenizer } from "./data";
 export { writeFileAtomic } from "./files";
+export { InterruptedError } from "./interrupt";
 export { Random } from "./random";
 export { loadCheckpoint, saveCheckpoint } from "./gpt/checkpoint";
 export { trainCached, trainingKey, type CachedTrainResult } from "./gpt/cache";

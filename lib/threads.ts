@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { parentPort, Worker, workerData } from "node:worker_threads";
 
+import { InterruptedError, onInterrupt } from "./interrupt";
 import { projectRoot } from "./paths";
 
 const live = new Set<Worker>();
@@ -49,8 +50,9 @@ export async function serveOnce<I, O>(compute: (input: I) => Promise<O>): Promis
 }
 
 /** Runs `module` on `input` in a fresh worker and resolves to its one result; the worker is gone either way. */
-export function runInWorker<O>(module: string, input: unknown, what: string): Promise<O> {
+export function runInWorker<O>(module: string, input: unknown, what: string, started?: (worker: Worker) => void): Promise<O> {
   const worker = startWorker(module, input);
+  started?.(worker);
   return new Promise<O>((resolve, reject) => {
     let settled = false;
     // Settles once the worker is gone, so that no thread outlives the promise.
@@ -85,20 +87,35 @@ export async function mapInWorkers<I, O>(module: string, inputs: I[], jobs: numb
   if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`mapInWorkers: jobs must be a positive integer; got ${jobs}`);
   const results: O[] = new Array(inputs.length);
   let next = 0;
+  let finished = 0;
   let failure: Error | null = null;
+  const running = new Set<Worker>();
+  // Kernel → Interrupt ends the running jobs at once and starts no more.
+  const stopWatching = onInterrupt(() => {
+    failure ??= new InterruptedError(`interrupted with ${finished} of ${inputs.length} jobs finished (Kernel → Interrupt)`);
+    for (const w of running) void w.terminate();
+  });
   const lane = async () => {
     while (failure === null && next < inputs.length) {
       const i = next++;
+      let worker: Worker | undefined;
       try {
         options.onStart?.(inputs[i], i);
-        results[i] = await runInWorker<O>(module, inputs[i], options.describe(inputs[i], i));
+        results[i] = await runInWorker<O>(module, inputs[i], options.describe(inputs[i], i), (w) => running.add((worker = w)));
+        finished += 1;
         options.onResult?.(results[i], i);
       } catch (err) {
         failure ??= err as Error;
+      } finally {
+        if (worker) running.delete(worker);
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(jobs, inputs.length) }, lane));
+  try {
+    await Promise.all(Array.from({ length: Math.min(jobs, inputs.length) }, lane));
+  } finally {
+    stopWatching();
+  }
   if (failure) throw failure;
   return results;
 }

@@ -290,6 +290,16 @@ export class Kernel {
     });
   }
 
+  /** Kernel → Interrupt, as Jupyter sends it to a kernel whose interrupt mode is "signal": SIGINT. */
+  interrupt(): void {
+    if (!this.exited) this.child.kill("SIGINT");
+  }
+
+  /** The kernel's process id (to watch its CPU time). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** Kills the kernel process and closes the sockets. Idempotent. */
   shutdown(): void {
     if (!this.exited) this.child.kill("SIGKILL");

@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 
 import { sampleBatch, type Batch } from "../data";
+import { interruptWatch } from "../interrupt";
 import { Random } from "../random";
 import { LossScaler } from "../efficiency/precision";
 import { allFinite, type HalfFormat } from "./mixed";
@@ -202,9 +203,12 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
     return callbacks.shouldStop?.(info) ?? false;
   };
 
+  const interrupt = interruptWatch("training");
   try {
     if (workers > 1) team = await DataParallel.start(model, optimizer, workers, c);
     for (let step = 0; step < c.steps; step++) {
+      // The weights stay as the last finished step left them.
+      interrupt.check(`before step ${step + 1} of ${c.steps}`);
       const lr = learningRateAt(step, c);
       const lossScale = scaler.scale;
       const divisor = c.gradAccumSteps * lossScale;
@@ -272,6 +276,7 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
       }
     }
   } finally {
+    interrupt.dispose();
     await team?.close();
   }
   result.seconds = (performance.now() - started) / 1000;

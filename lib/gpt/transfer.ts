@@ -7,6 +7,7 @@ import type { Tokenizer } from "../data";
 import { Random } from "../random";
 import type { Adapters, GPT } from "./model";
 import { crossEntropy, matMul2d } from "./ops";
+import { interruptWatch } from "../interrupt";
 import { AdamW, learningRateAt, yieldToEventLoop } from "./train";
 
 /** N labelled sequences of the same length T, row-major ids [N, T]. */
@@ -104,23 +105,29 @@ export async function fineTune(o: FineTuneOptions): Promise<number[]> {
   const schedule = { learningRate: o.learningRate, minLearningRate: o.learningRate / 10, warmupSteps: Math.ceil(o.steps / 10), steps: o.steps };
   const vars = o.trainable.map((t) => t.variable);
   const losses: number[] = [];
-  for (let step = 0; step < o.steps; step++) {
-    const batch = rows(o.data, Array.from({ length: batchSize }, () => random.int(n)));
-    const { value, grads } = tf.variableGrads(() => {
-      const features = pooledFeatures(o.model, batch.ids, batchSize, o.data.length, o.adapters);
-      return crossEntropy(o.head.logits(features), tf.tensor1d(batch.labels, "int32"));
-    }, vars);
-    const loss = value.dataSync()[0];
-    value.dispose();
-    if (!Number.isFinite(loss)) {
+  const interrupt = interruptWatch("fine-tuning");
+  try {
+    for (let step = 0; step < o.steps; step++) {
+      interrupt.check(`before step ${step + 1} of ${o.steps}`);
+      const batch = rows(o.data, Array.from({ length: batchSize }, () => random.int(n)));
+      const { value, grads } = tf.variableGrads(() => {
+        const features = pooledFeatures(o.model, batch.ids, batchSize, o.data.length, o.adapters);
+        return crossEntropy(o.head.logits(features), tf.tensor1d(batch.labels, "int32"));
+      }, vars);
+      const loss = value.dataSync()[0];
+      value.dispose();
+      if (!Number.isFinite(loss)) {
+        tf.dispose(Object.values(grads));
+        throw new Error(`fineTune: the loss became ${loss} at step ${step}; lower the learning rate (${o.learningRate})`);
+      }
+      optimizer.step(vars.map((v) => grads[v.name]), learningRateAt(step, schedule));
       tf.dispose(Object.values(grads));
-      throw new Error(`fineTune: the loss became ${loss} at step ${step}; lower the learning rate (${o.learningRate})`);
+      losses.push(loss);
+      o.onStep?.(step, loss);
+      await yieldToEventLoop();
     }
-    optimizer.step(vars.map((v) => grads[v.name]), learningRateAt(step, schedule));
-    tf.dispose(Object.values(grads));
-    losses.push(loss);
-    o.onStep?.(step, loss);
-    await yieldToEventLoop();
+  } finally {
+    interrupt.dispose();
   }
   return losses;
 }

@@ -1,0 +1,88 @@
+// Kernel → Interrupt in the real notebook kernel: long loops stop at their next step, their
+// worker threads end, the kernel goes quiet and the next cell runs.
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { Kernel } from "../tools/kernel";
+import { ROOT, TSLAB_BIN } from "../tools/runner";
+import { fixtureDir } from "./fixtures";
+
+let kernel: Kernel;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** CPU seconds the process has used (user + system), from /proc (clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function printed(code: string): Promise<string> {
+  const r = await kernel.execute(code, 60_000);
+  expect(r.status, r.stderr).toBe("ok");
+  return r.outputs.map((o) => ("text" in o ? String(o.text) : "")).join("");
+}
+
+/** Runs `cell`, interrupts it after `ms` as Jupyter does, and returns what `report` then prints. */
+async function interruptAfter(ms: number, cell: string, report: string): Promise<string> {
+  const running = kernel.execute(cell, 120_000);
+  await sleep(ms);
+  kernel.interrupt();
+  const r = await running;
+  expect(r.status, `${r.detail ?? ""}\n${r.stderr}`).toBe("error"); // tslab: "Interrupted asynchronously"
+  await sleep(1000); // tslab refuses requests for a moment after an error
+  return printed(report);
+}
+
+/** Whether the kernel stays (almost) idle for two seconds: nothing trains in the background. */
+async function quiet(): Promise<boolean> {
+  const before = cpuSeconds(kernel.pid!);
+  await sleep(2000);
+  return cpuSeconds(kernel.pid!) - before < 0.5;
+}
+
+beforeAll(async () => {
+  kernel = await Kernel.start({
+    argv: [process.execPath, TSLAB_BIN, "kernel", "--config-path", "{connection_file}"],
+    cwd: fixtureDir(),
+    env: { ...process.env, TSLAB_ROOT_DIR: ROOT },
+  });
+  await printed([
+    `import { GPT, initBackend, train, tuneClassifiers, type ReuseTask } from "../../../lib";`,
+    `import { liveWorkerCount } from "../../../lib/threads";`,
+    `await initBackend();`,
+    `const ids = Int32Array.from({ length: 4000 }, (_, i) => (i * 7) % 11);`,
+    `const config = { vocabSize: 11, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 32, dropout: 0, bias: true, tieWeights: true };`,
+    `const model = GPT.create(config, 1);`,
+    `let lastStep = -1;`,
+    `let outcome = "running";`,
+  ].join("\n"));
+}, 120_000);
+
+afterAll(() => kernel?.shutdown());
+
+describe.skipIf(process.platform !== "linux")("Kernel → Interrupt", () => {
+  it("stops data-parallel training at its next step, ends its workers and leaves the kernel quiet and usable", async () => {
+    const after = await interruptAfter(8000, [
+      `await train(model, { train: ids, val: ids }, { steps: 1_000_000, batchSize: 8, evalBatches: 0, workers: 2 }, { onStep: (s) => { lastStep = s.step; } })`,
+      `  .then(() => { outcome = "finished"; }, (err) => { outcome = String(err); });`,
+    ].join("\n"), "console.log(lastStep, liveWorkerCount(), outcome)");
+    const [step, workers, ...message] = after.trim().split(" ");
+    expect(Number(step)).toBeGreaterThan(0);
+    expect(Number(workers)).toBe(0);
+    expect(message.join(" ")).toMatch(/^InterruptedError: training interrupted before step \d+ of 1000000 \(Kernel → Interrupt\)$/);
+    expect(await quiet()).toBe(true);
+    expect(await printed("console.log(lastStep)")).toBe(`${step}\n`);
+  });
+
+  it("stops a tuning grid running in worker threads", async () => {
+    const after = await interruptAfter(6000, [
+      `const seqs = (n: number) => ({ ids: Int32Array.from({ length: n * 16 }, (_, j) => j % 11), labels: Int32Array.from({ length: n }, (_, i) => i % 2), length: 16, classes: ["a", "b"] });`,
+      `const task: ReuseTask = { name: "t", classes: ["a", "b"], train: seqs(16), test: seqs(8), testTexts: [] };`,
+      `outcome = "running";`,
+      `await tuneClassifiers(Array.from({ length: 6 }, () => ({ kind: { method: "fine-tune" as const }, task: task, learningRate: 1e-3 })), model, { steps: 100_000, batchSize: 4 }, { jobs: 2 })`,
+      `  .then(() => { outcome = "finished"; }, (err) => { outcome = String(err); });`,
+    ].join("\n"), "console.log(liveWorkerCount(), outcome)");
+    expect(after.trim()).toBe("0 InterruptedError: interrupted with 0 of 6 jobs finished (Kernel → Interrupt)");
+    expect(await quiet()).toBe(true);
+  });
+});
