@@ -71,7 +71,20 @@ export const defaultProbes: Record<BackendName, BackendProbe> = {
     // Where only the danfojs alias of plain tfjs sits at that name, nothing registers "tensorflow".
     return missing && /did not register/.test(missing) ? "@tensorflow/tfjs-node is not installed" : missing;
   },
-  wasm: async () => ((await activate("wasm")) ? null : "the wasm backend failed to initialise"),
+  wasm: async () => {
+    // The wasm module (Emscripten) installs process-wide handlers that re-throw any uncaught
+    // exception or unhandled rejection, which kills a notebook kernel over a forgotten `await`.
+    // Removing them restores what was there before: tslab's handlers print the error in a
+    // kernel, and Node's defaults end a script.
+    const events = ["uncaughtException", "unhandledRejection"];
+    const emitter = process as unknown as NodeJS.EventEmitter;
+    const before = events.map((e) => new Set(emitter.listeners(e)));
+    const ok = await activate("wasm");
+    events.forEach((e, i) => {
+      for (const listener of emitter.listeners(e)) if (!before[i].has(listener)) emitter.removeListener(e, listener as (...args: unknown[]) => void);
+    });
+    return ok ? null : "the wasm backend failed to initialise";
+  },
   cpu: async () => {
     if (!(await activate("cpu"))) return "the cpu backend failed to initialise";
     // Its first use would print a banner recommending tfjs-node; the choice is already announced.

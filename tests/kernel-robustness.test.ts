@@ -1,5 +1,6 @@
-// Kernel → Interrupt in the real notebook kernel: long loops stop at their next step, their
-// worker threads end, the kernel goes quiet and the next cell runs.
+// The real notebook kernel under a student's mistakes: Kernel → Interrupt stops long loops at
+// their next step (their worker threads end, the kernel goes quiet, the next cell runs), and a
+// forgotten `await` on a failing promise does not kill the kernel.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -84,5 +85,14 @@ describe.skipIf(process.platform !== "linux")("Kernel → Interrupt", () => {
     ].join("\n"), "console.log(liveWorkerCount(), outcome)");
     expect(after.trim()).toBe("0 InterruptedError: interrupted with 0 of 6 jobs finished (Kernel → Interrupt)");
     expect(await quiet()).toBe(true);
+  });
+});
+
+describe("a forgotten await", () => {
+  it("leaves the kernel alive after the wasm backend has started", async () => {
+    // The wasm backend's own handlers used to re-throw this rejection and end the kernel.
+    await printed(`Promise.reject(new Error("forgotten await")); console.log("sent")`);
+    await sleep(1500);
+    expect(await printed(`console.log("alive")`)).toBe("alive\n");
   });
 });
