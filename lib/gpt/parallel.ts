@@ -43,6 +43,12 @@ export function splitRows(batchSize: number, workers: number): number[] {
   return Array.from({ length: workers }, (_, w) => Math.floor(((w + 1) * batchSize) / workers) - Math.floor((w * batchSize) / workers));
 }
 
+/** splitRows as consecutive [start, end) ranges. */
+function rowRanges(total: number, workers: number): { start: number; end: number }[] {
+  let start = 0;
+  return splitRows(total, workers).map((count) => ({ start, end: (start += count) }));
+}
+
 export interface ShardRequest {
   x: Int32Array;
   y: Int32Array;
@@ -104,7 +110,8 @@ export type FromWorker =
 
 /**
  * The main thread's side of data-parallel training: `workers - 1` worker threads beside the
- * main thread. Every method rejects with the worker's own error if one throws or exits.
+ * main thread (none for one thread). Every method rejects with the worker's own error if one
+ * throws or exits.
  */
 export class DataParallel {
   private readonly pending = new Map<Worker, { resolve: (m: FromWorker) => void; reject: (e: Error) => void }>();
@@ -191,9 +198,9 @@ export class DataParallel {
     x: Int32Array, y: Int32Array, batchSize: number, first: boolean, divisor: number, shard: Omit<ShardRequest, "x" | "y" | "rows">,
   ): Promise<{ loss: number; finite: boolean }> {
     const T = x.length / batchSize;
-    const rows = splitRows(batchSize, this.workers);
-    const starts = rows.map((_, w) => rows.slice(0, w).reduce((a, b) => a + b, 0));
-    const slice = (ids: Int32Array, w: number) => ids.slice(starts[w] * T, (starts[w] + rows[w]) * T);
+    const ranges = rowRanges(batchSize, this.workers);
+    const rows = ranges.map((r) => r.end - r.start);
+    const slice = (ids: Int32Array, w: number) => ids.slice(ranges[w].start * T, ranges[w].end * T);
     const replies = this.threads.map((t, i) => this.request(t, { type: "grad", ...shard, x: slice(x, i + 1), y: slice(y, i + 1), rows: rows[i + 1] }));
     // The main thread's shard is computed while the workers compute theirs.
     const losses = [shardGradients(this.model, this.vars, { ...shard, x: slice(x, 0), y: slice(y, 0), rows: rows[0] }, this.own)];
@@ -217,9 +224,8 @@ export class DataParallel {
    * the replicas are identical, so each loss is the one a single thread would compute.
    */
   async batchLosses(batches: Batch[]): Promise<number[]> {
-    const shares = splitRows(batches.length, this.workers);
-    const starts = shares.map((_, w) => shares.slice(0, w).reduce((a, b) => a + b, 0));
-    const part = (w: number) => batches.slice(starts[w], starts[w] + shares[w]);
+    const ranges = rowRanges(batches.length, this.workers);
+    const part = (w: number) => batches.slice(ranges[w].start, ranges[w].end);
     const replies = this.threads.map((t, i) => this.request(t, { type: "losses", batches: part(i + 1) }));
     const losses = part(0).map((b) => batchLoss(this.model, b));
     for (const r of await Promise.all(replies)) losses.push(...(r as { losses: number[] }).losses);

@@ -1,14 +1,15 @@
 // Pretraining loop: AdamW with decoupled weight decay, linear warmup then cosine decay,
 // global-norm clipping, gradient accumulation, periodic validation, seeded batches.
-// Everything stays in tensors on the chosen backend except one scalar per step (the loss),
-// which is read to stop on NaN and to report progress.
+// Forward and backward passes run on the chosen backend, split over threads by
+// lib/gpt/parallel.ts (one thread: no workers); each step's gradient comes back as one flat
+// array, which AdamW applies in plain loops.
 import * as tf from "@tensorflow/tfjs";
 
 import { sampleBatch, type Batch } from "../data";
 import { interruptWatch } from "../interrupt";
 import { Random } from "../random";
 import { LossScaler } from "../efficiency/precision";
-import { allFinite, type HalfFormat } from "./mixed";
+import type { HalfFormat } from "./mixed";
 import { AdamW } from "./adamw";
 import { parameterSpecs, flopsPerToken, type GPT } from "./model";
 import { batchLoss, DataParallel, resolveWorkers } from "./parallel";
@@ -174,7 +175,6 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
   const batchRandom = new Random(c.seed);
   const evalRandom = new Random(c.seed + 1);
   const optimizer = new AdamW(modelParameters(model), c);
-  const vars = optimizer.variables;
   const tokensPerStep = c.batchSize * c.gradAccumSteps * T;
   const precision = c.precision === "fp32" ? undefined : c.precision;
   // Growth every 200 good steps (PyTorch waits 2000): the course's runs are short.
@@ -182,13 +182,11 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
   const started = performance.now();
   const workers = resolveWorkers(c.workers, { batchSize: c.batchSize, flops: flopsPerToken(model.config) * tokensPerStep * c.steps });
   const result: TrainResult = { steps: [], evals: [], tokens: 0, seconds: 0, flops: 0, workers };
-  let team: DataParallel | null = null;
+  // One thread is the same path with no workers: the gradient goes through plain arrays either way.
+  const team = await DataParallel.start(model, optimizer, workers, c);
   const evaluate = async (step: number): Promise<boolean> => {
     // With threads, the same batches are shared among them: the same losses, the same estimate.
-    const estimate = async (ids: Int32Array) => {
-      const batches = drawBatches(ids, c.evalBatches, c.batchSize, T, evalRandom);
-      return mean(team ? await team.batchLosses(batches) : batches.map((b) => batchLoss(model, b)));
-    };
+    const estimate = async (ids: Int32Array) => mean(await team.batchLosses(drawBatches(ids, c.evalBatches, c.batchSize, T, evalRandom)));
     const trainLoss = await estimate(data.train);
     const valLoss = await estimate(data.val);
     const info: EvalInfo = {
@@ -205,61 +203,29 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
 
   const interrupt = interruptWatch("training");
   try {
-    if (workers > 1) team = await DataParallel.start(model, optimizer, workers, c);
     for (let step = 0; step < c.steps; step++) {
       // The weights stay as the last finished step left them.
       interrupt.check(`before step ${step + 1} of ${c.steps}`);
       const lr = learningRateAt(step, c);
       const lossScale = scaler.scale;
-      const divisor = c.gradAccumSteps * lossScale;
       let lossSum = 0;
       let finite = true;
-      let summed: tf.Tensor[] | null = null;
       for (let micro = 0; micro < c.gradAccumSteps; micro++) {
         const b = sampleBatch(data.train, c.batchSize, T, batchRandom);
         const seed = c.seed + step * c.gradAccumSteps + micro;
-        if (team) {
-          const shard = await team.accumulate(b.x, b.y, c.batchSize, micro === 0, divisor, { dropoutSeed: seed, scale: lossScale, precision });
-          lossSum += shard.loss;
-          finite = shard.finite;
-          continue;
-        }
-        const { value, grads } = tf.variableGrads(
-          () => tf.mul(model.loss(b.x, b.y, c.batchSize, T, { training: true, dropoutSeed: seed, precision }), lossScale) as tf.Scalar,
-          vars,
-        );
-        lossSum += value.dataSync()[0] / lossScale;
-        value.dispose();
-        const ordered = vars.map((v) => grads[v.name]);
-        if (summed === null) summed = ordered;
-        else {
-          const previous: tf.Tensor[] = summed;
-          summed = previous.map((s, i) => tf.add(s, ordered[i]));
-          tf.dispose([...previous, ...ordered]);
-        }
+        const shard = await team.accumulate(b.x, b.y, c.batchSize, micro === 0, c.gradAccumSteps * lossScale, { dropoutSeed: seed, scale: lossScale, precision });
+        lossSum += shard.loss;
+        finite = shard.finite;
       }
       const loss = lossSum / c.gradAccumSteps;
       if (!Number.isFinite(loss)) {
-        if (summed) tf.dispose(summed);
         throw new TrainingDivergedError(
           `training diverged at step ${step}: the loss is ${loss} (learning rate ${lr.toExponential(2)}); lower the learning rate, warm up longer or clip gradients`,
         );
       }
-      // With loss scaling, an overflowed gradient (inf or NaN) skips the update; otherwise unscale and step.
-      let gradNorm = NaN;
-      let apply: boolean;
-      if (team) {
-        apply = c.lossScale === 1 || scaler.record(!finite);
-        if (apply) gradNorm = team.step(optimizer, lr);
-      } else {
-        apply = c.lossScale === 1 || scaler.record(!allFinite(summed!));
-        if (apply) {
-          const averaged = divisor === 1 ? summed! : summed!.map((g) => tf.div(g, divisor));
-          gradNorm = optimizer.step(averaged, lr);
-          if (divisor !== 1) tf.dispose(averaged);
-        }
-        tf.dispose(summed!);
-      }
+      // With loss scaling, an overflowed gradient (inf or NaN) skips the update.
+      const apply = c.lossScale === 1 || scaler.record(!finite);
+      const gradNorm = apply ? team.step(optimizer, lr) : NaN;
 
       result.tokens += tokensPerStep;
       const elapsedSeconds = (performance.now() - started) / 1000;
@@ -277,7 +243,7 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
     }
   } finally {
     interrupt.dispose();
-    await team?.close();
+    await team.close();
   }
   result.seconds = (performance.now() - started) / 1000;
   result.flops = flopsPerToken(model.config) * result.tokens;
