@@ -3,7 +3,7 @@
 // network trained from scratch; with what each costs in trainable parameters and bytes per task.
 import * as tf from "@tensorflow/tfjs";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import type { Tokenizer } from "./data";
@@ -15,7 +15,7 @@ import type { EvalInfo, StepInfo } from "./gpt/train";
 import {
   ClassifierHead, classifierAccuracy, continuationLogLikelihood, fineTune, fitLinearProbe, layerFeatures, zeroShotPredict, type LabeledSequences,
 } from "./gpt/transfer";
-import { mapInWorkers } from "./threads";
+import { mapInWorkers, usefulThreads } from "./threads";
 import { encodeTask, limitPerClass, parseSpeeches, realOrScrambledTask, speakerTask, splitTask, verseProseTask, type TextTask } from "./tasks";
 
 const BYTES_PER_FLOAT = 4;
@@ -189,7 +189,7 @@ export async function tuneClassifiers(
   options: Omit<TuneOptions, "onStep" | "learningRate">,
   run: { jobs?: number; onResult?: (row: ReuseRow, index: number) => void } = {},
 ): Promise<ReuseRow[]> {
-  const jobs = run.jobs ?? (["wasm", "cpu"].includes(tf.getBackend()) ? availableParallelism() : 1);
+  const jobs = run.jobs ?? usefulThreads();
   if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`tuneClassifiers: jobs must be a positive integer; got ${jobs}`);
   if (jobs === 1 || grid.length === 1) {
     const rows: ReuseRow[] = [];

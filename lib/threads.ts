@@ -2,11 +2,21 @@
 // independent runs side by side (sweeps, tuning grids). tfjs's wasm and cpu backends use one
 // thread in Node, so each thread holds its own backend. Every worker is counted while alive,
 // so tests can check that none outlives the work that started it.
+import * as tf from "@tensorflow/tfjs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parentPort, Worker, workerData } from "node:worker_threads";
 
 import { InterruptedError, onInterrupt } from "./interrupt";
 import { projectRoot } from "./paths";
+
+/** Backends that run on one thread in Node, where more threads add cores. */
+const SINGLE_THREADED = new Set(["wasm", "cpu"]);
+
+/** Threads worth running side by side: one per core on a single-threaded backend, else 1 (native TensorFlow threads itself). */
+export function usefulThreads(backend: string = tf.getBackend()): number {
+  return SINGLE_THREADED.has(backend) ? availableParallelism() : 1;
+}
 
 const live = new Set<Worker>();
 

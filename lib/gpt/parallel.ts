@@ -6,17 +6,13 @@
 // (main included) applies the same AdamW update from that memory, so the replicas stay
 // identical without ever sending weights.
 import * as tf from "@tensorflow/tfjs";
-import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 
 import type { Batch } from "../data";
-import { startWorker, type ThreadError } from "../threads";
+import { startWorker, usefulThreads, type ThreadError } from "../threads";
 import { AdamW, type AdamWConfig } from "./adamw";
 import type { HalfFormat } from "./mixed";
 import type { GPT, GPTConfig } from "./model";
-
-/** Backends that run on one thread in Node, where workers add cores. */
-const SINGLE_THREADED = new Set(["wasm", "cpu"]);
 
 /** Below this much training compute (FLOPs), starting workers (~1 s each) costs more than it saves. */
 export const MIN_PARALLEL_FLOPS = 2e11;
@@ -34,8 +30,8 @@ export function resolveWorkers(requested: number | "auto", run: { batchSize: num
     if (!Number.isInteger(choice) || choice < 1) throw new Error(`${where} must be a positive integer or "auto"; got ${JSON.stringify(requested !== "auto" ? requested : env)}`);
     return Math.min(choice, run.batchSize);
   }
-  if (!SINGLE_THREADED.has(run.backend ?? tf.getBackend()) || run.flops < MIN_PARALLEL_FLOPS) return 1;
-  return Math.max(1, Math.min(availableParallelism(), run.batchSize));
+  if (run.flops < MIN_PARALLEL_FLOPS) return 1;
+  return Math.min(usefulThreads(run.backend), run.batchSize);
 }
 
 /** Rows of a batch of `batchSize` for each of `workers` threads, as even as possible. */
