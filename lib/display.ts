@@ -1,10 +1,7 @@
 // Rich outputs for lessons: Plotly charts, tables and live progress, each sent as one
 // Jupyter output that carries several MIME types, so every front end finds one it renders.
 // Outside a kernel (scripts, tests) the text/plain part goes to stdout.
-import { readFileSync } from "node:fs";
 import { sep } from "node:path";
-
-import { resolvePackageFile } from "./paths";
 
 /** One Jupyter output: MIME type → content. */
 export type MimeBundle = Record<string, string | object>;
@@ -66,50 +63,75 @@ function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, "\\u003c");
 }
 
-let plotlyShipped = false;
 let plotCount = 0;
 
-function plotlyLibraryScript(): string {
-  const path = resolvePackageFile("plotly.js-dist-min/plotly.min.js");
-  const source = readFileSync(path, "utf8").replace(/<\/script/gi, "<\\/script");
-  // Figures drawn before the library arrived wait in a queue.
-  return `<script type="text/javascript">${source}\n;(window.__coursePlotlyQueue || []).splice(0).forEach(function (f) { f(); });</script>`;
-}
+/** The name `npm run kernel` registers the course's kernel under; its spec folder also holds plotly.js. */
+export const COURSE_KERNEL_NAME = "tslab-course";
+
+/** What a chart says where plotly.js could not be loaded, instead of an empty box. */
+const PLOTLY_MISSING =
+  "This chart needs plotly.js, which the page loads from the course kernel's folder, and it was not found. " +
+  "Run <code>npm run kernel</code> once in the course folder, then reload this page and re-run the cell.";
+
+/**
+ * The page's plotly.js, loaded once per page from the kernel spec's folder, which Jupyter
+ * serves at <base>/kernelspecs/<name>/ (classic Notebook, JupyterLab, Notebook 7). Charts never
+ * carry the library: a notebook stays small, a live chart sends only its data, and a page
+ * reloaded after "clear outputs" still finds it.
+ */
+const plotlyLoader = `function coursePlotly() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!window.__coursePlotly) {
+    var base = document.body.getAttribute("data-base-url");
+    if (!base) { try { base = JSON.parse(document.getElementById("jupyter-config-data").textContent).baseUrl; } catch (e) { base = "/"; } }
+    window.__coursePlotly = new Promise(function (resolve, reject) {
+      var s = document.createElement("script");
+      s.src = base.replace(/\\/?$/, "/") + "kernelspecs/${COURSE_KERNEL_NAME}/plotly.min.js";
+      s.onload = function () { window.Plotly ? resolve(window.Plotly) : reject(); };
+      s.onerror = function () { window.__coursePlotly = null; reject(); };
+      document.head.appendChild(s);
+    });
+  }
+  return window.__coursePlotly;
+}`;
 
 /**
  * A Plotly figure as one output: the Plotly MIME type (JupyterLab with jupyterlab-plotly,
- * VS Code), an HTML version that draws itself with plotly.js (classic Notebook, JupyterLab
- * without the extension) and a text summary. The first figure of a kernel session carries
- * plotly.js itself (~4.8 MB) so the notebook works offline; later ones reuse it.
+ * VS Code), an HTML version that draws itself with the page's plotly.js (classic Notebook,
+ * JupyterLab without the extension) and a text summary.
  */
-export function plotBundle(figure: PlotlyFigure, options: { includeLibrary: boolean; divId: string }): MimeBundle {
+export function plotBundle(figure: PlotlyFigure, options: { divId: string }): MimeBundle {
   if (!Array.isArray(figure.data)) throw new Error(`plot: figure.data must be an array of traces; got ${typeof figure.data}`);
   const height = Number(figure.layout?.height ?? 420);
+  if (!Number.isFinite(height) || height <= 0) throw new Error(`plot: layout.height must be a positive number of pixels; got ${JSON.stringify(figure.layout?.height)}`);
   const spec = { data: figure.data, layout: figure.layout ?? {}, config: { responsive: true, ...figure.config } };
   const draw = `<div id="${options.divId}" style="width:100%;height:${height}px"></div>
 <script type="text/javascript">(function () {
   var spec = ${scriptJson(spec)};
-  function draw() {
-    var div = document.getElementById("${options.divId}"), still = div && div.previousElementSibling;
+  ${plotlyLoader}
+  var div = document.getElementById("${options.divId}");
+  if (!div) return;
+  coursePlotly().then(function (Plotly) {
+    var still = div.previousElementSibling;
     if (still && still.className === "course-static") still.remove(); // the PNG stand-in, for readers without JavaScript
-    window.Plotly.newPlot("${options.divId}", spec.data, spec.layout, spec.config);
-  }
-  if (window.Plotly) draw(); else (window.__coursePlotlyQueue = window.__coursePlotlyQueue || []).push(draw);
+    Plotly.newPlot(div, spec.data, spec.layout, spec.config);
+  }, function () {
+    div.style.height = "auto";
+    div.innerHTML = '<p class="course-plot-missing" style="padding:0.5em;border:1px solid #e0b4b4;background:#fff6f6">${PLOTLY_MISSING}</p>';
+  });
 })();</script>`;
   const title = (figure.layout?.title as { text?: string } | string | undefined);
   const titleText = typeof title === "string" ? title : title?.text;
   return {
     "application/vnd.plotly.v1+json": spec,
-    "text/html": options.includeLibrary ? `${plotlyLibraryScript()}\n${draw}` : draw,
+    "text/html": draw,
     "text/plain": `<Plotly figure${titleText ? ` "${titleText}"` : ""}: ${figure.data.length} trace(s)>`,
   };
 }
 
 /** Shows a Plotly figure: `plot({ data: [{ x, y, type: "scatter" }], layout: { title: { text: "Loss" } } })`. */
 export function plot(figure: PlotlyFigure): void {
-  const includeLibrary = inKernel() && !plotlyShipped;
-  displayBundle(plotBundle(figure, { includeLibrary, divId: `course-plot-${process.pid}-${++plotCount}` }));
-  if (includeLibrary) plotlyShipped = true;
+  displayBundle(plotBundle(figure, { divId: `course-plot-${process.pid}-${++plotCount}` }));
 }
 
 export interface LivePlot {
@@ -123,16 +145,13 @@ export function livePlot(options: { minIntervalMs?: number } = {}): LivePlot {
   const displayId = `course-live-${process.pid}-${++plotCount}`;
   const divId = `${displayId}-div`;
   const live = inKernel();
-  // The output that first ships plotly.js must keep it through every redraw.
-  const includeLibrary = live && !plotlyShipped;
-  if (includeLibrary) plotlyShipped = true;
   const minInterval = options.minIntervalMs ?? 1000;
   let latest: PlotlyFigure | null = null;
   let drawn: PlotlyFigure | null = null;
   let lastDrawn = -Infinity;
   const draw = () => {
     if (!latest || latest === drawn) return;
-    displayBundle(plotBundle(latest, { includeLibrary, divId }), { displayId, update: drawn !== null });
+    displayBundle(plotBundle(latest, { divId }), { displayId, update: drawn !== null });
     drawn = latest;
     lastDrawn = Date.now();
   };
@@ -196,11 +215,22 @@ export interface ProgressState {
   values?: Record<string, number>;
 }
 
+/** 0.4 → "0.4 s", 75 → "1 min 15 s", 4000 → "1 h 07 min": a duration at the precision worth reading. */
+export function formatDuration(seconds: number): string {
+  if (seconds < 10) return `${seconds.toFixed(1)} s`;
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  const whole = Math.round(seconds);
+  if (whole < 3600) return `${Math.floor(whole / 60)} min ${String(whole % 60).padStart(2, "0")} s`;
+  const minutes = Math.round(seconds / 60);
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
+}
+
 export function progressBundle(label: string, state: ProgressState, elapsedSeconds: number): MimeBundle {
   const fraction = state.total > 0 ? Math.min(1, state.step / state.total) : 0;
   const extras = Object.entries(state.values ?? {}).map(([k, v]) => `${k} ${formatCell(v, 4)}`);
-  const eta = fraction > 0 && fraction < 1 ? elapsedSeconds * (1 / fraction - 1) : 0;
-  const timing = `${elapsedSeconds.toFixed(1)} s${eta > 0 ? `, ~${eta.toFixed(0)} s left` : ""}`;
+  // A guess from the first second of a run (warm-up, a cached step) says nothing; wait for more.
+  const eta = fraction > 0 && fraction < 1 && elapsedSeconds >= 2 ? elapsedSeconds * (1 / fraction - 1) : null;
+  const timing = `${formatDuration(elapsedSeconds)}${eta !== null ? `, ~${formatDuration(eta)} left` : ""}`;
   const summary = [`${state.step}/${state.total}`, ...extras, timing].join(" · ");
   const width = 30;
   const filled = Math.round(fraction * width);

@@ -1,7 +1,7 @@
 import * as dfd from "danfojs-node";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
-import { livePlot, plotBundle, progress, progressBundle, tableBundle } from "../lib/display";
+import { formatDuration, livePlot, plotBundle, progress, progressBundle, tableBundle } from "../lib/display";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -9,28 +9,31 @@ describe("plotBundle", () => {
   const figure = { data: [{ x: [1, 2, 3], y: [2, 4, 8], type: "scatter" }], layout: { title: { text: "growth </script>" }, height: 300 } };
 
   it("carries the Plotly MIME type, a self-drawing HTML fallback and a text summary in one bundle", () => {
-    const b = plotBundle(figure, { includeLibrary: false, divId: "fig-1" });
+    const b = plotBundle(figure, { divId: "fig-1" });
     expect(b["application/vnd.plotly.v1+json"]).toEqual({ data: figure.data, layout: figure.layout, config: { responsive: true } });
     const html = b["text/html"] as string;
     expect(html).toContain(`<div id="fig-1" style="width:100%;height:300px"></div>`);
-    expect(html).toContain(`window.Plotly.newPlot("fig-1"`);
+    expect(html).toContain(`Plotly.newPlot(div, spec.data`);
     // A title containing </script> must not end the script element early.
     expect(html.match(/<\/script>/g)).toHaveLength(1);
     expect(html).toContain("growth \\u003c/script>");
     expect(b["text/plain"]).toBe(`<Plotly figure "growth </script>": 1 trace(s)>`);
-    expect(html).not.toContain("plotly.js v");
   });
 
-  it("ships plotly.js itself only when asked (the first figure of a session)", () => {
-    const html = plotBundle(figure, { includeLibrary: true, divId: "fig-2" })["text/html"] as string;
-    expect(html).toMatch(/^<script type="text\/javascript">\/\*\*\n\* plotly\.js v3\./);
-    expect(html.length).toBeGreaterThan(1_000_000);
-    // Every script element opened is closed exactly once: the library's source was escaped.
-    expect(html.match(/<script/g)!.length).toBe(html.match(/<\/script>/g)!.length);
+  it("never carries plotly.js: the page loads it once from the kernel's folder, or the chart says how to fix that", () => {
+    const html = plotBundle(figure, { divId: "fig-2" })["text/html"] as string;
+    expect(html).not.toContain("plotly.js v");
+    expect(html.length).toBeLessThan(5_000);
+    expect(html).toContain(`"kernelspecs/tslab-course/plotly.min.js"`);
+    expect(html).toContain("npm run kernel");
+  });
+
+  it("rejects a height that is not a positive number of pixels", () => {
+    expect(() => plotBundle({ data: [], layout: { height: "tall" } }, { divId: "f" })).toThrow('plot: layout.height must be a positive number of pixels; got "tall"');
   });
 
   it("rejects a figure without a data array", () => {
-    expect(() => plotBundle({ data: "x" as unknown as object[] }, { includeLibrary: false, divId: "f" })).toThrow(
+    expect(() => plotBundle({ data: "x" as unknown as object[] }, { divId: "f" })).toThrow(
       "plot: figure.data must be an array of traces; got string",
     );
   });
@@ -58,8 +61,17 @@ describe("tableBundle", () => {
 describe("progress", () => {
   it("formats step, values and the time left", () => {
     const b = progressBundle("train", { step: 25, total: 100, values: { loss: 1.23456 } }, 10);
-    expect(b["text/plain"]).toBe(`train [${"#".repeat(8)}${".".repeat(22)}] 25/100 · loss 1.235 · 10.0 s, ~30 s left`);
+    expect(b["text/plain"]).toBe(`train [${"#".repeat(8)}${".".repeat(22)}] 25/100 · loss 1.235 · 10 s, ~30 s left`);
     expect(b["text/html"]).toContain(`<progress value="25" max="100"></progress>`);
+  });
+
+  it("guesses the time left only once a run has gone on for a while", () => {
+    expect(progressBundle("tune", { step: 1, total: 7 }, 0.3)["text/plain"]).toMatch(/1\/7 · 0\.3 s$/);
+    expect(progressBundle("tune", { step: 1, total: 7 }, 90)["text/plain"]).toMatch(/1\/7 · 1 min 30 s, ~9 min 00 s left$/);
+  });
+
+  it("writes durations at the precision worth reading", () => {
+    expect([0.42, 9.95, 59.4, 75, 3599.6, 4000].map(formatDuration)).toEqual(["0.4 s", "9.9 s", "59 s", "1 min 15 s", "1 h 00 min", "1 h 07 min"]);
   });
 
   it("outside a kernel, prints throttled lines and always the final state", () => {

@@ -34,6 +34,8 @@ describe("kernel registration", () => {
       expect(second).toBe(first);
       expect(first).toBe(join(prefix, "share", "jupyter", "kernels", KERNEL_NAME));
       expect(JSON.parse(readFileSync(join(first, "kernel.json"), "utf8"))).toEqual(kernelSpec());
+      // Charts load plotly.js from here, once per page.
+      expect(readFileSync(join(first, "plotly.min.js"), "utf8")).toContain("window.Plotly = Plotly;");
     } finally {
       rmSync(prefix, { recursive: true, force: true });
     }

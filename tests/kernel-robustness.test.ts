@@ -1,6 +1,7 @@
 // The real notebook kernel under a student's mistakes: Kernel → Interrupt stops long loops at
 // their next step (their worker threads end, the kernel goes quiet, the next cell runs), and a
-// forgotten `await` on a failing promise does not kill the kernel.
+// forgotten `await` on a failing promise does not kill the kernel and is shown in the notebook,
+// and errors point at the cell's line or the lib .ts file they come from.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -75,6 +76,17 @@ describe.skipIf(process.platform !== "linux")("Kernel → Interrupt", () => {
     expect(await printed("console.log(lastStep)")).toBe(`${step}\n`);
   });
 
+  it("reports where an awaited training run stopped in the interrupted cell itself", async () => {
+    const running = kernel.execute(`await train(model, { train: ids, val: ids }, { steps: 1_000_000, batchSize: 8, evalBatches: 0, workers: 1 }, { onStep: (s) => { lastStep = s.step; } });`, 120_000);
+    await sleep(5000);
+    kernel.interrupt();
+    const r = await running;
+    expect(r.status).toBe("error");
+    expect(r.stderr.trim()).toMatch(/^InterruptedError: training interrupted before step \d+ of 1000000 \(Kernel → Interrupt\)$/);
+    await sleep(1000);
+    expect(await quiet()).toBe(true);
+  });
+
   it("stops a tuning grid running in worker threads", async () => {
     const after = await interruptAfter(6000, [
       `const seqs = (n: number) => ({ ids: Int32Array.from({ length: n * 16 }, (_, j) => j % 11), labels: Int32Array.from({ length: n }, (_, i) => i % 2), length: 16, classes: ["a", "b"] });`,
@@ -88,11 +100,42 @@ describe.skipIf(process.platform !== "linux")("Kernel → Interrupt", () => {
   });
 });
 
-describe("a forgotten await", () => {
-  it("leaves the kernel alive after the wasm backend has started", async () => {
+describe("errors a student makes", () => {
+  /** Runs a cell expected to fail and returns its error output, waiting out tslab's pause after errors. */
+  async function failing(code: string): Promise<string> {
+    const r = await kernel.execute(code, 60_000);
+    expect(r.status).toBe("error");
+    await sleep(1000);
+    return r.stderr;
+  }
+
+  it("name the cell's own line and, inside lib, the .ts file and line, without tslab's frames", async () => {
+    const cell = await failing([`const unused: number = 1;`, ``, `interface Shape { x: number }`, `function fails(): number {`, `  throw new Error("thrown on line 5");`, `}`, `fails();`].join("\n"));
+    expect(cell).toMatch(/^Error: thrown on line 5\n\s+at fails \(In\[\d+\]:5:\d+\)\n\s+at In\[\d+\]:7:1\s*$/);
+
+    const source = readFileSync(`${ROOT}/lib/machine.ts`, "utf8").split("\n");
+    const line = source.findIndex((l) => l.includes("measureMatmul: size must be a positive integer")) + 1;
+    const inLib = await failing(`import { measureMatmul } from "../../../lib";\nawait measureMatmul(-5, 1);`);
+    expect(inLib).toContain("Error: measureMatmul: size must be a positive integer; got -5");
+    expect(inLib).toMatch(new RegExp(`at \\S*measureMatmul \\(lib/machine\\.ts:${line}:\\d+\\)\\n\\s+at In\\[\\d+\\]:2:\\d+`));
+    expect(inLib).not.toMatch(/tslab|node:internal|evalmachine|machine\.js/);
+  });
+
+  it("a forgotten await: the rejection is shown in its own cell after the wasm backend has started, and the kernel lives", async () => {
     // The wasm backend's own handlers used to re-throw this rejection and end the kernel.
-    await printed(`Promise.reject(new Error("forgotten await")); console.log("sent")`);
-    await sleep(1500);
+    const out = await printed(`Promise.reject(new Error("forgotten await")); console.log("sent")`);
+    expect(out).toContain("sent");
+    const r = await kernel.execute(`Promise.reject(new Error("forgotten await")); console.log("sent")`, 60_000);
+    expect(r.stderr).toMatch(/^A promise was rejected and nothing awaited it \(a missing `await`\?\):\nError: forgotten await\n\s+at In\[\d+\]:1:16/);
     expect(await printed(`console.log("alive")`)).toBe("alive\n");
+  });
+
+  it("an exception in a timer after its cell finished is shown at the start of the next cell", async () => {
+    await printed(`setTimeout(() => { throw new Error("late timer"); }, 200);`);
+    await sleep(600);
+    const r = await kernel.execute(`console.log("next")`, 60_000);
+    expect(r.status).toBe("ok");
+    expect(r.stderr).toMatch(/^After the previous cell had finished: An exception was thrown outside the cell's own code \(in a callback or timer\):\nError: late timer\n\s+at Timeout\._onTimeout \(In\[\d+\]:1:26\)/);
+    expect(r.outputs.map((o) => ("text" in o ? String(o.text) : "")).join("")).toContain("next");
   });
 });

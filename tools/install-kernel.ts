@@ -4,14 +4,16 @@
 // this script, the course's own tslab by absolute path, and TSLAB_ROOT_DIR so that lessons
 // can import ../lib. Running it again replaces the registration.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 
+import { COURSE_KERNEL_NAME } from "../lib/display";
+import { resolvePackageFile } from "../lib/paths";
 import { ROOT, TSLAB_BIN } from "./runner";
 
-export const KERNEL_NAME = "tslab-course";
+export const KERNEL_NAME = COURSE_KERNEL_NAME;
 export const KERNEL_DISPLAY_NAME = "TypeScript (foundation models course)";
 
 const HOW_TO_GET_JUPYTER = `Jupyter was not found. Install it, then run \`npm run kernel\` again:
@@ -43,11 +45,16 @@ export function kernelSpec(): object {
   };
 }
 
-/** Installs the kernel spec through jupyter_client's own API; returns where it went. */
+/**
+ * Installs the kernel spec through jupyter_client's own API; returns where it went. The spec's
+ * folder also gets plotly.js: Jupyter serves it at <base>/kernelspecs/<name>/plotly.min.js, where
+ * the lessons' charts load it once per page.
+ */
 export function installKernel(python: string, prefix?: string): string {
   const dir = mkdtempSync(join(tmpdir(), "tslab-course-spec-"));
   try {
     writeFileSync(join(dir, "kernel.json"), `${JSON.stringify(kernelSpec(), null, 2)}\n`);
+    copyFileSync(resolvePackageFile("plotly.js-dist-min/plotly.min.js"), join(dir, "plotly.min.js"));
     const where = prefix ? `prefix=${JSON.stringify(prefix)}` : "user=True";
     const script = `from jupyter_client.kernelspec import KernelSpecManager
 print(KernelSpecManager().install_kernel_spec(${JSON.stringify(dir)}, ${JSON.stringify(KERNEL_NAME)}, ${where}, replace=True))`;
