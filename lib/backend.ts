@@ -5,6 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 
 import { installWasmKernels } from "./gpt/wasmKernels";
+import { describeScale } from "./scale";
 
 // Attention's batched matmuls on wasm go to the course's SIMD kernel instead of a scalar loop,
 // and clones share data (COURSE_WASM_KERNELS=0 keeps tfjs's own kernels, for comparison in benchmarks).
@@ -127,7 +128,7 @@ let chosen: Promise<BackendInfo> | undefined;
 
 /**
  * Picks the backend once per process (COURSE_BACKEND, or automatic) and announces it in one
- * line. Later calls return the same choice.
+ * line, and the lessons' scale in another. Later calls return the same choice.
  */
 export function initBackend(log: (line: string) => void = console.log): Promise<BackendInfo> {
   if (!chosen) {
@@ -135,6 +136,7 @@ export function initBackend(log: (line: string) => void = console.log): Promise<
     const requested = env ? parseBackendName(env, "COURSE_BACKEND") : undefined;
     chosen = chooseBackend(requested).then((info) => {
       log(info.summary);
+      log(describeScale());
       return info;
     });
     chosen.catch(() => { chosen = undefined; });

@@ -240,6 +240,9 @@ export function progressBundle(label: string, state: ProgressState, elapsedSecon
   };
 }
 
+/** Progress outputs' display ids start with this, so a runner can show a running cell's progress. */
+export const PROGRESS_DISPLAY_PREFIX = "course-progress-";
+
 export interface Progress {
   update(state: ProgressState): void;
   /** Draws the final state, whatever the throttle skipped. */
@@ -251,7 +254,7 @@ export interface Progress {
  * fast loop does not flood the kernel; outside a kernel it prints at most every few seconds.
  */
 export function progress(label: string, options: { minIntervalMs?: number } = {}): Progress {
-  const displayId = `course-progress-${process.pid}-${++plotCount}`;
+  const displayId = `${PROGRESS_DISPLAY_PREFIX}${process.pid}-${++plotCount}`;
   const live = inKernel();
   const minInterval = options.minIntervalMs ?? (live ? 250 : 5000);
   const started = Date.now();

@@ -4,7 +4,7 @@ export { BACKENDS, chooseBackend, initBackend, parseBackendName, type BackendInf
 export { displayBundle, inKernel, livePlot, plot, progress, table, type LivePlot, type PlotlyFigure, type Progress, type TableLike } from "./display";
 export { environmentReport, measureMatmul, packageVersion, type MatmulMeasurement } from "./machine";
 export { projectRoot } from "./paths";
-export { atScale, courseScale, parseScale, SCALES, type Scale } from "./scale";
+export { atScale, courseScale, describeScale, parseScale, SCALES, setScale, type Scale } from "./scale";
 export { BpeTokenizer, trainBpe, type BpeModel } from "./bpe";
 export { CharTokenizer, loadDataset, sampleBatch, splitTrainVal, type Batch, type Tokenizer } from "./data";
 export { writeFileAtomic } from "./files";

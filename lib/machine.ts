@@ -47,23 +47,36 @@ export interface MatmulMeasurement {
 }
 
 /**
- * Times square fp32 matmuls on the active backend: 2n³ flops each, median of `repeats`
- * after one warm-up, reading the result back so that asynchronous backends finish.
+ * Times square fp32 matmuls on the active backend: 2n³ flops each, reading the result back so
+ * that asynchronous backends finish. Warms up for at least 50 ms first (the backend's first
+ * products pay for allocation and compilation, which would make the first size look slow), and
+ * times batches of products long enough (≥ 5 ms) that the clock's resolution does not matter;
+ * returns the median of `repeats` batches.
  */
 export async function measureMatmul(size: number, repeats = 5): Promise<MatmulMeasurement> {
   if (!Number.isInteger(size) || size < 1) throw new Error(`measureMatmul: size must be a positive integer; got ${size}`);
   if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`measureMatmul: repeats must be a positive integer; got ${repeats}`);
   const a = tf.randomUniform([size, size], -1, 1, "float32", 1);
   const b = tf.randomUniform([size, size], -1, 1, "float32", 2);
-  const times: number[] = [];
-  try {
-    for (let i = 0; i <= repeats; i++) {
-      const t0 = performance.now();
+  const products = async (count: number): Promise<number> => {
+    const t0 = performance.now();
+    for (let i = 0; i < count; i++) {
       const c = tf.matMul(a, b);
       await c.data();
       c.dispose();
-      if (i > 0) times.push((performance.now() - t0) / 1000);
     }
+    return (performance.now() - t0) / 1000;
+  };
+  const times: number[] = [];
+  try {
+    let warmups = 0;
+    let warmupSeconds = 0;
+    while (warmups < 2 || warmupSeconds < 0.05) {
+      warmupSeconds += await products(1);
+      warmups++;
+    }
+    const perBatch = Math.max(1, Math.ceil(0.005 / (warmupSeconds / warmups)));
+    for (let i = 0; i < repeats; i++) times.push((await products(perBatch)) / perBatch);
   } finally {
     a.dispose();
     b.dispose();

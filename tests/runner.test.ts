@@ -40,13 +40,25 @@ describe("runner on a passing lesson", () => {
     const data = (chart[0] as Extract<Output, { output_type: "display_data" }>).data;
     expect(Object.keys(data).sort()).toEqual(["application/vnd.plotly.v1+json", "text/html", "text/plain"]);
     expect(data["application/vnd.plotly.v1+json"]).toMatchObject({ data: [{ x: [1, 2], y: [3, 4] }], layout: { title: { text: "tiny" } } });
-    expect(data["text/html"]).toContain("window.Plotly.newPlot");
+    expect(data["text/html"]).toContain("Plotly.newPlot(div");
     // The progress display was updated in place: one output holding the final state.
     expect(bar).toHaveLength(1);
     expect((bar[0] as Extract<Output, { output_type: "display_data" }>).data["text/plain"]).toMatch(/^loop \[#+\] 3\/3/);
     // Progress per cell with its time, and where the result went.
     expect(lines.filter((l) => /✓ cell +\d+\/5 +\d+\.\d+ s/.test(l))).toHaveLength(4);
     expect(lines.at(-1)).toContain(result.outPath);
+  });
+
+  it("reports a long cell's latest progress line while it runs", async () => {
+    const src = writeFixture(dir, "12-heartbeat", [
+      `import { progress } from "../../../lib";\nconst bar = progress("slow loop", { minIntervalMs: 0 });\nfor (let i = 1; i <= 5; i++) { bar.update({ step: i, total: 10 }); await new Promise((r) => setTimeout(r, 500)); }\nbar.done();`,
+    ]);
+    const lines: string[] = [];
+    const result = await runLesson(src, { scale: "smoke", cellTimeoutMs: 60_000, outDir: join(dir, "out"), log: (l) => lines.push(l), heartbeatMs: 1000 });
+    expect(result.ok).toBe(true);
+    const beats = lines.filter((l) => l.includes("still running"));
+    expect(beats.length).toBeGreaterThan(0);
+    expect(beats.at(-1)).toMatch(/… cell 1 still running \(\d+\.\d+ s\): slow loop \[#+\.+\] [1-5]\/10/);
   });
 
   it("gives lessons the types of lib/: a misuse of a lib function is a type error", async () => {

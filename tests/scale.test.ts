@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 
-import { atScale, courseScale, parseScale } from "../lib/scale";
+import { atScale, courseScale, parseScale, setScale } from "../lib/scale";
 
 const saved = process.env.COURSE_SCALE;
 afterEach(() => {
@@ -22,5 +22,18 @@ describe("scale", () => {
     process.env.COURSE_SCALE = "medium";
     expect(() => courseScale()).toThrow(`COURSE_SCALE must be one of smoke, full; got "medium"`);
     expect(() => parseScale("Full", "--scale")).toThrow(`--scale must be one of smoke, full; got "Full"`);
+  });
+
+  it("setScale switches what later cells read and says so; a bad value changes nothing", () => {
+    delete process.env.COURSE_SCALE;
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    setScale("smoke");
+    expect(atScale({ smoke: 10, full: 5000 })).toBe(10);
+    expect(log.mock.calls.at(-1)![0]).toMatch(/^scale: smoke\./);
+    expect(() => setScale("tiny" as "smoke")).toThrow(`setScale must be one of smoke, full; got "tiny"`);
+    expect(courseScale()).toBe("smoke");
+    setScale("full");
+    expect(log.mock.calls.at(-1)![0]).toMatch(/^scale: full\. .*setScale\("smoke"\)/);
+    log.mockRestore();
   });
 });

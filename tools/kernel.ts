@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { Dealer, Subscriber } from "zeromq";
 
 import type { Output } from "./notebook";
+import { PROGRESS_DISPLAY_PREFIX } from "../lib/display";
 
 const DELIMITER = "<IDS|MSG>";
 
@@ -45,9 +46,13 @@ export interface KernelOptions {
 class OutputCollector {
   outputs: Output[] = [];
   stderr = "";
+  /** The text of the latest progress bar the cell drew or updated (lib/display's `progress`). */
+  progressLine: string | null = null;
   private clearPending = false;
 
   add(type: string, content: Record<string, any>, byDisplayId: Map<string, Output[]>): void {
+    const text = content.data?.["text/plain"];
+    if (String(content.transient?.display_id).startsWith(PROGRESS_DISPLAY_PREFIX) && typeof text === "string") this.progressLine = text;
     if (type === "clear_output") {
       if (content.wait) this.clearPending = true;
       else this.outputs = [];
@@ -288,6 +293,11 @@ export class Kernel {
       // The id is chosen before sending so that no reply can arrive before it is known.
       this.send("execute_request", content, p.msgId).catch(() => {});
     });
+  }
+
+  /** The running cell's latest progress line, if it draws one. */
+  get progressLine(): string | null {
+    return this.pending?.collector.progressLine ?? null;
   }
 
   /** Kernel → Interrupt, as Jupyter sends it to a kernel whose interrupt mode is "signal": SIGINT. */

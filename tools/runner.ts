@@ -19,6 +19,8 @@ export interface RunOptions {
   outDir: string;
   /** Progress lines (default: stdout). */
   log?: (line: string) => void;
+  /** How often a long cell is reported with its latest progress line (default one minute). */
+  heartbeatMs?: number;
 }
 
 export interface CellFailure {
@@ -121,7 +123,10 @@ export async function runLesson(path: string, options: RunOptions): Promise<Less
     for (const [i, cell] of nb.cells.entries()) {
       if (cell.cell_type !== "code" || cellSource(cell).trim() === "") continue;
       const cellStarted = Date.now();
-      const heartbeat = setInterval(() => log(`    … cell ${i + 1} still running (${seconds(Date.now() - cellStarted)})`), 60_000);
+      const heartbeat = setInterval(() => {
+        const progress = kernel?.progressLine;
+        log(`    … cell ${i + 1} still running (${seconds(Date.now() - cellStarted)})${progress ? `: ${progress}` : ""}`);
+      }, options.heartbeatMs ?? 60_000);
       const result = await kernel.execute(cellSource(cell), options.cellTimeoutMs).finally(() => clearInterval(heartbeat));
       const ms = Date.now() - cellStarted;
       cell.outputs = result.outputs;
