@@ -117,7 +117,7 @@ export function plotBundle(figure: PlotlyFigure, options: { divId: string }): Mi
     Plotly.newPlot(div, spec.data, spec.layout, spec.config);
   }, function () {
     div.style.height = "auto";
-    div.innerHTML = '<p class="course-plot-missing" style="padding:0.5em;border:1px solid #e0b4b4;background:#fff6f6">${PLOTLY_MISSING}</p>';
+    div.innerHTML = ${scriptJson(`<p class="course-plot-missing" style="padding:0.5em;border:1px solid #e0b4b4;background:#fff6f6">${PLOTLY_MISSING}</p>`)};
   });
 })();</script>`;
   const title = (figure.layout?.title as { text?: string } | string | undefined);

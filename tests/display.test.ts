@@ -26,6 +26,9 @@ describe("plotBundle", () => {
     expect(html.length).toBeLessThan(5_000);
     expect(html).toContain(`"kernelspecs/tslab-course/plotly.min.js"`);
     expect(html).toContain("npm run kernel");
+    // The drawing script is valid JavaScript (the message's apostrophes are escaped).
+    const script = html.slice(html.indexOf("<script"), html.lastIndexOf("</script>")).replace(/^<script[^>]*>/, "");
+    expect(() => new Function(script)).not.toThrow();
   });
 
   it("rejects a height that is not a positive number of pixels", () => {

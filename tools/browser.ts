@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
-import { chromium } from "playwright-core";
+import { chromium, type BrowserContext } from "playwright-core";
 
 /** Flags that keep Chromium quiet and offline on a headless, sandbox-less CI machine. */
 const CHROMIUM_ARGS = [
@@ -20,6 +20,21 @@ export function findChromium(): string | null {
     if (path && existsSync(path)) return path;
   }
   return null;
+}
+
+/** Headless Chromium with a fresh profile; `close` also removes the profile. */
+export async function launchChromium(viewport = { width: 1100, height: 900 }): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+  const executablePath = findChromium();
+  if (!executablePath) throw new Error("no Chromium found (set CHROMIUM_PATH, or on Debian: apt-get install chromium)");
+  const profile = mkdtempSync(join(tmpdir(), "course-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, { executablePath, headless: true, args: CHROMIUM_ARGS, viewport });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
 }
 
 export interface ChartCheck {
@@ -45,13 +60,11 @@ export interface SiteCheck {
 /** Loads every page of the site in `dir`; writes screenshots/ and figures/ beside the pages. */
 export async function checkSite(dir: string, pages?: string[]): Promise<SiteCheck> {
   const site = resolve(dir);
-  const executablePath = findChromium();
-  if (!executablePath) throw new Error("checkSite: no Chromium found (set CHROMIUM_PATH, or on Debian: apt-get install chromium)");
   const names = pages ?? readdirSync(site).filter((f) => f.endsWith(".html")).sort();
   mkdirSync(join(site, "screenshots"), { recursive: true });
   mkdirSync(join(site, "figures"), { recursive: true });
-  const profile = mkdtempSync(join(tmpdir(), "course-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, { executablePath, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1100, height: 900 } });
+  const browser = await launchChromium();
+  const context = browser.context;
   const results: PageCheck[] = [];
   try {
     for (const name of names) {
@@ -85,8 +98,7 @@ export async function checkSite(dir: string, pages?: string[]): Promise<SiteChec
       await page.close();
     }
   } finally {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
+    await browser.close();
   }
   const ok = results.every((p) => p.errors.length === 0 && p.charts.every((c) => c.traces > 0 && c.drawn));
   return { ok, pages: results };
