@@ -11,7 +11,7 @@ export { writeFileAtomic } from "./files";
 export { InterruptedError } from "./interrupt";
 export { Random } from "./random";
 export { loadCheckpoint, saveCheckpoint } from "./gpt/checkpoint";
-export { trainCached, trainingKey, type CachedTrainResult } from "./gpt/cache";
+export { findStoredRun, trainCached, trainingKey, type CachedTrainResult, type Provenance } from "./gpt/cache";
 export { BABY_GPT, countParameters, flopsPerToken, GPT, parameterSpecs, validateConfig, type GPTConfig } from "./gpt/model";
 export { generate, sampleFromLogits, type SampleOptions } from "./gpt/sample";
 export {
@@ -27,8 +27,8 @@ export {
 export { balance, encodeTask, limitPerClass, parseSpeeches, realOrScrambledTask, scrambleWords, speakerTask, splitTask, verseProseTask, type Speech, type TextTask } from "./tasks";
 export type { Adapters, ForwardOptions, ForwardResult } from "./gpt/model";
 export {
-  cloneModel, measureSwitching, probeAccuracyByLayer, shakespeareTasks, trainingCurve, tuneClassifier, tuneClassifiers, typicalityPredict, zeroShotAccuracy,
-  type ReuseRow, type ReuseTask, type SwitchingCost, type TuneJob, type TuneOptions,
+  cloneModel, describePretraining, measureSwitching, pretrain, probeAccuracyByLayer, shakespeareTasks, trainingCurve, tuneClassifier, tuneClassifiers, typicalityPredict, zeroShotAccuracy,
+  type PretrainingRun, type ReuseRow, type ReuseTask, type SwitchingCost, type TuneJob, type TuneOptions,
 } from "./reuse";
 export {
   attentionMemoryAccesses, FLASH_BLOCK_COLS, FLASH_BLOCK_ROWS, flashAttention, flashAttentionBackward, naiveAttention, naiveAttentionBackward,

@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { chooseBackend } from "../lib/backend";
 import { CharTokenizer, loadDataset } from "../lib/data";
-import { trainCached } from "../lib/gpt/cache";
+import { findStoredRun, trainCached } from "../lib/gpt/cache";
 import { GPT, type GPTConfig } from "../lib/gpt/model";
 import { train, type EvalInfo, type StepInfo } from "../lib/gpt/train";
-import { shakespeareTasks, tuneClassifiers, typicalityPredict, zeroShotAccuracy, type ReuseTask, type TuneJob } from "../lib/reuse";
+import { describePretraining, pretrain, shakespeareTasks, tuneClassifiers, typicalityPredict, zeroShotAccuracy, type ReuseTask, type TuneJob } from "../lib/reuse";
 import { Random } from "../lib/random";
 import { liveWorkerCount } from "../lib/threads";
 
@@ -20,9 +20,11 @@ const DATA = { train: IDS, val: IDS.subarray(0, 120) };
 const SETTINGS = { steps: 12, batchSize: 4, learningRate: 1e-2, warmupSteps: 2, evalInterval: 5, evalBatches: 1 };
 
 let dir: string;
+let dirs: { dir: string; storedDir: string };
 beforeAll(async () => {
   await chooseBackend("wasm");
   dir = mkdtempSync(join(tmpdir(), "course-cache-"));
+  dirs = { dir, storedDir: join(dir, "stored") };
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -36,7 +38,7 @@ describe("trainCached", () => {
   it("trains and saves once; an identical run loads the same weights and replays the same curve", async () => {
     const first = GPT.create(TINY, 1);
     const seen = record();
-    const trained = await trainCached("tiny", first, DATA, SETTINGS, seen.callbacks, dir);
+    const trained = await trainCached("tiny", first, DATA, SETTINGS, seen.callbacks, dirs);
     expect(trained.fromCache).toBe(false);
     expect(existsSync(trained.checkpoint)).toBe(true);
 
@@ -47,8 +49,9 @@ describe("trainCached", () => {
 
     const second = GPT.create(TINY, 1);
     const replay = record();
-    const loaded = await trainCached("tiny", second, DATA, SETTINGS, replay.callbacks, dir);
+    const loaded = await trainCached("tiny", second, DATA, SETTINGS, replay.callbacks, dirs);
     expect(loaded.fromCache).toBe(true);
+    expect(loaded.source).toBe("cache");
     expect(loaded.checkpoint).toBe(trained.checkpoint);
     expect(second.weights()).toEqual(first.weights());
     expect(replay.steps).toEqual(seen.steps);
@@ -65,14 +68,80 @@ describe("trainCached", () => {
     ];
     for (const run of runs) {
       const model = GPT.create(TINY, run.seed);
-      expect((await trainCached("tiny", model, run.data, run.settings, {}, dir)).fromCache).toBe(false);
+      expect((await trainCached("tiny", model, run.data, run.settings, {}, dirs)).fromCache).toBe(false);
       model.dispose();
     }
     expect(readdirSync(dir).filter((f) => f.startsWith("tiny-"))).toHaveLength(4);
     expect(readdirSync(dir).some((f) => f.endsWith(".tmp"))).toBe(false);
     const model = GPT.create(TINY, 1);
-    await expect(trainCached("../escape", model, DATA, SETTINGS, {}, dir)).rejects.toThrow("trainCached: name must be letters, digits");
+    await expect(trainCached("../escape", model, DATA, SETTINGS, {}, dirs)).rejects.toThrow("trainCached: name must be letters, digits");
     model.dispose();
+  });
+});
+
+describe("precomputed runs", () => {
+  it("--precompute stores a run with its provenance; later runs load it as stored, and precomputing again trains nothing", async () => {
+    const storedDir = join(dir, "precomputed");
+    const precomputeDirs = { dir: join(dir, "local"), storedDir };
+    const model = GPT.create(TINY, 3);
+    expect(findStoredRun("pre", model, DATA, SETTINGS, storedDir)).toBeNull();
+    process.env.COURSE_PRECOMPUTE = "1";
+    try {
+      const made = await trainCached("pre", model, DATA, SETTINGS, {}, precomputeDirs);
+      expect(made.source).toBe("trained");
+      expect(made.checkpoint.startsWith(storedDir)).toBe(true);
+      expect(existsSync(precomputeDirs.dir)).toBe(false);
+      expect(made.provenance).toMatchObject({ backend: "wasm", node: process.version });
+      expect(Date.parse(made.provenance!.createdAt)).toBeGreaterThan(Date.now() - 600_000);
+      const again = GPT.create(TINY, 3);
+      expect((await trainCached("pre", again, DATA, SETTINGS, {}, precomputeDirs)).source).toBe("stored");
+      again.dispose();
+    } finally {
+      delete process.env.COURSE_PRECOMPUTE;
+    }
+    const fresh = GPT.create(TINY, 3);
+    const found = findStoredRun("pre", fresh, DATA, SETTINGS, storedDir);
+    expect(found?.result.steps).toHaveLength(SETTINGS.steps);
+    const loaded = await trainCached("pre", fresh, DATA, SETTINGS, {}, precomputeDirs);
+    expect(loaded.source).toBe("stored");
+    expect(loaded.provenance).toEqual(found!.provenance);
+    expect(fresh.weights()).toEqual(model.weights());
+    for (const m of [model, fresh]) m.dispose();
+  });
+});
+
+describe("pretrain", () => {
+  it("with a stored run: retrains its first steps live on the same batches and schedule, then loads the stored weights", async () => {
+    const pretrainDirs = { dir: join(dir, "pretrain-local"), storedDir: join(dir, "pretrain-stored") };
+    const settings = { ...SETTINGS, workers: 1 };
+    const original = GPT.create(TINY, 4);
+    process.env.COURSE_PRECOMPUTE = "1";
+    try {
+      await trainCached("pt", original, DATA, settings, {}, pretrainDirs);
+    } finally {
+      delete process.env.COURSE_PRECOMPUTE;
+    }
+    const student = GPT.create(TINY, 4);
+    const run = await pretrain("pt", student, DATA, settings, { title: "t", liveSteps: 5, dirs: pretrainDirs });
+    expect(run.source).toBe("stored");
+    expect(run.liveSlice?.steps).toBe(5);
+    // Same start, batches and learning rates: the same losses, up to float rounding.
+    expect(run.liveSlice!.maxLossDifference).toBeLessThan(1e-6);
+    expect(student.weights()).toEqual(original.weights());
+    expect(describePretraining(run)).toMatch(/^validation loss \d\.\d{3} after 384 tokens: precomputed by `COURSE_PRECOMPUTE=1` on \d{4}-\d\d-\d\d .*; its first 5 steps, retrained here in \d+ s on 1 thread\(s\), differ from the stored batch losses by at most /);
+    for (const m of [original, student]) m.dispose();
+  });
+
+  it("without one: trains the whole run live, and a second time loads it from this machine's cache", async () => {
+    const pretrainDirs = { dir: join(dir, "pretrain-fresh"), storedDir: join(dir, "none") };
+    const first = await pretrain("pf", GPT.create(TINY, 5), DATA, SETTINGS, { title: "t", liveSteps: 5, dirs: pretrainDirs });
+    expect(first.source).toBe("trained");
+    expect(first.liveSlice).toBeUndefined();
+    expect(first.steps).toHaveLength(SETTINGS.steps);
+    expect(describePretraining(first)).toMatch(/^validation loss \d\.\d{3} after 384 tokens in \d+ s on 1 thread\(s\)$/);
+    const second = await pretrain("pf", GPT.create(TINY, 5), DATA, SETTINGS, { title: "t", liveSteps: 5, dirs: pretrainDirs });
+    expect(second.source).toBe("cache");
+    await expect(pretrain("pf", GPT.create(TINY, 5), DATA, SETTINGS, { title: "t", liveSteps: 0, dirs: pretrainDirs })).rejects.toThrow("pretrain: liveSteps must be a positive integer; got 0");
   });
 });
 

@@ -21,6 +21,8 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** How often a long cell is reported with its latest progress line (default one minute). */
   heartbeatMs?: number;
+  /** Store long runs in datasets/checkpoints/ (COURSE_PRECOMPUTE=1 for the kernel). */
+  precompute?: boolean;
 }
 
 export interface CellFailure {
@@ -111,7 +113,7 @@ export async function runLesson(path: string, options: RunOptions): Promise<Less
     kernel = await Kernel.start({
       argv: [process.execPath, TSLAB_BIN, "kernel", "--config-path", "{connection_file}"],
       cwd: dirname(path),
-      env: { ...process.env, TSLAB_ROOT_DIR: ROOT, COURSE_SCALE: options.scale, COURSE_LESSON: lesson },
+      env: { ...process.env, TSLAB_ROOT_DIR: ROOT, COURSE_SCALE: options.scale, COURSE_LESSON: lesson, ...(options.precompute ? { COURSE_PRECOMPUTE: "1" } : {}) },
     });
   } catch (err) {
     failure = { cellNumber: 0, cellCount: nb.cells.length, firstLine: "(kernel start)", status: "died", stderr: "", detail: (err as Error).message };

@@ -1,20 +1,52 @@
-// Training once, reusing the result: a long pretraining run is saved under build/checkpoints,
-// keyed by everything that determines its outcome (model config, initial weights, data and
-// training settings), and loaded instead of retrained when a lesson runs again.
+// Training once, reusing the result. A run is keyed by everything that determines its outcome
+// (model config, initial weights, data and training settings) and looked up in two places:
+// datasets/checkpoints/, runs precomputed by the course and committed with their provenance
+// (`npm run course -- NN --precompute`), then build/checkpoints/, this machine's own earlier runs.
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
+import { cpus } from "node:os";
 import { join } from "node:path";
 
+import * as tf from "@tensorflow/tfjs";
+
 import { projectRoot } from "../paths";
-import { loadCheckpoint, saveCheckpoint } from "./checkpoint";
+import { loadCheckpoint, readTensorFile, saveCheckpoint } from "./checkpoint";
 import type { GPT } from "./model";
 import { DEFAULT_TRAIN, train, validateTrainConfig, type TrainCallbacks, type TrainConfig, type TrainResult } from "./train";
+
+/** Where precomputed runs are committed. */
+export const STORED_RUNS_DIR = join(projectRoot(), "datasets", "checkpoints");
+/** Where this machine's own runs are kept (not committed). */
+export const CACHED_RUNS_DIR = join(projectRoot(), "build", "checkpoints");
+
+/** How a stored run was made, saved beside its weights. */
+export interface Provenance {
+  command: string;
+  lesson: string | null;
+  commit: string | null;
+  createdAt: string;
+  machine: string;
+  backend: string;
+  node: string;
+}
 
 export interface CachedTrainResult extends TrainResult {
   /** Where the trained weights are stored. */
   checkpoint: string;
   /** True when the weights were loaded from an earlier identical run instead of trained now. */
   fromCache: boolean;
+  /** "stored": precomputed and committed in datasets/; "cache": an earlier run on this machine; "trained": now. */
+  source: "stored" | "cache" | "trained";
+  /** For a stored run: how it was made. */
+  provenance?: Provenance;
+}
+
+export interface CacheDirs {
+  /** This machine's runs (default build/checkpoints). */
+  dir?: string;
+  /** Precomputed runs (default datasets/checkpoints). */
+  storedDir?: string;
 }
 
 /** A hex digest of everything that decides what training `model` on `data` with `config` produces. */
@@ -27,10 +59,48 @@ export function trainingKey(model: GPT, data: { train: Int32Array; val: Int32Arr
   return hash.digest("hex");
 }
 
+function checkName(name: string): void {
+  if (!/^[\w.-]+$/.test(name)) throw new Error(`trainCached: name must be letters, digits, ".", "-" or "_" (it names a file); got ${JSON.stringify(name)}`);
+}
+
+const fileName = (name: string, key: string) => `${name}-${key.slice(0, 16)}.ckpt`;
+
+/** Whether this process precomputes runs into datasets/ (the runner's --precompute sets it for the kernel). */
+export function precomputing(): boolean {
+  return process.env.COURSE_PRECOMPUTE === "1";
+}
+
+/** The precomputed run identical to this one (same config, initial weights, data and settings), or null. */
+export function findStoredRun(
+  name: string, model: GPT, data: { train: Int32Array; val: Int32Array }, config: Partial<TrainConfig> = {}, storedDir = STORED_RUNS_DIR,
+): { checkpoint: string; result: TrainResult; provenance: Provenance } | null {
+  checkName(name);
+  const checkpoint = join(storedDir, fileName(name, trainingKey(model, data, validateTrainConfig({ ...DEFAULT_TRAIN, ...config }))));
+  if (!existsSync(checkpoint)) return null;
+  const meta = readTensorFile(checkpoint).header.meta as { result: TrainResult; provenance: Provenance };
+  return { checkpoint, result: meta.result, provenance: meta.provenance };
+}
+
+function provenance(): Provenance {
+  const git = spawnSync("git", ["rev-parse", "HEAD"], { cwd: projectRoot(), encoding: "utf8" });
+  const lesson = process.env.COURSE_LESSON ?? null;
+  return {
+    command: lesson ? `npm run course -- ${lesson} --precompute` : "COURSE_PRECOMPUTE=1",
+    lesson,
+    commit: git.status === 0 ? git.stdout.trim() : null,
+    createdAt: new Date().toISOString(),
+    machine: `${cpus().length} × ${cpus()[0]?.model.trim() ?? "unknown CPU"}`,
+    backend: tf.getBackend(),
+    node: process.version,
+  };
+}
+
 /**
- * Like train(), but an identical earlier run (same config, initial weights, data and settings)
- * is loaded from `dir` instead of retrained; its recorded steps and evaluations are replayed
- * through the callbacks, so charts look the same either way. Delete the folder to retrain.
+ * Like train(), but an identical run precomputed in `storedDir` or saved earlier in `dir` is
+ * loaded instead of retrained; its recorded steps and evaluations are replayed through the
+ * callbacks, so charts look the same either way. Delete build/checkpoints/ to retrain. When
+ * precomputing (COURSE_PRECOMPUTE=1), a run not yet stored is trained and saved into `storedDir`
+ * with its provenance; one already stored is kept, so an interrupted precompute resumes.
  */
 export async function trainCached(
   name: string,
@@ -38,23 +108,31 @@ export async function trainCached(
   data: { train: Int32Array; val: Int32Array },
   config: Partial<TrainConfig> = {},
   callbacks: TrainCallbacks = {},
-  dir = join(projectRoot(), "build", "checkpoints"),
+  dirs: CacheDirs = {},
 ): Promise<CachedTrainResult> {
-  if (!/^[\w.-]+$/.test(name)) throw new Error(`trainCached: name must be letters, digits, ".", "-" or "_" (it names a file); got ${JSON.stringify(name)}`);
+  checkName(name);
+  const { dir = CACHED_RUNS_DIR, storedDir = STORED_RUNS_DIR } = dirs;
   const full = validateTrainConfig({ ...DEFAULT_TRAIN, ...config });
-  const checkpoint = join(dir, `${name}-${trainingKey(model, data, full).slice(0, 16)}.ckpt`);
-  if (existsSync(checkpoint)) {
+  const file = fileName(name, trainingKey(model, data, full));
+  const store = precomputing();
+  // A precompute trains what is not stored yet, whatever this machine has cached.
+  const places = store ? [[storedDir, "stored"]] as const : [[storedDir, "stored"], [dir, "cache"]] as const;
+  for (const [where, source] of places) {
+    const checkpoint = join(where, file);
+    if (!existsSync(checkpoint)) continue;
     const cached = loadCheckpoint(checkpoint, model.config);
-    for (const [name, variable] of model.params) variable.assign(cached.model.params.get(name)!);
+    for (const [param, variable] of model.params) variable.assign(cached.model.params.get(param)!);
     cached.model.dispose();
-    const result = (cached.meta as { result: TrainResult }).result;
-    for (const s of result.steps) callbacks.onStep?.(s);
-    for (const e of result.evals) callbacks.onEval?.(e);
+    const meta = cached.meta as { result: TrainResult; provenance?: Provenance };
+    for (const s of meta.result.steps) callbacks.onStep?.(s);
+    for (const e of meta.result.evals) callbacks.onEval?.(e);
     // Runs cached before threads were recorded trained on one.
-    return { ...result, workers: result.workers ?? 1, checkpoint, fromCache: true };
+    return { ...meta.result, workers: meta.result.workers ?? 1, checkpoint, fromCache: true, source, provenance: meta.provenance };
   }
   const result = await train(model, data, full, callbacks);
-  mkdirSync(dir, { recursive: true });
-  saveCheckpoint(checkpoint, model, { step: full.steps, meta: { result } });
-  return { ...result, checkpoint, fromCache: false };
+  const checkpoint = join(store ? storedDir : dir, file);
+  mkdirSync(store ? storedDir : dir, { recursive: true });
+  const made = store ? provenance() : undefined;
+  saveCheckpoint(checkpoint, model, { step: full.steps, meta: made ? { result, provenance: made } : { result } });
+  return { ...result, checkpoint, fromCache: false, source: "trained", provenance: made };
 }
