@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -27,5 +27,12 @@ describe("datasets/", () => {
       expect(statSync(path).size, f.file).toBe(f.bytes);
       expect(createHash("sha256").update(readFileSync(path)).digest("hex"), f.file).toBe(f.sha256);
     }
+  });
+
+  it("lists every file it holds: nothing is stored without its provenance and checksum", () => {
+    const listed = new Set(listedFiles().map((f) => f.file));
+    const held = (readdirSync(DATASETS, { recursive: true }) as string[])
+      .filter((f) => f !== "README.md" && statSync(join(DATASETS, f)).isFile());
+    expect(held.filter((f) => !listed.has(f))).toEqual([]);
   });
 });
