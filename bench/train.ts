@@ -13,9 +13,9 @@ import { availableParallelism, cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 
-import { BACKENDS, chooseBackend, parseBackendName, type BackendName } from "../lib/backend";
-import { CharTokenizer, loadDataset, splitTrainVal } from "../lib/data";
-import { measureMatmul } from "../lib/machine";
+import { BACKENDS, chooseBackend, parseBackendName, type BackendName } from "../lib/core/backend";
+import { CharTokenizer, loadDataset, splitTrainVal } from "../lib/core/data";
+import { measureMatmul } from "../lib/core/machine";
 import { BABY_GPT, flopsPerToken, GPT, type GPTConfig } from "../lib/gpt/model";
 import { train } from "../lib/gpt/train";
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   attentionMemoryAccesses, flashAttention, flashAttentionBackward, naiveAttention, naiveAttentionBackward,
 } from "../lib/efficiency/attention";
-import { Random } from "../lib/random";
+import { Random } from "../lib/core/random";
 
 // ---------------------------------------------------------------------------------------------
 // An independent float64 reference, written from the definition softmax(QKᵀ/√d) V.

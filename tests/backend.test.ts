@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 
-import { BACKENDS, chooseBackend, type BackendName, type BackendProbe } from "../lib/backend";
-import { resolvePackageFile } from "../lib/paths";
+import { BACKENDS, chooseBackend, type BackendName, type BackendProbe } from "../lib/core/backend";
+import { resolvePackageFile } from "../lib/core/paths";
 import { ROOT } from "../tools/runner";
 import { TSX_CLI } from "./fixtures";
 
@@ -46,7 +46,7 @@ describe("chooseBackend", () => {
 
 /** Runs initBackend in a fresh process, as a lesson would: the choice is made once per process. */
 function initInChild(env: NodeJS.ProcessEnv) {
-  const script = `import { initBackend } from "./lib/backend";
+  const script = `import { initBackend } from "./lib/core/backend";
 const a = await initBackend(); const b = await initBackend();
 console.log(JSON.stringify({ name: a.name, tf: a.tfBackend, same: a === b }));`;
   const r = spawnSync(process.execPath, [TSX_CLI, "--input-type=module", "-e", script], {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
-import { CharTokenizer, loadDataset, sampleBatch, splitTrainVal } from "../lib/data";
-import { Random } from "../lib/random";
+import { CharTokenizer, loadDataset, sampleBatch, splitTrainVal } from "../lib/core/data";
+import { Random } from "../lib/core/random";
 
 describe("CharTokenizer", () => {
   it("has one id per distinct character, in code-point order, and round-trips", () => {

@@ -1,7 +1,7 @@
 import * as dfd from "danfojs-node";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
-import { formatDuration, livePlot, plotBundle, progress, progressBundle, tableBundle } from "../lib/display";
+import { formatDuration, livePlot, plotBundle, progress, progressBundle, tableBundle } from "../lib/core/display";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -43,17 +43,21 @@ describe("plotBundle", () => {
 });
 
 describe("tableBundle", () => {
-  it("renders a danfojs DataFrame as an escaped HTML table and aligned text", () => {
+  it("renders a danfojs DataFrame as an escaped HTML table and aligned text, without its bare 0…n index", () => {
     const df = new dfd.DataFrame({ model: ["tiny", "<b>big</b>"], loss: [2.3456789, 1.5], params: [1000, 250000] });
     const b = tableBundle(df, { digits: 3, caption: "Runs" });
     const html = b["text/html"] as string;
     expect(html).toContain("<caption>Runs</caption>");
-    expect(html).toContain("<thead><tr><th></th><th>model</th><th>loss</th><th>params</th></tr></thead>");
-    expect(html).toContain("<tr><th>0</th><td>tiny</td><td>2.35</td><td>1000</td></tr>");
+    expect(html).toContain("<thead><tr><th>model</th><th>loss</th><th>params</th></tr></thead>");
+    expect(html).toContain("<tr><td>tiny</td><td>2.35</td><td>1000</td></tr>");
     expect(html).toContain("<td>&lt;b&gt;big&lt;/b&gt;</td>");
-    expect(b["text/plain"]).toBe(
-      ["Runs", "        model  loss  params", "0        tiny  2.35    1000", "1  <b>big</b>  1.50  250000"].join("\n"),
-    );
+    expect(b["text/plain"]).toBe(["Runs", "     model  loss  params", "      tiny  2.35    1000", "<b>big</b>  1.50  250000"].join("\n"));
+  });
+
+  it("keeps an index that means something", () => {
+    const b = tableBundle({ columns: ["loss"], values: [[2], [1]], index: ["small", "large"] });
+    expect(b["text/html"]).toContain("<tr><th>small</th><td>2</td></tr>");
+    expect(b["text/plain"]).toBe(["       loss", "small     2", "large     1"].join("\n"));
   });
 
   it("rejects rows that do not match the columns", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
-import { randomFeaturesTestError, ridgeWeights, solveSpd } from "../lib/doubledescent";
-import { Random } from "../lib/random";
+import { randomFeaturesCurve, randomFeaturesTestError, ridgeWeights, solveSpd } from "../lib/generalization/doubleDescent";
+import { Random } from "../lib/core/random";
 
 /** Gaussian elimination with partial pivoting: an independent reference solver. */
 function gauss(a: number[][], b: number[]): number[] {
@@ -67,5 +67,21 @@ describe("random-features regression", () => {
     const ridge = randomFeaturesTestError(ps, { ...options, lambda: 1e-2 });
     expect(ridge.find((x) => x.p === 40)!.testMse).toBeLessThan(at(40) / 3);
     expect(() => randomFeaturesTestError([0], options)).toThrow("randomFeaturesTestError: feature counts must be positive integers; got 0");
+  });
+});
+
+describe("randomFeaturesCurve", () => {
+  it("is the mean over seeds of each seed's errors, reporting each seed", () => {
+    const options = { nTrain: 12, nTest: 30, inputDim: 3, noise: 0.5, lambda: 1e-9 };
+    const seen: number[] = [];
+    const curve = randomFeaturesCurve([4, 12, 40], options, 3, (done) => seen.push(done));
+    const each = [0, 1, 2].map((seed) => randomFeaturesTestError([4, 12, 40], { ...options, seed }));
+    curve.forEach((point, i) => {
+      expect(point.p).toBe([4, 12, 40][i]);
+      expect(point.testMse).toBeCloseTo(each.reduce((s, e) => s + e[i].testMse, 0) / 3, 12);
+      expect(point.trainMse).toBeCloseTo(each.reduce((s, e) => s + e[i].trainMse, 0) / 3, 12);
+    });
+    expect(seen).toEqual([1, 2, 3]);
+    expect(() => randomFeaturesCurve([4], options, 0)).toThrow("randomFeaturesCurve: seeds must be a positive integer; got 0");
   });
 });

@@ -4,12 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { chooseBackend } from "../lib/backend";
+import { chooseBackend } from "../lib/core/backend";
 import { loadCheckpoint, saveCheckpoint } from "../lib/gpt/checkpoint";
 import { BABY_GPT, countParameters, flopsPerToken, GPT, type GPTConfig } from "../lib/gpt/model";
 import { matMul2d } from "../lib/gpt/ops";
 import { generate, sampleFromLogits } from "../lib/gpt/sample";
-import { Random } from "../lib/random";
+import { Random } from "../lib/core/random";
 
 const TINY: GPTConfig = { vocabSize: 7, blockSize: 5, nLayer: 2, nHead: 2, nEmbd: 8, dropout: 0, bias: true, tieWeights: true };
 

@@ -138,7 +138,7 @@ describe.skipIf(missing.length > 0 && !required)("lesson 01 in classic Jupyter N
   }, 180_000);
 
   it("a chart on a page without the kernel's plotly.js says how to fix it instead of staying blank", async () => {
-    const { plotBundle } = await import("../lib/display");
+    const { plotBundle } = await import("../lib/core/display");
     const other = await browser.context.newPage();
     try {
       await other.setContent(`<body>${plotBundle({ data: [{ x: [1], y: [1] }] }, { divId: "orphan" })["text/html"]}</body>`);

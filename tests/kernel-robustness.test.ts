@@ -50,7 +50,7 @@ beforeAll(async () => {
   });
   await printed([
     `import { GPT, initBackend, train, tuneClassifiers, type ReuseTask } from "../../../lib";`,
-    `import { liveWorkerCount } from "../../../lib/threads";`,
+    `import { liveWorkerCount } from "../../../lib/core/threads";`,
     `await initBackend();`,
     `const ids = Int32Array.from({ length: 4000 }, (_, i) => (i * 7) % 11);`,
     `const config = { vocabSize: 11, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 32, dropout: 0, bias: true, tieWeights: true };`,
@@ -113,11 +113,11 @@ describe("errors a student makes", () => {
     const cell = await failing([`const unused: number = 1;`, ``, `interface Shape { x: number }`, `function fails(): number {`, `  throw new Error("thrown on line 5");`, `}`, `fails();`].join("\n"));
     expect(cell).toMatch(/^Error: thrown on line 5\n\s+at fails \(In\[\d+\]:5:\d+\)\n\s+at In\[\d+\]:7:1\s*$/);
 
-    const source = readFileSync(`${ROOT}/lib/machine.ts`, "utf8").split("\n");
+    const source = readFileSync(`${ROOT}/lib/core/machine.ts`, "utf8").split("\n");
     const line = source.findIndex((l) => l.includes("measureMatmul: size must be a positive integer")) + 1;
     const inLib = await failing(`import { measureMatmul } from "../../../lib";\nawait measureMatmul(-5, 1);`);
     expect(inLib).toContain("Error: measureMatmul: size must be a positive integer; got -5");
-    expect(inLib).toMatch(new RegExp(`at \\S*measureMatmul \\(lib/machine\\.ts:${line}:\\d+\\)\\n\\s+at In\\[\\d+\\]:2:\\d+`));
+    expect(inLib).toMatch(new RegExp(`at \\S*measureMatmul \\(lib/core/machine\\.ts:${line}:\\d+\\)\\n\\s+at In\\[\\d+\\]:2:\\d+`));
     expect(inLib).not.toMatch(/tslab|node:internal|evalmachine|machine\.js/);
   });
 

@@ -2,13 +2,13 @@ import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
-import { chooseBackend } from "../lib/backend";
+import { chooseBackend } from "../lib/core/backend";
 import { GPT } from "../lib/gpt/model";
-import { sampleBatch } from "../lib/data";
+import { sampleBatch } from "../lib/core/data";
 import { batchLoss, DataParallel, MIN_PARALLEL_FLOPS, resolveWorkers, splitRows } from "../lib/gpt/parallel";
-import { liveWorkerCount } from "../lib/threads";
+import { liveWorkerCount } from "../lib/core/threads";
 import { AdamW, DEFAULT_TRAIN, modelParameters, train, type TrainConfig } from "../lib/gpt/train";
-import { Random } from "../lib/random";
+import { Random } from "../lib/core/random";
 import { readNotebook } from "../tools/notebook";
 import { runLesson } from "../tools/runner";
 import { fixtureDir, writeFixture } from "./fixtures";

@@ -5,7 +5,7 @@ import {
   fromBFloat16Array, fromBFloat16Bits, fromFloat16Array, fromFloat16Bits, gradientUnderflow, LossScaler, matmulLowPrecision, maxAbsDifference,
   mixedPrecisionAttention, roundToBFloat16, roundToFloat16, roundToFormat, toBFloat16Array, toBFloat16Bits, toFloat16Array, toFloat16Bits,
 } from "../lib/efficiency/precision";
-import { Random } from "../lib/random";
+import { Random } from "../lib/core/random";
 
 // ---------------------------------------------------------------------------------------------
 // Independent references, from the definition of a binary floating-point format: the nearest

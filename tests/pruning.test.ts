@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 
 import {
-  el2nScores, exampleEl2n, exampleGradNorms, forgettingCounts, forgettingScores, grandScores, kMeans, linearStudentError, localExponents, makeTeacher,
+  budgetsWonWithScoring, computeFrontiers, crossover, el2nScores, equalCompute, fasterThan, powerLawsByFraction, pruningRow,
+  exampleEl2n, exampleGradNorms, forgettingCounts, forgettingScores, grandScores, kMeans, linearStudentError, localExponents, makeTeacher,
   normalCdf, paretoFrontier, principalComponents, probeSeeds, prototypeScores, pruningExperiment, randomScores, rankCorrelation, selectByScore, SoftmaxClassifier,
   subsetExamples, teacherStudentData, teacherStudentError, trainClassifier, trainStudent, type Examples, type ProbeOptions,
 } from "../lib/pruning";
-import { Random } from "../lib/random";
+import { Random } from "../lib/core/random";
 
 const examples = (rows: number[][], labels: number[], classes = 2): Examples => ({
   x: Float64Array.from(rows.flat()), labels: Int32Array.from(labels), dim: rows[0].length, classes,
@@ -329,5 +330,52 @@ describe("experiment helpers", () => {
     expect(at("EL2N", "easy", 0.25, 80).mislabeled).toBeLessThan(0.15);
     expect(() => pruningExperiment({ ...options, fractions: [0] })).toThrow("pruningExperiment: fractions must be in (0, 1]; got 0");
     expect(() => pruningExperiment({ ...options, seeds: [] })).toThrow("pruningExperiment: seeds is empty");
+  });
+});
+
+describe("reading a pruning experiment", () => {
+  // A hand-made grid: pools 100…800, fractions 1 and 1/4, keep hard and easy. Errors fall as 1/n
+  // without pruning; keep-hard loses on small pools and wins from 400 on, keep-easy the reverse.
+  const row = (keep: "hard" | "easy", fraction: number, poolSize: number, testError: number, scoringCompute = 0) => ({
+    score: "EL2N" as const, keep, fraction, poolSize, kept: poolSize * fraction, testError, testErrorSe: 0, mislabeled: 0,
+    trainingCompute: 10 * poolSize * fraction, scoringCompute,
+  });
+  const pools = [100, 200, 400, 800];
+  const rows = [
+    ...pools.flatMap((p) => [row("hard", 1, p, 10 / p), row("easy", 1, p, 10 / p)]),
+    row("hard", 0.25, 100, 0.5, 500), row("easy", 0.25, 100, 0.3, 500),
+    row("hard", 0.25, 200, 0.25, 1000), row("easy", 0.25, 200, 0.3, 1000),
+    row("hard", 0.25, 400, 0.06, 0), row("easy", 0.25, 400, 0.2, 2000), // a score that costs nothing, for the budget test
+    row("hard", 0.25, 800, 0.02, 4000), row("easy", 0.25, 800, 0.15, 4000),
+  ];
+
+  it("finds where keeping the hardest starts to win for good", () => {
+    expect(crossover(rows, 0.25, pools)).toEqual({ poolSize: 200, easyWinsBelow: true });
+    const neverSettles = rows.map((r) => (r.keep === "hard" && r.fraction === 0.25 && r.poolSize === 800 ? { ...r, testError: 1 } : r));
+    expect(crossover(neverSettles, 0.25, pools)).toBeNull();
+    expect(() => pruningRow(rows, "hard", 0.5, 100)).toThrow("pruningRow: no row keeps hard 0.5 of a pool of 100");
+  });
+
+  it("fits each fraction's curve on a common range and finds where a pruned curve falls faster", () => {
+    const [full, pruned] = powerLawsByFraction(rows, [1, 0.25], { lo: 100, hi: 800 });
+    expect(full.fit!.alpha).toBeCloseTo(1, 10);
+    expect(pruned.fit!.alpha).toBeCloseTo(Math.log2(3), 10); // kept 100 and 200 lie in the range
+    expect(powerLawsByFraction(rows, [0.25], { lo: 1000, hi: 2000 })[0].fit).toBeNull();
+    const faster = fasterThan(rows, 0.25, 1.2)!;
+    // Local exponents between kept sizes 50→100 and 100→200: log(0.25/0.06)/log 2 ≈ 2.06 and log 3 / log 2 ≈ 1.58.
+    expect(faster.range).toEqual({ from: Math.sqrt(50 * 100), to: Math.sqrt(100 * 200) });
+    expect(faster.steepest.exponent).toBeCloseTo(Math.log2(0.25 / 0.06), 10);
+  });
+
+  it("compares at equal training compute, and counts budgets won once scoring is paid for", () => {
+    // Unpruned runs of 100 and 200 examples meet pruned runs of the same size (from pools 400 and 800).
+    expect(equalCompute(rows).map(({ full, best }) => [full.kept, best.poolSize, best.keep])).toEqual([[100, 400, "hard"], [200, 800, "hard"]]);
+    const { training, withScoring } = computeFrontiers(rows);
+    expect(training.map((p) => p.compute)).toEqual([250, 500, 1000, 2000, 8000]);
+    expect(withScoring.every((p, i) => i === 0 || p.error < withScoring[i - 1].error)).toBe(true);
+    // Scoring counted, only the free score's run (100 examples from pool 400, error 0.06) beats an unpruned run within its
+    // budget (1000, error 0.1); the other pruned runs cost more than the unpruned runs they would beat.
+    expect(withScoring.find((p) => p.fraction < 1 && p.poolSize === 400)?.compute).toBe(1000);
+    expect(budgetsWonWithScoring(rows)).toEqual({ won: 1, budgets: 4 });
   });
 });

@@ -4,14 +4,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { chooseBackend } from "../lib/backend";
-import { CharTokenizer, loadDataset } from "../lib/data";
+import { chooseBackend } from "../lib/core/backend";
+import { CharTokenizer, loadDataset } from "../lib/core/data";
 import { findStoredRun, trainCached } from "../lib/gpt/cache";
 import { GPT, type GPTConfig } from "../lib/gpt/model";
 import { train, type EvalInfo, type StepInfo } from "../lib/gpt/train";
-import { describePretraining, pretrain, shakespeareTasks, tuneClassifiers, typicalityPredict, zeroShotAccuracy, type ReuseTask, type TuneJob } from "../lib/reuse";
-import { Random } from "../lib/random";
-import { liveWorkerCount } from "../lib/threads";
+import { probeRow, reuseGains, shakespeareTasks, tuneClassifiers, typicalityPredict, zeroShotAccuracy, type ReuseTask, type TuneJob } from "../lib/reuse/methods";
+import { describePretraining, pretrain } from "../lib/reuse/pretrain";
+import { Random } from "../lib/core/random";
+import { liveWorkerCount } from "../lib/core/threads";
 
 const TINY: GPTConfig = { vocabSize: 4, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0, bias: true, tieWeights: true };
 const TEXT = CharTokenizer.fromText("abcd");
@@ -142,6 +143,24 @@ describe("pretrain", () => {
     const second = await pretrain("pf", GPT.create(TINY, 5), DATA, SETTINGS, { title: "t", liveSteps: 5, dirs: pretrainDirs });
     expect(second.source).toBe("cache");
     await expect(pretrain("pf", GPT.create(TINY, 5), DATA, SETTINGS, { title: "t", liveSteps: 0, dirs: pretrainDirs })).rejects.toThrow("pretrain: liveSteps must be a positive integer; got 0");
+  });
+});
+
+describe("comparing reuse methods", () => {
+  const row = (task: string, method: string, accuracy: number, bytesPerTask: number) => ({ task, method, accuracy, trainableParams: bytesPerTask / 4, bytesPerTask, seconds: 1 });
+
+  it("counts a probe's head and finds pretraining's gain and LoRA's gap per task", () => {
+    const task = { name: "t", classes: ["a", "b", "c"] } as ReuseTask;
+    expect(probeRow(task, [0.4, 0.7, 0.6], 128)).toEqual({
+      task: "t", method: "linear probe (best layer)", accuracy: 0.7, trainableParams: 129 * 3, bytesPerTask: 4 * 129 * 3, seconds: 0,
+    });
+    const runs = [row("t", "fine-tune (all weights)", 0.8, 4000), row("t", "from scratch", 0.55, 4000), row("t", "LoRA r=4", 0.75, 100)];
+    const [gains] = reuseGains(runs, 4);
+    expect(gains.task).toBe("t");
+    expect(gains.pretrainingGain).toBeCloseTo(25, 12);
+    expect(gains.loraGap).toBeCloseTo(-5, 12);
+    expect(gains.loraBytesPercent).toBeCloseTo(2.5, 12);
+    expect(() => reuseGains(runs, 16)).toThrow('reuseGains: no "LoRA r=16" run for task "t"; have fine-tune (all weights), from scratch, LoRA r=4');
   });
 });
 

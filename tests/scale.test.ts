@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 
-import { atScale, courseScale, parseScale, setScale } from "../lib/scale";
+import { atScale, courseScale, parseScale, setScale } from "../lib/core/scale";
 
 const saved = process.env.COURSE_SCALE;
 afterEach(() => {

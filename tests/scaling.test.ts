@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { Random } from "../lib/random";
+import { Random } from "../lib/core/random";
 import {
   bootstrapChinchilla, CHINCHILLA_2022, chinchillaLoss, chinchillaObjective, computeOptimal, fitChinchilla, fitKaplanJoint, fitOffsetPowerLaw,
   fitPowerLaw, HOFFMANN_GRID, isoflopDesign, isoflopFit, kaplanLoss, logSpace, minimizeLbfgs, quantile, REDUCED_GRID, sampleLosses,

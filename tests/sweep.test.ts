@@ -4,11 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { chooseBackend } from "../lib/backend";
+import { chooseBackend } from "../lib/core/backend";
 import type { GPTConfig } from "../lib/gpt/model";
-import { Random } from "../lib/random";
-import { lossComputeFrontier, readSweepResults, runId, runSweep, sizeByDataGrid, tokensToReach, type SweepResult, type SweepRun } from "../lib/sweep";
-import { liveWorkerCount } from "../lib/threads";
+import { Random } from "../lib/core/random";
+import {
+  longestRunPerSize, lossAtCompute, lossComputeFrontier, readSweepResults, runId, runSweep, sizeByDataGrid, splitSweep, tokensToReach,
+  type SweepResult, type SweepRun,
+} from "../lib/scaling/sweep";
+import { liveWorkerCount } from "../lib/core/threads";
 import { ROOT } from "../tools/runner";
 import { fixtureDir, TSX_CLI } from "./fixtures";
 
@@ -98,8 +101,8 @@ describe("runSweep with jobs side by side", () => {
     // Longer runs than above, so that the kill lands while both jobs are training.
     const slow = sizeByDataGrid(base, [{ nLayer: 1, nHead: 2, nEmbd: 8 }, { nLayer: 2, nHead: 2, nEmbd: 16 }], [1536, 3072, 6144]);
     writeFileSync(script, [
-      `import { runSweep } from ${JSON.stringify(join(ROOT, "lib", "sweep.ts"))};`,
-      `import { chooseBackend } from ${JSON.stringify(join(ROOT, "lib", "backend.ts"))};`,
+      `import { runSweep } from ${JSON.stringify(join(ROOT, "lib", "scaling", "sweep.ts"))};`,
+      `import { chooseBackend } from ${JSON.stringify(join(ROOT, "lib", "core", "backend.ts"))};`,
       `await chooseBackend("wasm");`,
       `const data = { train: Int32Array.from(${JSON.stringify(Array.from(data.train))}), val: Int32Array.from(${JSON.stringify(Array.from(data.val))}) };`,
       `await runSweep(${JSON.stringify(slow)}, { path: ${JSON.stringify(path)}, data, backend: "wasm", jobs: 2 });`,
@@ -137,5 +140,26 @@ describe("lossComputeFrontier", () => {
     expect(lossComputeFrontier([small, big]).map((p) => [p.label, p.flops, p.valLoss])).toEqual([
       ["small", 600, 3], ["small", 6000, 2.5], ["big", 60000, 2.2], ["big", 600000, 2.0],
     ]);
+  });
+});
+
+describe("reading a sweep's parts", () => {
+  const run = (nLayer: number, nEmbd: number, params: number, tokens: number, curve: [number, number][] = []) => ({
+    label: `L${nLayer} W${nEmbd} D${tokens}`, model: { ...base, nLayer, nHead: 4, nEmbd }, params, tokens,
+    curve: curve.map(([t, valLoss]) => ({ tokens: t, valLoss })),
+  }) as unknown as SweepResult;
+
+  it("splits the shape runs at fixed size from the size × data grid, by model shape", () => {
+    const grid = [run(4, 96, 400, 100), run(4, 96, 400, 200), run(3, 64, 150, 200)];
+    const shapes = [run(1, 128, 200, 200), run(2, 96, 190, 200), run(8, 48, 210, 200)];
+    expect(splitSweep([...grid, ...shapes])).toEqual({ grid, shapes });
+  });
+
+  it("takes each size's run on the largest budget, smallest first, and reads a run's loss at a compute budget", () => {
+    const big = run(4, 96, 400, 200, [[100, 3], [200, 2.5]]), small = run(3, 64, 150, 200, [[100, 3.2], [200, 2.9]]);
+    expect(longestRunPerSize([big, run(4, 96, 400, 100), small])).toEqual([small, big]);
+    expect(lossAtCompute(big, 6 * 400 * 150)).toBe(3);
+    expect(lossAtCompute(big, 6 * 400 * 200)).toBe(2.5);
+    expect(lossAtCompute(big, 6 * 400 * 50)).toBe(Infinity);
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 
-import { CharTokenizer } from "../lib/data";
-import { Random } from "../lib/random";
-import { balance, encodeTask, limitPerClass, parseSpeeches, realOrScrambledTask, scrambleWords, speakerTask, splitTask, verseProseTask } from "../lib/tasks";
+import { CharTokenizer } from "../lib/core/data";
+import { Random } from "../lib/core/random";
+import { balance, encodeTask, limitPerClass, parseSpeeches, realOrScrambledTask, scrambleWords, speakerTask, splitTask, verseProseTask } from "../lib/reuse/tasks";
 
 const CORPUS = [
   "ROMEO:\nBut soft, what light through yonder window breaks?\nIt is the east.",

@@ -1,7 +1,7 @@
 // A GPT small enough to train in milliseconds, random token data for it and quiet training
 // settings: shared by the training tests.
 import type { GPTConfig } from "../lib/gpt/model";
-import { Random } from "../lib/random";
+import { Random } from "../lib/core/random";
 
 export const TINY: GPTConfig = { vocabSize: 11, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0, bias: true, tieWeights: true };
 

@@ -1,10 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 
-import { chooseBackend } from "../lib/backend";
+import { chooseBackend } from "../lib/core/backend";
 import { GPT, parameterSpecs } from "../lib/gpt/model";
-import { AdamW, learningRateAt, modelParameters, train, TrainingDivergedError } from "../lib/gpt/train";
-import { Random } from "../lib/random";
+import { AdamW, learningRateAt, modelParameters, parameterGradients, train, TrainingDivergedError } from "../lib/gpt/train";
+import { Random } from "../lib/core/random";
 import { data, quiet, randomIds, TINY } from "./tiny";
 
 beforeAll(async () => {
@@ -145,4 +145,37 @@ describe("train", () => {
 
 it("TrainingDivergedError is an Error", async () => {
   expect(new TrainingDivergedError("x")).toBeInstanceOf(Error);
+});
+
+describe("parameterGradients", () => {
+  it("agrees with central finite differences of the loss, and names a batch of the wrong size", async () => {
+    const model = GPT.create(TINY, 5);
+    const batchSize = 3;
+    const x = randomIds(batchSize * TINY.blockSize, TINY.vocabSize, 11), y = randomIds(batchSize * TINY.blockSize, TINY.vocabSize, 12);
+    const grads = await parameterGradients(model, { x, y }, batchSize);
+    const sizes = parameterSpecs(TINY).map((s) => s.shape.reduce((a, b) => a * b, 1));
+    expect(grads.length).toBe(sizes.reduce((a, b) => a + b, 0));
+    const lossAt = () => tf.tidy(() => model.loss(x, y, batchSize, TINY.blockSize).dataSync()[0]);
+    // One entry of each of three parameters, found at its offset in the flattened array.
+    const names = [...model.params.keys()];
+    for (const p of [0, 3, names.length - 1]) {
+      const variable = model.params.get(names[p])!;
+      const offset = sizes.slice(0, p).reduce((a, b) => a + b, 0);
+      const values = variable.dataSync().slice();
+      const h = 1e-2;
+      const at = (delta: number) => {
+        const shifted = values.slice();
+        shifted[0] += delta;
+        variable.assign(tf.tensor(shifted, variable.shape));
+        return lossAt();
+      };
+      const numeric = (at(h) - at(-h)) / (2 * h);
+      variable.assign(tf.tensor(values, variable.shape));
+      expect(Math.abs(grads[offset] - numeric), names[p]).toBeLessThan(2e-3 + 2e-2 * Math.abs(numeric));
+    }
+    await expect(parameterGradients(model, { x: x.subarray(8), y }, batchSize)).rejects.toThrow(
+      "parameterGradients: a batch of 3 × 8 tokens has 24 inputs; got 16",
+    );
+    model.dispose();
+  });
 });

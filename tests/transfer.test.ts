@@ -1,15 +1,15 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 
-import { chooseBackend } from "../lib/backend";
-import { CharTokenizer } from "../lib/data";
+import { chooseBackend } from "../lib/core/backend";
+import { CharTokenizer } from "../lib/core/data";
 import { LoRA } from "../lib/gpt/lora";
 import { GPT, type GPTConfig } from "../lib/gpt/model";
 import { train } from "../lib/gpt/train";
 import {
   ClassifierHead, classifierAccuracy, continuationLogLikelihood, fineTune, fitLinearProbe, zeroShotPredict, type LabeledSequences,
 } from "../lib/gpt/transfer";
-import { Random } from "../lib/random";
+import { Random } from "../lib/core/random";
 
 const TINY: GPTConfig = { vocabSize: 9, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0, bias: true, tieWeights: true };
 

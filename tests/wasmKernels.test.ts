@@ -4,10 +4,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
-import { chooseBackend } from "../lib/backend";
+import { chooseBackend } from "../lib/core/backend";
 import { batchMatMulSimd, type MatMulOperand } from "../lib/gpt/wasmKernels";
-import { projectRoot } from "../lib/paths";
-import { Random } from "../lib/random";
+import { projectRoot } from "../lib/core/paths";
+import { Random } from "../lib/core/random";
 
 /** op(A[b]) · op(B[b]) in float64 by the definition. */
 function reference(a: MatMulOperand, b: MatMulOperand): Float64Array {

@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 
-import { chooseBackend } from "../lib/backend";
-import { Random } from "../lib/random";
+import { chooseBackend } from "../lib/core/backend";
+import { Random } from "../lib/core/random";
 import {
   binByLogFrequency, buildConceptWorld, capConceptFrequency, conceptSentence, countConcepts, dataMultiplierForGain, fitLogLinear, frequencyForAccuracy,
   generateCorpus, headAndTail, logLinearAt, placeAccuracyByFrequency, pretrainAndEvaluate, rebalanceCorpus, sampleZipf, summarizeScores, ZipfSampler,

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
-import { writeFileAtomic } from "../lib/files";
+import { writeFileAtomic } from "../lib/core/files";
 import { wasmApi } from "../lib/gpt/wasmKernels";
 import { ROOT } from "./runner";
 

@@ -6,7 +6,7 @@
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
-import { courseScale, parseScale } from "../lib/scale";
+import { courseScale, parseScale } from "../lib/core/scale";
 import { defaultCellTimeout, findLesson, listLessons, ROOT, runLesson, type LessonResult } from "./runner";
 import { publishSite } from "./site";
 

@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 
-import { COURSE_KERNEL_NAME } from "../lib/display";
-import { resolvePackageFile } from "../lib/paths";
+import { COURSE_KERNEL_NAME } from "../lib/core/display";
+import { resolvePackageFile } from "../lib/core/paths";
 import { ROOT, TSLAB_BIN } from "./runner";
 
 export const KERNEL_NAME = COURSE_KERNEL_NAME;

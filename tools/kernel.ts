@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { Dealer, Subscriber } from "zeromq";
 
 import type { Output } from "./notebook";
-import { PROGRESS_DISPLAY_PREFIX } from "../lib/display";
+import { PROGRESS_DISPLAY_PREFIX } from "../lib/core/display";
 
 const DELIMITER = "<IDS|MSG>";
 
@@ -46,7 +46,7 @@ export interface KernelOptions {
 class OutputCollector {
   outputs: Output[] = [];
   stderr = "";
-  /** The text of the latest progress bar the cell drew or updated (lib/display's `progress`). */
+  /** The text of the latest progress bar the cell drew or updated (lib/core/display's `progress`). */
   progressLine: string | null = null;
   private clearPending = false;
 

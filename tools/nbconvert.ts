@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 
-import { courseScale, parseScale, type Scale } from "../lib/scale";
+import { courseScale, parseScale, type Scale } from "../lib/core/scale";
 import { findJupyterPython, KERNEL_NAME } from "./install-kernel";
 import { defaultCellTimeout, findLesson, listLessons, ROOT } from "./runner";
 

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 
-import { writeFileAtomic } from "../lib/files";
+import { writeFileAtomic } from "../lib/core/files";
 
 export type Output =
   | { output_type: "stream"; name: string; text: string }

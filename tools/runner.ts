@@ -3,7 +3,7 @@
 import { readdirSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 
-import type { Scale } from "../lib/scale";
+import type { Scale } from "../lib/core/scale";
 import { Kernel, type ExecuteResult } from "./kernel";
 import { cellSource, firstLine, readNotebook, writeNotebook } from "./notebook";
 

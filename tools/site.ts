@@ -11,8 +11,8 @@ import { parseArgs } from "node:util";
 import katex from "katex";
 import { Marked } from "marked";
 
-import { escapeHtml } from "../lib/display";
-import { resolvePackageFile } from "../lib/paths";
+import { escapeHtml } from "../lib/core/display";
+import { resolvePackageFile } from "../lib/core/paths";
 import { cellSource, readNotebook, writeNotebook, type Cell, type Notebook, type Output } from "./notebook";
 import { ROOT } from "./runner";
 
@@ -176,6 +176,8 @@ p.run { color: #555; font-size: .9rem; }
 .cell.code .source { background: #f6f8fa; border-left: 3px solid #0b57d0; padding: .3rem .8rem; }
 .cell.code .label { color: #777; font-size: .75rem; }
 pre { margin: .3rem 0; overflow-x: auto; font: 13px/1.45 ui-monospace, monospace; }
+.source pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+.output.html { overflow-x: auto; }
 .outputs { padding: .2rem .8rem; }
 pre.stderr { color: #b00020; }
 .output.html table { border-collapse: collapse; font-size: .85rem; margin: .4rem 0; }

@@ -7,10 +7,10 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 
-import { initBackend } from "../lib/backend";
-import { CharTokenizer, loadDataset, splitTrainVal } from "../lib/data";
-import { parseScale } from "../lib/scale";
-import { runSweep, shakespeareGrid } from "../lib/sweep";
+import { initBackend } from "../lib/core/backend";
+import { CharTokenizer, loadDataset, splitTrainVal } from "../lib/core/data";
+import { parseScale } from "../lib/core/scale";
+import { runSweep, shakespeareGrid } from "../lib/scaling/sweep";
 import { ROOT } from "./runner";
 
 async function main(): Promise<void> {

@@ -4,7 +4,7 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 
-import { installWasmKernels } from "./gpt/wasmKernels";
+import { installWasmKernels } from "../gpt/wasmKernels";
 import { describeScale } from "./scale";
 
 // Attention's batched matmuls on wasm go to the course's SIMD kernel instead of a scalar loop,

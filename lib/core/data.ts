@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { projectRoot } from "./paths";
 import type { Random } from "./random";
 
-/** What the engine needs of any tokenizer (characters here, BPE in bpe.ts). */
+/** What the engine needs of any tokenizer (characters here; any other with encode, decode and vocabSize). */
 export interface Tokenizer {
   readonly vocabSize: number;
   encode(text: string): Int32Array;

@@ -3,6 +3,8 @@
 // Outside a kernel (scripts, tests) the text/plain part goes to stdout.
 import { sep } from "node:path";
 
+import type { EvalInfo, StepInfo, TrainResult } from "../gpt/train";
+
 /** One Jupyter output: MIME type → content. */
 export type MimeBundle = Record<string, string | object>;
 
@@ -167,6 +169,36 @@ export function livePlot(options: { minIntervalMs?: number } = {}): LivePlot {
   };
 }
 
+/**
+ * A live chart of training and validation loss against tokens seen, for train()'s callbacks.
+ * With a `reference` run (a stored one), its curves are drawn faint underneath for comparison.
+ */
+export function trainingCurve(title: string, options: { reference?: TrainResult } = {}) {
+  const evals: EvalInfo[] = [];
+  const steps: StepInfo[] = [];
+  const chart = livePlot();
+  const ref = options.reference;
+  const referenceTraces = ref ? [
+    { x: ref.steps.map((s) => s.tokens), y: ref.steps.map((s) => s.loss), name: "stored run: train (batch)", mode: "lines", line: { width: 1, color: "#bbb" } },
+    { x: ref.evals.map((e) => e.tokens), y: ref.evals.map((e) => e.valLoss), name: "stored run: validation", mode: "lines", line: { dash: "dot", color: "#888" } },
+  ] : [];
+  const figure = () => ({
+    data: [
+      ...referenceTraces,
+      { x: steps.map((s) => s.tokens), y: steps.map((s) => s.loss), name: "train (batch)", mode: "lines", line: { width: 1 }, opacity: 0.4 },
+      { x: evals.map((e) => e.tokens), y: evals.map((e) => e.trainLoss), name: "train", mode: "lines+markers" },
+      { x: evals.map((e) => e.tokens), y: evals.map((e) => e.valLoss), name: "validation", mode: "lines+markers" },
+    ],
+    layout: { title: { text: title }, xaxis: { title: { text: "tokens seen" } }, yaxis: { title: { text: "cross-entropy (nats per token)" } }, height: 380 },
+  });
+  return {
+    evals,
+    onStep: (s: StepInfo) => { steps.push(s); chart.update(figure()); },
+    onEval: (e: EvalInfo) => { evals.push(e); chart.update(figure()); },
+    done: () => chart.done(),
+  };
+}
+
 function rowsOf(df: TableLike): unknown[][] {
   const values = df.values;
   // A one-column frame or a Series gives a flat array.
@@ -188,16 +220,19 @@ export function tableBundle(df: TableLike, options: { digits?: number; caption?:
     }
   }
   const index = df.index ?? rows.map((_, i) => i);
+  // danfojs numbers rows 0, 1, 2, … by default: a column that says nothing, so it is left out.
+  const showIndex = !index.every((v, i) => v === i);
   const cells = rows.map((row) => row.map((v) => formatCell(v, digits)));
+  const head = (i: number) => (showIndex ? `<th>${escapeHtml(index[i])}</th>` : "");
   const html = [
     `<table class="dataframe course-table">`,
     options.caption ? `<caption>${escapeHtml(options.caption)}</caption>` : "",
-    `<thead><tr><th></th>${df.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join("")}</tr></thead>`,
+    `<thead><tr>${showIndex ? "<th></th>" : ""}${df.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join("")}</tr></thead>`,
     `<tbody>`,
-    ...cells.map((row, i) => `<tr><th>${escapeHtml(index[i])}</th>${row.map((v) => `<td>${escapeHtml(v)}</td>`).join("")}</tr>`),
+    ...cells.map((row, i) => `<tr>${head(i)}${row.map((v) => `<td>${escapeHtml(v)}</td>`).join("")}</tr>`),
     `</tbody></table>`,
   ].join("\n");
-  const grid = [["", ...df.columns], ...cells.map((row, i) => [String(index[i]), ...row])];
+  const grid = [[...(showIndex ? [""] : []), ...df.columns], ...cells.map((row, i) => [...(showIndex ? [String(index[i])] : []), ...row])];
   const widths = grid[0].map((_, j) => Math.max(...grid.map((r) => r[j].length)));
   const text = grid.map((r) => r.map((v, j) => v.padStart(widths[j])).join("  ")).join("\n");
   return { "text/html": html, "text/plain": options.caption ? `${options.caption}\n${text}` : text };

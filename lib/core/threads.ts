@@ -28,7 +28,7 @@ export function liveWorkerCount(): number {
 /** Starts `module` (a path under lib/) in a worker thread; it reads `payload` with workerPayload(). */
 export function startWorker(module: string, payload: unknown): Worker {
   const root = projectRoot();
-  const worker = new Worker(join(root, "lib", "worker.mjs"), { workerData: { module: join(root, "lib", module), payload } });
+  const worker = new Worker(join(root, "lib", "core", "worker.mjs"), { workerData: { module: join(root, "lib", module), payload } });
   live.add(worker);
   worker.once("exit", () => live.delete(worker));
   return worker;

@@ -240,6 +240,23 @@ export function naiveAttentionBackward(
 // FlashAttention (Dao et al., Algorithm 1)
 
 /**
+ * The tiles FlashAttention visits, key blocks outermost as in Algorithm 1: for each block of keys
+ * [kvStart, kvEnd), each block of query rows [rowStart, rowEnd) that can see any of them.
+ * Causal: query rows before kvStart see none of these keys, so the first row block is the one
+ * holding row kvStart.
+ */
+function forEachTile(
+  n: number, nKeys: number, br: number, bc: number, causal: boolean,
+  visit: (kvStart: number, kvEnd: number, rowStart: number, rowEnd: number) => void,
+): void {
+  for (let kvStart = 0; kvStart < nKeys; kvStart += bc) {
+    const kvEnd = Math.min(kvStart + bc, nKeys);
+    const firstRow = causal ? Math.floor(kvStart / br) * br : 0;
+    for (let rowStart = firstRow; rowStart < n; rowStart += br) visit(kvStart, kvEnd, rowStart, Math.min(rowStart + br, n));
+  }
+}
+
+/**
  * FlashAttention forward. Outer loop over key/value blocks j (B_c rows of K and V), inner loop
  * over query blocks i (B_r rows of Q); per tile, with m̃, ℓ̃ the tile's own row max and row sum:
  *   S̃ = Q_i K_jᵀ/√d,  m̃ = rowmax(S̃),  P̃ = exp(S̃ − m̃),  ℓ̃ = rowsum(P̃)
@@ -264,55 +281,48 @@ export function flashAttention(q: Float32Array, k: Float32Array, v: Float32Array
   const tileMax = memory.float32(br); // m̃_ij [B_r]
   const tileSum = memory.float32(br); // ℓ̃_ij [B_r]
 
-  for (let kvStart = 0; kvStart < nKeys; kvStart += bc) {
-    const kvEnd = Math.min(kvStart + bc, nKeys);
-    // Causal: query rows before kvStart see none of these keys, so start at the block holding row kvStart.
-    const firstRow = causal ? Math.floor(kvStart / br) * br : 0;
-    for (let rowStart = firstRow; rowStart < n; rowStart += br) {
-      const rowEnd = Math.min(rowStart + br, n);
-
-      // S̃ = Q_i K_jᵀ/√d, masked; m̃ = rowmax(S̃).
-      for (let r = rowStart; r < rowEnd; r++) {
-        const t = (r - rowStart) * bc - kvStart; // tile[t + c] is S̃[r, c]
-        const lastCol = causal ? Math.min(kvEnd, r + 1) : kvEnd; // keys c < lastCol are visible
-        let max = -Infinity;
-        for (let c = kvStart; c < lastCol; c++) {
-          tile[t + c] = dot(q, r * d, k, c * d, d) * scale;
-          max = Math.max(max, tile[t + c]); // of the stored float32 scores, so m̃ is exactly one of them
-        }
-        tileMax[r - rowStart] = max;
-
-        // P̃ = exp(S̃ − m̃), ℓ̃ = rowsum(P̃). A row that sees no key of this tile contributes nothing.
-        let sum = 0;
-        for (let c = kvStart; c < lastCol; c++) {
-          const p = Math.exp(tile[t + c] - max);
-          tile[t + c] = p;
-          sum += p;
-        }
-        tileSum[r - rowStart] = sum;
+  forEachTile(n, nKeys, br, bc, causal, (kvStart, kvEnd, rowStart, rowEnd) => {
+    // S̃ = Q_i K_jᵀ/√d, masked; m̃ = rowmax(S̃).
+    for (let r = rowStart; r < rowEnd; r++) {
+      const t = (r - rowStart) * bc - kvStart; // tile[t + c] is S̃[r, c]
+      const lastCol = causal ? Math.min(kvEnd, r + 1) : kvEnd; // keys c < lastCol are visible
+      let max = -Infinity;
+      for (let c = kvStart; c < lastCol; c++) {
+        tile[t + c] = dot(q, r * d, k, c * d, d) * scale;
+        max = Math.max(max, tile[t + c]); // of the stored float32 scores, so m̃ is exactly one of them
       }
+      tileMax[r - rowStart] = max;
 
-      // Merge the tile into the running statistics and rescale the output accumulated so far.
-      for (let r = rowStart; r < rowEnd; r++) {
-        const mTile = tileMax[r - rowStart];
-        if (mTile === -Infinity) continue; // fully masked in this tile
-        const mOld = m[r];
-        const mNew = Math.max(mOld, mTile);
-        const keep = Math.exp(mOld - mNew) * l[r]; // ℓ_i e^(m_i − m_new); 0 on the first visit
-        const add = Math.exp(mTile - mNew); // e^(m̃ − m_new)
-        const lNew = keep + add * tileSum[r - rowStart];
-        const oRow = r * d;
-        const rescale = keep / lNew;
-        for (let x = 0; x < d; x++) out[oRow + x] *= rescale;
-        const t = (r - rowStart) * bc - kvStart;
-        const lastCol = causal ? Math.min(kvEnd, r + 1) : kvEnd;
-        const w = add / lNew;
-        for (let c = kvStart; c < lastCol; c++) axpy(w * tile[t + c], v, c * d, out, oRow, d); // += P̃ V_j
-        m[r] = mNew;
-        l[r] = lNew;
+      // P̃ = exp(S̃ − m̃), ℓ̃ = rowsum(P̃). A row that sees no key of this tile contributes nothing.
+      let sum = 0;
+      for (let c = kvStart; c < lastCol; c++) {
+        const p = Math.exp(tile[t + c] - max);
+        tile[t + c] = p;
+        sum += p;
       }
+      tileSum[r - rowStart] = sum;
     }
-  }
+
+    // Merge the tile into the running statistics and rescale the output accumulated so far.
+    for (let r = rowStart; r < rowEnd; r++) {
+      const mTile = tileMax[r - rowStart];
+      if (mTile === -Infinity) continue; // fully masked in this tile
+      const mOld = m[r];
+      const mNew = Math.max(mOld, mTile);
+      const keep = Math.exp(mOld - mNew) * l[r]; // ℓ_i e^(m_i − m_new); 0 on the first visit
+      const add = Math.exp(mTile - mNew); // e^(m̃ − m_new)
+      const lNew = keep + add * tileSum[r - rowStart];
+      const oRow = r * d;
+      const rescale = keep / lNew;
+      for (let x = 0; x < d; x++) out[oRow + x] *= rescale;
+      const t = (r - rowStart) * bc - kvStart;
+      const lastCol = causal ? Math.min(kvEnd, r + 1) : kvEnd;
+      const w = add / lNew;
+      for (let c = kvStart; c < lastCol; c++) axpy(w * tile[t + c], v, c * d, out, oRow, d); // += P̃ V_j
+      m[r] = mNew;
+      l[r] = lNew;
+    }
+  });
 
   for (let r = 0; r < n; r++) logsumexp[r] = m[r] + Math.log(l[r]);
   memory.free(m, l, tile, tileMax, tileSum);
@@ -348,39 +358,34 @@ export function flashAttentionBackward(
   const P = memory.float32(br * bc); // P_ij [B_r, B_c]
   const dS = memory.float32(br * bc); // dP_ij, then dS_ij in place [B_r, B_c]
 
-  for (let kvStart = 0; kvStart < nKeys; kvStart += bc) {
-    const kvEnd = Math.min(kvStart + bc, nKeys);
-    const firstRow = causal ? Math.floor(kvStart / br) * br : 0;
-    for (let rowStart = firstRow; rowStart < n; rowStart += br) {
-      const rowEnd = Math.min(rowStart + br, n);
-      for (let r = rowStart; r < rowEnd; r++) {
-        const t = (r - rowStart) * bc - kvStart; // P[t + c] is P[r, c]
-        const lastCol = causal ? Math.min(kvEnd, r + 1) : kvEnd; // masked keys have P = 0: skipped
-        const L = logsumexp[r];
-        for (let c = kvStart; c < lastCol; c++) {
-          const p = Math.exp(dot(q, r * d, k, c * d, d) * scale - L); // P_ij = exp(S_ij − L_i)
-          P[t + c] = p;
-          dS[t + c] = p * (dot(dOut, r * d, v, c * d, d) - D[r]); // dS = P ∘ (dO Vᵀ − D)
-        }
+  forEachTile(n, nKeys, br, bc, causal, (kvStart, kvEnd, rowStart, rowEnd) => {
+    for (let r = rowStart; r < rowEnd; r++) {
+      const t = (r - rowStart) * bc - kvStart; // P[t + c] is P[r, c]
+      const lastCol = causal ? Math.min(kvEnd, r + 1) : kvEnd; // masked keys have P = 0: skipped
+      const L = logsumexp[r];
+      for (let c = kvStart; c < lastCol; c++) {
+        const p = Math.exp(dot(q, r * d, k, c * d, d) * scale - L); // P_ij = exp(S_ij − L_i)
+        P[t + c] = p;
+        dS[t + c] = p * (dot(dOut, r * d, v, c * d, d) - D[r]); // dS = P ∘ (dO Vᵀ − D)
       }
-      for (let r = rowStart; r < rowEnd; r++) {
-        const t = (r - rowStart) * bc - kvStart;
-        const lastCol = causal ? Math.min(kvEnd, r + 1) : kvEnd;
-        const rOff = r * d;
-        for (let c = kvStart; c < lastCol; c++) {
-          const p = P[t + c];
-          const g = dS[t + c] * scale;
-          const cOff = c * d;
-          // One pass over the head dimension for all three (a third of the loop overhead of three axpys).
-          for (let x = 0; x < d; x++) {
-            dv[cOff + x] += p * dOut[rOff + x]; // dV_j += P_ijᵀ dO_i
-            dq[rOff + x] += g * k[cOff + x]; // dQ_i += dS_ij K_j/√d
-            dk[cOff + x] += g * q[rOff + x]; // dK_j += dS_ijᵀ Q_i/√d
-          }
+    }
+    for (let r = rowStart; r < rowEnd; r++) {
+      const t = (r - rowStart) * bc - kvStart;
+      const lastCol = causal ? Math.min(kvEnd, r + 1) : kvEnd;
+      const rOff = r * d;
+      for (let c = kvStart; c < lastCol; c++) {
+        const p = P[t + c];
+        const g = dS[t + c] * scale;
+        const cOff = c * d;
+        // One pass over the head dimension for all three (a third of the loop overhead of three axpys).
+        for (let x = 0; x < d; x++) {
+          dv[cOff + x] += p * dOut[rOff + x]; // dV_j += P_ijᵀ dO_i
+          dq[rOff + x] += g * k[cOff + x]; // dQ_i += dS_ij K_j/√d
+          dk[cOff + x] += g * q[rOff + x]; // dK_j += dS_ijᵀ Q_i/√d
         }
       }
     }
-  }
+  });
   memory.free(D, P, dS);
   return { dq, dk, dv, peakBytes: memory.peakBytes };
 }

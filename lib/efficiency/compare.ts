@@ -1,6 +1,6 @@
 // Standard attention against FlashAttention on the same random inputs: time, working memory
 // at its peak, and how far apart the outputs are. Shared by lesson 06 and bench:attention.
-import { Random } from "../random";
+import { Random } from "../core/random";
 import { flashAttention, naiveAttention, type FlashAttentionOptions } from "./attention";
 import { maxAbsDifference } from "./precision";
 

@@ -10,9 +10,8 @@
 // an fp32 (same range, 8 significant bits), so it rarely over- or underflows but rounds coarsely.
 // Conversions round to nearest, ties to even, as hardware does.
 
+import type { HalfFormat } from "../gpt/mixed";
 import { checkAttentionInputs, checkMatrix, naiveAttention, type AttentionOptions } from "./attention";
-
-export type LowPrecisionFormat = "fp16" | "bf16";
 
 export interface FloatFormat {
   /** Bits of fraction stored (the significand has one more, implicit). */
@@ -25,7 +24,7 @@ export interface FloatFormat {
   minSubnormal: number;
 }
 
-export const FLOAT_FORMATS: Record<LowPrecisionFormat | "fp32", FloatFormat> = {
+export const FLOAT_FORMATS: Record<HalfFormat | "fp32", FloatFormat> = {
   fp32: { fractionBits: 23, exponentBits: 8, unitRoundoff: 2 ** -24, maxFinite: (2 - 2 ** -23) * 2 ** 127, minNormal: 2 ** -126, minSubnormal: 2 ** -149 },
   fp16: { fractionBits: 10, exponentBits: 5, unitRoundoff: 2 ** -11, maxFinite: 65504, minNormal: 2 ** -14, minSubnormal: 2 ** -24 },
   bf16: { fractionBits: 7, exponentBits: 8, unitRoundoff: 2 ** -8, maxFinite: (2 - 2 ** -7) * 2 ** 127, minNormal: 2 ** -126, minSubnormal: 2 ** -133 },
@@ -95,23 +94,6 @@ export function fromFloat16Bits(bits: number): number {
   return negative ? -value : value;
 }
 
-/** x after a round trip through fp16. */
-export function roundToFloat16(x: number): number {
-  return fromFloat16Bits(toFloat16Bits(x));
-}
-
-export function toFloat16Array(x: Float32Array): Uint16Array {
-  const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
-  const out = new Uint16Array(x.length);
-  for (let i = 0; i < x.length; i++) out[i] = float32BitsToFloat16Bits(bits[i]);
-  return out;
-}
-
-export function fromFloat16Array(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = fromFloat16Bits(bits[i]);
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // bf16
@@ -138,27 +120,27 @@ export function fromBFloat16Bits(bits: number): number {
   return scratchFloat[0];
 }
 
-/** x after a round trip through bf16. */
-export function roundToBFloat16(x: number): number {
-  return fromBFloat16Bits(toBFloat16Bits(x));
-}
+// ---------------------------------------------------------------------------------------------
+// Both formats: round trips and whole arrays, from the bit conversions above
 
-export function toBFloat16Array(x: Float32Array): Uint16Array {
+/** Each float32's bit pattern through `convert`: an array in a 16-bit format. */
+function toHalfArray(x: Float32Array, convert: (float32Bits: number) => number): Uint16Array {
   const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
-  const out = new Uint16Array(x.length);
-  for (let i = 0; i < x.length; i++) out[i] = float32BitsToBFloat16Bits(bits[i]);
-  return out;
+  return Uint16Array.from(bits, convert);
 }
 
-export function fromBFloat16Array(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  const outBits = new Uint32Array(out.buffer);
-  for (let i = 0; i < bits.length; i++) outBits[i] = bits[i] << 16;
-  return out;
-}
+/** x after a round trip through fp16. */
+export function roundToFloat16(x: number): number { return fromFloat16Bits(toFloat16Bits(x)); }
+export function toFloat16Array(x: Float32Array): Uint16Array { return toHalfArray(x, float32BitsToFloat16Bits); }
+export function fromFloat16Array(bits: Uint16Array): Float32Array { return Float32Array.from(bits, fromFloat16Bits); }
+
+/** x after a round trip through bf16. */
+export function roundToBFloat16(x: number): number { return fromBFloat16Bits(toBFloat16Bits(x)); }
+export function toBFloat16Array(x: Float32Array): Uint16Array { return toHalfArray(x, float32BitsToBFloat16Bits); }
+export function fromBFloat16Array(bits: Uint16Array): Float32Array { return Float32Array.from(bits, fromBFloat16Bits); }
 
 /** Every element of x rounded to the format, as float32 (the values the format can hold). */
-export function roundToFormat(x: Float32Array, format: LowPrecisionFormat): Float32Array {
+export function roundToFormat(x: Float32Array, format: HalfFormat): Float32Array {
   checkFormat("roundToFormat", format);
   return format === "fp16" ? fromFloat16Array(toFloat16Array(x)) : fromBFloat16Array(toBFloat16Array(x));
 }
@@ -183,7 +165,7 @@ export function maxAbsDifference(a: Float32Array, b: Float32Array): number {
  * product of two fp16 (11-bit) or bf16 (8-bit) significands fits in float32's 24 bits exactly,
  * so all the rounding is in the inputs and the accumulation.
  */
-export function matmulLowPrecision(a: Float32Array, b: Float32Array, m: number, k: number, n: number, format: LowPrecisionFormat): Float32Array {
+export function matmulLowPrecision(a: Float32Array, b: Float32Array, m: number, k: number, n: number, format: HalfFormat): Float32Array {
   const fn = "matmulLowPrecision";
   for (const [name, value] of [["m", m], ["k", k], ["n", n]] as const) {
     if (!Number.isInteger(value) || value <= 0) throw new Error(`${fn}: ${name} must be a positive integer; got ${value}`);
@@ -205,7 +187,7 @@ export function matmulLowPrecision(a: Float32Array, b: Float32Array, m: number, 
 }
 
 export interface MixedPrecisionAttentionOptions extends AttentionOptions {
-  format: LowPrecisionFormat;
+  format: HalfFormat;
 }
 
 export interface MixedPrecisionAttentionResult {

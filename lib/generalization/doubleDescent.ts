@@ -3,7 +3,7 @@
 // Mei & Montanari 2019). Test error rises as p approaches the number of training points n,
 // where the fit must interpolate noisy labels with a barely invertible system, then falls again
 // as more features let it interpolate with a smaller norm. Float64 throughout.
-import { Random } from "./random";
+import { Random } from "../core/random";
 
 /** Solves A x = b for a symmetric positive definite A (n × n, row-major) by Cholesky. */
 export function solveSpd(a: Float64Array, b: Float64Array, n: number): Float64Array {
@@ -146,4 +146,23 @@ export function randomFeaturesTestError(featureCounts: number[], o: DoubleDescen
     };
     return { p, trainMse: mse(phiTrain, train.y, o.nTrain), testMse: mse(features(test.x, o.nTest, d, w, p), test.y, o.nTest) };
   });
+}
+
+/**
+ * The double-descent curve averaged over seeds 0 … seeds−1 (each a fresh teacher, data and
+ * features): mean training and test error per feature count. `onSeed` reports progress.
+ */
+export function randomFeaturesCurve(
+  featureCounts: number[], o: Omit<DoubleDescentOptions, "seed">, seeds: number, onSeed?: (done: number, total: number) => void,
+): { p: number; trainMse: number; testMse: number }[] {
+  if (!Number.isInteger(seeds) || seeds < 1) throw new Error(`randomFeaturesCurve: seeds must be a positive integer; got ${seeds}`);
+  const mean = featureCounts.map((p) => ({ p, trainMse: 0, testMse: 0 }));
+  for (let seed = 0; seed < seeds; seed++) {
+    randomFeaturesTestError(featureCounts, { ...o, seed }).forEach((r, i) => {
+      mean[i].trainMse += r.trainMse / seeds;
+      mean[i].testMse += r.testMse / seeds;
+    });
+    onSeed?.(seed + 1, seeds);
+  }
+  return mean;
 }

@@ -10,15 +10,15 @@ import { join } from "node:path";
 
 import * as tf from "@tensorflow/tfjs";
 
-import { projectRoot } from "../paths";
+import { projectRoot } from "../core/paths";
 import { loadCheckpoint, readTensorFile, saveCheckpoint } from "./checkpoint";
 import type { GPT } from "./model";
 import { DEFAULT_TRAIN, train, validateTrainConfig, type TrainCallbacks, type TrainConfig, type TrainResult } from "./train";
 
 /** Where precomputed runs are committed. */
-export const STORED_RUNS_DIR = join(projectRoot(), "datasets", "checkpoints");
+export const storedRunsDir = () => join(projectRoot(), "datasets", "checkpoints");
 /** Where this machine's own runs are kept (not committed). */
-export const CACHED_RUNS_DIR = join(projectRoot(), "build", "checkpoints");
+export const cachedRunsDir = () => join(projectRoot(), "build", "checkpoints");
 
 /** How a stored run was made, saved beside its weights. */
 export interface Provenance {
@@ -72,7 +72,7 @@ export function precomputing(): boolean {
 
 /** The precomputed run identical to this one (same config, initial weights, data and settings), or null. */
 export function findStoredRun(
-  name: string, model: GPT, data: { train: Int32Array; val: Int32Array }, config: Partial<TrainConfig> = {}, storedDir = STORED_RUNS_DIR,
+  name: string, model: GPT, data: { train: Int32Array; val: Int32Array }, config: Partial<TrainConfig> = {}, storedDir = storedRunsDir(),
 ): { checkpoint: string; result: TrainResult; provenance: Provenance } | null {
   checkName(name);
   const checkpoint = join(storedDir, fileName(name, trainingKey(model, data, validateTrainConfig({ ...DEFAULT_TRAIN, ...config }))));
@@ -111,7 +111,7 @@ export async function trainCached(
   dirs: CacheDirs = {},
 ): Promise<CachedTrainResult> {
   checkName(name);
-  const { dir = CACHED_RUNS_DIR, storedDir = STORED_RUNS_DIR } = dirs;
+  const { dir = cachedRunsDir(), storedDir = storedRunsDir() } = dirs;
   const full = validateTrainConfig({ ...DEFAULT_TRAIN, ...config });
   const file = fileName(name, trainingKey(model, data, full));
   const store = precomputing();

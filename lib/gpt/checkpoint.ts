@@ -3,7 +3,7 @@
 // loading a checkpoint refuses one whose config differs from the one expected.
 import { readFileSync } from "node:fs";
 
-import { writeFileAtomic } from "../files";
+import { writeFileAtomic } from "../core/files";
 import { GPT, parameterSpecs, validateConfig, type GPTConfig } from "./model";
 
 const MAGIC = "GPTCKPT1";

@@ -3,7 +3,7 @@
 // adapted model is exactly the pretrained one; r(in + out) numbers per layer replace in·out.
 import * as tf from "@tensorflow/tfjs";
 
-import { Random } from "../random";
+import { Random } from "../core/random";
 import { GPT, parameterSpecs, type Adapters } from "./model";
 import { matMul2d } from "./ops";
 

@@ -4,7 +4,7 @@
 // Weights are stored [in, out] so every linear layer is x @ W.
 import * as tf from "@tensorflow/tfjs";
 
-import { Random } from "../random";
+import { Random } from "../core/random";
 import { castHalf, type HalfFormat } from "./mixed";
 import { crossEntropy, embed, gelu, layerNorm, linear, matMul2d } from "./ops";
 

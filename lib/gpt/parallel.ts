@@ -8,8 +8,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Worker } from "node:worker_threads";
 
-import type { Batch } from "../data";
-import { startWorker, usefulThreads, type ThreadError } from "../threads";
+import type { Batch } from "../core/data";
+import { startWorker, usefulThreads, type ThreadError } from "../core/threads";
 import { AdamW, type AdamWConfig } from "./adamw";
 import type { HalfFormat } from "./mixed";
 import type { GPT, GPTConfig } from "./model";

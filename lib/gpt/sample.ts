@@ -2,7 +2,7 @@
 // scale by 1/temperature, keep the top k, draw one token with a seeded generator, repeat.
 import * as tf from "@tensorflow/tfjs";
 
-import { Random } from "../random";
+import { Random } from "../core/random";
 import type { GPT } from "./model";
 
 export interface SampleOptions {

@@ -5,9 +5,9 @@
 // array, which AdamW applies in plain loops.
 import * as tf from "@tensorflow/tfjs";
 
-import { sampleBatch, type Batch } from "../data";
-import { interruptWatch } from "../interrupt";
-import { Random } from "../random";
+import { sampleBatch, type Batch } from "../core/data";
+import { interruptWatch } from "../core/interrupt";
+import { Random } from "../core/random";
 import { LossScaler } from "../efficiency/precision";
 import type { HalfFormat } from "./mixed";
 import { AdamW } from "./adamw";
@@ -155,6 +155,29 @@ function mean(values: number[]): number {
   let sum = 0;
   for (const v of values) sum += v;
   return sum / values.length;
+}
+
+/**
+ * Every parameter's gradient of the loss on one batch, flattened into one array (in the
+ * model's parameter order): a sample of the values mixed precision must represent.
+ */
+export async function parameterGradients(model: GPT, batch: { x: Int32Array; y: Int32Array }, batchSize: number): Promise<Float32Array> {
+  if (batch.x.length !== batchSize * model.config.blockSize) {
+    throw new Error(`parameterGradients: a batch of ${batchSize} × ${model.config.blockSize} tokens has ${batchSize * model.config.blockSize} inputs; got ${batch.x.length}`);
+  }
+  const { grads } = tf.variableGrads(() => model.loss(batch.x, batch.y, batchSize, model.config.blockSize));
+  try {
+    const parts = await Promise.all([...model.params.keys()].map((name) => grads[model.params.get(name)!.name].data() as Promise<Float32Array>));
+    const flat = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    let offset = 0;
+    for (const p of parts) {
+      flat.set(p, offset);
+      offset += p.length;
+    }
+    return flat;
+  } finally {
+    tf.dispose(Object.values(grads));
+  }
 }
 
 /** Mean loss over `batches` random batches, without dropout or gradients. */

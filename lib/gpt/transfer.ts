@@ -3,11 +3,11 @@
 // classification head together with all weights (fine-tuning) or with low-rank adapters.
 import * as tf from "@tensorflow/tfjs";
 
-import type { Tokenizer } from "../data";
-import { Random } from "../random";
+import type { Tokenizer } from "../core/data";
+import { Random } from "../core/random";
 import type { Adapters, GPT } from "./model";
 import { crossEntropy, matMul2d } from "./ops";
-import { interruptWatch } from "../interrupt";
+import { interruptWatch } from "../core/interrupt";
 import { AdamW, learningRateAt, yieldToEventLoop } from "./train";
 
 /** N labelled sequences of the same length T, row-major ids [N, T]. */

@@ -13,7 +13,7 @@ import * as tf from "@tensorflow/tfjs";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { projectRoot } from "../paths";
+import { projectRoot } from "../core/paths";
 
 /** The part of the WebAssembly API used here (Node's type definitions for ES2022 lack it). */
 interface WasmMemory {

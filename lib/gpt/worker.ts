@@ -4,8 +4,8 @@
 // or its weights.
 import { parentPort } from "node:worker_threads";
 
-import { chooseBackend, parseBackendName } from "../backend";
-import { threadError, workerPayload } from "../threads";
+import { chooseBackend, parseBackendName } from "../core/backend";
+import { threadError, workerPayload } from "../core/threads";
 import { AdamW } from "./adamw";
 import { GPT } from "./model";
 import { batchLoss, shardGradients, type FromWorker, type ToWorker, type WorkerSetup } from "./parallel";

@@ -2,7 +2,7 @@
 // sets: softmax over a linear map, or over one hidden ReLU layer. Float64 and one example at a
 // time, so that every per-example gradient is exact (GraNd needs them) and checkable by hand.
 import { checkExamples, type Examples } from "./examples";
-import { Random } from "../random";
+import { Random } from "../core/random";
 
 export interface ClassifierConfig {
   inputDim: number;

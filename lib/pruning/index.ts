@@ -1,5 +1,9 @@
 // Data pruning (lesson 04): scores of how hard each example is, selection of what to keep, and
 // the teacher–student setting where pruning's effect on test error can be computed exactly.
+export {
+  budgetsWonWithScoring, computeFrontiers, crossover, equalCompute, fasterThan, powerLawsByFraction, pruningCurve, pruningRow,
+  type EqualComputeRow,
+} from "./analysis";
 export { argmax, permutation, SoftmaxClassifier, trainClassifier, type ClassifierConfig, type SgdOptions } from "./classifier";
 export { checkExamples, subsetExamples, type Examples } from "./examples";
 export {

@@ -2,7 +2,7 @@
 // components, what a linear autoencoder's hidden layer learns) and k-means clustering in it.
 // Written here rather than taken from a package so that it is float64, seeded with the course's
 // own generator, and small enough to read.
-import { Random } from "../random";
+import { Random } from "../core/random";
 
 export interface KMeansOptions {
   /** Clusters. */

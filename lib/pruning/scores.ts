@@ -8,7 +8,7 @@
 import { SoftmaxClassifier, trainClassifier } from "./classifier";
 import { checkExamples, type Examples } from "./examples";
 import { kMeans } from "./kmeans";
-import { Random } from "../random";
+import { Random } from "../core/random";
 
 /** How the probe classifiers behind EL2N, GraNd and forgetting are trained on the whole pool. */
 export interface ProbeOptions {

@@ -1,7 +1,7 @@
 // Turning scores into a pruned data set: keep the hardest (highest-scoring), the easiest, or a
 // random fraction, over the whole set or class by class.
 import { permutation } from "./classifier";
-import { Random } from "../random";
+import { Random } from "../core/random";
 
 export const KEEP_RULES = ["hard", "easy", "random"] as const;
 export type KeepRule = (typeof KEEP_RULES)[number];

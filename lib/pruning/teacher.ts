@@ -9,7 +9,7 @@
 // score such as the self-supervised prototype distance can find.
 import type { Examples } from "./examples";
 import type { SoftmaxClassifier } from "./classifier";
-import { Random } from "../random";
+import { Random } from "../core/random";
 
 export interface TeacherStudentOptions {
   /** Examples to draw. */

@@ -6,117 +6,17 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import type { Tokenizer } from "./data";
-import { livePlot, progress } from "./display";
-import { findStoredRun, precomputing, trainCached, type CacheDirs, type CachedTrainResult } from "./gpt/cache";
-import { loadCheckpoint, readTensorFile, saveCheckpoint, writeTensorFile } from "./gpt/checkpoint";
-import { LoRA, type LoRATarget } from "./gpt/lora";
-import { GPT, type GPTConfig } from "./gpt/model";
-import { DEFAULT_TRAIN, train, validateTrainConfig, type EvalInfo, type StepInfo, type TrainConfig, type TrainResult } from "./gpt/train";
+import type { Tokenizer } from "../core/data";
+import { mapInWorkers, usefulThreads } from "../core/threads";
+import { loadCheckpoint, readTensorFile, saveCheckpoint, writeTensorFile } from "../gpt/checkpoint";
+import { LoRA, type LoRATarget } from "../gpt/lora";
+import { GPT, type GPTConfig } from "../gpt/model";
 import {
   ClassifierHead, classifierAccuracy, continuationLogLikelihood, fineTune, fitLinearProbe, layerFeatures, zeroShotPredict, type LabeledSequences,
-} from "./gpt/transfer";
-import { mapInWorkers, usefulThreads } from "./threads";
+} from "../gpt/transfer";
 import { encodeTask, limitPerClass, parseSpeeches, realOrScrambledTask, speakerTask, splitTask, verseProseTask, type TextTask } from "./tasks";
 
 const BYTES_PER_FLOAT = 4;
-
-/**
- * A live chart of training and validation loss against tokens seen, for train()'s callbacks.
- * With a `reference` run (a stored one), its curves are drawn faint underneath for comparison.
- */
-export function trainingCurve(title: string, options: { reference?: TrainResult } = {}) {
-  const evals: EvalInfo[] = [];
-  const steps: StepInfo[] = [];
-  const chart = livePlot();
-  const ref = options.reference;
-  const referenceTraces = ref ? [
-    { x: ref.steps.map((s) => s.tokens), y: ref.steps.map((s) => s.loss), name: "stored run: train (batch)", mode: "lines", line: { width: 1, color: "#bbb" } },
-    { x: ref.evals.map((e) => e.tokens), y: ref.evals.map((e) => e.valLoss), name: "stored run: validation", mode: "lines", line: { dash: "dot", color: "#888" } },
-  ] : [];
-  const figure = () => ({
-    data: [
-      ...referenceTraces,
-      { x: steps.map((s) => s.tokens), y: steps.map((s) => s.loss), name: "train (batch)", mode: "lines", line: { width: 1 }, opacity: 0.4 },
-      { x: evals.map((e) => e.tokens), y: evals.map((e) => e.trainLoss), name: "train", mode: "lines+markers" },
-      { x: evals.map((e) => e.tokens), y: evals.map((e) => e.valLoss), name: "validation", mode: "lines+markers" },
-    ],
-    layout: { title: { text: title }, xaxis: { title: { text: "tokens seen" } }, yaxis: { title: { text: "cross-entropy (nats per token)" } }, height: 380 },
-  });
-  return {
-    evals,
-    onStep: (s: StepInfo) => { steps.push(s); chart.update(figure()); },
-    onEval: (e: EvalInfo) => { evals.push(e); chart.update(figure()); },
-    done: () => chart.done(),
-  };
-}
-
-export interface PretrainingRun extends CachedTrainResult {
-  /** With a stored run: its first steps, trained again here from the same start. */
-  liveSlice?: {
-    steps: number;
-    seconds: number;
-    workers: number;
-    /** Largest |live − stored| batch loss over the slice's steps (float rounding only, if all is well). */
-    maxLossDifference: number;
-  };
-}
-
-/**
- * Pretraining as a lesson shows it. When the full run was precomputed (datasets/checkpoints/,
- * made by `npm run course -- NN --precompute`), its first `liveSteps` steps are trained here
- * from the same initial weights, batches and learning-rate schedule and drawn over the stored
- * curve, then the stored weights are loaded into `model`. Otherwise the whole run trains live
- * (or comes from this machine's cache). Either way one chart and one progress bar show it.
- */
-export async function pretrain(
-  name: string, model: GPT, data: { train: Int32Array; val: Int32Array }, config: Partial<TrainConfig>,
-  options: { title: string; liveSteps: number; dirs?: CacheDirs },
-): Promise<PretrainingRun> {
-  const full = validateTrainConfig({ ...DEFAULT_TRAIN, ...config });
-  if (!Number.isInteger(options.liveSteps) || options.liveSteps < 1) throw new Error(`pretrain: liveSteps must be a positive integer; got ${options.liveSteps}`);
-  const stored = precomputing() ? null : findStoredRun(name, model, data, full, options.dirs?.storedDir);
-  const curve = trainingCurve(options.title, { reference: stored?.result });
-  const liveSteps = stored ? Math.min(options.liveSteps, full.steps) : full.steps;
-  const bar = progress(stored ? `pretraining: the stored run's first ${liveSteps} steps, live` : "pretraining");
-  const callbacks = {
-    onStep: (s: StepInfo) => { curve.onStep(s); bar.update({ step: s.step + 1, total: liveSteps, values: { loss: s.loss, "tokens/s": s.tokensPerSecond } }); },
-    onEval: curve.onEval,
-  };
-  try {
-    if (!stored) return await trainCached(name, model, data, full, callbacks, options.dirs);
-    const copy = cloneModel(model);
-    let slice: TrainResult;
-    try {
-      // The stored run's schedule: warm-up and decay as over all its steps, cut after liveSteps.
-      slice = await train(copy, data, { ...full, steps: liveSteps, decaySteps: full.decaySteps ?? full.steps }, callbacks);
-    } finally {
-      copy.dispose();
-    }
-    const maxLossDifference = Math.max(...slice.steps.map((s, i) => Math.abs(s.loss - stored.result.steps[i].loss)));
-    const result = await trainCached(name, model, data, full, {}, options.dirs);
-    return { ...result, liveSlice: { steps: liveSteps, seconds: slice.seconds, workers: slice.workers, maxLossDifference } };
-  } finally {
-    curve.done();
-    bar.done();
-  }
-}
-
-/** One sentence on where a pretrained model came from and how good it is, from the run's own record. */
-export function describePretraining(run: PretrainingRun): string {
-  const last = run.evals.at(-1);
-  const quality = last ? `validation loss ${last.valLoss.toFixed(3)} after ${run.tokens.toLocaleString("en")} tokens` : `${run.tokens.toLocaleString("en")} tokens`;
-  if (run.source === "stored" && run.provenance) {
-    const p = run.provenance;
-    const made = `precomputed by \`${p.command}\` on ${p.createdAt.slice(0, 10)} (${p.machine}, ${p.backend}, ${run.seconds.toFixed(0)} s on ${run.workers} thread(s)${p.commit ? `, commit ${p.commit.slice(0, 7)}` : ""})`;
-    const slice = run.liveSlice
-      ? `; its first ${run.liveSlice.steps} steps, retrained here in ${run.liveSlice.seconds.toFixed(0)} s on ${run.liveSlice.workers} thread(s), differ from the stored batch losses by at most ${run.liveSlice.maxLossDifference.toExponential(1)}`
-      : "";
-    return `${quality}: ${made}${slice}`;
-  }
-  if (run.fromCache) return `${quality} (an earlier run on this machine, loaded from ${run.checkpoint})`;
-  return `${quality} in ${run.seconds.toFixed(0)} s on ${run.workers} thread(s)`;
-}
 
 export interface ReuseTask {
   name: string;
@@ -198,6 +98,42 @@ export function probeAccuracyByLayer(model: GPT, task: ReuseTask): number[] {
   return train.map((x, l) => fitLinearProbe({ x, y: task.train.labels }, { x: test[l], y: task.test.labels }, task.classes.length).testAccuracy);
 }
 
+/** A linear probe on its best layer, as a row beside the tuned methods: one weight per feature and class, and a bias per class. */
+export function probeRow(task: ReuseTask, accuracyByLayer: number[], nEmbd: number): ReuseRow {
+  const trainableParams = (nEmbd + 1) * task.classes.length;
+  return {
+    task: task.name, method: "linear probe (best layer)", accuracy: Math.max(...accuracyByLayer),
+    trainableParams, bytesPerTask: BYTES_PER_FLOAT * trainableParams, seconds: 0,
+  };
+}
+
+export interface ReuseGains {
+  task: string;
+  /** Full fine-tuning of the pretrained model minus the same network from scratch, in accuracy points. */
+  pretrainingGain: number;
+  /** LoRA at the given rank minus full fine-tuning, in accuracy points. */
+  loraGap: number;
+  /** LoRA's bytes per task as a percentage of a full fine-tuned copy's. */
+  loraBytesPercent: number;
+}
+
+/** Per task, what pretraining adds over scratch and what LoRA of rank `rank` gives up against full fine-tuning. */
+export function reuseGains(runs: ReuseRow[], rank: number): ReuseGains[] {
+  const tasks = [...new Set(runs.map((r) => r.task))];
+  return tasks.map((task) => {
+    const get = (method: string) => {
+      const row = runs.find((r) => r.task === task && r.method === method);
+      if (!row) throw new Error(`reuseGains: no "${method}" run for task "${task}"; have ${runs.filter((r) => r.task === task).map((r) => r.method).join(", ")}`);
+      return row;
+    };
+    const full = get("fine-tune (all weights)"), scratch = get("from scratch"), lora = get(`LoRA r=${rank}`);
+    return {
+      task, pretrainingGain: 100 * (full.accuracy - scratch.accuracy), loraGap: 100 * (lora.accuracy - full.accuracy),
+      loraBytesPercent: (100 * lora.bytesPerTask) / full.bytesPerTask,
+    };
+  });
+}
+
 export interface TuneOptions {
   steps: number;
   batchSize: number;
@@ -244,7 +180,7 @@ export interface TuneJob {
   learningRate: number;
 }
 
-/** What a tuning worker gets (lib/reuseWorker.ts): everything cloneable, the pretrained weights included. */
+/** What a tuning worker gets (lib/reuse/worker.ts): everything cloneable, the pretrained weights included. */
 export interface TuneWorkerInput {
   backend: string;
   config: GPTConfig;
@@ -282,7 +218,7 @@ export async function tuneClassifiers(
     task: { name: job.task.name, classes: job.task.classes, train: job.task.train, test: job.task.test },
     options: { ...options, learningRate: job.learningRate },
   }));
-  return mapInWorkers<TuneWorkerInput, ReuseRow>("reuseWorker.ts", inputs, jobs, {
+  return mapInWorkers<TuneWorkerInput, ReuseRow>("reuse/worker.ts", inputs, jobs, {
     describe: (input) => `tuning ${input.kind.method} on "${input.task.name}"`,
     onResult: run.onResult,
   });

@@ -1,9 +1,9 @@
 // Labelled tasks derived from Tiny Shakespeare itself, so that a model pretrained on the
 // corpus can be reused on them: who speaks, verse or prose, real or scrambled spelling.
 // Every label is read off the text; nothing is annotated by hand.
-import type { Tokenizer } from "./data";
-import type { LabeledSequences } from "./gpt/transfer";
-import { Random } from "./random";
+import type { Tokenizer } from "../core/data";
+import type { LabeledSequences } from "../gpt/transfer";
+import { Random } from "../core/random";
 
 export interface Speech {
   speaker: string;

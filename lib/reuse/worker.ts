@@ -1,8 +1,8 @@
 // One run of a tuning grid in a worker thread (tuneClassifiers with jobs > 1).
-import { chooseBackend, parseBackendName } from "./backend";
-import { GPT } from "./gpt/model";
-import { tuneClassifier, type ReuseRow, type TuneWorkerInput } from "./reuse";
-import { serveOnce } from "./threads";
+import { chooseBackend, parseBackendName } from "../core/backend";
+import { GPT } from "../gpt/model";
+import { tuneClassifier, type ReuseRow, type TuneWorkerInput } from "./methods";
+import { serveOnce } from "../core/threads";
 
 await serveOnce<TuneWorkerInput, ReuseRow>(async (input) => {
   await chooseBackend(parseBackendName(input.backend, "tuning backend"));

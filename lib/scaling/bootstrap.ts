@@ -2,7 +2,7 @@
 // many runs as there are, with replacement) and read percentile intervals off the refits,
 // for the parameters and for anything computed from them: predicted losses, and the
 // compute-optimal N and D at a budget, which is what a lesson draws as a band.
-import { Random } from "../random";
+import { Random } from "../core/random";
 import { chinchillaLoss, fitChinchilla, HOFFMANN_GRID, REDUCED_GRID, type ChinchillaFit, type ChinchillaGrid } from "./chinchilla";
 import { computeOptimal } from "./compute";
 import { checkPoints, checkPositive, type ScalingPoint } from "./validate";

@@ -1,5 +1,6 @@
-// Scaling-law fitting: power laws, Kaplan's joint law, Chinchilla's approach 3 (with bootstrap
-// intervals) and approach 2 (IsoFLOP parabolas), compute-optimal allocation, published values.
+// Lesson 03: scaling-law fits (power laws, Kaplan's joint law, Chinchilla's approach 3 with bootstrap
+// intervals and approach 2 with IsoFLOP parabolas, compute-optimal allocation, published values)
+// and the sweep of small GPTs on Tiny Shakespeare they are fitted to (lessons 02 and 03).
 export { bootstrapChinchilla, quantile, type BootstrapOptions, type ChinchillaBootstrap, type Interval } from "./bootstrap";
 export {
   chinchillaData, chinchillaLoss, chinchillaObjective, fitChinchilla, HOFFMANN_GRID, REDUCED_GRID,
@@ -13,3 +14,8 @@ export { fitOffsetPowerLaw, fitPowerLaw, type OffsetPowerLawFit, type OffsetPowe
 export { CHINCHILLA_2022, HESTNESS_2017, KAPLAN_2020 } from "./reference";
 export { isoflopDesign, logSpace, sampleLosses, type IsoflopDesignOptions, type NoiseOptions, type RunDesign } from "./synthetic";
 export type { ScalingPoint } from "./validate";
+export {
+  FULL_SWEEP_RESULTS, longestRunPerSize, lossAtCompute, lossComputeFrontier, readSweepResults, runId, runSweep, SHAPES_AT_FIXED_N,
+  shakespeareGrid, shakespeareSweep, sizeByDataGrid, splitSweep, tokensToReach,
+  type SweepOptions, type SweepResult, type SweepRun,
+} from "./sweep";

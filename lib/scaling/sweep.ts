@@ -6,12 +6,12 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
-import { writeFileAtomic } from "./files";
-import { BABY_GPT, countParameters, GPT, type GPTConfig } from "./gpt/model";
-import { train } from "./gpt/train";
-import { projectRoot } from "./paths";
-import type { Scale } from "./scale";
-import { mapInWorkers } from "./threads";
+import { writeFileAtomic } from "../core/files";
+import { BABY_GPT, countParameters, GPT, type GPTConfig } from "../gpt/model";
+import { train } from "../gpt/train";
+import { projectRoot } from "../core/paths";
+import type { Scale } from "../core/scale";
+import { mapInWorkers } from "../core/threads";
 
 export interface SweepRun {
   /** A label for tables and charts, e.g. "L2 W64". */
@@ -90,7 +90,7 @@ export interface SweepOptions {
   onRunEnd?: (result: SweepResult, index: number, total: number) => void;
 }
 
-/** What one run needs, whether it trains here or in a worker (lib/sweepWorker.ts). */
+/** What one run needs, whether it trains here or in a worker (lib/scaling/sweepWorker.ts). */
 export interface SweepJob {
   run: SweepRun;
   id: string;
@@ -152,7 +152,7 @@ export async function runSweep(runs: SweepRun[], options: SweepOptions): Promise
       record(await trainSweepRun(job(run, i)), i);
     }
   } else {
-    await mapInWorkers<SweepJob, SweepResult>("sweepWorker.ts", todo.map(({ run, i }) => job(run, i)), jobs, {
+    await mapInWorkers<SweepJob, SweepResult>("scaling/sweepWorker.ts", todo.map(({ run, i }) => job(run, i)), jobs, {
       describe: (j) => `sweep run "${j.run.label}"`,
       onStart: (j, k) => options.onRunStart?.(j.run, todo[k].i, runs.length),
       onResult: (result, k) => record(result, todo[k].i),
@@ -187,9 +187,28 @@ export function shakespeareGrid(scale: Scale, vocabSize: number): SweepRun[] {
     { nLayer: 2, nHead: 2, nEmbd: 32 }, { nLayer: 2, nHead: 4, nEmbd: 48 }, { nLayer: 3, nHead: 4, nEmbd: 64 },
     { nLayer: 4, nHead: 4, nEmbd: 96 }, { nLayer: 4, nHead: 4, nEmbd: 128 },
   ];
-  // Shape at (nearly) fixed size: ~200k non-embedding parameters as 1 wide layer … 8 narrow ones.
-  const shapesAtFixedN = [{ nLayer: 1, nHead: 4, nEmbd: 128 }, { nLayer: 2, nHead: 4, nEmbd: 96 }, { nLayer: 8, nHead: 4, nEmbd: 48 }];
-  return [...sizeByDataGrid(base, shapes, [100_000, 200_000, 400_000]), ...sizeByDataGrid(base, shapesAtFixedN, [200_000])];
+  return [...sizeByDataGrid(base, shapes, [100_000, 200_000, 400_000]), ...sizeByDataGrid(base, SHAPES_AT_FIXED_N, [200_000])];
+}
+
+/** Shape at (nearly) fixed size in the full grid: ~200k non-embedding parameters as 1 wide layer … 8 narrow ones. */
+export const SHAPES_AT_FIXED_N = [{ nLayer: 1, nHead: 4, nEmbd: 128 }, { nLayer: 2, nHead: 4, nEmbd: 96 }, { nLayer: 8, nHead: 4, nEmbd: 48 }];
+
+/** A sweep's results as its two parts: the size × data grid, and the shape runs at a fixed size (full grid only). */
+export function splitSweep(results: SweepResult[]): { grid: SweepResult[]; shapes: SweepResult[] } {
+  const isShape = (r: SweepResult) => SHAPES_AT_FIXED_N.some((s) => s.nLayer === r.model.nLayer && s.nHead === r.model.nHead && s.nEmbd === r.model.nEmbd);
+  return { grid: results.filter((r) => !isShape(r)), shapes: results.filter(isShape) };
+}
+
+/** One run per model size, the one on the largest token budget, smallest model first. */
+export function longestRunPerSize(results: SweepResult[]): SweepResult[] {
+  const maxTokens = Math.max(...results.map((r) => r.tokens));
+  return results.filter((r) => r.tokens === maxTokens).sort((a, b) => a.params - b.params);
+}
+
+/** A run's validation loss at the last evaluation within `flops` of training compute (6·N·tokens), or Infinity before its first. */
+export function lossAtCompute(run: SweepResult, flops: number): number {
+  const within = run.curve.filter((p) => 6 * run.params * p.tokens <= flops);
+  return within.length ? within.at(-1)!.valLoss : Infinity;
 }
 
 
@@ -198,9 +217,12 @@ export const FULL_SWEEP_RESULTS = "datasets/sweeps/shakespeare-char.jsonl";
 
 /**
  * The grid's results for a lesson: at full scale the stored results of the full grid (hours of
- * training, done once by the sweep command); at smoke scale the smoke grid, trained now.
+ * training, done once by the sweep command); at smoke scale the smoke grid, trained now (into
+ * `smokePath`, or a scratch file removed afterwards).
  */
-export async function shakespeareSweep(scale: Scale, options: Omit<SweepOptions, "path"> & { vocabSize: number; smokePath: string }): Promise<SweepResult[]> {
+export async function shakespeareSweep(
+  scale: Scale, options: Omit<SweepOptions, "path"> & { vocabSize: number; smokePath?: string },
+): Promise<SweepResult[]> {
   const runs = shakespeareGrid(scale, options.vocabSize);
   if (scale === "full") {
     const path = join(projectRoot(), FULL_SWEEP_RESULTS);
@@ -211,8 +233,14 @@ export async function shakespeareSweep(scale: Scale, options: Omit<SweepOptions,
     }
     return runs.map((r) => byId.get(runId(r))!);
   }
-  rmSync(options.smokePath, { force: true });
-  return runSweep(runs, { ...options, path: options.smokePath });
+  // The smoke grid is trained afresh into a scratch file of this process's own.
+  const smokePath = options.smokePath ?? join(projectRoot(), "build", "sweeps", `smoke-${process.pid}.jsonl`);
+  rmSync(smokePath, { force: true });
+  try {
+    return await runSweep(runs, { ...options, path: smokePath });
+  } finally {
+    if (!options.smokePath) rmSync(smokePath, { force: true });
+  }
 }
 
 /** Tokens after which a run's validation curve first reaches `loss` (linear in log tokens between points), or null if it never does. */

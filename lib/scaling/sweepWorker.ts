@@ -1,7 +1,7 @@
 // One sweep run in a worker thread (runSweep with jobs > 1): its own backend, its own model.
-import { chooseBackend, parseBackendName } from "./backend";
+import { chooseBackend, parseBackendName } from "../core/backend";
 import { trainSweepRun, type SweepJob, type SweepResult } from "./sweep";
-import { serveOnce } from "./threads";
+import { serveOnce } from "../core/threads";
 
 await serveOnce<SweepJob, SweepResult>(async (job) => {
   await chooseBackend(parseBackendName(job.backend, "sweep backend"));

@@ -1,6 +1,6 @@
 // Synthetic training runs drawn from a known law, so that a fit can be checked against the
 // parameters that made the data (tests, the fit benchmark, and lessons before real runs exist).
-import { Random } from "../random";
+import { Random } from "../core/random";
 import { checkPositive, type ScalingPoint } from "./validate";
 
 /** Where runs were trained: (N, D) pairs. */

@@ -7,7 +7,7 @@
 //     pair, so it can only be learnt from text about that very pair.
 // Each line states both: "wet dog: cool red, barn." Concepts occur with Zipf-distributed
 // frequencies; a few pairs never occur at all (held out), although their words do.
-import { Random } from "../random";
+import { Random } from "../core/random";
 import { ConceptMatcher } from "./count";
 import { checkZipf, ZipfSampler } from "./zipf";
 

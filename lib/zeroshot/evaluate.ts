@@ -1,6 +1,6 @@
 // Zero-shot questions about every concept, answered by a pretrained language model's
 // likelihoods alone (no labelled examples, no task head), and summaries of the answers.
-import { CharTokenizer } from "../data";
+import { CharTokenizer } from "../core/data";
 import type { GPT } from "../gpt/model";
 import { zeroShotPredict } from "../gpt/transfer";
 import { conceptSentence, conceptTraits, type ConceptWorld } from "./corpus";

@@ -1,7 +1,7 @@
 // Zipf's law: the item of popularity rank k (1-based) among n is drawn with probability
 // p_k = k^(−s) / H(n, s), where H(n, s) = Σ_{j=1..n} j^(−s). Word and concept frequencies in
 // web text follow it roughly with s ≈ 1: a few items are everywhere, most are rare.
-import type { Random } from "../random";
+import type { Random } from "../core/random";
 
 /** Throws, naming `fn`, unless n is a positive integer and the exponent a finite number > 0. */
 export function checkZipf(fn: string, n: number, exponent: number): void {

@@ -2,8 +2,32 @@ import { basename } from "node:path";
 import { describe, expect, it } from "vitest";
 
 import { stripRunState } from "../tools/clean-notebooks";
-import { readNotebook, type Notebook } from "../tools/notebook";
+import { cellSource, readNotebook, type Notebook } from "../tools/notebook";
 import { listLessons } from "../tools/runner";
+
+// d2l.ai's rule of thumb: a cell is read at a glance. Heavier logic belongs in lib/ with a test.
+const MAX_LINES = 25;
+const MAX_WIDTH = 120;
+
+describe("lesson cells", () => {
+  for (const path of listLessons()) {
+    it(`${basename(path)}: every code cell fits a screen and imports only from ../lib (and danfojs)`, () => {
+      const problems: string[] = [];
+      readNotebook(path).cells.forEach((cell, i) => {
+        if (cell.cell_type !== "code") return;
+        const lines = cellSource(cell).split("\n");
+        if (lines.length > MAX_LINES) problems.push(`cell ${i + 1}: ${lines.length} lines (at most ${MAX_LINES})`);
+        lines.forEach((line, j) => {
+          if (line.length > MAX_WIDTH) problems.push(`cell ${i + 1}, line ${j + 1}: ${line.length} characters (at most ${MAX_WIDTH})`);
+        });
+        for (const [, from] of cellSource(cell).matchAll(/\bfrom\s+"([^"]+)"/g)) {
+          if (from !== "../lib" && from !== "danfojs-node") problems.push(`cell ${i + 1}: imports from "${from}"; lessons import from "../lib"`);
+        }
+      });
+      expect(problems).toEqual([]);
+    });
+  }
+});
 
 describe("clean notebooks", () => {
   for (const path of listLessons()) {

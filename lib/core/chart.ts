@@ -1,0 +1,98 @@
+// Figures from arrays and a few labels, in the spirit of d2l's plot(): a lesson says what to draw
+// and how to label it; chart() builds the Plotly figure, which plot() shows. The figure is plain
+// data, so a lesson can still adjust it (a second axis, annotations) before showing it.
+import type { PlotlyFigure } from "./display";
+
+export interface Series {
+  name?: string;
+  x: ArrayLike<number> | readonly string[];
+  y: ArrayLike<number>;
+  /** "lines+markers" (the default), "lines" or "markers". */
+  mode?: "lines" | "markers" | "lines+markers";
+  /** Error bars: ± this much at each point (a standard error, a half-width). */
+  error?: ArrayLike<number>;
+  /** Hover text, one per point. */
+  text?: readonly string[];
+  /** "reference": a baseline, dashed grey; "main": the curve others are read against, thick black; "faint": light grey. */
+  look?: "reference" | "main" | "faint";
+  /** Any further Plotly trace properties (`yaxis: "y2"`, `marker`, …). */
+  trace?: Record<string, unknown>;
+}
+
+export interface ChartOptions {
+  title: string;
+  /** Axis titles. */
+  x: string;
+  y: string;
+  logX?: boolean;
+  logY?: boolean;
+  /** Pixels (default 420). */
+  height?: number;
+  yRange?: [number, number];
+  /** Category axis: x values are labels, in the order given. */
+  categoricalX?: boolean;
+  /** A dashed vertical line with a label at its top, e.g. where a threshold lies. */
+  markX?: { at: number; label: string };
+}
+
+const LOOKS = {
+  reference: { line: { dash: "dash", color: "grey" } },
+  main: { line: { color: "black", width: 3 } },
+  faint: { line: { color: "lightgrey" }, marker: { color: "lightgrey" } },
+} as const;
+
+function values(name: string, field: string, a: ArrayLike<number> | readonly string[]): (number | string)[] {
+  if (a === null || typeof a !== "object" || typeof a.length !== "number") {
+    throw new Error(`chart: series ${name}: ${field} must be an array; got ${a === null ? "null" : typeof a}`);
+  }
+  return Array.from(a as ArrayLike<number | string>);
+}
+
+function markX(mark: { at: number; label: string }, logX?: boolean) {
+  return {
+    shapes: [{ type: "line", x0: mark.at, x1: mark.at, yref: "paper", y0: 0, y1: 1, line: { dash: "dash", color: "grey" } }],
+    // Annotations on a log axis are placed in log10 units.
+    annotations: [{ x: logX ? Math.log10(mark.at) : mark.at, y: 1, yref: "paper", text: mark.label, showarrow: false, yanchor: "bottom" }],
+  };
+}
+
+/** A line or scatter chart: `plot(chart([{ name: "train", x: steps, y: losses }], { title: "Loss", x: "step", y: "loss", logY: true }))`. */
+export function chart(series: Series[], options: ChartOptions): PlotlyFigure {
+  if (!Array.isArray(series)) throw new Error(`chart: series must be an array of { x, y } objects; got ${typeof series}`);
+  const data = series.map((s, i) => {
+    const label = s.name ? JSON.stringify(s.name) : String(i);
+    const x = values(label, "x", s.x);
+    const y = values(label, "y", s.y);
+    if (x.length !== y.length) throw new Error(`chart: series ${label} has ${x.length} x values but ${y.length} y values`);
+    if (s.error && s.error.length !== y.length) throw new Error(`chart: series ${label} has ${s.error.length} error bars for ${y.length} points`);
+    return {
+      type: "scatter", x, y, name: s.name, mode: s.mode ?? "lines+markers",
+      ...(s.error ? { error_y: { type: "data", array: Array.from(s.error) } } : {}),
+      ...(s.text ? { text: [...s.text] } : {}),
+      ...(s.look ? LOOKS[s.look] : {}),
+      ...s.trace,
+    };
+  });
+  const axis = (title: string, log?: boolean) => ({ title: { text: title }, ...(log ? { type: "log" } : {}) });
+  return {
+    data,
+    layout: {
+      title: { text: options.title },
+      xaxis: options.categoricalX ? { title: { text: options.x }, type: "category" } : axis(options.x, options.logX),
+      yaxis: { ...axis(options.y, options.logY), ...(options.yRange ? { range: options.yRange } : {}) },
+      height: options.height ?? 420,
+      ...(options.markX ? markX(options.markX, options.logX) : {}),
+    },
+  };
+}
+
+/** The mean of each value and the `window − 1` before it (fewer at the start): a noisy curve made readable. */
+export function movingAverage(xs: ArrayLike<number>, window: number): number[] {
+  if (!Number.isInteger(window) || window < 1) throw new Error(`movingAverage: window must be a positive integer; got ${window}`);
+  return Array.from(xs, (_, i) => {
+    const from = Math.max(0, i - window + 1);
+    let sum = 0;
+    for (let j = from; j <= i; j++) sum += xs[j];
+    return sum / (i - from + 1);
+  });
+}

@@ -1,0 +1,14 @@
+// What every lesson stands on: the tensor backend, notebook output (charts, tables, progress),
+// text data and tokenizers, the course's scale, the machine's speed, files and interrupts.
+export { BACKENDS, chooseBackend, initBackend, parseBackendName, type BackendInfo, type BackendName } from "./backend";
+export { chart, movingAverage, type ChartOptions, type Series } from "./chart";
+export { CharTokenizer, loadDataset, sampleBatch, splitTrainVal, type Batch, type Tokenizer } from "./data";
+export {
+  displayBundle, inKernel, livePlot, plot, progress, table, trainingCurve, type LivePlot, type PlotlyFigure, type Progress, type TableLike,
+} from "./display";
+export { writeFileAtomic } from "./files";
+export { InterruptedError } from "./interrupt";
+export { environmentReport, measureMatmul, packageVersion, type MatmulMeasurement } from "./machine";
+export { projectRoot } from "./paths";
+export { Random } from "./random";
+export { atScale, courseScale, describeScale, parseScale, SCALES, setScale, type Scale } from "./scale";
