@@ -64,9 +64,11 @@ export function describePretraining(run: PretrainingRun): string {
   if (run.source === "stored" && run.provenance) {
     const p = run.provenance;
     const made = `precomputed by \`${p.command}\` on ${p.createdAt.slice(0, 10)} (${p.machine}, ${p.backend}, ${run.seconds.toFixed(0)} s on ${run.workers} thread(s)${p.commit ? `, commit ${p.commit.slice(0, 7)}` : ""})`;
-    const slice = run.liveSlice
-      ? `; its first ${run.liveSlice.steps} steps, retrained here in ${run.liveSlice.seconds.toFixed(0)} s on ${run.liveSlice.workers} thread(s), differ from the stored batch losses by at most ${run.liveSlice.maxLossDifference.toExponential(1)}`
-      : "";
+    const live = run.liveSlice;
+    const agreement = live && (live.maxLossDifference === 0
+      ? "match the stored batch losses exactly"
+      : `differ from the stored batch losses by at most ${live.maxLossDifference.toExponential(1)}`);
+    const slice = live ? `; its first ${live.steps} steps, retrained here in ${live.seconds.toFixed(0)} s on ${live.workers} thread(s), ${agreement}` : "";
     return `${quality}: ${made}${slice}`;
   }
   if (run.fromCache) return `${quality} (an earlier run on this machine, loaded from ${run.checkpoint})`;
