@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 
 import { chooseBackend } from "../lib/core/backend";
 import { GPT, parameterSpecs } from "../lib/gpt/model";
-import { AdamW, learningRateAt, modelParameters, parameterGradients, train, TrainingDivergedError } from "../lib/gpt/train";
+import { AdamW, heldOutLoss, learningRateAt, modelParameters, parameterGradients, train, TrainingDivergedError } from "../lib/gpt/train";
 import { Random } from "../lib/core/random";
 import { data, quiet, randomIds, TINY } from "./tiny";
 
@@ -176,6 +176,25 @@ describe("parameterGradients", () => {
     await expect(parameterGradients(model, { x: x.subarray(8), y }, batchSize)).rejects.toThrow(
       "parameterGradients: a batch of 3 × 8 tokens has 24 inputs; got 16",
     );
+    model.dispose();
+  });
+});
+
+describe("heldOutLoss", () => {
+  it("is the mean loss over every position of consecutive windows, the same however they are batched", () => {
+    const model = GPT.create(TINY, 6);
+    const ids = randomIds(300, TINY.vocabSize, 13);
+    const T = TINY.blockSize;
+    // By hand: each window alone, averaged.
+    const windows = Math.floor((200 - 1) / T);
+    let sum = 0;
+    for (let w = 0; w < windows; w++) {
+      const x = ids.slice(w * T, w * T + T), y = ids.slice(w * T + 1, w * T + T + 1);
+      sum += tf.tidy(() => model.loss(x, y, 1, T).dataSync()[0]);
+    }
+    expect(heldOutLoss(model, ids, 200, 5)).toBeCloseTo(sum / windows, 5);
+    expect(heldOutLoss(model, ids, 200, 1)).toBeCloseTo(sum / windows, 5);
+    expect(() => heldOutLoss(model, ids, T, 4)).toThrow(`heldOutLoss: needs at least ${T + 1} tokens for one window of ${T}; got ${T}`);
     model.dispose();
   });
 });

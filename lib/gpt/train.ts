@@ -180,6 +180,29 @@ export async function parameterGradients(model: GPT, batch: { x: Int32Array; y: 
   }
 }
 
+/**
+ * Mean loss over every position of the first `maxTokens` tokens of `ids`, read as consecutive
+ * windows of the model's context: the same tokens every time, no sampling, so two models (or two
+ * runs) are compared on exactly the same text.
+ */
+export function heldOutLoss(model: GPT, ids: Int32Array, maxTokens: number, batchSize = 16): number {
+  const T = model.config.blockSize;
+  const windows = Math.floor((Math.min(maxTokens, ids.length) - 1) / T);
+  if (windows < 1) throw new Error(`heldOutLoss: needs at least ${T + 1} tokens for one window of ${T}; got ${Math.min(maxTokens, ids.length)}`);
+  let total = 0;
+  for (let first = 0; first < windows; first += batchSize) {
+    const rows = Math.min(batchSize, windows - first);
+    const x = new Int32Array(rows * T), y = new Int32Array(rows * T);
+    for (let r = 0; r < rows; r++) {
+      const start = (first + r) * T;
+      x.set(ids.subarray(start, start + T), r * T);
+      y.set(ids.subarray(start + 1, start + T + 1), r * T);
+    }
+    total += batchLoss(model, { x, y, batchSize: rows, blockSize: T }) * rows; // a batch's loss is its mean over rows
+  }
+  return total / windows;
+}
+
 /** Mean loss over `batches` random batches, without dropout or gradients. */
 export function estimateLoss(model: GPT, ids: Int32Array, batches: number, batchSize: number, random: Random): number {
   return mean(drawBatches(ids, batches, batchSize, model.config.blockSize, random).map((b) => batchLoss(model, b)));

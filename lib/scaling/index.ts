@@ -11,6 +11,7 @@ export { isoflopFit, type IsoflopFit, type IsoflopMinimum, type IsoflopOptions, 
 export { fitKaplanJoint, kaplanLoss, type KaplanFit, type KaplanFitOptions, type KaplanParams } from "./kaplan";
 export { minimizeLbfgs, type LbfgsOptions, type LbfgsResult, type LbfgsStop, type Objective } from "./lbfgs";
 export { fitOffsetPowerLaw, fitPowerLaw, type OffsetPowerLawFit, type OffsetPowerLawOptions, type PowerLawFit } from "./powerlaw";
+export { ngramBaseline, ngramCrossEntropy, type NgramBaseline } from "./ngram";
 export { CHINCHILLA_2022, HESTNESS_2017, KAPLAN_2020 } from "./reference";
 export { isoflopDesign, logSpace, sampleLosses, type IsoflopDesignOptions, type NoiseOptions, type RunDesign } from "./synthetic";
 export type { ScalingPoint } from "./validate";

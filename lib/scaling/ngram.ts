@@ -1,0 +1,69 @@
+// Counting baselines for a character model: an n-gram table with add-k smoothing. A trained
+// network that does not beat the bigram table has learned nothing a count could not; the
+// trigram table is the next bar. Lessons draw both as reference lines.
+
+/** Counts of each (context of n − 1 tokens, next token), and of each context. */
+function countNgrams(ids: Int32Array, vocabSize: number, n: number): { pairs: Map<number, number>; contexts: Map<number, number> } {
+  const pairs = new Map<number, number>();
+  const contexts = new Map<number, number>();
+  for (let i = n - 1; i < ids.length; i++) {
+    let context = 0;
+    for (let j = i - n + 1; j < i; j++) context = context * vocabSize + ids[j];
+    const pair = context * vocabSize + ids[i];
+    pairs.set(pair, (pairs.get(pair) ?? 0) + 1);
+    contexts.set(context, (contexts.get(context) ?? 0) + 1);
+  }
+  return { pairs, contexts };
+}
+
+function check(fn: string, ids: Int32Array, vocabSize: number, n: number): void {
+  if (!Number.isInteger(n) || n < 1 || vocabSize ** n > Number.MAX_SAFE_INTEGER) {
+    throw new Error(`${fn}: n must be a positive integer with vocabSize^n a safe integer; got n = ${n} for vocabSize ${vocabSize}`);
+  }
+  for (let i = 0; i < ids.length; i++) {
+    if (!(ids[i] >= 0 && ids[i] < vocabSize)) throw new Error(`${fn}: token ${i} is ${ids[i]}; expected 0 … ${vocabSize - 1}`);
+  }
+}
+
+/**
+ * Mean cross-entropy (nats per token) on `test` of the n-gram model counted on `train`:
+ * p(x | context) = (count(context, x) + k) / (count(context) + k·V). Every test position with a
+ * full context of n − 1 tokens is scored.
+ */
+export function ngramCrossEntropy(train: Int32Array, test: Int32Array, vocabSize: number, n: number, k: number): number {
+  check("ngramCrossEntropy", train, vocabSize, n);
+  check("ngramCrossEntropy", test, vocabSize, n);
+  if (!(k > 0)) throw new Error(`ngramCrossEntropy: the smoothing k must be > 0 (or a test sequence unseen in training has probability 0); got ${k}`);
+  if (test.length < n) throw new Error(`ngramCrossEntropy: the test sequence needs at least n = ${n} tokens; got ${test.length}`);
+  const { pairs, contexts } = countNgrams(train, vocabSize, n);
+  let total = 0;
+  for (let i = n - 1; i < test.length; i++) {
+    let context = 0;
+    for (let j = i - n + 1; j < i; j++) context = context * vocabSize + test[j];
+    const pair = context * vocabSize + test[i];
+    total -= Math.log(((pairs.get(pair) ?? 0) + k) / ((contexts.get(context) ?? 0) + k * vocabSize));
+  }
+  return total / (test.length - n + 1);
+}
+
+export interface NgramBaseline {
+  n: number;
+  /** The smoothing chosen on a held-out tenth of the training tokens. */
+  k: number;
+  /** Cross-entropy on the test tokens of the table counted on all training tokens with that k. */
+  loss: number;
+}
+
+/**
+ * The n-gram baseline with its smoothing tuned without touching `test`: each k in `ks` is scored
+ * on the last tenth of `train` by a table counted on the first nine tenths; the best k is then used
+ * with a table counted on all of `train`.
+ */
+export function ngramBaseline(train: Int32Array, test: Int32Array, vocabSize: number, n: number, ks = [0.001, 0.01, 0.1, 0.5, 1]): NgramBaseline {
+  if (ks.length === 0) throw new Error("ngramBaseline: ks is empty; give the smoothing values to choose from");
+  const cut = Math.floor(train.length * 0.9);
+  const fit = train.subarray(0, cut), tune = train.subarray(cut);
+  const scored = ks.map((k) => ({ k, loss: ngramCrossEntropy(fit, tune, vocabSize, n, k) }));
+  const { k } = scored.reduce((a, b) => (b.loss < a.loss ? b : a));
+  return { n, k, loss: ngramCrossEntropy(train, test, vocabSize, n, k) };
+}
