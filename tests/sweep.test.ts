@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { chooseBackend } from "../lib/core/backend";
-import type { GPTConfig } from "../lib/gpt/model";
+import { countParameters, type GPTConfig } from "../lib/gpt/model";
 import { Random } from "../lib/core/random";
 import {
-  longestRunPerSize, lossAtCompute, lossComputeFrontier, readSweepResults, runId, runSweep, sizeByDataGrid, splitSweep, tokensToReach,
+  isoflopGrid, longestRunPerSize, lossAtCompute, SIZE_LADDER, lossComputeFrontier, readSweepResults, runId, runSweep, sizeByDataGrid, splitSweep, tokensToReach,
   type SweepResult, type SweepRun,
 } from "../lib/scaling/sweep";
 import { liveWorkerCount } from "../lib/core/threads";
@@ -161,5 +161,28 @@ describe("reading a sweep's parts", () => {
     expect(lossAtCompute(big, 6 * 400 * 150)).toBe(3);
     expect(lossAtCompute(big, 6 * 400 * 200)).toBe(2.5);
     expect(lossAtCompute(big, 6 * 400 * 50)).toBe(Infinity);
+  });
+});
+
+describe("isoflopGrid", () => {
+  it("gives every kept size D = C/6N in whole steps, and says which sizes it left out and why", () => {
+    const ladderBase = { vocabSize: 65, blockSize: 64, dropout: 0, bias: true, tieWeights: true };
+    const { runs, skipped } = isoflopGrid([1e11, 1e12], {
+      base: ladderBase, trainTokens: 1_000_000, batchSize: 12, learningRate: (s) => (s.nEmbd <= 64 ? 2e-3 : 1e-3), seeds: [1, 2],
+    });
+    for (const r of runs) {
+      const N = countParameters(r.model).nonEmbedding;
+      const C = Number(r.label.slice(1, r.label.indexOf(" ")));
+      expect(r.tokens % (12 * 64)).toBe(0);
+      expect(Math.abs(6 * N * r.tokens - C) / C).toBeLessThan(0.5 / (r.tokens / (12 * 64))); // within half a step
+      expect(r.tokens).toBeLessThanOrEqual(4_000_000);
+      expect(r.tokens / (12 * 64)).toBeGreaterThanOrEqual(100);
+      expect(r.learningRate).toBe(r.model.nEmbd <= 64 ? 2e-3 : 1e-3);
+    }
+    expect(runs.filter((r) => r.seed === 1)).toHaveLength(runs.length / 2);
+    expect(skipped.find((x) => x.label === "C1e12 L1 W16")?.why).toMatch(/^50\.\d epochs > 4$/);
+    expect(skipped).toContainEqual({ C: 1e11, label: "C1e11 L4 W128", why: "27 steps < 100" });
+    expect(runs.length / 2 + skipped.length).toBe(2 * SIZE_LADDER.length);
+    expect(() => isoflopGrid([0], { base: ladderBase, trainTokens: 1, learningRate: () => 1e-3 })).toThrow("isoflopGrid: budgets must be positive FLOPs; got 0");
   });
 });

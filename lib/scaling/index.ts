@@ -16,7 +16,7 @@ export { CHINCHILLA_2022, HESTNESS_2017, KAPLAN_2020 } from "./reference";
 export { isoflopDesign, logSpace, sampleLosses, type IsoflopDesignOptions, type NoiseOptions, type RunDesign } from "./synthetic";
 export type { ScalingPoint } from "./validate";
 export {
-  FULL_SWEEP_RESULTS, longestRunPerSize, lossAtCompute, lossComputeFrontier, readSweepResults, runId, runSweep, SHAPES_AT_FIXED_N,
-  shakespeareGrid, shakespeareSweep, sizeByDataGrid, splitSweep, tokensToReach,
-  type SweepOptions, type SweepResult, type SweepRun,
+  FULL_SWEEP_RESULTS, isoflopGrid, longestRunPerSize, lossAtCompute, lossComputeFrontier, readSweepResults, runId, runSweep, SHAPES_AT_FIXED_N,
+  shakespeareGrid, shakespeareSweep, SIZE_LADDER, sizeByDataGrid, splitSweep, tokensToReach,
+  type IsoflopGridOptions, type SweepOptions, type SweepResult, type SweepRun,
 } from "./sweep";

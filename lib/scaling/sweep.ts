@@ -8,7 +8,7 @@ import { join } from "node:path";
 
 import { writeFileAtomic } from "../core/files";
 import { BABY_GPT, countParameters, GPT, type GPTConfig } from "../gpt/model";
-import { train } from "../gpt/train";
+import { heldOutLoss, train } from "../gpt/train";
 import { projectRoot } from "../core/paths";
 import type { Scale } from "../core/scale";
 import { mapInWorkers } from "../core/threads";
@@ -36,7 +36,11 @@ export interface SweepResult {
   /** Training compute C ≈ 6·N·D. */
   flops: number;
   trainLoss: number;
+  /** Validation loss estimated on `evalBatches` random batches at the end of training. */
   valLoss: number;
+  /** Validation loss on every position of the validation split's first `finalEvalTokens` tokens (sweeps that ask for it). */
+  heldOutLoss?: number;
+  heldOutTokens?: number;
   /** Validation loss along the way, for loss-against-compute curves. */
   curve: { tokens: number; valLoss: number }[];
   seconds: number;
@@ -81,6 +85,8 @@ export interface SweepOptions {
   /** Loss estimates along each run (default 8). */
   curvePoints?: number;
   evalBatches?: number;
+  /** Also score each trained model on this many validation tokens, every position (heldOutLoss). */
+  finalEvalTokens?: number;
   /**
    * Runs trained side by side, each in its own worker thread with its own backend (default 1:
    * one after another, in this thread). Results are still written by this thread alone.
@@ -98,6 +104,7 @@ export interface SweepJob {
   backend: string;
   curvePoints: number;
   evalBatches: number;
+  finalEvalTokens?: number;
   /** Training threads for this run (1 when runs already share the cores). */
   workers: number | "auto";
 }
@@ -115,7 +122,11 @@ export async function trainSweepRun(job: SweepJob): Promise<SweepResult> {
     });
     const last = r.evals.at(-1)!;
     const params = countParameters(run.model).nonEmbedding;
+    const heldOut = job.finalEvalTokens
+      ? { heldOutLoss: heldOutLoss(model, job.data.val, job.finalEvalTokens), heldOutTokens: Math.min(job.finalEvalTokens, job.data.val.length) }
+      : {};
     return {
+      ...heldOut,
       id: job.id, label: run.label, model: run.model, params, tokens: r.tokens, flops: 6 * params * r.tokens,
       trainLoss: last.trainLoss, valLoss: last.valLoss, curve: r.evals.map((e) => ({ tokens: e.tokens, valLoss: e.valLoss })),
       seconds: r.seconds, backend: job.backend, seed: run.seed, batchSize: run.batchSize, learningRate: run.learningRate,
@@ -137,7 +148,7 @@ export async function runSweep(runs: SweepRun[], options: SweepOptions): Promise
   const todo = runs.map((run, i) => ({ run, i })).filter(({ i }) => !done.has(ids[i]));
   const job = (run: SweepRun, i: number): SweepJob => ({
     run, id: ids[i], data: options.data, backend: options.backend, curvePoints: options.curvePoints ?? 8,
-    evalBatches: options.evalBatches ?? 10, workers: jobs > 1 ? 1 : "auto",
+    evalBatches: options.evalBatches ?? 10, finalEvalTokens: options.finalEvalTokens, workers: jobs > 1 ? 1 : "auto",
   });
   // Only this thread writes the file, whole and atomically, after each finished run.
   const record = (result: SweepResult, i: number) => {
@@ -188,6 +199,52 @@ export function shakespeareGrid(scale: Scale, vocabSize: number): SweepRun[] {
     { nLayer: 4, nHead: 4, nEmbd: 96 }, { nLayer: 4, nHead: 4, nEmbd: 128 },
   ];
   return [...sizeByDataGrid(base, shapes, [100_000, 200_000, 400_000]), ...sizeByDataGrid(base, SHAPES_AT_FIXED_N, [200_000])];
+}
+
+/** Character-GPT shapes of growing size, about 2× apart in non-embedding parameters N at context 64. */
+export const SIZE_LADDER = [
+  { nLayer: 1, nHead: 2, nEmbd: 16 }, { nLayer: 2, nHead: 2, nEmbd: 16 }, { nLayer: 2, nHead: 2, nEmbd: 24 },
+  { nLayer: 2, nHead: 4, nEmbd: 32 }, { nLayer: 2, nHead: 4, nEmbd: 48 }, { nLayer: 3, nHead: 4, nEmbd: 64 },
+  { nLayer: 4, nHead: 4, nEmbd: 96 }, { nLayer: 4, nHead: 4, nEmbd: 128 },
+];
+
+export interface IsoflopGridOptions {
+  base: Omit<GPTConfig, "nEmbd" | "nLayer" | "nHead">;
+  /** Tokens the training split holds: a run may pass over it at most `maxEpochs` times. */
+  trainTokens: number;
+  maxEpochs?: number;
+  /** Runs shorter than this many steps are left out (warm-up and decay need room). */
+  minSteps?: number;
+  batchSize?: number;
+  learningRate: (shape: { nLayer: number; nHead: number; nEmbd: number }) => number;
+  seeds?: number[];
+  ladder?: { nLayer: number; nHead: number; nEmbd: number }[];
+}
+
+/**
+ * Hoffmann et al.'s approach 2 on real models: at each compute budget C, every ladder size N
+ * trained on D = C/(6N) tokens (rounded to whole steps), each with its own schedule ending at its
+ * own D. Sizes that would need fewer than `minSteps` steps, or more than `maxEpochs` passes over
+ * the training text, are left out and listed in `skipped`.
+ */
+export function isoflopGrid(budgets: number[], o: IsoflopGridOptions): { runs: SweepRun[]; skipped: { C: number; label: string; why: string }[] } {
+  const { maxEpochs = 4, minSteps = 100, batchSize = 12, seeds = [1], ladder = SIZE_LADDER } = o;
+  const runs: SweepRun[] = [];
+  const skipped: { C: number; label: string; why: string }[] = [];
+  const perStep = batchSize * o.base.blockSize;
+  for (const C of budgets) {
+    if (!(C > 0)) throw new Error(`isoflopGrid: budgets must be positive FLOPs; got ${C}`);
+    for (const shape of ladder) {
+      const model = { ...o.base, ...shape };
+      const N = countParameters(model).nonEmbedding;
+      const steps = Math.round(C / (6 * N) / perStep);
+      const label = `C${C.toExponential(0).replace("+", "")} L${shape.nLayer} W${shape.nEmbd}`;
+      if (steps < minSteps) skipped.push({ C, label, why: `${steps} steps < ${minSteps}` });
+      else if (steps * perStep > maxEpochs * o.trainTokens) skipped.push({ C, label, why: `${((steps * perStep) / o.trainTokens).toFixed(1)} epochs > ${maxEpochs}` });
+      else for (const seed of seeds) runs.push({ label: seeds.length > 1 ? `${label} s${seed}` : label, model, tokens: steps * perStep, batchSize, learningRate: o.learningRate(shape), seed });
+    }
+  }
+  return { runs, skipped };
 }
 
 /** Shape at (nearly) fixed size in the full grid: ~200k non-embedding parameters as 1 wide layer … 8 narrow ones. */
