@@ -40,7 +40,7 @@ describe("trainCached", () => {
     const first = GPT.create(TINY, 1);
     const seen = record();
     const trained = await trainCached("tiny", first, DATA, SETTINGS, seen.callbacks, dirs);
-    expect(trained.fromCache).toBe(false);
+    expect(trained.source).toBe("trained");
     expect(existsSync(trained.checkpoint)).toBe(true);
 
     // The reference: plain train() from the same start gives the same weights.
@@ -51,7 +51,6 @@ describe("trainCached", () => {
     const second = GPT.create(TINY, 1);
     const replay = record();
     const loaded = await trainCached("tiny", second, DATA, SETTINGS, replay.callbacks, dirs);
-    expect(loaded.fromCache).toBe(true);
     expect(loaded.source).toBe("cache");
     expect(loaded.checkpoint).toBe(trained.checkpoint);
     expect(second.weights()).toEqual(first.weights());
@@ -69,7 +68,7 @@ describe("trainCached", () => {
     ];
     for (const run of runs) {
       const model = GPT.create(TINY, run.seed);
-      expect((await trainCached("tiny", model, run.data, run.settings, {}, dirs)).fromCache).toBe(false);
+      expect((await trainCached("tiny", model, run.data, run.settings, {}, dirs)).source).toBe("trained");
       model.dispose();
     }
     expect(readdirSync(dir).filter((f) => f.startsWith("tiny-"))).toHaveLength(4);

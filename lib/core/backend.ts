@@ -5,6 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 
 import { installWasmKernels } from "../gpt/wasmKernels";
+import { inKernel } from "./display";
 import { describeScale } from "./scale";
 
 // Attention's batched matmuls on wasm go to the course's SIMD kernel instead of a scalar loop,
@@ -128,7 +129,7 @@ let chosen: Promise<BackendInfo> | undefined;
 
 /**
  * Picks the backend once per process (COURSE_BACKEND, or automatic) and announces it in one
- * line, and the lessons' scale in another. Later calls return the same choice.
+ * line (in a notebook, the lesson's scale in another). Later calls return the same choice.
  */
 export function initBackend(log: (line: string) => void = console.log): Promise<BackendInfo> {
   if (!chosen) {
@@ -136,7 +137,8 @@ export function initBackend(log: (line: string) => void = console.log): Promise<
     const requested = env ? parseBackendName(env, "COURSE_BACKEND") : undefined;
     chosen = chooseBackend(requested).then((info) => {
       log(info.summary);
-      log(describeScale());
+      // In a notebook, also which scale the lesson runs at and how to change it.
+      if (inKernel()) log(describeScale());
       return info;
     });
     chosen.catch(() => { chosen = undefined; });

@@ -34,8 +34,6 @@ export interface Provenance {
 export interface CachedTrainResult extends TrainResult {
   /** Where the trained weights are stored. */
   checkpoint: string;
-  /** True when the weights were loaded from an earlier identical run instead of trained now. */
-  fromCache: boolean;
   /** "stored": precomputed and committed in datasets/; "cache": an earlier run on this machine; "trained": now. */
   source: "stored" | "cache" | "trained";
   /** For a stored run: how it was made. */
@@ -127,12 +125,12 @@ export async function trainCached(
     for (const s of meta.result.steps) callbacks.onStep?.(s);
     for (const e of meta.result.evals) callbacks.onEval?.(e);
     // Runs cached before threads were recorded trained on one.
-    return { ...meta.result, workers: meta.result.workers ?? 1, checkpoint, fromCache: true, source, provenance: meta.provenance };
+    return { ...meta.result, workers: meta.result.workers ?? 1, checkpoint, source, provenance: meta.provenance };
   }
   const result = await train(model, data, full, callbacks);
   const checkpoint = join(store ? storedDir : dir, file);
   mkdirSync(store ? storedDir : dir, { recursive: true });
   const made = store ? provenance() : undefined;
   saveCheckpoint(checkpoint, model, { step: full.steps, meta: made ? { result, provenance: made } : { result } });
-  return { ...result, checkpoint, fromCache: false, source: "trained", provenance: made };
+  return { ...result, checkpoint, source: "trained", provenance: made };
 }

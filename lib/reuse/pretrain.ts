@@ -71,6 +71,6 @@ export function describePretraining(run: PretrainingRun): string {
     const slice = live ? `; its first ${live.steps} steps, retrained here in ${live.seconds.toFixed(0)} s on ${live.workers} thread(s), ${agreement}` : "";
     return `${quality}: ${made}${slice}`;
   }
-  if (run.fromCache) return `${quality} (an earlier run on this machine, loaded from ${run.checkpoint})`;
+  if (run.source === "cache") return `${quality} (an earlier run on this machine, loaded from ${run.checkpoint})`;
   return `${quality} in ${run.seconds.toFixed(0)} s on ${run.workers} thread(s)`;
 }
