@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
+import { kjvText } from "../tools/make-kjv";
 import { ROOT } from "../tools/runner";
 
 const DATASETS = join(ROOT, "datasets");
@@ -34,5 +35,13 @@ describe("datasets/", () => {
     const held = (readdirSync(DATASETS, { recursive: true }) as string[])
       .filter((f) => f !== "README.md" && statSync(join(DATASETS, f)).isFile());
     expect(held.filter((f) => !listed.has(f))).toEqual([]);
+  });
+
+  it("kjv.txt is the verses in order, one per line, chapters apart, without the edition's marks", () => {
+    const verses = { "Genesis 1:1": "# In the beginning", "Genesis 1:2": "And the earth [was] void.", "Genesis 2:1": "Thus the heavens" };
+    expect(kjvText(verses)).toBe("In the beginning\nAnd the earth was void.\n\nThus the heavens\n");
+    const text = readFileSync(join(DATASETS, "kjv.txt"), "utf8");
+    expect(text.startsWith("In the beginning God created the heaven and the earth.\n")).toBe(true);
+    expect(text).not.toMatch(/[#[\]]/);
   });
 });
