@@ -9,13 +9,13 @@
 // Then a time-to-quality run with the fastest configuration: train until validation loss ≤ 1.88.
 import * as tf from "@tensorflow/tfjs";
 import { spawnSync } from "node:child_process";
-import { availableParallelism, cpus } from "node:os";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 
 import { BACKENDS, chooseBackend, parseBackendName, type BackendName } from "../lib/core/backend";
 import { CharTokenizer, loadDataset, splitTrainVal } from "../lib/core/data";
-import { measureMatmul } from "../lib/core/machine";
+import { cpuDescription, measureMatmul } from "../lib/core/machine";
 import { BABY_GPT, flopsPerToken, GPT, type GPTConfig } from "../lib/gpt/model";
 import { train } from "../lib/gpt/train";
 
@@ -138,7 +138,7 @@ async function timeToQuality(name: BackendName, workers: number, minutes: number
 
 function table(rows: SpeedRow[], torch: ReturnType<typeof measureTorch>): void {
   const best = torch && "rows" in torch ? Math.max(...torch.rows.map((t) => t.tokensPerSecond)) : null;
-  console.log(`\nBaby GPT training speed (4 layers, 4 heads, 128 wide, context 64, batch 12; ${cpus().length} × ${cpus()[0]?.model.trim()}; median step)`);
+  console.log(`\nBaby GPT training speed (4 layers, 4 heads, 128 wide, context 64, batch 12; ${cpuDescription()}; median step)`);
   console.log("| engine | threads | ms/step | tokens/s | of PyTorch's best | GFLOP/s (6N + attn) | matmul peak GFLOP/s (1 thread) | peak RSS MiB |");
   console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
   const ratio = (tps: number) => (best ? `${((100 * tps) / best).toFixed(0)}%` : "–");

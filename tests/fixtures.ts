@@ -1,6 +1,6 @@
 // Builds throwaway notebooks under build/ (inside the course root, where tslab may import lib/).
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import type { Cell, Notebook } from "../tools/notebook";
@@ -32,4 +32,15 @@ export function runTool(tool: string, args: string[], env: NodeJS.ProcessEnv = {
     cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env }, timeout: 240_000,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, output: r.stdout + r.stderr };
+}
+
+/** CPU seconds (user + system) process `pid` uses over the next `ms`, from /proc (clock ticks of 1/100 s). */
+export async function cpuSecondsOver(pid: number, ms: number): Promise<number> {
+  const used = () => {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  };
+  const before = used();
+  await new Promise((r) => setTimeout(r, ms));
+  return used() - before;
 }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findChromium, launchChromium } from "../tools/browser";
 import { findNotebookPython, startNotebookServer, type NotebookServer } from "../tools/notebook-server";
 import { findLesson, ROOT } from "../tools/runner";
-import { fixtureDir } from "./fixtures";
+import { cpuSecondsOver, fixtureDir } from "./fixtures";
 
 // The callbacks passed to page.evaluate run in the page; the project compiles without the DOM library.
 declare const window: any;
@@ -22,11 +22,6 @@ const missing = [findChromium() ? null : "Chromium", findNotebookPython() ? null
 const required = process.env.COURSE_REQUIRE_BROWSER === "1";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 /** What the page received: bytes over the kernel's websocket, frames carrying plotly.js, plotly.js fetches. */
 const traffic = { websocketBytes: 0, libraryFrames: 0, libraryFetches: 0 };
@@ -163,9 +158,7 @@ describe.skipIf(missing.length > 0 && !required)("lesson 01 in classic Jupyter N
     expect(text).toMatch(/InterruptedError: training interrupted before step \d+ of 1000000 \(Kernel → Interrupt\)/);
     const pid = server.kernelPid(await page.evaluate(() => (window as any).Jupyter.notebook.kernel.id));
     expect(pid).not.toBeNull();
-    const before = cpuSeconds(pid!);
-    await sleep(2000);
-    expect(cpuSeconds(pid!) - before).toBeLessThan(0.5);
+    expect(await cpuSecondsOver(pid!, 2000)).toBeLessThan(0.5);
   }, 120_000);
 
   it("a promise nobody awaited: its error is shown in the notebook and the next cell still runs", async () => {

@@ -7,16 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { Kernel } from "../tools/kernel";
 import { ROOT, TSLAB_BIN } from "../tools/runner";
-import { fixtureDir } from "./fixtures";
+import { cpuSecondsOver, fixtureDir } from "./fixtures";
 
 let kernel: Kernel;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** CPU seconds the process has used (user + system), from /proc (clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 async function printed(code: string): Promise<string> {
   const r = await kernel.execute(code, 60_000);
@@ -37,9 +31,7 @@ async function interruptAfter(ms: number, cell: string, report: string): Promise
 
 /** Whether the kernel stays (almost) idle for two seconds: nothing trains in the background. */
 async function quiet(): Promise<boolean> {
-  const before = cpuSeconds(kernel.pid!);
-  await sleep(2000);
-  return cpuSeconds(kernel.pid!) - before < 0.5;
+  return (await cpuSecondsOver(kernel.pid!, 2000)) < 0.5;
 }
 
 beforeAll(async () => {

@@ -103,7 +103,8 @@ interface Pending {
   timer?: NodeJS.Timeout;
 }
 
-async function freePorts(n: number): Promise<number[]> {
+/** `n` ports free on 127.0.0.1 right now. */
+export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
       const s = createServer();

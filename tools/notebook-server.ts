@@ -3,28 +3,17 @@
 // config, data and runtime folders in a temporary directory, no token, bound to 127.0.0.1.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { findJupyterPython, installKernel } from "./install-kernel";
+import { freePorts } from "./kernel";
 
 /** A Python whose Jupyter has the classic Notebook server, or null. */
 export function findNotebookPython(): string | null {
   const python = findJupyterPython();
   if (!python) return null;
   return spawnSync(python, ["-c", "import notebook.notebookapp"]).status === 0 ? python : null;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export interface NotebookServer {
@@ -41,7 +30,7 @@ export async function startNotebookServer(root: string, env: NodeJS.ProcessEnv =
   if (!python) throw new Error("startNotebookServer: no Python with Jupyter's classic notebook (Debian: apt-get install jupyter-notebook)");
   const home = mkdtempSync(join(tmpdir(), "course-jupyter-"));
   installKernel(python, join(home, "prefix"));
-  const port = await freePort();
+  const [port] = await freePorts(1);
   const child: ChildProcess = spawn(python, [
     "-m", "notebook", "--no-browser", "--allow-root", "--ip", "127.0.0.1", "--port", String(port),
     "--NotebookApp.token=", "--NotebookApp.password=", "--notebook-dir", root,

@@ -13,7 +13,7 @@ import { initBackend } from "../lib/core/backend";
 import { CharTokenizer, loadDataset, splitTrainVal } from "../lib/core/data";
 import { parseScale } from "../lib/core/scale";
 import { BABY_GPT } from "../lib/gpt/model";
-import { isoflopGrid, runSweep, shakespeareGrid } from "../lib/scaling/sweep";
+import { isoflopGrid, runSweep, shakespeareGrid, widthLearningRate } from "../lib/scaling/sweep";
 import { ROOT } from "./runner";
 
 async function main(): Promise<void> {
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const runs = pilot
     ? isoflopGrid([3e10, 1e11, 3e11, 1e12], {
       base: { ...BABY_GPT, vocabSize: tokenizer.vocabSize }, trainTokens: data.train.length, batchSize: 8,
-      learningRate: (shape) => (shape.nEmbd <= 64 ? 2e-3 : 1e-3),
+      learningRate: widthLearningRate,
     }).runs
     : shakespeareGrid(scale, tokenizer.vocabSize);
   const results = await runSweep(runs, {

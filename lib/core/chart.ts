@@ -50,7 +50,7 @@ function values(name: string, field: string, a: ArrayLike<number> | readonly str
 
 function markX(mark: { at: number; label: string }, logX?: boolean) {
   return {
-    shapes: [{ type: "line", x0: mark.at, x1: mark.at, yref: "paper", y0: 0, y1: 1, line: { dash: "dash", color: "grey" } }],
+    shapes: [{ type: "line", x0: mark.at, x1: mark.at, yref: "paper", y0: 0, y1: 1, line: LOOKS.reference.line }],
     // Annotations on a log axis are placed in log10 units.
     annotations: [{ x: logX ? Math.log10(mark.at) : mark.at, y: 1, yref: "paper", text: mark.label, showarrow: false, yanchor: "bottom" }],
   };

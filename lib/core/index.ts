@@ -8,7 +8,7 @@ export {
 } from "./display";
 export { writeFileAtomic } from "./files";
 export { InterruptedError } from "./interrupt";
-export { environmentReport, measureMatmul, packageVersion, type MatmulMeasurement } from "./machine";
+export { cpuDescription, environmentReport, measureMatmul, packageVersion, type MatmulMeasurement } from "./machine";
 export { projectRoot } from "./paths";
 export { Random } from "./random";
 export { atScale, courseScale, describeScale, parseScale, SCALES, setScale, type Scale } from "./scale";

@@ -21,9 +21,14 @@ export interface EnvironmentRow {
   value: string;
 }
 
+/** "2 × Intel(R) Xeon(R) Processor": the cores and their model, as reports and benchmarks name the machine. */
+export function cpuDescription(): string {
+  const cpu = cpus();
+  return `${cpu.length} × ${cpu[0]?.model.trim() ?? "unknown CPU"}`;
+}
+
 /** The facts a bug report needs: runtime, packages, backend, kernel, scale, hardware. */
 export function environmentReport(): EnvironmentRow[] {
-  const cpu = cpus();
   return [
     { component: "Node.js", value: process.version },
     { component: "tslab", value: packageVersion("tslab") },
@@ -34,7 +39,7 @@ export function environmentReport(): EnvironmentRow[] {
     { component: "plotly.js", value: packageVersion("plotly.js-dist") },
     { component: "kernel", value: inKernel() ? "tslab (outputs go to the notebook)" : "none (plain Node.js)" },
     { component: "course scale", value: courseScale() },
-    { component: "CPU", value: `${cpu.length} × ${cpu[0]?.model.trim() ?? "unknown"}` },
+    { component: "CPU", value: cpuDescription() },
     { component: "memory", value: `${(totalmem() / 2 ** 30).toFixed(1)} GiB` },
   ];
 }

@@ -5,11 +5,11 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
-import { cpus } from "node:os";
 import { join } from "node:path";
 
 import * as tf from "@tensorflow/tfjs";
 
+import { cpuDescription } from "../core/machine";
 import { projectRoot } from "../core/paths";
 import { loadCheckpoint, readTensorFile, saveCheckpoint } from "./checkpoint";
 import type { GPT } from "./model";
@@ -87,7 +87,7 @@ function provenance(): Provenance {
     lesson,
     commit: git.status === 0 ? git.stdout.trim() : null,
     createdAt: new Date().toISOString(),
-    machine: `${cpus().length} × ${cpus()[0]?.model.trim() ?? "unknown CPU"}`,
+    machine: cpuDescription(),
     backend: tf.getBackend(),
     node: process.version,
   };
@@ -128,8 +128,9 @@ export async function trainCached(
     return { ...meta.result, workers: meta.result.workers ?? 1, checkpoint, source, provenance: meta.provenance };
   }
   const result = await train(model, data, full, callbacks);
-  const checkpoint = join(store ? storedDir : dir, file);
-  mkdirSync(store ? storedDir : dir, { recursive: true });
+  const target = store ? storedDir : dir;
+  const checkpoint = join(target, file);
+  mkdirSync(target, { recursive: true });
   const made = store ? provenance() : undefined;
   saveCheckpoint(checkpoint, model, { step: full.steps, meta: made ? { result, provenance: made } : { result } });
   return { ...result, checkpoint, source: "trained", provenance: made };

@@ -17,6 +17,6 @@ export { isoflopDesign, logSpace, sampleLosses, type IsoflopDesignOptions, type 
 export type { ScalingPoint } from "./validate";
 export {
   FULL_SWEEP_RESULTS, isoflopGrid, longestRunPerSize, lossAtCompute, lossComputeFrontier, readSweepResults, runId, runSweep, SHAPES_AT_FIXED_N,
-  shakespeareGrid, shakespeareSweep, SIZE_LADDER, sizeByDataGrid, splitSweep, tokensToReach,
+  shakespeareGrid, shakespeareSweep, SIZE_LADDER, sizeByDataGrid, splitSweep, tokensToReach, widthLearningRate,
   type IsoflopGridOptions, type SweepOptions, type SweepResult, type SweepRun,
 } from "./sweep";

@@ -172,13 +172,19 @@ export async function runSweep(runs: SweepRun[], options: SweepOptions): Promise
   return ids.map((id) => done.get(id)!);
 }
 
+type Shape = { nLayer: number; nHead: number; nEmbd: number };
+
+/** The sweep's learning rate by width: smaller models tolerate larger steps (as in Kaplan et al.'s and nanoGPT's settings). */
+export function widthLearningRate(shape: Shape): number {
+  return shape.nEmbd <= 64 ? 2e-3 : 1e-3;
+}
+
 /** Models of increasing width at a fixed shape ratio, each trained on each token budget. */
-export function sizeByDataGrid(base: Omit<GPTConfig, "nEmbd" | "nLayer" | "nHead">, shapes: { nLayer: number; nHead: number; nEmbd: number }[], tokenBudgets: number[], seed = 1): SweepRun[] {
+export function sizeByDataGrid(base: Omit<GPTConfig, "nEmbd" | "nLayer" | "nHead">, shapes: Shape[], tokenBudgets: number[], seed = 1): SweepRun[] {
   if (shapes.length === 0 || tokenBudgets.length === 0) throw new Error("sizeByDataGrid: needs at least one shape and one token budget");
   return shapes.flatMap((shape) => tokenBudgets.map((tokens) => ({
     label: `L${shape.nLayer} W${shape.nEmbd} D${tokens}`, model: { ...base, ...shape }, tokens, batchSize: 12,
-    // Smaller models tolerate larger steps (as in Kaplan et al.'s and nanoGPT's settings).
-    learningRate: shape.nEmbd <= 64 ? 2e-3 : 1e-3, seed,
+    learningRate: widthLearningRate(shape), seed,
   })));
 }
 
@@ -216,9 +222,9 @@ export interface IsoflopGridOptions {
   /** Runs shorter than this many steps are left out (warm-up and decay need room). */
   minSteps?: number;
   batchSize?: number;
-  learningRate: (shape: { nLayer: number; nHead: number; nEmbd: number }) => number;
+  learningRate: (shape: Shape) => number;
   seeds?: number[];
-  ladder?: { nLayer: number; nHead: number; nEmbd: number }[];
+  ladder?: Shape[];
 }
 
 /**
