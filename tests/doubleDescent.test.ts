@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { randomFeaturesCurve, randomFeaturesTestError, ridgeWeights, solveSpd } from "../lib/generalization/doubleDescent";
+import { randomFeaturesCurve, randomFeaturesSampleCurve, randomFeaturesTestError, ridgeWeights, solveSpd } from "../lib/generalization/doubleDescent";
 import { Random } from "../lib/core/random";
 
 /** Gaussian elimination with partial pivoting: an independent reference solver. */
@@ -70,18 +70,33 @@ describe("random-features regression", () => {
   });
 });
 
-describe("randomFeaturesCurve", () => {
-  it("is the mean over seeds of each seed's errors, reporting each seed", () => {
-    const options = { nTrain: 12, nTest: 30, inputDim: 3, noise: 0.5, lambda: 1e-9 };
+describe("randomFeaturesCurve and randomFeaturesSampleCurve", () => {
+  const options = { nTrain: 12, nTest: 30, inputDim: 3, noise: 0.5, lambda: 1e-9 };
+  const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+
+  it("gives each point the median over seeds, and the 10th and 90th percentiles of the test error", () => {
     const seen: number[] = [];
-    const curve = randomFeaturesCurve([4, 12, 40], options, 3, (done) => seen.push(done));
-    const each = [0, 1, 2].map((seed) => randomFeaturesTestError([4, 12, 40], { ...options, seed }));
+    const curve = randomFeaturesCurve([4, 12, 40], options, 5, (done) => seen.push(done));
+    const each = [0, 1, 2, 3, 4].map((seed) => randomFeaturesTestError([4, 12, 40], { ...options, seed }));
     curve.forEach((point, i) => {
-      expect(point.p).toBe([4, 12, 40][i]);
-      expect(point.testMse).toBeCloseTo(each.reduce((s, e) => s + e[i].testMse, 0) / 3, 12);
-      expect(point.trainMse).toBeCloseTo(each.reduce((s, e) => s + e[i].trainMse, 0) / 3, 12);
+      const test = sorted(each.map((e) => e[i].testMse));
+      expect(point.x).toBe([4, 12, 40][i]);
+      expect(point.testMse).toBe(test[2]); // the middle of five
+      expect(point.trainMse).toBe(sorted(each.map((e) => e[i].trainMse))[2]);
+      expect(point.testLow).toBeCloseTo(test[0] + 0.4 * (test[1] - test[0]), 12); // position 0.1·4 = 0.4
+      expect(point.testHigh).toBeCloseTo(test[3] + 0.6 * (test[4] - test[3]), 12); // position 0.9·4 = 3.6
     });
-    expect(seen).toEqual([1, 2, 3]);
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
     expect(() => randomFeaturesCurve([4], options, 0)).toThrow("randomFeaturesCurve: seeds must be a positive integer; got 0");
+  });
+
+  it("sample-wise: fits one model size on each number of training points", () => {
+    const { nTrain: _, ...rest } = options;
+    const curve = randomFeaturesSampleCurve([6, 12], 12, rest, 3);
+    const each = [0, 1, 2].map((seed) => [6, 12].map((nTrain) => randomFeaturesTestError([12], { ...options, nTrain, seed })[0]));
+    curve.forEach((point, i) => {
+      expect(point.x).toBe([6, 12][i]);
+      expect(point.testMse).toBe(sorted(each.map((e) => e[i].testMse))[1]);
+    });
   });
 });

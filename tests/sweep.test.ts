@@ -8,8 +8,8 @@ import { chooseBackend } from "../lib/core/backend";
 import { countParameters, type GPTConfig } from "../lib/gpt/model";
 import { Random } from "../lib/core/random";
 import {
-  isoflopGrid, longestRunPerSize, lossAtCompute, SIZE_LADDER, lossComputeFrontier, readSweepResults, runId, runSweep, sizeByDataGrid, splitSweep, tokensToReach,
-  type SweepResult, type SweepRun,
+  budgetSizes, isoflopRuns, learningRateRuns, lossAtCompute, lossComputeFrontier, readSweepResults, runId, runSweep, scalingDesign, shapeName,
+  tuneLearningRates, type Shape, type SweepResult, type SweepRun,
 } from "../lib/scaling/sweep";
 import { liveWorkerCount } from "../lib/core/threads";
 import { ROOT } from "../tools/runner";
@@ -17,8 +17,16 @@ import { fixtureDir, TSX_CLI } from "./fixtures";
 
 const base: Omit<GPTConfig, "nEmbd" | "nLayer" | "nHead"> = { vocabSize: 11, blockSize: 8, dropout: 0, bias: true, tieWeights: true };
 const r = new Random(1);
-const data = { train: Int32Array.from({ length: 3000 }, () => r.int(11)), val: Int32Array.from({ length: 400 }, () => r.int(11)) };
-const runs: SweepRun[] = sizeByDataGrid(base, [{ nLayer: 1, nHead: 2, nEmbd: 8 }, { nLayer: 1, nHead: 2, nEmbd: 16 }], [192, 384]);
+const data = {
+  train: Int32Array.from({ length: 3000 }, () => r.int(11)), val: Int32Array.from({ length: 400 }, () => r.int(11)),
+  test: Int32Array.from({ length: 400 }, () => r.int(11)),
+};
+/** Each shape trained on each token count. */
+const grid = (shapes: Shape[], tokenCounts: number[]): SweepRun[] => shapes.flatMap((shape) => tokenCounts.map((tokens) => ({
+  label: `${shapeName(shape)} D${tokens}`, model: { ...base, ...shape }, tokens, batchSize: 12, learningRate: 2e-3, seed: 1, dataset: "random",
+})));
+const runs = grid([{ nLayer: 1, nHead: 2, nEmbd: 8 }, { nLayer: 1, nHead: 2, nEmbd: 16 }], [192, 384]);
+const evalTokens = 200;
 const dir = mkdtempSync(join(tmpdir(), "sweep-"));
 
 beforeAll(async () => {
@@ -30,7 +38,7 @@ describe("runSweep", () => {
   it("writes one complete line per run with N, D and C = 6ND, and skips finished runs when rerun", async () => {
     const path = join(dir, "a.jsonl");
     let trained = 0;
-    const results = await runSweep(runs, { path, data, backend: "wasm", onRunEnd: () => trained++ });
+    const results = await runSweep(runs, { path, data, backend: "wasm", evalTokens, onRunEnd: () => trained++ });
     expect(trained).toBe(4);
     const lines = readFileSync(path, "utf8").trim().split("\n");
     expect(lines).toHaveLength(4);
@@ -38,11 +46,14 @@ describe("runSweep", () => {
       expect(res.flops).toBe(6 * res.params * res.tokens);
       expect(res.tokens).toBeGreaterThanOrEqual(192);
       expect(Number.isFinite(res.valLoss)).toBe(true);
+      expect(res.validationLoss).toBeGreaterThan(1); // a barely trained model on random tokens: near ln 11 ≈ 2.4
+      expect(res.testLoss).toBeGreaterThan(1);
+      expect(res.evalTokens).toBe(200);
     }
     expect(results[1].params).toBe(results[0].params); // same shape, two budgets
     expect(results[2].params).toBeGreaterThan(results[0].params);
     trained = 0;
-    const again = await runSweep(runs, { path, data, backend: "wasm", onRunEnd: () => trained++ });
+    const again = await runSweep(runs, { path, data, backend: "wasm", evalTokens, onRunEnd: () => trained++ });
     expect(trained).toBe(0);
     expect(again).toEqual(results);
   });
@@ -50,12 +61,12 @@ describe("runSweep", () => {
   it("killed mid-sweep leaves only complete lines; the rerun finishes the rest", async () => {
     const path = join(dir, "b.jsonl");
     await expect(runSweep(runs, {
-      path, data, backend: "wasm",
+      path, data, backend: "wasm", evalTokens,
       onRunStart: (_, i) => { if (i === 2) throw new Error("killed"); },
     })).rejects.toThrow("killed");
     expect(readSweepResults(path).map((x) => x.id)).toEqual(runs.slice(0, 2).map(runId));
     expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
-    const results = await runSweep(runs, { path, data, backend: "wasm" });
+    const results = await runSweep(runs, { path, data, backend: "wasm", evalTokens });
     expect(results.map((x) => x.id)).toEqual(runs.map(runId));
   });
 
@@ -65,7 +76,7 @@ describe("runSweep", () => {
     expect(() => readSweepResults(path)).toThrow(`${path}, line 1: missing label, model, params`);
     writeFileSync(path, "not json\n");
     expect(() => readSweepResults(path)).toThrow(`${path}, line 1: not JSON`);
-    await expect(runSweep([runs[0], { ...runs[0], label: "again" }], { path: join(dir, "d.jsonl"), data, backend: "wasm" })).rejects.toThrow(
+    await expect(runSweep([runs[0], { ...runs[0], label: "again" }], { path: join(dir, "d.jsonl"), data, backend: "wasm", evalTokens })).rejects.toThrow(
       `runSweep: run 1 ("again") repeats the settings of run 0`,
     );
   });
@@ -75,9 +86,9 @@ describe("runSweep with jobs side by side", () => {
   const withoutTime = (rs: SweepResult[]) => rs.map(({ seconds: _, ...rest }) => rest);
 
   it("gives the same results as one run after another, in the grid's order", async () => {
-    const one = await runSweep(runs, { path: join(dir, "j1.jsonl"), data, backend: "wasm" });
+    const one = await runSweep(runs, { path: join(dir, "j1.jsonl"), data, backend: "wasm", evalTokens });
     const started: number[] = [];
-    const two = await runSweep(runs, { path: join(dir, "j2.jsonl"), data, backend: "wasm", jobs: 2, onRunStart: (_, i) => started.push(i) });
+    const two = await runSweep(runs, { path: join(dir, "j2.jsonl"), data, backend: "wasm", evalTokens, jobs: 2, onRunStart: (_, i) => started.push(i) });
     expect(withoutTime(two)).toEqual(withoutTime(one));
     expect(started.sort()).toEqual([0, 1, 2, 3]);
     expect(readSweepResults(join(dir, "j2.jsonl"))).toHaveLength(4);
@@ -87,7 +98,7 @@ describe("runSweep with jobs side by side", () => {
   it("reports a failing run by name, keeps the finished ones and leaves no workers", async () => {
     const path = join(dir, "j3.jsonl");
     const bad: SweepRun = { ...runs[0], label: "bad shape", model: { ...runs[0].model, nEmbd: 10, nHead: 4 } };
-    await expect(runSweep([runs[0], bad, runs[1]], { path, data, backend: "wasm", jobs: 2 })).rejects.toThrow(
+    await expect(runSweep([runs[0], bad, runs[1]], { path, data, backend: "wasm", evalTokens, jobs: 2 })).rejects.toThrow(
       'sweep run "bad shape" failed: GPTConfig.nEmbd (10) must be divisible by nHead (4)',
     );
     expect(readSweepResults(path).map((x) => x.label)).toContain(runs[0].label);
@@ -99,13 +110,14 @@ describe("runSweep with jobs side by side", () => {
     const path = join(work, "killed.jsonl");
     const script = join(work, "sweep.ts");
     // Longer runs than above, so that the kill lands while both jobs are training.
-    const slow = sizeByDataGrid(base, [{ nLayer: 1, nHead: 2, nEmbd: 8 }, { nLayer: 2, nHead: 2, nEmbd: 16 }], [1536, 3072, 6144]);
+    const slow = grid([{ nLayer: 1, nHead: 2, nEmbd: 8 }, { nLayer: 2, nHead: 2, nEmbd: 16 }], [1536, 3072, 6144]);
     writeFileSync(script, [
       `import { runSweep } from ${JSON.stringify(join(ROOT, "lib", "scaling", "sweep.ts"))};`,
       `import { chooseBackend } from ${JSON.stringify(join(ROOT, "lib", "core", "backend.ts"))};`,
       `await chooseBackend("wasm");`,
-      `const data = { train: Int32Array.from(${JSON.stringify(Array.from(data.train))}), val: Int32Array.from(${JSON.stringify(Array.from(data.val))}) };`,
-      `await runSweep(${JSON.stringify(slow)}, { path: ${JSON.stringify(path)}, data, backend: "wasm", jobs: 2 });`,
+      `const ids = (a: number[]) => Int32Array.from(a);`,
+      `const data = { train: ids(${JSON.stringify(Array.from(data.train))}), val: ids(${JSON.stringify(Array.from(data.val))}), test: ids(${JSON.stringify(Array.from(data.test))}) };`,
+      `await runSweep(${JSON.stringify(slow)}, { path: ${JSON.stringify(path)}, data, backend: "wasm", evalTokens: ${evalTokens}, jobs: 2 });`,
     ].join("\n"));
     const child = spawn(process.execPath, [TSX_CLI, script], { cwd: ROOT, stdio: "ignore" });
     const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -117,18 +129,9 @@ describe("runSweep with jobs side by side", () => {
     expect(kept.length).toBeLessThan(slow.length);
     expect(new Set(kept.map((x) => x.id)).size).toBe(kept.length);
     expect(readdirSync(work).filter((f) => f.endsWith(".tmp"))).toEqual([]);
-    const finished = await runSweep(slow, { path, data, backend: "wasm", jobs: 2 });
+    const finished = await runSweep(slow, { path, data, backend: "wasm", evalTokens, jobs: 2 });
     expect(finished.map((x) => x.id)).toEqual(slow.map(runId));
     expect(readSweepResults(path)).toHaveLength(slow.length);
-  });
-});
-
-describe("tokensToReach", () => {
-  it("interpolates in log tokens between the points that bracket the loss", () => {
-    const curve = [{ tokens: 100, valLoss: 3 }, { tokens: 400, valLoss: 2 }, { tokens: 800, valLoss: 1.5 }];
-    expect(tokensToReach(curve, 2.5)).toBeCloseTo(200, 9); // halfway in loss, halfway in log tokens
-    expect(tokensToReach(curve, 3.5)).toBe(100);
-    expect(tokensToReach(curve, 1)).toBeNull();
   });
 });
 
@@ -143,46 +146,55 @@ describe("lossComputeFrontier", () => {
   });
 });
 
-describe("reading a sweep's parts", () => {
-  const run = (nLayer: number, nEmbd: number, params: number, tokens: number, curve: [number, number][] = []) => ({
-    label: `L${nLayer} W${nEmbd} D${tokens}`, model: { ...base, nLayer, nHead: 4, nEmbd }, params, tokens,
-    curve: curve.map(([t, valLoss]) => ({ tokens: t, valLoss })),
-  }) as unknown as SweepResult;
-
-  it("splits the shape runs at fixed size from the size × data grid, by model shape", () => {
-    const grid = [run(4, 96, 400, 100), run(4, 96, 400, 200), run(3, 64, 150, 200)];
-    const shapes = [run(1, 128, 200, 200), run(2, 96, 190, 200), run(8, 48, 210, 200)];
-    expect(splitSweep([...grid, ...shapes])).toEqual({ grid, shapes });
-  });
-
-  it("takes each size's run on the largest budget, smallest first, and reads a run's loss at a compute budget", () => {
-    const big = run(4, 96, 400, 200, [[100, 3], [200, 2.5]]), small = run(3, 64, 150, 200, [[100, 3.2], [200, 2.9]]);
-    expect(longestRunPerSize([big, run(4, 96, 400, 100), small])).toEqual([small, big]);
+describe("lossAtCompute", () => {
+  it("reads a run's curve at the last evaluation within a compute budget", () => {
+    const big = { params: 400, curve: [{ tokens: 100, valLoss: 3 }, { tokens: 200, valLoss: 2.5 }] } as unknown as SweepResult;
     expect(lossAtCompute(big, 6 * 400 * 150)).toBe(3);
     expect(lossAtCompute(big, 6 * 400 * 200)).toBe(2.5);
     expect(lossAtCompute(big, 6 * 400 * 50)).toBe(Infinity);
   });
 });
 
-describe("isoflopGrid", () => {
-  it("gives every kept size D = C/6N in whole steps, and says which sizes it left out and why", () => {
-    const ladderBase = { vocabSize: 65, blockSize: 64, dropout: 0, bias: true, tieWeights: true };
-    const { runs, skipped } = isoflopGrid([1e11, 1e12], {
-      base: ladderBase, trainTokens: 1_000_000, batchSize: 12, learningRate: (s) => (s.nEmbd <= 64 ? 2e-3 : 1e-3), seeds: [1, 2],
-    });
-    for (const r of runs) {
-      const N = countParameters(r.model).nonEmbedding;
-      const C = Number(r.label.slice(1, r.label.indexOf(" ")));
-      expect(r.tokens % (12 * 64)).toBe(0);
-      expect(Math.abs(6 * N * r.tokens - C) / C).toBeLessThan(0.5 / (r.tokens / (12 * 64))); // within half a step
-      expect(r.tokens).toBeLessThanOrEqual(4_000_000);
-      expect(r.tokens / (12 * 64)).toBeGreaterThanOrEqual(100);
-      expect(r.learningRate).toBe(r.model.nEmbd <= 64 ? 2e-3 : 1e-3);
+describe("the scaling design", () => {
+  const design = scalingDesign("full");
+  const V = 63, trainTokens = 3_725_813, perStep = 16 * 64;
+  const N = (s: Shape) => countParameters({ ...design.base, ...s, vocabSize: V }).nonEmbedding;
+
+  it("trains at each budget exactly the sizes with ≥ 100 steps and ≤ 4 epochs, with D = C/6N in whole steps", () => {
+    const table = budgetSizes(design, V, trainTokens);
+    for (const { C, sizes, skipped } of table) {
+      expect(sizes.length + skipped.length).toBe(design.ladder.length);
+      for (const s of sizes) {
+        const steps = Math.round(C / (6 * N(s)) / perStep);
+        expect(steps).toBeGreaterThanOrEqual(100);
+        expect(steps * perStep).toBeLessThanOrEqual(4 * trainTokens);
+      }
+      for (const { why } of skipped) expect(why).toMatch(/steps < 100$|epochs > 4$/);
     }
-    expect(runs.filter((r) => r.seed === 1)).toHaveLength(runs.length / 2);
-    expect(skipped.find((x) => x.label === "C1e12 L1 W16")?.why).toMatch(/^50\.\d epochs > 4$/);
-    expect(skipped).toContainEqual({ C: 1e11, label: "C1e11 L4 W128", why: "27 steps < 100" });
-    expect(runs.length / 2 + skipped.length).toBe(2 * SIZE_LADDER.length);
-    expect(() => isoflopGrid([0], { base: ladderBase, trainTokens: 1, learningRate: () => 1e-3 })).toThrow("isoflopGrid: budgets must be positive FLOPs; got 0");
+    // The issue's bar: at least 4 budgets spanning 30× with 5 or more sizes each.
+    expect(table.filter((b) => b.sizes.length >= 5).map((b) => b.C)).toEqual(design.budgets);
+    expect(design.budgets.at(-1)! / design.budgets[0]).toBeGreaterThanOrEqual(30);
+    expect(design.budgets.filter((C) => !design.fitBudgets.includes(C)).at(-1)).toBeGreaterThanOrEqual(10 * design.fitBudgets.at(-1)!);
+  });
+
+  it("tunes each size once per rate and picks the rate by validation loss, never by test loss", () => {
+    const tuning = learningRateRuns(design, V, trainTokens);
+    expect(tuning).toHaveLength(design.ladder.length * design.rates.length);
+    // Fake results: the validation loss is lowest at 4e-3, the test loss at 1e-3.
+    const results = tuning.map((run) => ({
+      id: runId(run), validationLoss: Math.abs(Math.log(run.learningRate / 4e-3)), testLoss: Math.abs(Math.log(run.learningRate / 1e-3)),
+    })) as unknown as SweepResult[];
+    const rates = tuneLearningRates(design, V, trainTokens, results);
+    expect(rates.map((t) => t.rate)).toEqual(design.ladder.map(() => 4e-3));
+    expect(rates.every((t) => !t.atEdge)).toBe(true);
+    expect(() => tuneLearningRates(design, V, trainTokens, results.slice(1))).toThrow(/tuneLearningRates: no result for the tuning run C\d/);
+    const main = isoflopRuns(design, V, trainTokens, rates);
+    expect(main.every((run) => run.learningRate === 4e-3 && run.dataset === design.dataset)).toBe(true);
+    const atSeedBudget = main.filter((run) => run.label.startsWith(`C${design.seedBudget.toExponential(0).replace("+", "")} `));
+    expect(new Set(atSeedBudget.map((run) => run.seed))).toEqual(new Set(design.seeds));
+    expect(new Set(main.map(runId)).size).toBe(main.length);
+    // Every tuning run at the chosen rate is one of the main runs: it is trained once.
+    const mainIds = new Set(main.map(runId));
+    expect(tuning.filter((run) => run.learningRate === 4e-3).every((run) => mainIds.has(runId(run)))).toBe(true);
   });
 });

@@ -1,45 +1,49 @@
-// npm run sweep [-- --grid smoke|full|isoflop-pilot [--out FILE] [--jobs N]]
+// npm run sweep [-- --grid smoke|full] [--out FILE] [--jobs N]
 //
-// Trains the scaling lessons' grid of character-level GPTs on Tiny Shakespeare, one JSON line
-// per finished run. Safe to interrupt: a rerun skips finished runs. --jobs N trains N runs side
-// by side, each on its own thread (default: one per core). isoflop-pilot: an IsoFLOP grid over
-// SIZE_LADDER at four budgets (3e10 to 1e12 FLOPs), each model scored on 100k validation tokens,
-// to see where the compute-optimal size lies before the real IsoFLOP sweep is designed.
+// Trains the scaling lessons' study of character-level GPTs on the King James Bible
+// (lib/scaling/sweep.ts, scalingDesign): first a learning-rate sweep per model size, scored on
+// validation text, then the IsoFLOP runs at the chosen rates, each scored on validation and test
+// text. One JSON line per finished run; safe to interrupt, a rerun skips finished runs. --jobs N
+// trains N runs side by side, one thread each (default: one per core). The full study's results
+// are stored in datasets/sweeps/kjv-isoflop.jsonl, its default output.
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 
 import { initBackend } from "../lib/core/backend";
-import { CharTokenizer, loadDataset, splitTrainVal } from "../lib/core/data";
+import { CharTokenizer, loadDataset, splitTrainValTest } from "../lib/core/data";
 import { parseScale } from "../lib/core/scale";
-import { BABY_GPT } from "../lib/gpt/model";
-import { isoflopGrid, runSweep, shakespeareGrid, widthLearningRate } from "../lib/scaling/sweep";
+import { runScalingSweep, scalingDesign, shapeName, storedSweepPath } from "../lib/scaling/sweep";
 import { ROOT } from "./runner";
 
+const USAGE = "usage: npm run sweep [-- --grid smoke|full] [--out FILE] [--jobs N]";
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { grid: { type: "string", default: "smoke" }, out: { type: "string" }, jobs: { type: "string" } } });
-  const pilot = values.grid === "isoflop-pilot";
-  const scale = pilot ? "full" : parseScale(values.grid!, "--grid (smoke, full or isoflop-pilot)");
+  let values;
+  try {
+    ({ values } = parseArgs({ options: { grid: { type: "string", default: "smoke" }, out: { type: "string" }, jobs: { type: "string" }, help: { type: "boolean" } } }));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (values.help) return console.log(USAGE);
+  const scale = parseScale(values.grid!, "--grid (smoke or full)");
   const jobs = values.jobs === undefined ? availableParallelism() : Number(values.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs must be a positive integer; got ${JSON.stringify(values.jobs)}`);
-  const out = values.out ?? join(ROOT, "build", "sweeps", `shakespeare-${values.grid}.jsonl`);
+  const design = scalingDesign(scale);
+  const out = values.out ?? join(ROOT, scale === "full" ? storedSweepPath(design) : join("build", "sweeps", `${design.name}.jsonl`));
   const backend = await initBackend();
-  const corpus = loadDataset("tinyshakespeare.txt");
+  const corpus = loadDataset(design.corpus);
   const tokenizer = CharTokenizer.fromText(corpus);
-  const data = splitTrainVal(tokenizer.encode(corpus));
-  const runs = pilot
-    ? isoflopGrid([3e10, 1e11, 3e11, 1e12], {
-      base: { ...BABY_GPT, vocabSize: tokenizer.vocabSize }, trainTokens: data.train.length, batchSize: 8,
-      learningRate: widthLearningRate,
-    }).runs
-    : shakespeareGrid(scale, tokenizer.vocabSize);
-  const results = await runSweep(runs, {
-    path: out, data, backend: backend.name, jobs, finalEvalTokens: pilot ? 100_000 : undefined,
+  const started = Date.now();
+  const sweep = await runScalingSweep(design, tokenizer.vocabSize, {
+    path: out, data: splitTrainValTest(tokenizer.encode(corpus)), backend: backend.name, jobs,
     onRunStart: (run, i, total) => console.log(`run ${i + 1}/${total}: ${run.label} started`),
     onRunEnd: (r, i, total) => console.log(`run ${i + 1}/${total}: ${r.label}: N ${r.params.toLocaleString("en")}, D ${r.tokens.toLocaleString("en")}, `
-      + `val loss ${r.valLoss.toFixed(3)}${r.heldOutLoss === undefined ? "" : ` (held out: ${r.heldOutLoss.toFixed(3)})`} in ${r.seconds.toFixed(0)} s`),
+      + `validation ${r.validationLoss.toFixed(3)}, test ${r.testLoss.toFixed(3)} in ${r.seconds.toFixed(0)} s`),
   });
-  console.log(`${results.length} runs in ${out}`);
+  for (const t of sweep.rates) console.log(`${shapeName(t.shape)} (N ${t.N}): learning rate ${t.rate}${t.atEdge ? " (at the edge of the grid)" : ""}`);
+  console.log(`${sweep.tuning.length} tuning and ${sweep.runs.length} IsoFLOP runs in ${out}; this call took ${((Date.now() - started) / 60000).toFixed(1)} min`);
 }
 
 if (process.argv[1] && import.meta.filename === process.argv[1]) await main();

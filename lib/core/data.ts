@@ -81,6 +81,17 @@ export function splitTrainVal(ids: Int32Array, trainFraction = 0.9): { train: In
   return { train: ids.subarray(0, n), val: ids.subarray(n) };
 }
 
+/**
+ * Three contiguous parts: the first `trainFraction` for training, then a validation part (for
+ * choosing hyper-parameters) and a test part (for reporting) of `heldOutFraction` each.
+ */
+export function splitTrainValTest(ids: Int32Array, trainFraction = 0.9): { train: Int32Array; val: Int32Array; test: Int32Array } {
+  if (!(trainFraction > 0 && trainFraction < 1)) throw new Error(`splitTrainValTest: trainFraction must be in (0, 1); got ${trainFraction}`);
+  const n = Math.floor(ids.length * trainFraction);
+  const m = n + Math.floor((ids.length - n) / 2);
+  return { train: ids.subarray(0, n), val: ids.subarray(n, m), test: ids.subarray(m) };
+}
+
 export interface Batch {
   /** Contexts, row-major [batchSize, blockSize]. */
   x: Int32Array;

@@ -2,7 +2,7 @@
 // text data and tokenizers, the course's scale, the machine's speed, files and interrupts.
 export { BACKENDS, chooseBackend, initBackend, parseBackendName, type BackendInfo, type BackendName } from "./backend";
 export { chart, movingAverage, type ChartOptions, type Series } from "./chart";
-export { CharTokenizer, loadDataset, sampleBatch, splitTrainVal, type Batch, type Tokenizer } from "./data";
+export { CharTokenizer, loadDataset, sampleBatch, splitTrainVal, splitTrainValTest, type Batch, type Tokenizer } from "./data";
 export {
   displayBundle, inKernel, livePlot, plot, progress, table, trainingCurve, type LivePlot, type PlotlyFigure, type Progress, type TableLike,
 } from "./display";

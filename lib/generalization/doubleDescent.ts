@@ -3,6 +3,7 @@
 // Mei & Montanari 2019). Test error rises as p approaches the number of training points n,
 // where the fit must interpolate noisy labels with a barely invertible system, then falls again
 // as more features let it interpolate with a smaller norm. Float64 throughout.
+import { quantile } from "../scaling/bootstrap";
 import { Random } from "../core/random";
 
 /** Solves A x = b for a symmetric positive definite A (n × n, row-major) by Cholesky. */
@@ -148,21 +149,59 @@ export function randomFeaturesTestError(featureCounts: number[], o: DoubleDescen
   });
 }
 
+export interface CurvePoint {
+  /** Features p (model-wise) or training points n (sample-wise). */
+  x: number;
+  /** Medians over seeds: at the threshold the mean is dominated by a few huge values (its expectation is infinite). */
+  trainMse: number;
+  testMse: number;
+  /** 10th and 90th percentiles of the test error over seeds. */
+  testLow: number;
+  testHigh: number;
+}
+
+/** Median and 10th/90th percentiles over seeds of each point's errors. */
+function summarise(xs: number[], perSeed: { trainMse: number; testMse: number }[][]): CurvePoint[] {
+  return xs.map((x, i) => {
+    const train = perSeed.map((s) => s[i].trainMse).sort((a, b) => a - b);
+    const test = perSeed.map((s) => s[i].testMse).sort((a, b) => a - b);
+    return { x, trainMse: quantile(train, 0.5), testMse: quantile(test, 0.5), testLow: quantile(test, 0.1), testHigh: quantile(test, 0.9) };
+  });
+}
+
+function checkSeeds(fn: string, seeds: number): void {
+  if (!Number.isInteger(seeds) || seeds < 1) throw new Error(`${fn}: seeds must be a positive integer; got ${seeds}`);
+}
+
 /**
- * The double-descent curve averaged over seeds 0 … seeds−1 (each a fresh teacher, data and
- * features): mean training and test error per feature count. `onSeed` reports progress.
+ * Model-wise double descent over seeds 0 … seeds−1 (each a fresh teacher, data and features):
+ * per feature count, the median and spread of the errors. `onSeed` reports progress.
  */
 export function randomFeaturesCurve(
   featureCounts: number[], o: Omit<DoubleDescentOptions, "seed">, seeds: number, onSeed?: (done: number, total: number) => void,
-): { p: number; trainMse: number; testMse: number }[] {
-  if (!Number.isInteger(seeds) || seeds < 1) throw new Error(`randomFeaturesCurve: seeds must be a positive integer; got ${seeds}`);
-  const mean = featureCounts.map((p) => ({ p, trainMse: 0, testMse: 0 }));
-  for (let seed = 0; seed < seeds; seed++) {
-    randomFeaturesTestError(featureCounts, { ...o, seed }).forEach((r, i) => {
-      mean[i].trainMse += r.trainMse / seeds;
-      mean[i].testMse += r.testMse / seeds;
-    });
+): CurvePoint[] {
+  checkSeeds("randomFeaturesCurve", seeds);
+  const perSeed = Array.from({ length: seeds }, (_, seed) => {
+    const errors = randomFeaturesTestError(featureCounts, { ...o, seed });
     onSeed?.(seed + 1, seeds);
-  }
-  return mean;
+    return errors;
+  });
+  return summarise(featureCounts, perSeed);
+}
+
+/**
+ * Sample-wise double descent: a model of `features` random features fitted on each number of
+ * training points in `trainCounts`. Near n = p more data makes the fit worse.
+ */
+export function randomFeaturesSampleCurve(
+  trainCounts: number[], features: number, o: Omit<DoubleDescentOptions, "seed" | "nTrain">, seeds: number,
+  onSeed?: (done: number, total: number) => void,
+): CurvePoint[] {
+  checkSeeds("randomFeaturesSampleCurve", seeds);
+  const perSeed = Array.from({ length: seeds }, (_, seed) => {
+    const errors = trainCounts.map((nTrain) => randomFeaturesTestError([features], { ...o, nTrain, seed })[0]);
+    onSeed?.(seed + 1, seeds);
+    return errors;
+  });
+  return summarise(trainCounts, perSeed);
 }

@@ -1,6 +1,10 @@
 // Lesson 03: scaling-law fits (power laws, Kaplan's joint law, Chinchilla's approach 3 with bootstrap
 // intervals and approach 2 with IsoFLOP parabolas, compute-optimal allocation, published values)
-// and the sweep of small GPTs on Tiny Shakespeare they are fitted to (lessons 02 and 03).
+// and the IsoFLOP sweep of small GPTs on the King James Bible they are fitted to (lessons 02 and 03).
+export {
+  analyseIsoflop, budgetOf, isoflopPoints, isoflopSeries, PALETTE, lossAtTokens, powerLawWithInterval, regimes, sampleEfficiency, seedNoise, stopEarlyComparison,
+  sweepParts, type IsoflopAnalysis, type SeedNoise, type StopEarlyRow,
+} from "./analysis";
 export { bootstrapChinchilla, quantile, type BootstrapOptions, type ChinchillaBootstrap, type Interval } from "./bootstrap";
 export {
   chinchillaData, chinchillaLoss, chinchillaObjective, fitChinchilla, HOFFMANN_GRID, REDUCED_GRID,
@@ -16,7 +20,7 @@ export { CHINCHILLA_2022, HESTNESS_2017, KAPLAN_2020 } from "./reference";
 export { isoflopDesign, logSpace, sampleLosses, type IsoflopDesignOptions, type NoiseOptions, type RunDesign } from "./synthetic";
 export type { ScalingPoint } from "./validate";
 export {
-  FULL_SWEEP_RESULTS, isoflopGrid, longestRunPerSize, lossAtCompute, lossComputeFrontier, readSweepResults, runId, runSweep, SHAPES_AT_FIXED_N,
-  shakespeareGrid, shakespeareSweep, SIZE_LADDER, sizeByDataGrid, splitSweep, tokensToReach, widthLearningRate,
-  type IsoflopGridOptions, type SweepOptions, type SweepResult, type SweepRun,
+  budgetSizes, isoflopRuns, learningRateRuns, lossAtCompute, lossComputeFrontier, readSweepResults, runId, runScalingSweep, runSweep,
+  scalingDesign, scalingSweep, shapeName, storedSweepPath, tuneLearningRates,
+  type ScalingDesign, type ScalingSweep, type Shape, type SweepData, type SweepOptions, type SweepResult, type SweepRun, type TunedRate,
 } from "./sweep";

@@ -70,7 +70,7 @@ export function isoflopFit(points: readonly IsoflopPoint[], options: IsoflopOpti
 }
 
 /** Fits loss = c0 + c1·x + c2·x², x = ln N − centre, by least squares; returns its minimum. */
-function parabolaMinimum(fn: string, C: number, runs: readonly ScalingPoint[]): IsoflopMinimum {
+export function parabolaMinimum(fn: string, C: number, runs: readonly ScalingPoint[]): IsoflopMinimum {
   const sizes = new Set(runs.map((r) => r.N));
   if (sizes.size < 3) {
     throw new Error(`${fn}: budget C = ${C.toExponential(3)} has ${sizes.size} distinct model size(s); a parabola needs at least 3`);

@@ -16,6 +16,8 @@ export const KAPLAN_2020 = {
   CcMin: 3.1e8,
   /** N_opt ∝ C_min^0.73 along that frontier: most extra compute goes to a bigger model (section 1.2). */
   nOptExponent: 0.73,
+  /** D_opt ∝ C_min^0.27: batch size ∝ C^0.24 times steps ∝ C^0.03 (section 6.1). */
+  dOptExponent: 0.27,
 } as const;
 
 /** Hoffmann et al. 2022, "Training Compute-Optimal Large Language Models", arXiv:2203.15556 (MassiveText). */

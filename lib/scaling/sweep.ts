@@ -1,5 +1,4 @@
-// Sweeps for the scaling lessons: train a grid of models (sizes × token budgets, and shapes at
-// a fixed size) and keep one JSON line per finished run. The results file is rewritten whole
+// Sweeps for the scaling lessons: train a grid of models and keep one JSON line per finished run. The results file is rewritten whole
 // (temporary file, then rename) after every run, so a sweep killed at any moment leaves only
 // complete lines, and a rerun skips the runs already there.
 import { createHash } from "node:crypto";
@@ -7,7 +6,8 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 import { writeFileAtomic } from "../core/files";
-import { BABY_GPT, countParameters, GPT, type GPTConfig } from "../gpt/model";
+import { countParameters, GPT, type GPTConfig } from "../gpt/model";
+import { cpuDescription } from "../core/machine";
 import { heldOutLoss, train } from "../gpt/train";
 import { projectRoot } from "../core/paths";
 import type { Scale } from "../core/scale";
@@ -22,6 +22,8 @@ export interface SweepRun {
   batchSize: number;
   learningRate: number;
   seed: number;
+  /** The text and split trained on, e.g. "kjv.txt 90/5/5": part of the run's identity. */
+  dataset: string;
 }
 
 export interface SweepResult {
@@ -38,9 +40,11 @@ export interface SweepResult {
   trainLoss: number;
   /** Validation loss estimated on `evalBatches` random batches at the end of training. */
   valLoss: number;
-  /** Validation loss on every position of the validation split's first `finalEvalTokens` tokens (sweeps that ask for it). */
-  heldOutLoss?: number;
-  heldOutTokens?: number;
+  /** Loss on every position of the validation part's first `evalTokens` tokens: for choosing hyper-parameters. */
+  validationLoss: number;
+  /** The same on the test part: for reporting. */
+  testLoss: number;
+  evalTokens: number;
   /** Validation loss along the way, for loss-against-compute curves. */
   curve: { tokens: number; valLoss: number }[];
   seconds: number;
@@ -48,14 +52,19 @@ export interface SweepResult {
   seed: number;
   batchSize: number;
   learningRate: number;
+  dataset: string;
+  /** The machine that trained it. */
+  cpu: string;
 }
 
 export function runId(run: SweepRun): string {
-  const { model, tokens, batchSize, learningRate, seed } = run;
-  return createHash("sha256").update(JSON.stringify({ model, tokens, batchSize, learningRate, seed })).digest("hex").slice(0, 16);
+  const { model, tokens, batchSize, learningRate, seed, dataset } = run;
+  return createHash("sha256").update(JSON.stringify({ model, tokens, batchSize, learningRate, seed, dataset })).digest("hex").slice(0, 16);
 }
 
-const REQUIRED: (keyof SweepResult)[] = ["id", "label", "model", "params", "tokens", "flops", "trainLoss", "valLoss", "curve", "seconds", "backend", "seed"];
+const REQUIRED: (keyof SweepResult)[] = [
+  "id", "label", "model", "params", "tokens", "flops", "trainLoss", "valLoss", "validationLoss", "testLoss", "curve", "seconds", "backend", "seed",
+];
 
 /** Reads a results file; a line that is not a complete result is an error naming the line. */
 export function readSweepResults(path: string): SweepResult[] {
@@ -80,13 +89,13 @@ function writeSweepResults(path: string, results: SweepResult[]): void {
 export interface SweepOptions {
   /** Where results go, one JSON line per run. */
   path: string;
-  data: { train: Int32Array; val: Int32Array };
+  data: SweepData;
   backend: string;
-  /** Loss estimates along each run (default 8). */
+  /** Loss estimates along each run, on random validation batches (default 8). */
   curvePoints?: number;
   evalBatches?: number;
-  /** Also score each trained model on this many validation tokens, every position (heldOutLoss). */
-  finalEvalTokens?: number;
+  /** Each trained model is scored on this many tokens of the validation and of the test part. */
+  evalTokens: number;
   /**
    * Runs trained side by side, each in its own worker thread with its own backend (default 1:
    * one after another, in this thread). Results are still written by this thread alone.
@@ -96,15 +105,18 @@ export interface SweepOptions {
   onRunEnd?: (result: SweepResult, index: number, total: number) => void;
 }
 
+/** Training text, validation text (choosing), test text (reporting). */
+export type SweepData = { train: Int32Array; val: Int32Array; test: Int32Array };
+
 /** What one run needs, whether it trains here or in a worker (lib/scaling/sweepWorker.ts). */
 export interface SweepJob {
   run: SweepRun;
   id: string;
-  data: { train: Int32Array; val: Int32Array };
+  data: SweepData;
   backend: string;
   curvePoints: number;
   evalBatches: number;
-  finalEvalTokens?: number;
+  evalTokens: number;
   /** Training threads for this run (1 when runs already share the cores). */
   workers: number | "auto";
 }
@@ -122,14 +134,14 @@ export async function trainSweepRun(job: SweepJob): Promise<SweepResult> {
     });
     const last = r.evals.at(-1)!;
     const params = countParameters(run.model).nonEmbedding;
-    const heldOut = job.finalEvalTokens
-      ? { heldOutLoss: heldOutLoss(model, job.data.val, job.finalEvalTokens), heldOutTokens: Math.min(job.finalEvalTokens, job.data.val.length) }
-      : {};
     return {
-      ...heldOut,
       id: job.id, label: run.label, model: run.model, params, tokens: r.tokens, flops: 6 * params * r.tokens,
-      trainLoss: last.trainLoss, valLoss: last.valLoss, curve: r.evals.map((e) => ({ tokens: e.tokens, valLoss: e.valLoss })),
+      trainLoss: last.trainLoss, valLoss: last.valLoss,
+      validationLoss: heldOutLoss(model, job.data.val, job.evalTokens), testLoss: heldOutLoss(model, job.data.test, job.evalTokens),
+      evalTokens: Math.min(job.evalTokens, job.data.val.length, job.data.test.length),
+      curve: r.evals.map((e) => ({ tokens: e.tokens, valLoss: e.valLoss })),
       seconds: r.seconds, backend: job.backend, seed: run.seed, batchSize: run.batchSize, learningRate: run.learningRate,
+      dataset: run.dataset, cpu: cpuDescription(),
     };
   } finally {
     model.dispose();
@@ -148,7 +160,7 @@ export async function runSweep(runs: SweepRun[], options: SweepOptions): Promise
   const todo = runs.map((run, i) => ({ run, i })).filter(({ i }) => !done.has(ids[i]));
   const job = (run: SweepRun, i: number): SweepJob => ({
     run, id: ids[i], data: options.data, backend: options.backend, curvePoints: options.curvePoints ?? 8,
-    evalBatches: options.evalBatches ?? 10, finalEvalTokens: options.finalEvalTokens, workers: jobs > 1 ? 1 : "auto",
+    evalBatches: options.evalBatches ?? 10, evalTokens: options.evalTokens, workers: jobs > 1 ? 1 : "auto",
   });
   // Only this thread writes the file, whole and atomically, after each finished run.
   const record = (result: SweepResult, i: number) => {
@@ -172,100 +184,241 @@ export async function runSweep(runs: SweepRun[], options: SweepOptions): Promise
   return ids.map((id) => done.get(id)!);
 }
 
-type Shape = { nLayer: number; nHead: number; nEmbd: number };
+export type Shape = { nLayer: number; nHead: number; nEmbd: number };
 
-/** The sweep's learning rate by width: smaller models tolerate larger steps (as in Kaplan et al.'s and nanoGPT's settings). */
-export function widthLearningRate(shape: Shape): number {
-  return shape.nEmbd <= 64 ? 2e-3 : 1e-3;
-}
-
-/** Models of increasing width at a fixed shape ratio, each trained on each token budget. */
-export function sizeByDataGrid(base: Omit<GPTConfig, "nEmbd" | "nLayer" | "nHead">, shapes: Shape[], tokenBudgets: number[], seed = 1): SweepRun[] {
-  if (shapes.length === 0 || tokenBudgets.length === 0) throw new Error("sizeByDataGrid: needs at least one shape and one token budget");
-  return shapes.flatMap((shape) => tokenBudgets.map((tokens) => ({
-    label: `L${shape.nLayer} W${shape.nEmbd} D${tokens}`, model: { ...base, ...shape }, tokens, batchSize: 12,
-    learningRate: widthLearningRate(shape), seed,
-  })));
+/**
+ * A scaling study in the manner of Hoffmann et al.'s approach 2: at each compute budget C, every
+ * model size that fits is trained on D = C/(6N) tokens, each run's cosine schedule ending at its
+ * own D; the learning rate is tuned per size first, on validation text.
+ */
+export interface ScalingDesign {
+  /** Names the results file (datasets/sweeps/<name>.jsonl at full scale). */
+  name: string;
+  corpus: string;
+  /** The text and split, recorded with every run, e.g. "kjv.txt 90/5/5". */
+  dataset: string;
+  base: Omit<GPTConfig, "nEmbd" | "nLayer" | "nHead" | "vocabSize">;
+  batchSize: number;
+  /** Model shapes, smallest first, about 2× apart in non-embedding parameters N. */
+  ladder: Shape[];
+  /** IsoFLOP budgets (FLOPs), ascending. */
+  budgets: number[];
+  /** The budgets a "start small" prediction may be fitted on; the others are held out to test it. */
+  fitBudgets: number[];
+  /** Learning rates tried for every size, at its tuning budget; the best on validation text is used. */
+  rates: number[];
+  /** Every size at this budget is trained with each of `seeds`: the seed-to-seed noise band. */
+  seedBudget: number;
+  seeds: number[];
+  /** Shapes of about one size, trained at `seedBudget` with one learning rate. */
+  shapes: Shape[];
+  /** A run may pass over the training text at most this many times (Muennighoff et al. 2023). */
+  maxEpochs: number;
+  /** Runs shorter than this are left out: warm-up and decay need room. */
+  minSteps: number;
+  /** Each model is scored on this many validation and this many test tokens. */
+  evalTokens: number;
 }
 
 /**
- * The scaling lessons' grid of character-level GPTs on Tiny Shakespeare. Full: five sizes
- * (25k to 790k non-embedding parameters) × three token budgets, and three shapes at ~200k
- * parameters; smoke: nine tiny runs.
+ * Character-level GPTs on the King James Bible (4.1M characters, 90% training, 5% validation,
+ * 5% test). Full: eleven sizes from 252 to 448k non-embedding parameters, six budgets from 3e9 to
+ * 1e12 FLOPs (the prediction is fitted on the first four), six learning rates per size, three
+ * seeds at 3e10, four shapes of ~7k parameters. Smoke: four tiny sizes at three tiny budgets, one rate.
  */
-export function shakespeareGrid(scale: Scale, vocabSize: number): SweepRun[] {
+export function scalingDesign(scale: Scale): ScalingDesign {
+  const common = { corpus: "kjv.txt", dataset: "kjv.txt 90/5/5", maxEpochs: 4 };
+  const base = { dropout: 0, bias: true, tieWeights: true };
   if (scale === "smoke") {
-    const base = { ...BABY_GPT, vocabSize, blockSize: 32 };
-    // Nine points: enough for the five-parameter Chinchilla fit, also on the two smaller sizes alone.
-    return sizeByDataGrid(base, [{ nLayer: 1, nHead: 2, nEmbd: 8 }, { nLayer: 1, nHead: 2, nEmbd: 16 }, { nLayer: 1, nHead: 2, nEmbd: 32 }], [1024, 2048, 4096]);
+    return {
+      ...common, name: "kjv-smoke", base: { ...base, blockSize: 16 }, batchSize: 4,
+      ladder: [4, 6, 8, 16].map((nEmbd) => ({ nLayer: 1, nHead: 2, nEmbd })),
+      budgets: [1e7, 2e7, 4e7], fitBudgets: [1e7, 2e7], rates: [1e-2], seedBudget: 2e7, seeds: [1, 2],
+      shapes: [{ nLayer: 2, nHead: 2, nEmbd: 6 }], minSteps: 20, evalTokens: 2048,
+    };
   }
-  const base = { ...BABY_GPT, vocabSize };
-  const shapes = [
-    { nLayer: 2, nHead: 2, nEmbd: 32 }, { nLayer: 2, nHead: 4, nEmbd: 48 }, { nLayer: 3, nHead: 4, nEmbd: 64 },
-    { nLayer: 4, nHead: 4, nEmbd: 96 }, { nLayer: 4, nHead: 4, nEmbd: 128 },
-  ];
-  return [...sizeByDataGrid(base, shapes, [100_000, 200_000, 400_000]), ...sizeByDataGrid(base, SHAPES_AT_FIXED_N, [200_000])];
+  return {
+    ...common, name: "kjv-isoflop", base: { ...base, blockSize: 64 }, batchSize: 16,
+    ladder: [
+      ...[4, 6, 8, 12, 16].map((nEmbd) => ({ nLayer: 1, nHead: 2, nEmbd })),
+      { nLayer: 2, nHead: 2, nEmbd: 16 }, { nLayer: 2, nHead: 2, nEmbd: 24 }, { nLayer: 2, nHead: 4, nEmbd: 32 },
+      { nLayer: 2, nHead: 4, nEmbd: 48 }, { nLayer: 3, nHead: 4, nEmbd: 64 }, { nLayer: 4, nHead: 4, nEmbd: 96 },
+    ],
+    budgets: [3e9, 1e10, 3e10, 1e11, 3e11, 1e12], fitBudgets: [3e9, 1e10, 3e10, 1e11],
+    rates: [1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2, 3.2e-2], seedBudget: 3e10, seeds: [1, 2, 3],
+    shapes: [{ nLayer: 1, nHead: 2, nEmbd: 24 }, { nLayer: 4, nHead: 2, nEmbd: 12 }, { nLayer: 8, nHead: 2, nEmbd: 8 }],
+    minSteps: 100, evalTokens: 100_000,
+  };
 }
 
-/** Character-GPT shapes of growing size, about 2× apart in non-embedding parameters N at context 64. */
-export const SIZE_LADDER = [
-  { nLayer: 1, nHead: 2, nEmbd: 16 }, { nLayer: 2, nHead: 2, nEmbd: 16 }, { nLayer: 2, nHead: 2, nEmbd: 24 },
-  { nLayer: 2, nHead: 4, nEmbd: 32 }, { nLayer: 2, nHead: 4, nEmbd: 48 }, { nLayer: 3, nHead: 4, nEmbd: 64 },
-  { nLayer: 4, nHead: 4, nEmbd: 96 }, { nLayer: 4, nHead: 4, nEmbd: 128 },
-];
+export function shapeName(s: Shape): string {
+  return `L${s.nLayer} H${s.nHead} W${s.nEmbd}`;
+}
 
-export interface IsoflopGridOptions {
-  base: Omit<GPTConfig, "nEmbd" | "nLayer" | "nHead">;
-  /** Tokens the training split holds: a run may pass over it at most `maxEpochs` times. */
-  trainTokens: number;
-  maxEpochs?: number;
-  /** Runs shorter than this many steps are left out (warm-up and decay need room). */
-  minSteps?: number;
-  batchSize?: number;
-  learningRate: (shape: Shape) => number;
-  seeds?: number[];
-  ladder?: Shape[];
+const sameShape = (a: Shape, b: Shape) => a.nLayer === b.nLayer && a.nHead === b.nHead && a.nEmbd === b.nEmbd;
+
+/** Why a size cannot be trained at budget C (too few steps, too many epochs), or null if it can. */
+function excluded(design: ScalingDesign, N: number, C: number, trainTokens: number): string | null {
+  const steps = Math.round(C / (6 * N) / (design.batchSize * design.base.blockSize));
+  if (steps < design.minSteps) return `${steps} steps < ${design.minSteps}`;
+  const epochs = (steps * design.batchSize * design.base.blockSize) / trainTokens;
+  return epochs > design.maxEpochs ? `${epochs.toFixed(1)} epochs > ${design.maxEpochs}` : null;
+}
+
+function modelOf(design: ScalingDesign, shape: Shape, vocabSize: number): GPTConfig {
+  return { ...design.base, ...shape, vocabSize };
+}
+
+/** The run of `shape` at budget C (tokens rounded to whole steps) with one rate and seed. */
+function isoflopRun(design: ScalingDesign, shape: Shape, vocabSize: number, C: number, learningRate: number, seed: number): SweepRun {
+  const model = modelOf(design, shape, vocabSize);
+  const perStep = design.batchSize * design.base.blockSize;
+  const tokens = Math.round(C / (6 * countParameters(model).nonEmbedding) / perStep) * perStep;
+  const label = `C${C.toExponential(0).replace("+", "")} ${shapeName(shape)} lr${learningRate.toExponential()} s${seed}`;
+  return { label, model, tokens, batchSize: design.batchSize, learningRate, seed, dataset: design.dataset };
+}
+
+/** The ladder sizes trainable at each budget, and those left out with the reason. */
+export function budgetSizes(design: ScalingDesign, vocabSize: number, trainTokens: number) {
+  return design.budgets.map((C) => {
+    const sizes: Shape[] = [];
+    const skipped: { shape: Shape; why: string }[] = [];
+    for (const shape of design.ladder) {
+      const why = excluded(design, countParameters(modelOf(design, shape, vocabSize)).nonEmbedding, C, trainTokens);
+      if (why) skipped.push({ shape, why });
+      else sizes.push(shape);
+    }
+    return { C, sizes, skipped };
+  });
+}
+
+/** Each size's tuning budget: of the budgets it is trained at, the one nearest their middle (in log C), the cheaper on a tie. */
+function tuningBudgets(design: ScalingDesign, vocabSize: number, trainTokens: number): { shape: Shape; C: number }[] {
+  const table = budgetSizes(design, vocabSize, trainTokens);
+  return design.ladder.map((shape) => {
+    const at = table.filter((b) => b.sizes.some((s) => sameShape(s, shape))).map((b) => b.C);
+    if (at.length === 0) throw new Error(`scaling design ${design.name}: ${shapeName(shape)} fits no budget; remove it from the ladder`);
+    const middle = (Math.log(at[0]) + Math.log(at.at(-1)!)) / 2;
+    const C = at.reduce((best, c) => (Math.abs(Math.log(c) - middle) < Math.abs(Math.log(best) - middle) - 1e-9 ? c : best));
+    return { shape, C };
+  });
+}
+
+/** The learning-rate sweep: every size at its tuning budget with every rate, the costliest budgets first. */
+export function learningRateRuns(design: ScalingDesign, vocabSize: number, trainTokens: number): SweepRun[] {
+  return tuningBudgets(design, vocabSize, trainTokens).sort((a, b) => b.C - a.C)
+    .flatMap(({ shape, C }) => design.rates.map((rate) => isoflopRun(design, shape, vocabSize, C, rate, 1)));
+}
+
+export interface TunedRate {
+  shape: Shape;
+  /** Non-embedding parameters. */
+  N: number;
+  /** The budget it was tuned at. */
+  C: number;
+  /** The rate with the lowest validation loss. */
+  rate: number;
+  losses: { rate: number; validationLoss: number }[];
+  /** The best rate is the grid's smallest or largest: a better one may lie beyond it. */
+  atEdge: boolean;
+}
+
+/** Picks each size's learning rate from the tuning runs, by validation loss (never test loss). */
+export function tuneLearningRates(design: ScalingDesign, vocabSize: number, trainTokens: number, results: SweepResult[]): TunedRate[] {
+  const byId = new Map(results.map((r) => [r.id, r]));
+  return tuningBudgets(design, vocabSize, trainTokens).map(({ shape, C }) => {
+    const losses = design.rates.map((rate) => {
+      const run = isoflopRun(design, shape, vocabSize, C, rate, 1);
+      const result = byId.get(runId(run));
+      if (!result) throw new Error(`tuneLearningRates: no result for the tuning run ${run.label}; run the learning-rate sweep first`);
+      return { rate, validationLoss: result.validationLoss };
+    });
+    const best = losses.reduce((a, b) => (b.validationLoss < a.validationLoss ? b : a));
+    const N = countParameters(modelOf(design, shape, vocabSize)).nonEmbedding;
+    const atEdge = best.rate === Math.min(...design.rates) || best.rate === Math.max(...design.rates);
+    return { shape, N, C, rate: best.rate, losses, atEdge };
+  });
 }
 
 /**
- * Hoffmann et al.'s approach 2 on real models: at each compute budget C, every ladder size N
- * trained on D = C/(6N) tokens (rounded to whole steps), each with its own schedule ending at its
- * own D. Sizes that would need fewer than `minSteps` steps, or more than `maxEpochs` passes over
- * the training text, are left out and listed in `skipped`.
+ * The IsoFLOP runs with tuned rates: every trainable size at every budget (seed 1), the other
+ * seeds at `seedBudget`, and the shapes at `seedBudget` with the rate tuned for the ladder size
+ * nearest them in N. Cheapest budgets first, so the small budgets a prediction is fitted on
+ * finish before the large ones it predicts.
  */
-export function isoflopGrid(budgets: number[], o: IsoflopGridOptions): { runs: SweepRun[]; skipped: { C: number; label: string; why: string }[] } {
-  const { maxEpochs = 4, minSteps = 100, batchSize = 12, seeds = [1], ladder = SIZE_LADDER } = o;
+export function isoflopRuns(design: ScalingDesign, vocabSize: number, trainTokens: number, tuned: TunedRate[]): SweepRun[] {
+  const rateOf = (shape: Shape) => {
+    const t = tuned.find((r) => sameShape(r.shape, shape));
+    if (!t) throw new Error(`isoflopRuns: no tuned learning rate for ${shapeName(shape)}`);
+    return t.rate;
+  };
   const runs: SweepRun[] = [];
-  const skipped: { C: number; label: string; why: string }[] = [];
-  const perStep = batchSize * o.base.blockSize;
-  for (const C of budgets) {
-    if (!(C > 0)) throw new Error(`isoflopGrid: budgets must be positive FLOPs; got ${C}`);
-    for (const shape of ladder) {
-      const model = { ...o.base, ...shape };
-      const N = countParameters(model).nonEmbedding;
-      const steps = Math.round(C / (6 * N) / perStep);
-      const label = `C${C.toExponential(0).replace("+", "")} L${shape.nLayer} W${shape.nEmbd}`;
-      if (steps < minSteps) skipped.push({ C, label, why: `${steps} steps < ${minSteps}` });
-      else if (steps * perStep > maxEpochs * o.trainTokens) skipped.push({ C, label, why: `${((steps * perStep) / o.trainTokens).toFixed(1)} epochs > ${maxEpochs}` });
-      else for (const seed of seeds) runs.push({ label: seeds.length > 1 ? `${label} s${seed}` : label, model, tokens: steps * perStep, batchSize, learningRate: o.learningRate(shape), seed });
-    }
+  for (const { C, sizes } of budgetSizes(design, vocabSize, trainTokens)) {
+    const seeds = C === design.seedBudget ? design.seeds : [1];
+    for (const seed of seeds) for (const shape of sizes) runs.push(isoflopRun(design, shape, vocabSize, C, rateOf(shape), seed));
   }
-  return { runs, skipped };
+  for (const shape of design.shapes) {
+    const N = countParameters(modelOf(design, shape, vocabSize)).nonEmbedding;
+    const nearest = tuned.reduce((a, b) => (Math.abs(Math.log(b.N / N)) < Math.abs(Math.log(a.N / N)) ? b : a));
+    runs.push(isoflopRun(design, shape, vocabSize, design.seedBudget, nearest.rate, 1));
+  }
+  return runs;
 }
 
-/** Shape at (nearly) fixed size in the full grid: ~200k non-embedding parameters as 1 wide layer … 8 narrow ones. */
-export const SHAPES_AT_FIXED_N = [{ nLayer: 1, nHead: 4, nEmbd: 128 }, { nLayer: 2, nHead: 4, nEmbd: 96 }, { nLayer: 8, nHead: 4, nEmbd: 48 }];
-
-/** A sweep's results as its two parts: the size × data grid, and the shape runs at a fixed size (full grid only). */
-export function splitSweep(results: SweepResult[]): { grid: SweepResult[]; shapes: SweepResult[] } {
-  const isShape = (r: SweepResult) => SHAPES_AT_FIXED_N.some((s) => s.nLayer === r.model.nLayer && s.nHead === r.model.nHead && s.nEmbd === r.model.nEmbd);
-  return { grid: results.filter((r) => !isShape(r)), shapes: results.filter(isShape) };
+export interface ScalingSweep {
+  design: ScalingDesign;
+  rates: TunedRate[];
+  /** The learning-rate sweep's runs. */
+  tuning: SweepResult[];
+  /** The IsoFLOP runs (with tuned rates), seeds and shapes. */
+  runs: SweepResult[];
 }
 
-/** One run per model size, the one on the largest token budget, smallest model first. */
-export function longestRunPerSize(results: SweepResult[]): SweepResult[] {
-  const maxTokens = Math.max(...results.map((r) => r.tokens));
-  return results.filter((r) => r.tokens === maxTokens).sort((a, b) => a.params - b.params);
+/** The learning-rate sweep, then the IsoFLOP runs at the rates it chose; resumable like runSweep. */
+export async function runScalingSweep(design: ScalingDesign, vocabSize: number, options: Omit<SweepOptions, "evalTokens">): Promise<ScalingSweep> {
+  const trainTokens = options.data.train.length;
+  const sweep = { ...options, evalTokens: design.evalTokens };
+  const tuning = await runSweep(learningRateRuns(design, vocabSize, trainTokens), sweep);
+  const rates = tuneLearningRates(design, vocabSize, trainTokens, tuning);
+  const runs = await runSweep(isoflopRuns(design, vocabSize, trainTokens, rates), sweep);
+  return { design, rates, tuning, runs };
+}
+
+/** Where a design's results are kept at full scale, produced by `npm run sweep -- --grid full`. */
+export function storedSweepPath(design: ScalingDesign): string {
+  return `datasets/sweeps/${design.name}.jsonl`;
+}
+
+/**
+ * The scaling study for a lesson: at full scale the stored results (about an hour of training,
+ * done once by `npm run sweep -- --grid full`); at smoke scale the smoke design, trained now into
+ * a scratch file that is removed afterwards.
+ */
+export async function scalingSweep(scale: Scale, vocabSize: number, options: Omit<SweepOptions, "evalTokens" | "path">): Promise<ScalingSweep> {
+  const design = scalingDesign(scale);
+  if (scale === "full") {
+    const stored = storedSweepPath(design);
+    const byId = new Map(readSweepResults(join(projectRoot(), stored)).map((r) => [r.id, r]));
+    const lookup = (runs: SweepRun[]) => {
+      const missing = runs.filter((r) => !byId.has(runId(r)));
+      if (missing.length) {
+        throw new Error(`${stored} lacks ${missing.length} of ${runs.length} runs (first: ${missing[0].label}); `
+          + "run `npm run sweep -- --grid full` (it resumes)");
+      }
+      return runs.map((r) => byId.get(runId(r))!);
+    };
+    const trainTokens = options.data.train.length;
+    const tuning = lookup(learningRateRuns(design, vocabSize, trainTokens));
+    const rates = tuneLearningRates(design, vocabSize, trainTokens, tuning);
+    return { design, rates, tuning, runs: lookup(isoflopRuns(design, vocabSize, trainTokens, rates)) };
+  }
+  const path = join(projectRoot(), "build", "sweeps", `smoke-${process.pid}.jsonl`);
+  rmSync(path, { force: true });
+  try {
+    return await runScalingSweep(design, vocabSize, { ...options, path });
+  } finally {
+    rmSync(path, { force: true });
+  }
 }
 
 /** A run's validation loss at the last evaluation within `flops` of training compute (6·N·tokens), or Infinity before its first. */
@@ -274,53 +427,10 @@ export function lossAtCompute(run: SweepResult, flops: number): number {
   return within.length ? within.at(-1)!.valLoss : Infinity;
 }
 
-
-/** Where the full grid's results are kept, produced by `npm run sweep -- --grid full --out <this path>`. */
-export const FULL_SWEEP_RESULTS = "datasets/sweeps/shakespeare-char.jsonl";
-
-/**
- * The grid's results for a lesson: at full scale the stored results of the full grid (hours of
- * training, done once by the sweep command); at smoke scale the smoke grid, trained now (into
- * `smokePath`, or a scratch file removed afterwards).
- */
-export async function shakespeareSweep(
-  scale: Scale, options: Omit<SweepOptions, "path"> & { vocabSize: number; smokePath?: string },
-): Promise<SweepResult[]> {
-  const runs = shakespeareGrid(scale, options.vocabSize);
-  if (scale === "full") {
-    const path = join(projectRoot(), FULL_SWEEP_RESULTS);
-    const byId = new Map(readSweepResults(path).map((r) => [r.id, r]));
-    const missing = runs.filter((r) => !byId.has(runId(r)));
-    if (missing.length) {
-      throw new Error(`${FULL_SWEEP_RESULTS} lacks ${missing.length} of the grid's ${runs.length} runs (first: ${missing[0].label}); run \`npm run sweep -- --grid full --out ${FULL_SWEEP_RESULTS}\` (it resumes)`);
-    }
-    return runs.map((r) => byId.get(runId(r))!);
-  }
-  // The smoke grid is trained afresh into a scratch file of this process's own.
-  const smokePath = options.smokePath ?? join(projectRoot(), "build", "sweeps", `smoke-${process.pid}.jsonl`);
-  rmSync(smokePath, { force: true });
-  try {
-    return await runSweep(runs, { ...options, path: smokePath });
-  } finally {
-    if (!options.smokePath) rmSync(smokePath, { force: true });
-  }
-}
-
-/** Tokens after which a run's validation curve first reaches `loss` (linear in log tokens between points), or null if it never does. */
-export function tokensToReach(curve: { tokens: number; valLoss: number }[], loss: number): number | null {
-  for (let i = 0; i < curve.length; i++) {
-    if (curve[i].valLoss > loss) continue;
-    if (i === 0) return curve[0].tokens;
-    const a = curve[i - 1], b = curve[i];
-    const t = (a.valLoss - loss) / (a.valLoss - b.valLoss);
-    return Math.exp(Math.log(a.tokens) + t * (Math.log(b.tokens) - Math.log(a.tokens)));
-  }
-  return null;
-}
-
 /**
  * The compute-efficient frontier of a sweep: every point (C = 6·N·tokens, validation loss) along
- * every run's curve, keeping those no cheaper point beats. Kaplan et al.'s L(C_min).
+ * every run's curve, keeping those no cheaper point beats. Kaplan et al.'s L(C_min), which stops
+ * runs early rather than finishing each one's schedule.
  */
 export function lossComputeFrontier(results: SweepResult[]): { flops: number; valLoss: number; label: string }[] {
   // Cheapest first; at equal compute the lower loss first, so only it can enter.

@@ -1,0 +1,255 @@
+// Reading a scaling study (lib/scaling/sweep.ts): which runs are which, the noise between seeds,
+// IsoFLOP minima with bootstrap intervals, the regimes where one of N and D is not limiting,
+// Kaplan's "train large, stop early" frontier against finished runs, and a prediction for a
+// budget the fit never saw. Every loss reported here is a test loss, unless it comes from a
+// run's curve (random validation batches), which is said where it happens.
+import type { Series } from "../core/chart";
+import { Random } from "../core/random";
+import { quantile, type Interval } from "./bootstrap";
+import { isoflopFit, parabolaMinimum, type IsoflopFit, type IsoflopPoint } from "./isoflop";
+import { fitPowerLaw, type PowerLawFit } from "./powerlaw";
+import { lossAtCompute, shapeName, type ScalingDesign, type ScalingSweep, type Shape, type SweepResult } from "./sweep";
+
+const sameShape = (a: Shape, b: Shape) => a.nLayer === b.nLayer && a.nHead === b.nHead && a.nEmbd === b.nEmbd;
+
+/** The design budget a run was planned at (its C = 6ND differs by the rounding of D to whole steps). */
+export function budgetOf(design: ScalingDesign, run: SweepResult): number {
+  return design.budgets.reduce((best, C) => (Math.abs(Math.log(run.flops / C)) < Math.abs(Math.log(run.flops / best)) ? C : best));
+}
+
+/** A study's runs by role: one seed of every ladder size at every budget, the seed repeats, the shapes. */
+export function sweepParts(sweep: ScalingSweep) {
+  const { design, runs } = sweep;
+  const onLadder = (r: SweepResult) => design.ladder.some((s) => sameShape(s, r.model));
+  const ladder = runs.filter((r) => onLadder(r) && r.seed === 1);
+  const seeds = runs.filter((r) => onLadder(r) && budgetOf(design, r) === design.seedBudget);
+  const shapes = runs.filter((r) => !onLadder(r));
+  return { ladder, seeds, shapes };
+}
+
+export function isoflopPoints(design: ScalingDesign, runs: SweepResult[]): IsoflopPoint[] {
+  return runs.map((r) => ({ N: r.params, D: r.tokens, loss: r.testLoss, C: budgetOf(design, r) }));
+}
+
+export interface SeedNoise {
+  /** Per size: mean and standard deviation of the test loss over seeds. */
+  sizes: { N: number; label: string; mean: number; sd: number; losses: number[] }[];
+  /** The standard deviation pooled over sizes (each size's variance weighted by its degrees of freedom). */
+  pooledSd: number;
+  degreesOfFreedom: number;
+}
+
+/** Seed-to-seed noise of a loss (default: the test loss) from runs that differ only in their seed. */
+export function seedNoise(runs: SweepResult[], lossOf: (r: SweepResult) => number = (r) => r.testLoss): SeedNoise {
+  const bySize = new Map<number, SweepResult[]>();
+  for (const r of runs) bySize.set(r.params, [...(bySize.get(r.params) ?? []), r]);
+  const sizes = [...bySize.entries()].sort((a, b) => a[0] - b[0]).map(([N, rs]) => {
+    const losses = rs.map(lossOf);
+    const mean = losses.reduce((s, x) => s + x, 0) / losses.length;
+    const sd = losses.length > 1 ? Math.sqrt(losses.reduce((s, x) => s + (x - mean) ** 2, 0) / (losses.length - 1)) : NaN;
+    return { N, label: shapeName(rs[0].model), mean, sd, losses };
+  });
+  const withDf = sizes.filter((s) => s.losses.length > 1);
+  const degreesOfFreedom = withDf.reduce((s, x) => s + x.losses.length - 1, 0);
+  if (degreesOfFreedom === 0) throw new Error("seedNoise: needs some size run with at least 2 seeds");
+  const pooledSd = Math.sqrt(withDf.reduce((s, x) => s + (x.losses.length - 1) * x.sd ** 2, 0) / degreesOfFreedom);
+  return { sizes, pooledSd, degreesOfFreedom };
+}
+
+function percentileInterval(estimate: number, samples: number[], level: number): Interval {
+  const sorted = samples.filter(Number.isFinite).sort((a, b) => a - b);
+  return { estimate, low: quantile(sorted, (1 - level) / 2), high: quantile(sorted, (1 + level) / 2) };
+}
+
+export interface IsoflopAnalysis {
+  fit: IsoflopFit;
+  /** L_opt(C) = k·C^(−γ) through the parabolas' minima. */
+  lossLaw: PowerLawFit;
+  /** Bootstrap intervals (runs resampled within each budget). */
+  intervals: { a: Interval; b: Interval; gamma: Interval };
+  /** Refits that failed (a resampled parabola that is not convex), left out. */
+  failedResamples: number;
+  /** Budgets left out because their runs do not form a valley (a parabola with no minimum), with the reason. */
+  skippedBudgets: { C: number; why: string }[];
+  level: number;
+  /** The compute-optimal N, D and loss the fit predicts at budget C, with intervals. */
+  predict(C: number): { C: number; N: Interval; D: Interval; loss: Interval };
+}
+
+/**
+ * Hoffmann et al.'s approach 2 with intervals: parabolas per budget, N_opt ∝ C^a, D_opt ∝ C^b and
+ * L_opt ∝ C^(−γ) through their minima, refitted on `resamples` bootstrap resamples that draw the
+ * runs of each budget with replacement (redrawn until they hold at least 3 sizes).
+ */
+export function analyseIsoflop(points: IsoflopPoint[], options: { resamples: number; seed: number; level?: number }): IsoflopAnalysis {
+  const level = options.level ?? 0.9;
+  if (!Number.isInteger(options.resamples) || options.resamples < 1) {
+    throw new Error(`analyseIsoflop: resamples must be a positive integer; got ${options.resamples}`);
+  }
+  // A budget whose runs do not form a valley has no optimum to take: it is left out, and said so.
+  const skippedBudgets: { C: number; why: string }[] = [];
+  const budgets = [...new Set(points.map((p) => p.C!))].sort((a, b) => a - b).filter((C) => {
+    try {
+      parabolaMinimum("analyseIsoflop", C, points.filter((p) => p.C === C));
+      return true;
+    } catch (err) {
+      skippedBudgets.push({ C, why: (err as Error).message });
+      return false;
+    }
+  });
+  points = points.filter((p) => budgets.includes(p.C!));
+  const fitAll = (ps: IsoflopPoint[]) => {
+    const fit = isoflopFit(ps, { budgets });
+    return { fit, lossLaw: fitPowerLaw(fit.minima.map((m) => m.C), fit.minima.map((m) => m.loss)) };
+  };
+  const full = fitAll(points);
+  const random = new Random(options.seed);
+  const groups = budgets.map((C) => points.filter((p) => p.C === C));
+  const refits: ReturnType<typeof fitAll>[] = [];
+  let failedResamples = 0;
+  for (let i = 0; i < options.resamples; i++) {
+    // Each budget's runs are drawn with replacement, redrawn until they hold 3 sizes (a parabola's minimum).
+    const resample = groups.flatMap((g) => {
+      for (;;) {
+        const draw = g.map(() => g[random.int(g.length)]);
+        if (new Set(draw.map((p) => p.N)).size >= 3) return draw;
+      }
+    });
+    try {
+      refits.push(fitAll(resample));
+    } catch {
+      failedResamples++;
+    }
+  }
+  if (refits.length < options.resamples / 2) {
+    throw new Error(`analyseIsoflop: ${failedResamples} of ${options.resamples} resamples could not be fitted; the budgets need more sizes around their minima`);
+  }
+  const at = (f: ReturnType<typeof fitAll>, C: number) => {
+    const N = f.fit.nCoefficient * C ** f.fit.a;
+    return { N, D: C / (6 * N), loss: f.lossLaw.a * C ** -f.lossLaw.alpha };
+  };
+  const interval = (pick: (f: ReturnType<typeof fitAll>) => number) => percentileInterval(pick(full), refits.map(pick), level);
+  return {
+    fit: full.fit, lossLaw: full.lossLaw, failedResamples, skippedBudgets, level,
+    intervals: { a: interval((f) => f.fit.a), b: interval((f) => f.fit.b), gamma: interval((f) => f.lossLaw.alpha) },
+    predict: (C) => ({
+      C, N: interval((f) => at(f, C).N), D: interval((f) => at(f, C).D), loss: interval((f) => at(f, C).loss),
+    }),
+  };
+}
+
+/** A one-variable power law y = a·x^(−α) with a bootstrap interval on α (points resampled with replacement). */
+export function powerLawWithInterval(x: number[], y: number[], options: { resamples: number; seed: number; level?: number }) {
+  const level = options.level ?? 0.9;
+  const fit = fitPowerLaw(x, y);
+  const random = new Random(options.seed);
+  const alphas: number[] = [];
+  for (let i = 0; i < options.resamples; i++) {
+    const idx = x.map(() => random.int(x.length));
+    if (new Set(idx.map((j) => x[j])).size < 2) continue; // a resample of one x value has no slope
+    alphas.push(fitPowerLaw(idx.map((j) => x[j]), idx.map((j) => y[j])).alpha);
+  }
+  return { fit, alpha: percentileInterval(fit.alpha, alphas, level), level };
+}
+
+/**
+ * Runs where one variable is not limiting, judged against the compute-optimal balance
+ * `tokensPerParameter` (D/N at the IsoFLOP minima): data-rich runs have at least `margin` times
+ * that many tokens per parameter (their loss is set by N: Kaplan's L(N)), model-rich runs at
+ * most 1/`margin` of it (their loss is set by D: L(D)).
+ */
+export function regimes(runs: SweepResult[], tokensPerParameter: number, margin = 4) {
+  const ratio = (r: SweepResult) => r.tokens / r.params;
+  return {
+    dataRich: runs.filter((r) => ratio(r) >= margin * tokensPerParameter).sort((a, b) => a.params - b.params),
+    modelRich: runs.filter((r) => ratio(r) <= tokensPerParameter / margin).sort((a, b) => a.tokens - b.tokens),
+  };
+}
+
+export interface StopEarlyRow {
+  C: number;
+  /** The best run whose schedule ends at C (its last validation estimate). */
+  finished: { N: number; loss: number };
+  /** The best point at compute ≤ C on the curve of any run planned for a larger budget, stopped there. */
+  stopped: { N: number; loss: number; flops: number; fractionOfRun: number } | null;
+}
+
+/**
+ * Kaplan et al.'s question at each budget C: is it better to stop a larger run early at C than to
+ * finish a smaller one whose schedule ends at C? Both sides use the runs' curves (random
+ * validation batches), so they are measured the same way.
+ */
+export function stopEarlyComparison(design: ScalingDesign, runs: SweepResult[]): StopEarlyRow[] {
+  return design.budgets.filter((C) => runs.some((r) => budgetOf(design, r) === C)).map((C) => {
+    const finishing = runs.filter((r) => budgetOf(design, r) === C);
+    const finished = finishing.map((r) => ({ N: r.params, loss: r.curve.at(-1)!.valLoss })).reduce((a, b) => (b.loss < a.loss ? b : a));
+    const larger = runs.filter((r) => budgetOf(design, r) > C).map((r) => {
+      const loss = lossAtCompute(r, C);
+      const point = r.curve.filter((p) => 6 * r.params * p.tokens <= C).at(-1);
+      return point ? { N: r.params, loss, flops: 6 * r.params * point.tokens, fractionOfRun: point.tokens / r.tokens } : null;
+    }).filter((p): p is NonNullable<typeof p> => p !== null);
+    const stopped = larger.length ? larger.reduce((a, b) => (b.loss < a.loss ? b : a)) : null;
+    return { C, finished, stopped };
+  });
+}
+
+/** Test loss of one size at D tokens, interpolated linearly in log D between its finished runs (null outside them). */
+export function lossAtTokens(runsOfOneSize: SweepResult[], D: number): number | null {
+  const sorted = [...runsOfOneSize].sort((a, b) => a.tokens - b.tokens);
+  for (let i = 0; i + 1 < sorted.length; i++) {
+    const a = sorted[i], b = sorted[i + 1];
+    if (D >= a.tokens && D <= b.tokens) {
+      const t = Math.log(D / a.tokens) / Math.log(b.tokens / a.tokens);
+      return a.testLoss + t * (b.testLoss - a.testLoss);
+    }
+  }
+  return null;
+}
+
+/**
+ * Sample efficiency from finished runs: for each pair of neighbouring sizes whose token ranges
+ * overlap, both test losses at the geometric middle of the overlap.
+ */
+export function sampleEfficiency(ladderRuns: SweepResult[]) {
+  const sizes = [...new Set(ladderRuns.map((r) => r.params))].sort((a, b) => a - b);
+  const of = (N: number) => ladderRuns.filter((r) => r.params === N);
+  const rows: { smaller: number; larger: number; D: number; smallerLoss: number; largerLoss: number }[] = [];
+  for (let i = 0; i + 1 < sizes.length; i++) {
+    const small = of(sizes[i]), large = of(sizes[i + 1]);
+    const lo = Math.max(Math.min(...small.map((r) => r.tokens)), Math.min(...large.map((r) => r.tokens)));
+    const hi = Math.min(Math.max(...small.map((r) => r.tokens)), Math.max(...large.map((r) => r.tokens)));
+    if (small.length < 2 || large.length < 2 || lo > hi) continue;
+    const D = Math.sqrt(lo * hi);
+    rows.push({ smaller: sizes[i], larger: sizes[i + 1], D, smallerLoss: lossAtTokens(small, D)!, largerLoss: lossAtTokens(large, D)! });
+  }
+  return rows;
+}
+
+/** Colours for one series per budget or size, in order (Plotly's default cycle). */
+export const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79"];
+
+/**
+ * The IsoFLOP figure's series: per budget the runs (markers) and their fitted parabola (a line
+ * over the sizes run), in one colour, and the minima.
+ */
+export function isoflopSeries(fit: IsoflopFit, points: IsoflopPoint[]): Series[] {
+  const series: Series[] = fit.minima.flatMap((m, i) => {
+    const runs = points.filter((p) => p.C === m.C).sort((a, b) => a.N - b.N);
+    const lo = Math.log(runs[0].N), hi = Math.log(runs.at(-1)!.N);
+    const xs = Array.from({ length: 40 }, (_, k) => Math.exp(lo + ((hi - lo) * k) / 39));
+    const { c0, c1, c2, centre } = m.parabola;
+    const color = PALETTE[i % PALETTE.length];
+    return [
+      { name: `C = ${m.C.toExponential(0)}`, x: runs.map((p) => p.N), y: runs.map((p) => p.loss), mode: "markers" as const, trace: { marker: { color } } },
+      {
+        x: xs, y: xs.map((N) => c0 + c1 * (Math.log(N) - centre) + c2 * (Math.log(N) - centre) ** 2), mode: "lines" as const,
+        trace: { line: { color }, showlegend: false, hoverinfo: "skip" },
+      },
+    ];
+  });
+  series.push({
+    name: "minima", x: fit.minima.map((m) => m.Nopt), y: fit.minima.map((m) => m.loss), mode: "markers",
+    trace: { marker: { symbol: "x", size: 10, color: "black" } },
+  });
+  return series;
+}
