@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { CharTokenizer, loadDataset, sampleBatch, splitTrainVal } from "../lib/core/data";
+import { CharTokenizer, loadDataset, sampleBatch, splitTrainVal, splitTrainValTest } from "../lib/core/data";
 import { Random } from "../lib/core/random";
 
 describe("CharTokenizer", () => {
@@ -35,6 +35,13 @@ describe("splitTrainVal and sampleBatch", () => {
     expect(val.length).toBe(100);
     expect(val[0]).toBe(ids[900]);
     expect(() => splitTrainVal(ids, 1)).toThrow("splitTrainVal: trainFraction must be in (0, 1); got 1");
+  });
+
+  it("splits 90/5/5 into three contiguous, disjoint parts that cover the text", () => {
+    const { train, val, test } = splitTrainValTest(Int32Array.from({ length: 1001 }, (_, i) => i));
+    expect([train.length, val.length, test.length]).toEqual([900, 50, 51]);
+    expect([train.at(-1), val[0], val.at(-1), test[0], test.at(-1)]).toEqual([899, 900, 949, 950, 1000]);
+    expect(() => splitTrainValTest(ids, 0)).toThrow("splitTrainValTest: trainFraction must be in (0, 1); got 0");
   });
 
   it("gives windows whose targets are the inputs shifted by one, the same for the same seed", () => {

@@ -8,9 +8,7 @@ import { Random } from "../core/random";
 import { quantile, type Interval } from "./bootstrap";
 import { isoflopFit, parabolaMinimum, type IsoflopFit, type IsoflopPoint } from "./isoflop";
 import { fitPowerLaw, type PowerLawFit } from "./powerlaw";
-import { lossAtCompute, shapeName, type ScalingDesign, type ScalingSweep, type Shape, type SweepResult } from "./sweep";
-
-const sameShape = (a: Shape, b: Shape) => a.nLayer === b.nLayer && a.nHead === b.nHead && a.nEmbd === b.nEmbd;
+import { lossAtCompute, sameShape, shapeName, type ScalingDesign, type ScalingSweep, type SweepResult } from "./sweep";
 
 /** The design budget a run was planned at (its C = 6ND differs by the rounding of D to whole steps). */
 export function budgetOf(design: ScalingDesign, run: SweepResult): number {

@@ -255,7 +255,9 @@ export function shapeName(s: Shape): string {
   return `L${s.nLayer} H${s.nHead} W${s.nEmbd}`;
 }
 
-const sameShape = (a: Shape, b: Shape) => a.nLayer === b.nLayer && a.nHead === b.nHead && a.nEmbd === b.nEmbd;
+export function sameShape(a: Shape, b: Shape): boolean {
+  return a.nLayer === b.nLayer && a.nHead === b.nHead && a.nEmbd === b.nEmbd;
+}
 
 /** Why a size cannot be trained at budget C (too few steps, too many epochs), or null if it can. */
 function excluded(design: ScalingDesign, N: number, C: number, trainTokens: number): string | null {
