@@ -1,6 +1,6 @@
-// Sweeps for the scaling lessons: train a grid of models and keep one JSON line per finished run. The results file is rewritten whole
-// (temporary file, then rename) after every run, so a sweep killed at any moment leaves only
-// complete lines, and a rerun skips the runs already there.
+// Sweeps for the scaling lessons: train a grid of models and keep one JSON line per finished
+// run. The results file is rewritten whole (temporary file, then rename) after every run, so a
+// sweep killed at any moment leaves only complete lines, and a rerun skips the runs already there.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -224,7 +224,8 @@ export interface ScalingDesign {
  * Character-level GPTs on the King James Bible (4.1M characters, 90% training, 5% validation,
  * 5% test). Full: eleven sizes from 252 to 448k non-embedding parameters, six budgets from 3e9 to
  * 1e12 FLOPs (the prediction is fitted on the first four), six learning rates per size, three
- * seeds at 3e10, four shapes of ~7k parameters. Smoke: four tiny sizes at three tiny budgets, one rate.
+ * seeds at 3e10, and three more shapes of ~7k parameters beside the ladder's L2 H2 W16. Smoke:
+ * four tiny sizes at three tiny budgets, one rate.
  */
 export function scalingDesign(scale: Scale): ScalingDesign {
   const common = { corpus: "kjv.txt", dataset: "kjv.txt 90/5/5", maxEpochs: 4 };
