@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import {
-  analyseIsoflop, budgetOf, lossAtTokens, powerLawWithInterval, regimes, sampleEfficiency, seedNoise, stopEarlyComparison,
+  analyseIsoflop, budgetOf, lossAtTokens, powerLawWithInterval, regimes, sampleEfficiency, seedNoise, signTestP, stopEarlyComparison,
 } from "../lib/scaling/analysis";
 import type { ScalingDesign, SweepResult } from "../lib/scaling/sweep";
 
@@ -111,6 +111,9 @@ describe("stopEarlyComparison", () => {
       C: 1e9, finished: { N: 10, loss: 3 }, stopped: { N: 100, loss: 2.8, flops: expect.closeTo(1e9, 0), fractionOfRun: expect.closeTo(0.1, 12) },
     });
     expect(rows[1]).toEqual({ C: 1e10, finished: { N: 100, loss: 2 }, stopped: null });
+    // A longer run of the same size is not a larger model stopped early.
+    const sameSize = run(10, 1e10 / 60, 2.5, { curve: curve(10, [[1e9, 2.9], [1e10, 2.5]]) });
+    expect(stopEarlyComparison(design, [small, sameSize])[0].stopped).toBeNull();
   });
 });
 
@@ -123,5 +126,15 @@ describe("lossAtTokens and sampleEfficiency", () => {
     expect(sampleEfficiency([...small, ...large])).toEqual([
       { smaller: 10, larger: 20, D: expect.closeTo(Math.sqrt(1000 * 10_000), 6), smallerLoss: expect.closeTo(2.25, 12), largerLoss: expect.closeTo(2.2, 12) },
     ]);
+  });
+});
+
+describe("signTestP", () => {
+  it("is the binomial tail of a fair coin", () => {
+    expect(signTestP(10, 10)).toBeCloseTo(1 / 1024, 15);
+    expect(signTestP(9, 10)).toBeCloseTo(11 / 1024, 15);
+    expect(signTestP(0, 10)).toBe(1);
+    expect(signTestP(2, 3)).toBeCloseTo(0.5, 15); // (3 + 1) / 8
+    expect(() => signTestP(4, 3)).toThrow("signTestP: needs integers 0 ≤ successes ≤ trials; got 4 of 3");
   });
 });

@@ -168,20 +168,20 @@ export interface StopEarlyRow {
   C: number;
   /** The best run whose schedule ends at C (its last validation estimate). */
   finished: { N: number; loss: number };
-  /** The best point at compute ≤ C on the curve of any run planned for a larger budget, stopped there. */
+  /** The best point at compute ≤ C on the curve of a larger model's run planned for a larger budget, stopped there. */
   stopped: { N: number; loss: number; flops: number; fractionOfRun: number } | null;
 }
 
 /**
- * Kaplan et al.'s question at each budget C: is it better to stop a larger run early at C than to
- * finish a smaller one whose schedule ends at C? Both sides use the runs' curves (random
+ * Kaplan et al.'s question at each budget C: is it better to stop a larger model's longer run at
+ * C than to finish the best run whose schedule ends at C? Both sides use the runs' curves (random
  * validation batches), so they are measured the same way.
  */
 export function stopEarlyComparison(design: ScalingDesign, runs: SweepResult[]): StopEarlyRow[] {
   return design.budgets.filter((C) => runs.some((r) => budgetOf(design, r) === C)).map((C) => {
     const finishing = runs.filter((r) => budgetOf(design, r) === C);
     const finished = finishing.map((r) => ({ N: r.params, loss: r.curve.at(-1)!.valLoss })).reduce((a, b) => (b.loss < a.loss ? b : a));
-    const larger = runs.filter((r) => budgetOf(design, r) > C).map((r) => {
+    const larger = runs.filter((r) => budgetOf(design, r) > C && r.params > finished.N).map((r) => {
       const loss = lossAtCompute(r, C);
       const point = r.curve.filter((p) => 6 * r.params * p.tokens <= C).at(-1);
       return point ? { N: r.params, loss, flops: 6 * r.params * point.tokens, fractionOfRun: point.tokens / r.tokens } : null;
@@ -250,4 +250,20 @@ export function isoflopSeries(fit: IsoflopFit, points: IsoflopPoint[]): Series[]
     trace: { marker: { symbol: "x", size: 10, color: "black" } },
   });
   return series;
+}
+
+/**
+ * One-sided sign test: the probability of `successes` or more of `trials` fair coin flips
+ * coming up heads, i.e. of a pattern at least this one-sided if neither side were truly better.
+ */
+export function signTestP(successes: number, trials: number): number {
+  if (!Number.isInteger(trials) || trials < 0 || !Number.isInteger(successes) || successes < 0 || successes > trials) {
+    throw new Error(`signTestP: needs integers 0 ≤ successes ≤ trials; got ${successes} of ${trials}`);
+  }
+  let p = 0, choose = 1; // C(trials, 0)
+  for (let k = 0; k <= trials; k++) {
+    if (k >= successes) p += choose;
+    choose = (choose * (trials - k)) / (k + 1);
+  }
+  return p / 2 ** trials;
 }
