@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { chart, movingAverage } from "../lib/core/chart";
+import { COLORS, chart, movingAverage } from "../lib/core/chart";
 
 describe("chart", () => {
   it("builds a Plotly figure from arrays and labels", () => {
@@ -14,7 +14,9 @@ describe("chart", () => {
     ]);
     expect(fig.layout).toEqual({
       title: { text: "Loss" }, xaxis: { title: { text: "tokens" }, type: "log" }, yaxis: { title: { text: "loss" }, range: [0, 4] }, height: 300,
+      colorway: COLORS,
     });
+    expect(new Set(COLORS).size).toBe(15); // a ladder of up to 15 sizes gets 15 distinct colours
   });
 
   it("keeps category labels in order", () => {

@@ -35,6 +35,15 @@ export interface ChartOptions {
   markX?: { at: number; label: string };
 }
 
+/**
+ * Series colours, in order: Plotly's ten, then five darker ones, so that a chart of up to 15
+ * series (a model-size ladder) never repeats a colour.
+ */
+export const COLORS = [
+  "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+  "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
+];
+
 const LOOKS = {
   reference: { line: { dash: "dash", color: "grey" } },
   main: { line: { color: "black", width: 3 } },
@@ -81,6 +90,7 @@ export function chart(series: Series[], options: ChartOptions): PlotlyFigure {
       xaxis: options.categoricalX ? { title: { text: options.x }, type: "category" } : axis(options.x, options.logX),
       yaxis: { ...axis(options.y, options.logY), ...(options.yRange ? { range: options.yRange } : {}) },
       height: options.height ?? 420,
+      colorway: COLORS,
       ...(options.markX ? markX(options.markX, options.logX) : {}),
     },
   };

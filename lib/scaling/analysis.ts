@@ -3,7 +3,7 @@
 // Kaplan's "train large, stop early" frontier against finished runs, and a prediction for a
 // budget the fit never saw. Every loss reported here is a test loss, unless it comes from a
 // run's curve (random validation batches), which is said where it happens.
-import type { Series } from "../core/chart";
+import { COLORS, type Series } from "../core/chart";
 import { Random } from "../core/random";
 import { quantile, type Interval } from "./bootstrap";
 import { isoflopFit, parabolaMinimum, type IsoflopFit, type IsoflopPoint } from "./isoflop";
@@ -223,9 +223,6 @@ export function sampleEfficiency(ladderRuns: SweepResult[]) {
   return rows;
 }
 
-/** Colours for one series per budget or size, in order (Plotly's default cycle). */
-export const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79"];
-
 /**
  * The IsoFLOP figure's series: per budget the runs (markers) and their fitted parabola (a line
  * over the sizes run), in one colour, and the minima.
@@ -236,7 +233,7 @@ export function isoflopSeries(fit: IsoflopFit, points: IsoflopPoint[]): Series[]
     const lo = Math.log(runs[0].N), hi = Math.log(runs.at(-1)!.N);
     const xs = Array.from({ length: 40 }, (_, k) => Math.exp(lo + ((hi - lo) * k) / 39));
     const { c0, c1, c2, centre } = m.parabola;
-    const color = PALETTE[i % PALETTE.length];
+    const color = COLORS[i % COLORS.length];
     return [
       { name: `C = ${m.C.toExponential(0)}`, x: runs.map((p) => p.N), y: runs.map((p) => p.loss), mode: "markers" as const, trace: { marker: { color } } },
       {

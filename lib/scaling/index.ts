@@ -2,7 +2,7 @@
 // intervals and approach 2 with IsoFLOP parabolas, compute-optimal allocation, published values)
 // and the IsoFLOP sweep of small GPTs on the King James Bible they are fitted to (lessons 02 and 03).
 export {
-  analyseIsoflop, budgetOf, isoflopPoints, isoflopSeries, PALETTE, lossAtTokens, powerLawWithInterval, regimes, sampleEfficiency, seedNoise, signTestP, stopEarlyComparison,
+  analyseIsoflop, budgetOf, isoflopPoints, isoflopSeries, lossAtTokens, powerLawWithInterval, regimes, sampleEfficiency, seedNoise, signTestP, stopEarlyComparison,
   sweepParts, type IsoflopAnalysis, type SeedNoise, type StopEarlyRow,
 } from "./analysis";
 export { bootstrapChinchilla, quantile, type BootstrapOptions, type ChinchillaBootstrap, type Interval } from "./bootstrap";
