@@ -115,6 +115,17 @@ describe("stopEarlyComparison", () => {
     const sameSize = run(10, 1e10 / 60, 2.5, { curve: curve(10, [[1e9, 2.9], [1e10, 2.5]]) });
     expect(stopEarlyComparison(design, [small, sameSize])[0].stopped).toBeNull();
   });
+
+  it("reads a larger run at its last evaluation within the budget, and not at all before its first", () => {
+    const curve = (params: number, points: [number, number][]) => points.map(([C, valLoss]) => ({ tokens: C / (6 * params), valLoss }));
+    const small = run(10, 1e9 / 60, 3, { curve: curve(10, [[1e9, 3]]) });
+    const big = run(100, 1e10 / 600, 2, { curve: curve(100, [[4e8, 2.9], [8e8, 2.7], [2e9, 2.4], [1e10, 2]]) });
+    expect(stopEarlyComparison(design, [small, big])[0].stopped).toEqual({
+      N: 100, loss: 2.7, flops: expect.closeTo(8e8, 0), fractionOfRun: expect.closeTo(0.08, 12),
+    });
+    const late = run(100, 1e10 / 600, 2, { curve: curve(100, [[2e9, 2.4], [1e10, 2]]) });
+    expect(stopEarlyComparison(design, [small, late])[0].stopped).toBeNull();
+  });
 });
 
 describe("lossAtTokens and sampleEfficiency", () => {

@@ -8,7 +8,7 @@ import { chooseBackend } from "../lib/core/backend";
 import { countParameters, type GPTConfig } from "../lib/gpt/model";
 import { Random } from "../lib/core/random";
 import {
-  budgetSizes, isoflopRuns, learningRateRuns, lossAtCompute, lossComputeFrontier, readSweepResults, runId, runSweep, scalingDesign, shapeName,
+  budgetSizes, isoflopRuns, learningRateRuns, lossComputeFrontier, readSweepResults, runId, runSweep, scalingDesign, shapeName,
   tuneLearningRates, type Shape, type SweepResult, type SweepRun,
 } from "../lib/scaling/sweep";
 import { liveWorkerCount } from "../lib/core/threads";
@@ -143,15 +143,6 @@ describe("lossComputeFrontier", () => {
     expect(lossComputeFrontier([small, big]).map((p) => [p.label, p.flops, p.valLoss])).toEqual([
       ["small", 600, 3], ["small", 6000, 2.5], ["big", 60000, 2.2], ["big", 600000, 2.0],
     ]);
-  });
-});
-
-describe("lossAtCompute", () => {
-  it("reads a run's curve at the last evaluation within a compute budget", () => {
-    const big = { params: 400, curve: [{ tokens: 100, valLoss: 3 }, { tokens: 200, valLoss: 2.5 }] } as unknown as SweepResult;
-    expect(lossAtCompute(big, 6 * 400 * 150)).toBe(3);
-    expect(lossAtCompute(big, 6 * 400 * 200)).toBe(2.5);
-    expect(lossAtCompute(big, 6 * 400 * 50)).toBe(Infinity);
   });
 });
 

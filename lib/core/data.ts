@@ -82,8 +82,8 @@ export function splitTrainVal(ids: Int32Array, trainFraction = 0.9): { train: In
 }
 
 /**
- * Three contiguous parts: the first `trainFraction` for training, then a validation part (for
- * choosing hyper-parameters) and a test part (for reporting) of `heldOutFraction` each.
+ * Three contiguous parts: the first `trainFraction` for training, and the rest halved into a
+ * validation part (for choosing hyper-parameters) and a test part (for reporting).
  */
 export function splitTrainValTest(ids: Int32Array, trainFraction = 0.9): { train: Int32Array; val: Int32Array; test: Int32Array } {
   if (!(trainFraction > 0 && trainFraction < 1)) throw new Error(`splitTrainValTest: trainFraction must be in (0, 1); got ${trainFraction}`);

@@ -5,10 +5,10 @@
 // run's curve (random validation batches), which is said where it happens.
 import { COLORS, type Series } from "../core/chart";
 import { Random } from "../core/random";
-import { quantile, type Interval } from "./bootstrap";
+import { percentileInterval, type Interval } from "./bootstrap";
 import { isoflopFit, parabolaMinimum, type IsoflopFit, type IsoflopPoint } from "./isoflop";
 import { fitPowerLaw, type PowerLawFit } from "./powerlaw";
-import { lossAtCompute, sameShape, shapeName, type ScalingDesign, type ScalingSweep, type SweepResult } from "./sweep";
+import { sameShape, shapeName, type ScalingDesign, type ScalingSweep, type SweepResult } from "./sweep";
 
 /** The design budget a run was planned at (its C = 6ND differs by the rounding of D to whole steps). */
 export function budgetOf(design: ScalingDesign, run: SweepResult): number {
@@ -52,11 +52,6 @@ export function seedNoise(runs: SweepResult[], lossOf: (r: SweepResult) => numbe
   if (degreesOfFreedom === 0) throw new Error("seedNoise: needs some size run with at least 2 seeds");
   const pooledSd = Math.sqrt(withDf.reduce((s, x) => s + (x.losses.length - 1) * x.sd ** 2, 0) / degreesOfFreedom);
   return { sizes, pooledSd, degreesOfFreedom };
-}
-
-function percentileInterval(estimate: number, samples: number[], level: number): Interval {
-  const sorted = samples.filter(Number.isFinite).sort((a, b) => a - b);
-  return { estimate, low: quantile(sorted, (1 - level) / 2), high: quantile(sorted, (1 + level) / 2) };
 }
 
 export interface IsoflopAnalysis {
@@ -182,9 +177,9 @@ export function stopEarlyComparison(design: ScalingDesign, runs: SweepResult[]):
     const finishing = runs.filter((r) => budgetOf(design, r) === C);
     const finished = finishing.map((r) => ({ N: r.params, loss: r.curve.at(-1)!.valLoss })).reduce((a, b) => (b.loss < a.loss ? b : a));
     const larger = runs.filter((r) => budgetOf(design, r) > C && r.params > finished.N).map((r) => {
-      const loss = lossAtCompute(r, C);
+      // The run's last evaluation within compute C.
       const point = r.curve.filter((p) => 6 * r.params * p.tokens <= C).at(-1);
-      return point ? { N: r.params, loss, flops: 6 * r.params * point.tokens, fractionOfRun: point.tokens / r.tokens } : null;
+      return point ? { N: r.params, loss: point.valLoss, flops: 6 * r.params * point.tokens, fractionOfRun: point.tokens / r.tokens } : null;
     }).filter((p): p is NonNullable<typeof p> => p !== null);
     const stopped = larger.length ? larger.reduce((a, b) => (b.loss < a.loss ? b : a)) : null;
     return { C, finished, stopped };

@@ -78,11 +78,7 @@ export function bootstrapChinchilla(points: readonly ScalingPoint[], options: Bo
     samples.push(fitChinchilla(resample, { delta, grid: options.grid ?? REDUCED_GRID, extraStarts: [fit] }));
   }
 
-  const lowQ = (1 - level) / 2, highQ = 1 - lowQ;
-  const interval = (estimate: number, values: number[]): Interval => {
-    const sorted = values.slice().sort((x, y) => x - y);
-    return { estimate, low: quantile(sorted, lowQ), high: quantile(sorted, highQ) };
-  };
+  const interval = (estimate: number, values: number[]) => percentileInterval(estimate, values, level);
   const of = (f: (p: ChinchillaFit) => number) => interval(f(fit), samples.map(f));
   return {
     fit,
@@ -120,6 +116,12 @@ export function bootstrapChinchilla(points: readonly ScalingPoint[], options: Bo
       };
     },
   };
+}
+
+/** An estimate with the central `level` of bootstrap values around it (e.g. 0.9: their 5th to 95th percentiles). */
+export function percentileInterval(estimate: number, values: readonly number[], level: number): Interval {
+  const sorted = values.slice().sort((x, y) => x - y);
+  return { estimate, low: quantile(sorted, (1 - level) / 2), high: quantile(sorted, (1 + level) / 2) };
 }
 
 /** The q-quantile of sorted values, interpolating linearly between order statistics (numpy's default). */

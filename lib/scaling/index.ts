@@ -5,7 +5,7 @@ export {
   analyseIsoflop, budgetOf, isoflopPoints, isoflopSeries, lossAtTokens, powerLawWithInterval, regimes, sampleEfficiency, seedNoise, signTestP, stopEarlyComparison,
   sweepParts, type IsoflopAnalysis, type SeedNoise, type StopEarlyRow,
 } from "./analysis";
-export { bootstrapChinchilla, quantile, type BootstrapOptions, type ChinchillaBootstrap, type Interval } from "./bootstrap";
+export { bootstrapChinchilla, percentileInterval, quantile, type BootstrapOptions, type ChinchillaBootstrap, type Interval } from "./bootstrap";
 export {
   chinchillaData, chinchillaLoss, chinchillaObjective, fitChinchilla, HOFFMANN_GRID, REDUCED_GRID,
   type ChinchillaData, type ChinchillaFit, type ChinchillaFitOptions, type ChinchillaGrid, type ChinchillaParams,
@@ -20,7 +20,7 @@ export { CHINCHILLA_2022, HESTNESS_2017, KAPLAN_2020 } from "./reference";
 export { isoflopDesign, logSpace, sampleLosses, type IsoflopDesignOptions, type NoiseOptions, type RunDesign } from "./synthetic";
 export type { ScalingPoint } from "./validate";
 export {
-  budgetSizes, isoflopRuns, learningRateRuns, lossAtCompute, lossComputeFrontier, readSweepResults, runId, runScalingSweep, runSweep,
+  budgetSizes, isoflopRuns, learningRateRuns, lossComputeFrontier, readSweepResults, runId, runScalingSweep, runSweep,
   scalingDesign, scalingSweep, shapeName, storedSweepPath, tuneLearningRates,
   type ScalingDesign, type ScalingSweep, type Shape, type SweepData, type SweepOptions, type SweepResult, type SweepRun, type TunedRate,
 } from "./sweep";

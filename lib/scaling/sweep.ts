@@ -260,9 +260,14 @@ export function sameShape(a: Shape, b: Shape): boolean {
   return a.nLayer === b.nLayer && a.nHead === b.nHead && a.nEmbd === b.nEmbd;
 }
 
+/** Whole steps that D = C/(6N) tokens make. */
+function stepsAt(design: ScalingDesign, N: number, C: number): number {
+  return Math.round(C / (6 * N) / (design.batchSize * design.base.blockSize));
+}
+
 /** Why a size cannot be trained at budget C (too few steps, too many epochs), or null if it can. */
 function excluded(design: ScalingDesign, N: number, C: number, trainTokens: number): string | null {
-  const steps = Math.round(C / (6 * N) / (design.batchSize * design.base.blockSize));
+  const steps = stepsAt(design, N, C);
   if (steps < design.minSteps) return `${steps} steps < ${design.minSteps}`;
   const epochs = (steps * design.batchSize * design.base.blockSize) / trainTokens;
   return epochs > design.maxEpochs ? `${epochs.toFixed(1)} epochs > ${design.maxEpochs}` : null;
@@ -272,11 +277,15 @@ function modelOf(design: ScalingDesign, shape: Shape, vocabSize: number): GPTCon
   return { ...design.base, ...shape, vocabSize };
 }
 
+/** Non-embedding parameters of a shape in this design (Kaplan's N). */
+function paramsOf(design: ScalingDesign, shape: Shape, vocabSize: number): number {
+  return countParameters(modelOf(design, shape, vocabSize)).nonEmbedding;
+}
+
 /** The run of `shape` at budget C (tokens rounded to whole steps) with one rate and seed. */
 function isoflopRun(design: ScalingDesign, shape: Shape, vocabSize: number, C: number, learningRate: number, seed: number): SweepRun {
   const model = modelOf(design, shape, vocabSize);
-  const perStep = design.batchSize * design.base.blockSize;
-  const tokens = Math.round(C / (6 * countParameters(model).nonEmbedding) / perStep) * perStep;
+  const tokens = stepsAt(design, paramsOf(design, shape, vocabSize), C) * design.batchSize * design.base.blockSize;
   const label = `C${C.toExponential(0).replace("+", "")} ${shapeName(shape)} lr${learningRate.toExponential()} s${seed}`;
   return { label, model, tokens, batchSize: design.batchSize, learningRate, seed, dataset: design.dataset };
 }
@@ -287,7 +296,7 @@ export function budgetSizes(design: ScalingDesign, vocabSize: number, trainToken
     const sizes: Shape[] = [];
     const skipped: { shape: Shape; why: string }[] = [];
     for (const shape of design.ladder) {
-      const why = excluded(design, countParameters(modelOf(design, shape, vocabSize)).nonEmbedding, C, trainTokens);
+      const why = excluded(design, paramsOf(design, shape, vocabSize), C, trainTokens);
       if (why) skipped.push({ shape, why });
       else sizes.push(shape);
     }
@@ -337,7 +346,7 @@ export function tuneLearningRates(design: ScalingDesign, vocabSize: number, trai
       return { rate, validationLoss: result.validationLoss };
     });
     const best = losses.reduce((a, b) => (b.validationLoss < a.validationLoss ? b : a));
-    const N = countParameters(modelOf(design, shape, vocabSize)).nonEmbedding;
+    const N = paramsOf(design, shape, vocabSize);
     const atEdge = best.rate === Math.min(...design.rates) || best.rate === Math.max(...design.rates);
     return { shape, N, C, rate: best.rate, losses, atEdge };
   });
@@ -361,7 +370,7 @@ export function isoflopRuns(design: ScalingDesign, vocabSize: number, trainToken
     for (const seed of seeds) for (const shape of sizes) runs.push(isoflopRun(design, shape, vocabSize, C, rateOf(shape), seed));
   }
   for (const shape of design.shapes) {
-    const N = countParameters(modelOf(design, shape, vocabSize)).nonEmbedding;
+    const N = paramsOf(design, shape, vocabSize);
     const nearest = tuned.reduce((a, b) => (Math.abs(Math.log(b.N / N)) < Math.abs(Math.log(a.N / N)) ? b : a));
     runs.push(isoflopRun(design, shape, vocabSize, design.seedBudget, nearest.rate, 1));
   }
@@ -422,12 +431,6 @@ export async function scalingSweep(scale: Scale, vocabSize: number, options: Omi
   } finally {
     rmSync(path, { force: true });
   }
-}
-
-/** A run's validation loss at the last evaluation within `flops` of training compute (6·N·tokens), or Infinity before its first. */
-export function lossAtCompute(run: SweepResult, flops: number): number {
-  const within = run.curve.filter((p) => 6 * run.params * p.tokens <= flops);
-  return within.length ? within.at(-1)!.valLoss : Infinity;
 }
 
 /**
