@@ -5,13 +5,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { chooseBackend } from "../lib/core/backend";
-import { CharTokenizer, loadDataset } from "../lib/core/data";
+import { CharTokenizer } from "../lib/core/data";
 import { findStoredRun, trainCached } from "../lib/gpt/cache";
 import { GPT, type GPTConfig } from "../lib/gpt/model";
 import { train, type EvalInfo, type StepInfo } from "../lib/gpt/train";
-import { probeRow, reuseGains, shakespeareTasks, tuneClassifiers, typicalityPredict, zeroShotAccuracy, type ReuseTask, type TuneJob } from "../lib/reuse/methods";
+import { typicality } from "../lib/reuse/methods";
+import { reuseData, reuseDesign, runData, runStudy, tuningRuns, type StudyResult } from "../lib/reuse/study";
 import { describePretraining, pretrain } from "../lib/reuse/pretrain";
-import { Random } from "../lib/core/random";
 import { liveWorkerCount } from "../lib/core/threads";
 
 const TINY: GPTConfig = { vocabSize: 4, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0, bias: true, tieWeights: true };
@@ -145,90 +145,59 @@ describe("pretrain", () => {
   });
 });
 
-describe("comparing reuse methods", () => {
-  const row = (task: string, method: string, accuracy: number, bytesPerTask: number) => ({ task, method, accuracy, trainableParams: bytesPerTask / 4, bytesPerTask, seconds: 1 });
-
-  it("counts a probe's head and finds pretraining's gain and LoRA's gap per task", () => {
-    const task = { name: "t", classes: ["a", "b", "c"] } as ReuseTask;
-    expect(probeRow(task, [0.4, 0.7, 0.6], 128)).toEqual({
-      task: "t", method: "linear probe (best layer)", accuracy: 0.7, trainableParams: 129 * 3, bytesPerTask: 4 * 129 * 3, seconds: 0,
-    });
-    const runs = [row("t", "fine-tune (all weights)", 0.8, 4000), row("t", "from scratch", 0.55, 4000), row("t", "LoRA r=4", 0.75, 100)];
-    const [gains] = reuseGains(runs, 4);
-    expect(gains.task).toBe("t");
-    expect(gains.pretrainingGain).toBeCloseTo(25, 12);
-    expect(gains.loraGap).toBeCloseTo(-5, 12);
-    expect(gains.loraBytesPercent).toBeCloseTo(2.5, 12);
-    expect(() => reuseGains(runs, 16)).toThrow('reuseGains: no "LoRA r=16" run for task "t"; have fine-tune (all weights), from scratch, LoRA r=4');
-  });
-});
-
-describe("typicality zero-shot", () => {
-  it("calls the likelier half real, by each sequence's own log-likelihood", async () => {
+describe("typicality", () => {
+  it("is each sequence's mean log-probability per scored character, as scoring each position alone gives", async () => {
     const model = GPT.create(TINY, 3);
     await train(model, DATA, { ...SETTINGS, steps: 80, evalBatches: 0 });
-    const texts = ["abcdabcd", "dcbadcba", "bcdabcda", "acbdacbd", "cdabcdab", "ddddaaaa"];
+    const texts = ["abcdabcd", "dcbadcba", "bcdabcda", "ddddaaaa"];
     const ids = Int32Array.from(texts.flatMap((t) => Array.from(TEXT.encode(t))));
-    const predicted = typicalityPredict(model, { ids, labels: new Int32Array(6), length: 8, classes: ["real", "scrambled"] });
-    // Brute force: each sequence's summed log-probability of its tokens 1..7, one at a time.
-    const ll = texts.map((t) => tf.tidy(() => {
+    const scores = typicality(model, { ids, labels: new Int32Array(4), length: 8, classes: ["real", "scrambled"] });
+    const reference = texts.map((t) => tf.tidy(() => {
       const x = TEXT.encode(t);
       const logp = tf.logSoftmax(model.forward(x, 1, 8).logits).arraySync() as number[][];
-      return x.slice(1).reduce((sum, token, i) => sum + logp[i][token], 0);
+      return x.slice(1).reduce((sum, token, i) => sum + logp[i][token], 0) / 7;
     }));
-    const median = [...ll].sort((a, b) => a - b)[3];
-    expect(Array.from(predicted)).toEqual(ll.map((v) => (v >= median ? 0 : 1)));
-    expect(Array.from(predicted.subarray(0, 1))).toEqual([0]); // the training pattern itself is real
+    scores.forEach((v, i) => expect(v).toBeCloseTo(reference[i], 4));
+    expect(scores[0]).toBeGreaterThan(scores[1]); // the training pattern is more typical than its reverse
     model.dispose();
   });
 });
 
-describe("Shakespeare tasks", () => {
-  it("builds three balanced tasks with disjoint train and test texts; zero-shot only where a question exists", async () => {
-    const corpus = loadDataset("tinyshakespeare.txt");
-    const tokenizer = CharTokenizer.fromText(corpus);
-    const tasks = shakespeareTasks(corpus, tokenizer, { length: 32, trainPerClass: 5, testPerClass: 10, seed: 2 });
-    expect(tasks.map((t) => t.name)).toEqual(["speaker", "verse or prose", "real or scrambled"]);
-    for (const t of tasks) {
-      expect(t.train.labels.length).toBe(5 * t.classes.length);
-      expect(t.test.labels.length).toBe(10 * t.classes.length);
-      expect(t.test.length).toBe(32);
-      const trainTexts = new Set(Array.from({ length: t.train.labels.length }, (_, i) => tokenizer.decode(t.train.ids.subarray(i * 32, i * 32 + 32))));
-      expect(t.testTexts.some((x) => trainTexts.has(x))).toBe(false);
-    }
-    const model = GPT.create({ ...TINY, vocabSize: tokenizer.vocabSize, blockSize: 64 }, 1);
-    expect(zeroShotAccuracy(model, tokenizer, tasks[1])).toBeNull();
-    expect(zeroShotAccuracy(model, tokenizer, tasks[2], false)).toBeNull();
-    model.dispose();
-  });
-});
+describe("the study", () => {
+  const design = reuseDesign("smoke");
+  const data = reuseData(design);
+  const config = { ...design.model, vocabSize: data.tokenizer.vocabSize };
 
-describe("tuneClassifiers", () => {
-  // Two classes of length-8 sequences: "abab…" against random letters.
-  const sequences = (n: number, seed: number) => {
-    const r = new Random(seed);
-    const labels = Int32Array.from({ length: n }, (_, i) => i % 2);
-    const ids = Int32Array.from({ length: n * 8 }, (_, j) => (labels[Math.floor(j / 8)] === 0 ? j % 2 : r.int(4)));
-    return { ids, labels, length: 8, classes: ["pattern", "noise"] };
-  };
-  const task: ReuseTask = { name: "pattern or noise", classes: ["pattern", "noise"], train: sequences(16, 1), test: sequences(8, 2), testTexts: [] };
-  const grid: TuneJob[] = [
-    { kind: { method: "fine-tune" }, task, learningRate: 1e-3 },
-    { kind: { method: "lora", rank: 2, targets: ["attn"] }, task, learningRate: 1e-2 },
-    { kind: { method: "scratch", config: TINY }, task, learningRate: 1e-3 },
-  ];
-
-  it("gives the same rows in worker threads as one after another, in the grid's order", async () => {
-    const pretrained = GPT.create(TINY, 3);
-    const options = { steps: 4, batchSize: 4, seed: 1 };
-    const here = await tuneClassifiers(grid, pretrained, options, { jobs: 1 });
-    const seen: number[] = [];
-    const threads = await tuneClassifiers(grid, pretrained, options, { jobs: 2, onResult: (_, i) => seen.push(i) });
-    const withoutTime = (rows: typeof here) => rows.map(({ seconds: _, ...rest }) => rest);
+  it("trains the same results in worker threads as here, resumes without retraining, and keeps the grid's order", async () => {
+    const pretrained = { model: GPT.create(config, 1), checkpoint: "/x/01-pretrained-test.ckpt" };
+    const runs = tuningRuns(design).slice(0, 3);
+    const path = join(dir, "study.jsonl");
+    const here = await runStudy(design, data, pretrained, runs, { path: join(dir, "here.jsonl"), backend: "wasm", jobs: 1 });
+    const ended: number[] = [];
+    const threads = await runStudy(design, data, pretrained, runs, { path, backend: "wasm", jobs: 2, onRunEnd: (_, done) => ended.push(done) });
+    const withoutTime = (rows: StudyResult[]) => rows.map((r) => ({ ...r, seconds: 0 }));
     expect(withoutTime(threads)).toEqual(withoutTime(here));
-    expect(here.map((r) => r.method)).toEqual(["fine-tune (all weights)", "LoRA r=2", "from scratch"]);
-    expect(seen.sort()).toEqual([0, 1, 2]);
+    expect(threads.map((r) => [r.task, r.method, r.learningRate, r.seed])).toEqual(runs.map((r) => [r.task, r.method.name, r.learningRate, r.seed]));
+    expect(ended.sort()).toEqual([1, 2, 3]);
     expect(liveWorkerCount()).toBe(0);
-    pretrained.dispose();
+    // Everything is in the file: a rerun trains nothing.
+    let trained = 0;
+    await runStudy(design, data, pretrained, runs, { path, backend: "wasm", onRunEnd: () => trained++ });
+    expect(trained).toBe(0);
+    pretrained.model.dispose();
+  });
+
+  it("every seed of every method sees the same labelled examples; the test set never changes", () => {
+    const a = runData(design, data, { task: "speaker", seed: 1 }), b = runData(design, data, { task: "speaker", seed: 2 });
+    expect(a.test).toBe(b.test);
+    expect(Array.from(a.train.ids)).not.toEqual(Array.from(b.train.ids));
+    expect(runData(design, data, { task: "speaker", seed: 1 }).train).toEqual(a.train);
+    expect(() => runData(design, data, { task: "sentiment", seed: 1 })).toThrow('runData: no task "sentiment"; have speaker, verse or prose, real or scrambled');
+  });
+
+  it("a LoRA update keeps its scale when the rank grows: α is fixed", () => {
+    const lora = design.methods.filter((m) => m.kind.method === "lora").map((m) => m.kind);
+    expect(new Set(lora.map((k) => (k as { alpha: number }).alpha)).size).toBe(1);
+    expect(reuseDesign("full").methods.filter((m) => m.kind.method === "lora").every((m) => (m.kind as { alpha: number }).alpha === 1)).toBe(true);
   });
 });

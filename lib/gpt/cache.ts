@@ -83,7 +83,7 @@ function provenance(): Provenance {
   const git = spawnSync("git", ["rev-parse", "HEAD"], { cwd: projectRoot(), encoding: "utf8" });
   const lesson = process.env.COURSE_LESSON ?? null;
   return {
-    command: lesson ? `npm run course -- ${lesson} --precompute` : "COURSE_PRECOMPUTE=1",
+    command: process.env.COURSE_PRECOMPUTE_COMMAND ?? (lesson ? `npm run course -- ${lesson} --precompute` : "COURSE_PRECOMPUTE=1"),
     lesson,
     commit: git.status === 0 ? git.stdout.trim() : null,
     createdAt: new Date().toISOString(),

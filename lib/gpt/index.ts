@@ -1,6 +1,6 @@
 // The training engine: a GPT-2-style decoder after nanoGPT's model.py, trained with AdamW
-// (data-parallel across threads), sampled, checkpointed and cached; features, probes and
-// fine-tuning for reuse; LoRA adapters; emulated half precision.
+// (data-parallel across threads), sampled, checkpointed and cached; features, zero-shot scores
+// and fine-tuning for reuse; LoRA adapters; emulated half precision.
 export { BABY_GPT, countParameters, flopsPerToken, GPT, parameterSpecs, validateConfig } from "./model";
 export type { Adapters, ForwardOptions, ForwardResult, GPTConfig } from "./model";
 export { AdamW, DEFAULT_TRAIN, estimateLoss, heldOutLoss, learningRateAt, modelParameters, parameterGradients, train } from "./train";
@@ -9,8 +9,8 @@ export type { EvalInfo, StepInfo, TrainCallbacks, TrainConfig, TrainResult } fro
 export { generate, sampleFromLogits, type SampleOptions } from "./sample";
 export { loadCheckpoint, readTensorFile, saveCheckpoint, writeTensorFile, type TensorEntry } from "./checkpoint";
 export { findStoredRun, trainCached, trainingKey, type CachedTrainResult, type Provenance } from "./cache";
-export { checkLabeled, ClassifierHead, classifierAccuracy, continuationLogLikelihood, fineTune } from "./transfer";
-export { fitLinearProbe, layerFeatures, pooledFeatures, zeroShotPredict } from "./transfer";
-export type { FineTuneOptions, LabeledSequences, ProbeResult } from "./transfer";
+export { checkLabeled, ClassifierHead, classMeans, continuationLogLikelihood, evaluateClassifier, fineTune } from "./transfer";
+export { layerFeatures, pooledFeatures, predictFromScores, zeroShotPredict, zeroShotScores } from "./transfer";
+export type { FineTuneOptions, LabeledSequences } from "./transfer";
 export { LoRA, linearWeightNames, type LoRAConfig, type LoRATarget } from "./lora";
 export { allFinite, castHalf, HALF_FORMATS, roundToHalf, type HalfFormat } from "./mixed";

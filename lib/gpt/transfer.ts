@@ -1,5 +1,5 @@
-// Reusing a pretrained model for a labelled task, four ways: score label continuations with
-// the language model (zero-shot), fit a linear probe on frozen features, or train a small
+// Reusing a pretrained model for a labelled task: score label continuations with the language
+// model (zero-shot), read frozen features of every layer (for a linear probe), or train a small
 // classification head together with all weights (fine-tuning) or with low-rank adapters.
 import * as tf from "@tensorflow/tfjs";
 
@@ -8,7 +8,7 @@ import { Random } from "../core/random";
 import type { Adapters, GPT } from "./model";
 import { crossEntropy, matMul2d } from "./ops";
 import { interruptWatch } from "../core/interrupt";
-import { AdamW, learningRateAt, yieldToEventLoop } from "./train";
+import { AdamW, learningRateAt, TrainingDivergedError, yieldToEventLoop } from "./train";
 
 /** N labelled sequences of the same length T, row-major ids [N, T]. */
 export interface LabeledSequences {
@@ -118,7 +118,7 @@ export async function fineTune(o: FineTuneOptions): Promise<number[]> {
       value.dispose();
       if (!Number.isFinite(loss)) {
         tf.dispose(Object.values(grads));
-        throw new Error(`fineTune: the loss became ${loss} at step ${step}; lower the learning rate (${o.learningRate})`);
+        throw new TrainingDivergedError(`fineTune: the loss became ${loss} at step ${step}; lower the learning rate (${o.learningRate})`);
       }
       optimizer.step(vars.map((v) => grads[v.name]), learningRateAt(step, schedule));
       tf.dispose(Object.values(grads));
@@ -132,17 +132,27 @@ export async function fineTune(o: FineTuneOptions): Promise<number[]> {
   return losses;
 }
 
-/** Fraction of examples whose highest logit is the right class. */
-export function classifierAccuracy(model: GPT, head: ClassifierHead, data: LabeledSequences, adapters?: Adapters, batchSize = 32): number {
-  const n = checkLabeled(data, "classifierAccuracy");
-  let correct = 0;
+/** Every example's likeliest class, the mean cross-entropy and the accuracy of a trained head. */
+export function evaluateClassifier(
+  model: GPT, head: ClassifierHead, data: LabeledSequences, adapters?: Adapters, batchSize = 32,
+): { predicted: Int32Array; loss: number; accuracy: number } {
+  const n = checkLabeled(data, "evaluateClassifier");
+  const predicted = new Int32Array(n);
+  let lossSum = 0, correct = 0;
   for (let start = 0; start < n; start += batchSize) {
     const idx = Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => start + i);
     const batch = rows(data, idx);
-    const predicted = tf.tidy(() => tf.argMax(head.logits(pooledFeatures(model, batch.ids, idx.length, data.length, adapters)), 1).dataSync());
-    predicted.forEach((p, i) => { if (p === batch.labels[i]) correct++; });
+    const [bestT, lossT] = tf.tidy(() => {
+      const logits = head.logits(pooledFeatures(model, batch.ids, idx.length, data.length, adapters));
+      return [tf.argMax(logits, 1), crossEntropy(logits, tf.tensor1d(batch.labels, "int32"))];
+    });
+    const best = bestT.dataSync() as Int32Array, loss = lossT.dataSync()[0];
+    tf.dispose([bestT, lossT]);
+    predicted.set(best, start);
+    lossSum += loss * idx.length;
+    best.forEach((p: number, i: number) => { if (p === batch.labels[i]) correct++; });
   }
-  return correct / n;
+  return { predicted, loss: lossSum / n, accuracy: correct / n };
 }
 
 /**
@@ -167,55 +177,6 @@ export function layerFeatures(model: GPT, data: LabeledSequences, batchSize = 32
     tf.dispose(layers);
   }
   return out;
-}
-
-export interface ProbeResult {
-  trainAccuracy: number;
-  testAccuracy: number;
-}
-
-/**
- * Multinomial logistic regression on fixed features (standardised with the training set's
- * mean and spread), full-batch Adam with L2 regularisation: the linear probe.
- */
-export function fitLinearProbe(
-  train: { x: Float32Array; y: Int32Array },
-  test: { x: Float32Array; y: Int32Array },
-  classes: number,
-  options: { l2?: number; steps?: number; learningRate?: number } = {},
-): ProbeResult {
-  const n = train.y.length;
-  if (n === 0 || test.y.length === 0) throw new Error("fitLinearProbe: needs at least one training and one test example");
-  const dims = train.x.length / n;
-  if (!Number.isInteger(dims) || test.x.length !== test.y.length * dims) {
-    throw new Error(`fitLinearProbe: features do not match labels (${train.x.length} values for ${n} training examples, ${test.x.length} for ${test.y.length} test examples)`);
-  }
-  const { l2 = 1e-3, steps = 300, learningRate = 0.05 } = options;
-  return tf.tidy(() => {
-    const xTrain = tf.tensor2d(train.x, [n, dims]);
-    const { mean, variance } = tf.moments(xTrain, 0);
-    const scale = tf.rsqrt(tf.add(variance, 1e-6));
-    const standardise = (x: tf.Tensor2D) => tf.mul(tf.sub(x, mean), scale) as tf.Tensor2D;
-    const xs = standardise(xTrain);
-    const xt = standardise(tf.tensor2d(test.x, [test.y.length, dims]));
-    const w = tf.variable(tf.zeros([dims, classes]));
-    const b = tf.variable(tf.zeros([classes]));
-    const optimizer = tf.train.adam(learningRate);
-    const yTrain = tf.tensor1d(train.y, "int32");
-    for (let i = 0; i < steps; i++) {
-      optimizer.minimize(() => tf.add(crossEntropy(tf.add(tf.matMul(xs, w), b) as tf.Tensor2D, yTrain), tf.mul(l2, tf.sum(tf.square(w)))) as tf.Scalar);
-    }
-    const accuracy = (x: tf.Tensor2D, y: Int32Array) => {
-      const predicted = tf.argMax(tf.add(tf.matMul(x, w), b), 1).dataSync();
-      let correct = 0;
-      for (let i = 0; i < y.length; i++) if (predicted[i] === y[i]) correct++;
-      return correct / y.length;
-    };
-    const result = { trainAccuracy: accuracy(xs, train.y), testAccuracy: accuracy(xt, test.y) };
-    optimizer.dispose();
-    tf.dispose([w, b]);
-    return result;
-  });
 }
 
 /**
@@ -263,6 +224,18 @@ export function zeroShotPredict(
   render: (example: string, cls: number) => { prompt: string; continuation: string },
   options: { calibrate?: boolean } = {},
 ): Int32Array {
+  const scores = zeroShotScores(model, tokenizer, examples, classes, render);
+  return predictFromScores(scores, options.calibrate ?? true ? classMeans(scores) : undefined);
+}
+
+/** For every example, the log-likelihood of each class's continuation after its prompt. */
+export function zeroShotScores(
+  model: GPT,
+  tokenizer: Tokenizer,
+  examples: string[],
+  classes: number,
+  render: (example: string, cls: number) => { prompt: string; continuation: string },
+): Float64Array[] {
   const scores = examples.map(() => new Float64Array(classes).fill(-Infinity));
   for (let c = 0; c < classes; c++) {
     // Group sequences of equal shape so each group is one batched forward pass.
@@ -271,9 +244,9 @@ export function zeroShotPredict(
       const { prompt, continuation } = render(example, c);
       const p = tokenizer.encode(prompt), q = tokenizer.encode(continuation);
       const length = p.length + q.length;
-      if (p.length < 1 || q.length < 1) throw new Error(`zeroShotPredict: example ${i}, class ${c}: the prompt and the continuation must each have at least one token`);
+      if (p.length < 1 || q.length < 1) throw new Error(`zeroShotScores: example ${i}, class ${c}: the prompt and the continuation must each have at least one token`);
       if (length > model.config.blockSize) {
-        throw new Error(`zeroShotPredict: example ${i}, class ${c} is ${length} tokens long; the model's context is ${model.config.blockSize}`);
+        throw new Error(`zeroShotScores: example ${i}, class ${c} is ${length} tokens long; the model's context is ${model.config.blockSize}`);
       }
       const key = `${length}:${p.length}`;
       const g = groups.get(key) ?? { rows: [], ids: [], length, scoreFrom: p.length };
@@ -291,11 +264,22 @@ export function zeroShotPredict(
       g.rows.forEach((row, j) => { scores[row][c] = ll[j]; });
     }
   }
-  if (options.calibrate ?? true) {
-    for (let c = 0; c < classes; c++) {
-      const mean = scores.reduce((sum, s) => sum + s[c], 0) / scores.length;
-      for (const s of scores) s[c] -= mean;
-    }
-  }
-  return Int32Array.from(scores, (s) => s.indexOf(Math.max(...s)));
+  return scores;
+}
+
+/** Each class's mean score over a set of (unlabelled) examples. */
+export function classMeans(scores: Float64Array[]): Float64Array {
+  if (scores.length === 0) throw new Error("classMeans: no examples to average");
+  const means = new Float64Array(scores[0].length);
+  for (const s of scores) s.forEach((v, c) => { means[c] += v / scores.length; });
+  return means;
+}
+
+/** The class with the highest score, after subtracting each class's `bias` (a calibration) if given. */
+export function predictFromScores(scores: Float64Array[], bias?: Float64Array): Int32Array {
+  return Int32Array.from(scores, (s) => {
+    let best = 0;
+    for (let c = 1; c < s.length; c++) if (s[c] - (bias?.[c] ?? 0) > s[best] - (bias?.[best] ?? 0)) best = c;
+    return best;
+  });
 }

@@ -1,11 +1,10 @@
-// Lesson 01: one pretrained model reused on labelled tasks read off its own corpus, by zero-shot
-// scoring, linear probes, full fine-tuning and LoRA, against the same network from scratch.
-export {
-  cloneModel, measureSwitching, probeAccuracyByLayer, probeRow, reuseGains, shakespeareTasks, tuneClassifier, tuneClassifiers, typicalityPredict,
-  zeroShotAccuracy, type ReuseGains, type ReuseRow, type ReuseTask, type SwitchingCost, type TuneJob, type TuneOptions,
-} from "./methods";
-export { describePretraining, pretrain, type PretrainingRun } from "./pretrain";
-export {
-  balance, encodeTask, limitPerClass, parseSpeeches, realOrScrambledTask, scrambleWords, speakerTask, splitTask, verseProseTask,
-  type Speech, type TextTask,
-} from "./tasks";
+// Lesson 01: one pretrained model reused on labelled tasks read off text it never pretrained on,
+// by zero-shot scoring, linear probes, full fine-tuning and LoRA, against trivial baselines, the
+// same network from scratch, and probes of the network before pretraining.
+export * from "./analysis";
+export * from "./baselines";
+export * from "./frozen";
+export * from "./methods";
+export * from "./pretrain";
+export * from "./study";
+export * from "./tasks";

@@ -1,6 +1,10 @@
 // Labelled tasks derived from Tiny Shakespeare itself, so that a model pretrained on the
 // corpus can be reused on them: who speaks, verse or prose, real or scrambled spelling.
 // Every label is read off the text; nothing is annotated by hand.
+//
+// The tasks' text is never pretraining text: `reserveTaskSpeeches` sets aside whole speeches
+// before pretraining, and every task example is a window of a reserved speech. Within a task,
+// train and test never share a speech either, so neighbouring windows cannot leak across.
 import type { Tokenizer } from "../core/data";
 import type { LabeledSequences } from "../gpt/transfer";
 import { Random } from "../core/random";
@@ -9,19 +13,72 @@ export interface Speech {
   speaker: string;
   /** The speech without its "NAME:" header line. */
   text: string;
+  /** Its position among the corpus's blank-line-separated blocks: the speech's identity. */
+  block: number;
+}
+
+const HEADER = /^[A-Z][A-Za-z ']*:$/;
+
+function parseBlock(block: string, index: number): Speech | null {
+  const lines = block.split("\n").filter((l) => l !== "");
+  if (lines.length < 2 || !HEADER.test(lines[0])) return null;
+  return { speaker: lines[0].slice(0, -1), text: lines.slice(1).join("\n"), block: index };
 }
 
 /** Splits the corpus into speeches: blocks separated by blank lines that start with "NAME:". */
 export function parseSpeeches(corpus: string): Speech[] {
-  const speeches: Speech[] = [];
-  for (const block of corpus.split("\n\n")) {
-    const lines = block.split("\n").filter((l) => l !== "");
-    const header = lines[0] ?? "";
-    if (lines.length < 2 || !/^[A-Z][A-Za-z ']*:$/.test(header)) continue;
-    speeches.push({ speaker: header.slice(0, -1), text: lines.slice(1).join("\n") });
-  }
+  const speeches = corpus.split("\n\n").map(parseBlock).filter((s): s is Speech => s !== null);
   if (speeches.length === 0) throw new Error('parseSpeeches: found no speeches (blocks starting with a "NAME:" line)');
   return speeches;
+}
+
+export interface TaskSplit {
+  /** Everything not reserved, blocks in their original order: the only text pretraining sees. */
+  pretrainText: string;
+  /** The reserved speeches: the only text the tasks use. */
+  taskSpeeches: Speech[];
+  /** The `speakers` speakers with the most windows of text in the corpus, most first. */
+  speakers: string[];
+}
+
+export interface ReserveOptions {
+  /** Window length in characters: speakers are ranked by how many whole windows they speak. */
+  length: number;
+  /** How many top speakers the speaker task labels. */
+  speakers: number;
+  /** Share of the top speakers' speeches reserved for the tasks (the rest stays in pretraining, so the model knows their voices). */
+  speakerShare: number;
+  /** Share of every other speech reserved. */
+  otherShare: number;
+  seed: number;
+}
+
+/**
+ * Sets whole speeches aside for the labelled tasks before anything is pretrained: each speech of
+ * the top speakers with probability `speakerShare`, every other one with `otherShare`. Blocks
+ * that are not speeches always stay in the pretraining text.
+ */
+export function reserveTaskSpeeches(corpus: string, o: ReserveOptions): TaskSplit {
+  checkLength(o.length, "reserveTaskSpeeches");
+  for (const key of ["speakerShare", "otherShare"] as const) {
+    if (!(o[key] > 0 && o[key] < 1)) throw new Error(`reserveTaskSpeeches: ${key} must be in (0, 1); got ${o[key]}`);
+  }
+  const blocks = corpus.split("\n\n");
+  const parsed = blocks.map(parseBlock);
+  const windows = new Map<string, number>();
+  for (const s of parsed) if (s) windows.set(s.speaker, (windows.get(s.speaker) ?? 0) + Math.floor(s.text.length / o.length));
+  const ranked = [...windows].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  if (!(Number.isInteger(o.speakers) && o.speakers >= 2 && o.speakers <= ranked.length)) {
+    throw new Error(`reserveTaskSpeeches: speakers must be an integer in [2, ${ranked.length}]; got ${o.speakers}`);
+  }
+  const speakers = ranked.slice(0, o.speakers).map(([name]) => name);
+  const random = new Random(o.seed);
+  const reserved = parsed.map((s) => s !== null && random.next() < (speakers.includes(s.speaker) ? o.speakerShare : o.otherShare));
+  return {
+    pretrainText: blocks.filter((_, i) => !reserved[i]).join("\n\n"),
+    taskSpeeches: parsed.filter((s, i): s is Speech => reserved[i]),
+    speakers,
+  };
 }
 
 export interface TextTask {
@@ -29,10 +86,17 @@ export interface TextTask {
   classes: string[];
   texts: string[];
   labels: number[];
+  /** The speech each example was cut from: examples of one speech stay on one side of a split. */
+  groups: number[];
 }
 
 function checkLength(length: number, where: string): void {
   if (!Number.isInteger(length) || length < 8) throw new Error(`${where}: length must be an integer ≥ 8 characters; got ${length}`);
+}
+
+/** The speech cut into consecutive whole windows of `length` characters. */
+function windowsOf(text: string, length: number): string[] {
+  return Array.from({ length: Math.floor(text.length / length) }, (_, k) => text.slice(k * length, (k + 1) * length));
 }
 
 /** Positions of the examples of class `c`. */
@@ -40,19 +104,10 @@ function classIndices(task: TextTask, c: number): number[] {
   return task.labels.map((l, i) => (l === c ? i : -1)).filter((i) => i >= 0);
 }
 
-/** The examples at `keep` (any order), in their original order. */
+/** The examples at `keep`, in their original order. */
 function subset(task: TextTask, keep: Set<number>): TextTask {
   const idx = task.texts.map((_, i) => i).filter((i) => keep.has(i));
-  return { ...task, texts: idx.map((i) => task.texts[i]), labels: idx.map((i) => task.labels[i]) };
-}
-
-/** Keeps an equal number of examples of every class (the rarest class's count), chosen at random. */
-export function balance(task: TextTask, seed = 1): TextTask {
-  const random = new Random(seed);
-  const byClass = task.classes.map((_, c) => classIndices(task, c));
-  const keep = Math.min(...byClass.map((b) => b.length));
-  if (keep === 0) throw new Error(`balance: task "${task.name}" has no examples of class ${task.classes[byClass.findIndex((b) => b.length === 0)]}`);
-  return subset(task, new Set(byClass.flatMap((indices) => shuffle(indices, random).slice(0, keep))));
+  return { ...task, texts: idx.map((i) => task.texts[i]), labels: idx.map((i) => task.labels[i]), groups: idx.map((i) => task.groups[i]) };
 }
 
 function shuffle<T>(items: T[], random: Random): T[] {
@@ -64,37 +119,44 @@ function shuffle<T>(items: T[], random: Random): T[] {
   return out;
 }
 
-/** Which of the `speakers` most frequent speakers says this? The first `length` characters of each long-enough speech. */
-export function speakerTask(speeches: Speech[], options: { speakers: number; length: number }): TextTask {
+/** Which of these speakers says this? Every whole window of their speeches. */
+export function speakerTask(speeches: Speech[], options: { speakers: string[]; length: number }): TextTask {
   checkLength(options.length, "speakerTask");
-  const long = speeches.filter((s) => s.text.length >= options.length);
-  const counts = new Map<string, number>();
-  for (const s of long) counts.set(s.speaker, (counts.get(s.speaker) ?? 0) + 1);
-  const ranked = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  if (!(Number.isInteger(options.speakers) && options.speakers >= 2 && options.speakers <= ranked.length)) {
-    throw new Error(`speakerTask: speakers must be an integer in [2, ${ranked.length}]; got ${options.speakers}`);
+  const task: TextTask = { name: "speaker", classes: options.speakers, texts: [], labels: [], groups: [] };
+  for (const s of speeches) {
+    const c = options.speakers.indexOf(s.speaker);
+    if (c < 0) continue;
+    for (const w of windowsOf(s.text, options.length)) {
+      task.texts.push(w);
+      task.labels.push(c);
+      task.groups.push(s.block);
+    }
   }
-  const classes = ranked.slice(0, options.speakers).map(([name]) => name);
-  const chosen = long.filter((s) => classes.includes(s.speaker));
-  return { name: "speaker", classes, texts: chosen.map((s) => s.text.slice(0, options.length)), labels: chosen.map((s) => classes.indexOf(s.speaker)) };
+  const empty = options.speakers.find((_, c) => !task.labels.includes(c));
+  if (empty !== undefined) throw new Error(`speakerTask: no window of ${options.length} characters spoken by ${empty}`);
+  return task;
 }
 
 /**
- * Verse or prose? Verse lines each start with a capital letter; in prose the text runs on and
- * a wrapped line starts in lower case. Speeches of at least two lines; balanced.
+ * Verse or prose? A speech is prose if one of its wrapped lines starts in lower case (verse
+ * lines each start with a capital). Every whole window of the speeches of two lines or more,
+ * labelled by its speech; a window need not show a line start, so the label is not always
+ * visible in it. Speakers in `exclude` (the speaker task's) are left out.
  */
-export function verseProseTask(speeches: Speech[], options: { length: number; seed?: number }): TextTask {
+export function verseProseTask(speeches: Speech[], options: { length: number; exclude?: string[] }): TextTask {
   checkLength(options.length, "verseProseTask");
-  const texts: string[] = [];
-  const labels: number[] = [];
+  const task: TextTask = { name: "verse or prose", classes: ["verse", "prose"], texts: [], labels: [], groups: [] };
   for (const s of speeches) {
     const lines = s.text.split("\n");
-    if (lines.length < 2 || s.text.length < options.length) continue;
-    const prose = lines.slice(1).some((l) => /^[a-z]/.test(l));
-    texts.push(s.text.slice(0, options.length));
-    labels.push(prose ? 1 : 0);
+    if (lines.length < 2 || options.exclude?.includes(s.speaker)) continue;
+    const prose = lines.slice(1).some((l) => /^[a-z]/.test(l)) ? 1 : 0;
+    for (const w of windowsOf(s.text, options.length)) {
+      task.texts.push(w);
+      task.labels.push(prose);
+      task.groups.push(s.block);
+    }
   }
-  return balance({ name: "verse or prose", classes: ["verse", "prose"], texts, labels }, options.seed);
+  return task;
 }
 
 /** Shuffles the inner letters of every word of four letters or more, keeping its first and last ("queen" → "qeeun"). */
@@ -106,49 +168,100 @@ export function scrambleWords(text: string, random: Random): string {
 }
 
 /**
- * Real or scrambled? Disjoint windows of `length` characters of the corpus; every other window
- * has the inner letters of its words shuffled (only windows that the shuffle changed are kept
- * as "scrambled"). A model that knows English spelling tells them apart at a glance.
+ * Real or scrambled? Every whole window of the speeches (of speakers not in `exclude`), each
+ * scrambled with probability ½; a window the shuffle left unchanged is dropped. A model that
+ * knows English spelling tells them apart at a glance.
  */
-export function realOrScrambledTask(corpus: string, options: { length: number; seed?: number }): TextTask {
+export function realOrScrambledTask(speeches: Speech[], options: { length: number; seed: number; exclude?: string[] }): TextTask {
   checkLength(options.length, "realOrScrambledTask");
-  const random = new Random(options.seed ?? 1);
-  const windows = Array.from({ length: Math.floor(corpus.length / options.length) }, (_, i) => corpus.slice(i * options.length, (i + 1) * options.length));
-  const texts: string[] = [];
-  const labels: number[] = [];
-  shuffle(windows, random).forEach((text, i) => {
-    if (i % 2 === 0) {
-      texts.push(text);
-      labels.push(0);
-      return;
+  const random = new Random(options.seed);
+  const task: TextTask = { name: "real or scrambled", classes: ["real", "scrambled"], texts: [], labels: [], groups: [] };
+  for (const s of speeches) {
+    if (options.exclude?.includes(s.speaker)) continue;
+    for (const w of windowsOf(s.text, options.length)) {
+      const scramble = random.next() < 0.5;
+      const text = scramble ? scrambleWords(w, random) : w;
+      if (scramble && text === w) continue;
+      task.texts.push(text);
+      task.labels.push(scramble ? 1 : 0);
+      task.groups.push(s.block);
     }
-    const scrambled = scrambleWords(text, random);
-    if (scrambled === text) return;
-    texts.push(scrambled);
-    labels.push(1);
-  });
-  return balance({ name: "real or scrambled", classes: ["real", "scrambled"], texts, labels }, options.seed);
+  }
+  return task;
 }
 
-/** A stratified split: `testFraction` of every class goes to the test set. */
-export function splitTask(task: TextTask, testFraction: number, seed = 1): { train: TextTask; test: TextTask } {
-  if (!(testFraction > 0 && testFraction < 1)) throw new Error(`splitTask: testFraction must be in (0, 1); got ${testFraction}`);
-  if (task.texts.length !== task.labels.length) throw new Error(`splitTask: ${task.texts.length} texts but ${task.labels.length} labels`);
-  const random = new Random(seed);
-  const test = new Set<number>();
-  task.classes.forEach((_, c) => {
-    const indices = shuffle(classIndices(task, c), random);
-    indices.slice(0, Math.round(indices.length * testFraction)).forEach((i) => test.add(i));
-  });
-  const train = new Set(task.texts.map((_, i) => i).filter((i) => !test.has(i)));
-  return { train: subset(task, train), test: subset(task, test) };
+export interface PoolAndTest {
+  /** The labelled pool: every seed draws its small training and validation sets from it. */
+  pool: TextTask;
+  /** Held out for reporting only: never trained on, never used to choose anything. */
+  test: TextTask;
 }
 
-/** Keeps at most `perClass` examples of every class (the small labelled set of a downstream task). */
-export function limitPerClass(task: TextTask, perClass: number, seed = 1): TextTask {
-  if (!(Number.isInteger(perClass) && perClass >= 1)) throw new Error(`limitPerClass: perClass must be a positive integer; got ${perClass}`);
-  const random = new Random(seed);
-  return subset(task, new Set(task.classes.flatMap((_, c) => shuffle(classIndices(task, c), random).slice(0, perClass))));
+/**
+ * Splits a task by speech: for every class, whole speeches (in random order) go to the pool until
+ * it holds `poolPerClass` examples of that class, then to the test set, which keeps at most
+ * `testPerClass` examples per class and is balanced (every class as many as the rarest).
+ */
+export function splitPoolAndTest(task: TextTask, options: { poolPerClass: number; testPerClass: number; seed: number }): PoolAndTest {
+  const { poolPerClass, testPerClass } = options;
+  for (const [key, v] of Object.entries({ poolPerClass, testPerClass })) {
+    if (!(Number.isInteger(v) && v >= 1)) throw new Error(`splitPoolAndTest: ${key} must be a positive integer; got ${v}`);
+  }
+  const random = new Random(options.seed);
+  const pool = new Set<number>();
+  const testByClass: number[][] = [];
+  task.classes.forEach((name, c) => {
+    const indices = classIndices(task, c);
+    const bySpeech = new Map<number, number[]>();
+    for (const i of indices) bySpeech.set(task.groups[i], [...(bySpeech.get(task.groups[i]) ?? []), i]);
+    const test: number[] = [];
+    let inPool = 0;
+    for (const group of shuffle([...bySpeech.keys()], random)) {
+      const members = bySpeech.get(group)!;
+      if (inPool < poolPerClass) {
+        members.forEach((i) => pool.add(i));
+        inPool += members.length;
+      } else test.push(...members);
+    }
+    if (inPool < poolPerClass || test.length === 0) {
+      throw new Error(`splitPoolAndTest: task "${task.name}" has ${indices.length} examples of class "${name}"; `
+        + `needs more than ${poolPerClass} for the labelled pool and at least one for the test set`);
+    }
+    testByClass.push(shuffle(test, random));
+  });
+  // A pool can hold a few examples of another class (a speech's windows share its label, so
+  // only when the task's classes split speeches); the test set never shares a speech with it.
+  const poolSpeeches = new Set([...pool].map((i) => task.groups[i]));
+  const perClass = Math.min(testPerClass, ...testByClass.map((t) => t.filter((i) => !poolSpeeches.has(task.groups[i])).length));
+  const test = new Set(testByClass.flatMap((t) => t.filter((i) => !poolSpeeches.has(task.groups[i])).slice(0, perClass)));
+  return { pool: subset(task, pool), test: subset(task, test) };
+}
+
+/** The examples at these positions, in this order. */
+export function pickExamples(task: TextTask, indices: number[]): TextTask {
+  return { ...task, texts: indices.map((i) => task.texts[i]), labels: indices.map((i) => task.labels[i]), groups: indices.map((i) => task.groups[i]) };
+}
+
+/**
+ * One seed's small labelled set: positions in the pool of `trainPerClass` examples of every class
+ * to train on and `valPerClass` others to choose settings with.
+ */
+export function labelledSample(pool: TextTask, options: { trainPerClass: number; valPerClass: number; seed: number }): { train: number[]; val: number[] } {
+  const { trainPerClass, valPerClass } = options;
+  for (const [key, v] of Object.entries({ trainPerClass, valPerClass })) {
+    if (!(Number.isInteger(v) && v >= 1)) throw new Error(`labelledSample: ${key} must be a positive integer; got ${v}`);
+  }
+  const random = new Random(options.seed);
+  const train: number[] = [], val: number[] = [];
+  pool.classes.forEach((name, c) => {
+    const indices = shuffle(classIndices(pool, c), random);
+    if (indices.length < trainPerClass + valPerClass) {
+      throw new Error(`labelledSample: the pool of "${pool.name}" has ${indices.length} examples of "${name}"; needs ${trainPerClass} + ${valPerClass}`);
+    }
+    train.push(...indices.slice(0, trainPerClass));
+    val.push(...indices.slice(trainPerClass, trainPerClass + valPerClass));
+  });
+  return { train: train.sort((a, b) => a - b), val: val.sort((a, b) => a - b) };
 }
 
 /** Token ids of every text (all the same length in characters), as the engine's labelled sequences. */

@@ -2,10 +2,10 @@
 // run. The results file is rewritten whole (temporary file, then rename) after every run, so a
 // sweep killed at any moment leaves only complete lines, and a rerun skips the runs already there.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 
-import { writeFileAtomic } from "../core/files";
+import { readJsonLines, writeJsonLines } from "../core/files";
 import { countParameters, GPT, type GPTConfig } from "../gpt/model";
 import { cpuDescription } from "../core/machine";
 import { heldOutLoss, train } from "../gpt/train";
@@ -68,22 +68,7 @@ const REQUIRED: (keyof SweepResult)[] = [
 
 /** Reads a results file; a line that is not a complete result is an error naming the line. */
 export function readSweepResults(path: string): SweepResult[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, "utf8").split("\n").filter((l) => l.trim() !== "").map((line, i) => {
-    let parsed: SweepResult;
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      throw new Error(`${path}, line ${i + 1}: not JSON (${line.slice(0, 60)}…); each line must be one finished run`);
-    }
-    const missing = REQUIRED.filter((k) => parsed[k] === undefined);
-    if (missing.length) throw new Error(`${path}, line ${i + 1}: missing ${missing.join(", ")}`);
-    return parsed;
-  });
-}
-
-function writeSweepResults(path: string, results: SweepResult[]): void {
-  writeFileAtomic(path, results.map((r) => JSON.stringify(r)).join("\n") + "\n");
+  return readJsonLines<SweepResult>(path, REQUIRED);
 }
 
 export interface SweepOptions {
@@ -166,7 +151,7 @@ export async function runSweep(runs: SweepRun[], options: SweepOptions): Promise
   const record = (result: SweepResult, i: number) => {
     results.push(result);
     done.set(result.id, result);
-    writeSweepResults(options.path, results);
+    writeJsonLines(options.path, results);
     options.onRunEnd?.(result, i, runs.length);
   };
   if (jobs === 1) {

@@ -1,0 +1,96 @@
+// Lesson 01's numbers as a careful paper reports them: every method × task as a mean over seeds
+// with a 95% interval, and differences between methods paired by seed (every method of a seed
+// sees the same labelled examples, so the pairing removes the luck of the draw they share).
+
+/** One method on one task for one seed. */
+export interface MethodRun {
+  task: string;
+  method: string;
+  seed: number;
+  testAccuracy: number;
+  /** Numbers the method trains for the task (0 for a rule or zero-shot). */
+  trainableParams: number;
+  /** How many test examples were predicted as each class, where recorded. */
+  testPredictedCounts?: number[];
+}
+
+// Two-sided 95% quantiles of Student's t for 1 to 30 degrees of freedom (any statistics table).
+const T975 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
+  2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
+
+/** t such that P(|T| ≤ t) = 0.95 for Student's t with `df` degrees of freedom. */
+export function tQuantile95(df: number): number {
+  if (!(Number.isInteger(df) && df >= 1)) throw new Error(`tQuantile95: df must be a positive integer; got ${df}`);
+  if (df <= T975.length) return T975[df - 1];
+  // Beyond the table, the Cornish–Fisher expansion around the normal quantile (error < 1e-4 for df > 30).
+  const z = 1.959964;
+  return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2);
+}
+
+export interface MeanInterval {
+  mean: number;
+  low: number;
+  high: number;
+  n: number;
+}
+
+/** The mean and its 95% t-interval; a single value has no interval (low = high = NaN). */
+export function meanInterval(values: readonly number[]): MeanInterval {
+  const n = values.length;
+  if (n === 0) throw new Error("meanInterval: no values");
+  const bad = values.find((v) => !Number.isFinite(v));
+  if (bad !== undefined) throw new Error(`meanInterval: ${bad} among the values; expected finite numbers`);
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  if (n === 1) return { mean, low: NaN, high: NaN, n };
+  const sd = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1));
+  const half = (tQuantile95(n - 1) * sd) / Math.sqrt(n);
+  return { mean, low: mean - half, high: mean + half, n };
+}
+
+export interface MethodSummary extends MeanInterval {
+  task: string;
+  method: string;
+  trainableParams: number;
+  /** Seeds whose run predicted a single class for every test example: failed runs. */
+  singleClassRuns: number;
+}
+
+/** Every task × method, in the order first seen: its test accuracy over seeds with a 95% interval. */
+export function summarizeRuns(runs: readonly MethodRun[]): MethodSummary[] {
+  const keys = [...new Set(runs.map((r) => JSON.stringify([r.task, r.method])))];
+  return keys.map((key) => {
+    const [task, method] = JSON.parse(key) as [string, string];
+    const mine = runs.filter((r) => r.task === task && r.method === method);
+    return {
+      task, method, ...meanInterval(mine.map((r) => r.testAccuracy)), trainableParams: mine[0].trainableParams,
+      singleClassRuns: mine.filter((r) => r.testPredictedCounts !== undefined && r.testPredictedCounts.filter((c) => c > 0).length === 1).length,
+    };
+  });
+}
+
+/** Method a minus method b on a task, seed by seed, in accuracy points: mean and 95% interval. */
+export function pairedDifference(runs: readonly MethodRun[], task: string, a: string, b: string): MeanInterval {
+  const of = (method: string) => new Map(runs.filter((r) => r.task === task && r.method === method).map((r) => [r.seed, r.testAccuracy]));
+  const first = of(a), second = of(b);
+  if (first.size === 0 || second.size === 0) {
+    const have = [...new Set(runs.filter((r) => r.task === task).map((r) => r.method))];
+    throw new Error(`pairedDifference: no runs of "${first.size === 0 ? a : b}" on "${task}"; have ${have.join(", ")}`);
+  }
+  const seeds = [...first.keys()].filter((s) => second.has(s));
+  if (seeds.length === 0) throw new Error(`pairedDifference: "${a}" and "${b}" on "${task}" share no seed`);
+  return meanInterval(seeds.map((s) => 100 * (first.get(s)! - second.get(s)!)));
+}
+
+/** How a difference's interval reads: above zero, below zero, or containing it. */
+export function verdict(d: MeanInterval): "higher" | "lower" | "not distinguishable" {
+  if (d.low > 0) return "higher";
+  if (d.high < 0) return "lower";
+  return "not distinguishable";
+}
+
+/** One standard error of an accuracy p measured on n test examples, in points: the test set's own noise. */
+export function testStandardError(p: number, n: number): number {
+  return 100 * Math.sqrt((p * (1 - p)) / n);
+}

@@ -1,0 +1,333 @@
+// Lesson 01's study, in one place: the corpus split (task text reserved before pretraining), the
+// pretraining run, the three tasks, and the grid of tuned methods × learning rates × seeds.
+// `npm run reuse-study -- --grid full` trains it once and stores it; the lesson reads it back.
+import { createHash } from "node:crypto";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+
+import { readJsonLines, writeJsonLines } from "../core/files";
+import { cpuDescription } from "../core/machine";
+import { projectRoot } from "../core/paths";
+import { mapInWorkers } from "../core/threads";
+import { CharTokenizer, loadDataset, splitTrainVal, type Tokenizer } from "../core/data";
+import type { Scale } from "../core/scale";
+import { BABY_GPT, GPT, type GPTConfig } from "../gpt/model";
+import type { TrainConfig } from "../gpt/train";
+import type { LabeledSequences } from "../gpt/transfer";
+import { tuneClassifier, type TuneData, type TuneResult } from "./methods";
+import {
+  encodeTask, labelledSample, pickExamples, realOrScrambledTask, reserveTaskSpeeches, speakerTask, splitPoolAndTest, verseProseTask,
+  type ReserveOptions, type TaskSplit, type TextTask,
+} from "./tasks";
+
+/** A way of training a classifier on a task, with the learning rates it is tried at. */
+export interface TunedMethod {
+  name: string;
+  kind: { method: "fine-tune" } | { method: "lora"; rank: number; alpha: number } | { method: "scratch" };
+  rates: number[];
+}
+
+export interface ReuseDesign {
+  /** Names the stored study: datasets/reuse/<name>.jsonl. */
+  name: string;
+  corpus: string;
+  model: Omit<GPTConfig, "vocabSize">;
+  modelSeed: number;
+  pretraining: Partial<TrainConfig>;
+  /** With a stored pretraining run, the steps the lesson retrains live beside it. */
+  liveSteps: number;
+  reserve: ReserveOptions;
+  /** Per class: the labelled pool each seed samples from, the held-out test set, and one seed's training and validation sets. */
+  sizes: { poolPerClass: number; testPerClass: number; trainPerClass: number; valPerClass: number; seed: number };
+  tuning: { steps: number; batchSize: number };
+  methods: TunedMethod[];
+  /** Seeds trained at every rate; the rate is chosen on their mean validation accuracy. */
+  tuningSeeds: number[];
+  /** Seeds reported at the chosen rate (the tuning seeds among them). */
+  seeds: number[];
+}
+
+export function reuseDesign(scale: Scale): ReuseDesign {
+  // Hu et al. fix α and never tune it, so a larger rank does not mean a larger update; the rate
+  // is tuned per rank instead.
+  const lora = (rank: number, rates: number[]): TunedMethod => ({ name: `LoRA r=${rank}`, kind: { method: "lora", rank, alpha: 1 }, rates });
+  if (scale === "smoke") {
+    return {
+      name: "tinyshakespeare-reuse-smoke", corpus: "tinyshakespeare.txt",
+      model: { ...BABY_GPT, nLayer: 2, nHead: 2, nEmbd: 32, blockSize: 32 }, modelSeed: 1337,
+      pretraining: { steps: 40, batchSize: 8, learningRate: 1e-3, minLearningRate: 1e-4, warmupSteps: 4, evalInterval: 20, evalBatches: 2, seed: 1337 },
+      liveSteps: 40,
+      reserve: { length: 32, speakers: 4, speakerShare: 0.7, otherShare: 0.3, seed: 1 },
+      sizes: { poolPerClass: 12, testPerClass: 16, trainPerClass: 6, valPerClass: 4, seed: 7 },
+      tuning: { steps: 6, batchSize: 8 },
+      methods: [
+        { name: "fine-tune (all weights)", kind: { method: "fine-tune" }, rates: [3e-4] },
+        lora(1, [1e-2, 3e-2]),
+        { name: "from scratch", kind: { method: "scratch" }, rates: [1e-3] },
+      ],
+      tuningSeeds: [1], seeds: [1, 2],
+    };
+  }
+  return {
+    name: "tinyshakespeare-reuse", corpus: "tinyshakespeare.txt",
+    model: BABY_GPT, modelSeed: 1337,
+    pretraining: { steps: 2000, batchSize: 12, learningRate: 1e-3, minLearningRate: 1e-4, warmupSteps: 100, evalInterval: 100, evalBatches: 20, seed: 1337 },
+    liveSteps: 200,
+    reserve: { length: 64, speakers: 4, speakerShare: 0.7, otherShare: 0.3, seed: 1 },
+    sizes: { poolPerClass: 64, testPerClass: 400, trainPerClass: 32, valPerClass: 16, seed: 7 },
+    tuning: { steps: 100, batchSize: 16 },
+    methods: [
+      { name: "fine-tune (all weights)", kind: { method: "fine-tune" }, rates: [3e-5, 1e-4, 3e-4, 1e-3] },
+      lora(1, [3e-3, 1e-2, 3e-2, 1e-1]),
+      lora(4, [3e-3, 1e-2, 3e-2, 1e-1]),
+      { name: "from scratch", kind: { method: "scratch" }, rates: [3e-4, 1e-3, 3e-3, 1e-2] },
+    ],
+    tuningSeeds: [1, 2], seeds: [1, 2, 3, 4, 5],
+  };
+}
+
+/** One task ready for the study: its labelled pool and test set as text and as token ids. */
+export interface StudyTask {
+  name: string;
+  classes: string[];
+  pool: TextTask;
+  test: TextTask;
+  testIds: LabeledSequences;
+}
+
+export interface ReuseData {
+  tokenizer: Tokenizer;
+  split: TaskSplit;
+  /** The pretraining text's ids, 90% to train on and 10% to validate the language model. */
+  pretraining: { train: Int32Array; val: Int32Array };
+  tasks: StudyTask[];
+}
+
+/** Everything the study reads from the corpus, the same for the lesson and the study tool. */
+export function reuseData(design: ReuseDesign): ReuseData {
+  const corpus = loadDataset(design.corpus);
+  // The character set of the whole corpus (no text of it): the tasks' characters all have ids.
+  const tokenizer = CharTokenizer.fromText(corpus);
+  const split = reserveTaskSpeeches(corpus, design.reserve);
+  const { length } = design.reserve;
+  const others = { length, exclude: split.speakers };
+  const texts = [
+    speakerTask(split.taskSpeeches, { speakers: split.speakers, length }),
+    verseProseTask(split.taskSpeeches, others),
+    realOrScrambledTask(split.taskSpeeches, { ...others, seed: design.sizes.seed }),
+  ];
+  const tasks = texts.map((task) => {
+    const { pool, test } = splitPoolAndTest(task, design.sizes);
+    return { name: task.name, classes: task.classes, pool, test, testIds: encodeTask(test, tokenizer) };
+  });
+  return { tokenizer, split, pretraining: splitTrainVal(tokenizer.encode(split.pretrainText)), tasks };
+}
+
+/** One seed's small labelled set of a task: positions in its pool to train on and to choose with. */
+export function seedSample(design: ReuseDesign, task: StudyTask, seed: number): { train: number[]; val: number[] } {
+  const { trainPerClass, valPerClass } = design.sizes;
+  // The sample depends on the seed and the task, never on the method: every method of a seed sees the same examples.
+  return labelledSample(task.pool, { trainPerClass, valPerClass, seed: 1000 * seed + design.sizes.seed });
+}
+
+/** One tuned run of the study: a method on a task at a learning rate and a seed. */
+export interface StudyRun {
+  task: string;
+  method: TunedMethod;
+  learningRate: number;
+  seed: number;
+}
+
+export interface StudyResult extends TuneResult {
+  id: string;
+  task: string;
+  method: string;
+  learningRate: number;
+  seed: number;
+  /** The pretrained checkpoint the run started from (its name carries the run's fingerprint). */
+  pretrained: string;
+  backend: string;
+  cpu: string;
+}
+
+const REQUIRED: (keyof StudyResult)[] = ["id", "task", "method", "learningRate", "seed", "validationAccuracy", "testAccuracy", "pretrained"];
+
+/** A stable id of everything that decides a run's result: a rerun with the same id is skipped. */
+export function studyRunId(design: ReuseDesign, pretrained: string, run: StudyRun): string {
+  const { model, reserve, sizes, tuning, corpus } = design;
+  const key = { corpus, model, reserve, sizes, tuning, pretrained, task: run.task, kind: run.method.kind, learningRate: run.learningRate, seed: run.seed };
+  return createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 16);
+}
+
+/** The study's tasks, in the order reuseData builds them. */
+export const TASKS = ["speaker", "verse or prose", "real or scrambled"];
+
+/** The learning-rate sweep: every method on every task at every rate, for the tuning seeds. */
+export function tuningRuns(design: ReuseDesign): StudyRun[] {
+  return TASKS.flatMap((task) => design.methods.flatMap((method) =>
+    method.rates.flatMap((learningRate) => design.tuningSeeds.map((seed) => ({ task, method, learningRate, seed })))));
+}
+
+export interface ChosenRate {
+  task: string;
+  method: string;
+  learningRate: number;
+  /** Mean validation accuracy of every rate tried, over the tuning seeds (NaN where a run diverged). */
+  validationByRate: { learningRate: number; accuracy: number }[];
+  /** The chosen rate is the lowest or the highest tried. */
+  atEdge: boolean;
+}
+
+/**
+ * For every task and method, the rate with the best mean validation accuracy over the tuning
+ * seeds (on a tie, the lower mean validation loss): test accuracy is never looked at.
+ */
+export function chooseRates(design: ReuseDesign, results: StudyResult[]): ChosenRate[] {
+  return TASKS.flatMap((task) => design.methods.map((method) => {
+    const byRate = method.rates.map((learningRate) => {
+      const runs = results.filter((r) => r.task === task && r.method === method.name && r.learningRate === learningRate && design.tuningSeeds.includes(r.seed));
+      if (runs.length !== design.tuningSeeds.length) {
+        throw new Error(`chooseRates: ${runs.length} of ${design.tuningSeeds.length} tuning runs of ${method.name} on "${task}" at rate ${learningRate}`);
+      }
+      const mean = (f: (r: StudyResult) => number) => runs.reduce((s, r) => s + (r.diverged ? NaN : f(r)), 0) / runs.length;
+      return { learningRate, accuracy: mean((r) => r.validationAccuracy), loss: mean((r) => r.validationLoss) };
+    });
+    const usable = byRate.filter((b) => Number.isFinite(b.accuracy));
+    if (usable.length === 0) throw new Error(`chooseRates: every rate of ${method.name} on "${task}" diverged; add lower rates`);
+    const best = usable.reduce((a, b) => (b.accuracy > a.accuracy || (b.accuracy === a.accuracy && b.loss < a.loss) ? b : a));
+    const k = method.rates.indexOf(best.learningRate);
+    return {
+      task, method: method.name, learningRate: best.learningRate, atEdge: method.rates.length > 1 && (k === 0 || k === method.rates.length - 1),
+      validationByRate: byRate.map((b) => ({ learningRate: b.learningRate, accuracy: b.accuracy })),
+    };
+  }));
+}
+
+/** The reported runs: every method on every task at its chosen rate, for every seed. */
+export function reportedRuns(design: ReuseDesign, chosen: ChosenRate[], seeds = design.seeds): StudyRun[] {
+  return chosen.flatMap((c) => seeds.map((seed) => ({
+    task: c.task, method: design.methods.find((m) => m.name === c.method)!, learningRate: c.learningRate, seed,
+  })));
+}
+
+/** The labelled sets of one run: its seed's training and validation examples, and the task's test set. */
+export function runData(design: ReuseDesign, data: ReuseData, run: { task: string; seed: number }): TuneData {
+  const task = data.tasks.find((t) => t.name === run.task);
+  if (!task) throw new Error(`runData: no task "${run.task}"; have ${data.tasks.map((t) => t.name).join(", ")}`);
+  const sample = seedSample(design, task, run.seed);
+  const encode = (idx: number[]) => encodeTask(pickExamples(task.pool, idx), data.tokenizer);
+  return { train: encode(sample.train), val: encode(sample.val), test: task.testIds };
+}
+
+/** What a study worker gets (lib/reuse/worker.ts): everything cloneable, the pretrained weights included. */
+export interface StudyJob {
+  backend: string;
+  config: GPTConfig;
+  weights: [string, Float32Array][];
+  kind: TunedMethod["kind"];
+  data: TuneData;
+  options: { steps: number; batchSize: number; learningRate: number; seed: number };
+}
+
+export interface StudyOptions {
+  /** Where results go, one JSON line per run. */
+  path: string;
+  backend: string;
+  /** Runs trained side by side, each in its own worker thread (default 1: one after another, here). */
+  jobs?: number;
+  onRunEnd?: (result: StudyResult, done: number, total: number) => void;
+}
+
+/** Trains every run not yet in the results file (rewritten whole after each); returns the results of `runs`, in order. */
+export async function runStudy(
+  design: ReuseDesign, data: ReuseData, pretrained: { model: GPT; checkpoint: string }, runs: StudyRun[], options: StudyOptions,
+): Promise<StudyResult[]> {
+  const name = pretrained.checkpoint.split(/[\\/]/).at(-1)!;
+  const ids = runs.map((r) => studyRunId(design, name, r));
+  const results = readJsonLines<StudyResult>(options.path, REQUIRED);
+  const done = new Map(results.map((r) => [r.id, r]));
+  const todo = runs.map((run, i) => ({ run, id: ids[i] })).filter(({ id }) => !done.has(id));
+  const jobs = options.jobs ?? 1;
+  if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`runStudy: jobs must be a positive integer; got ${jobs}`);
+  const job = (run: StudyRun): StudyJob => ({
+    backend: options.backend, config: pretrained.model.config, weights: [...pretrained.model.weights()], kind: run.method.kind,
+    data: runData(design, data, run), options: { ...design.tuning, learningRate: run.learningRate, seed: run.seed },
+  });
+  let finished = runs.length - todo.length;
+  const record = (result: TuneResult, k: number) => {
+    const { run, id } = todo[k];
+    const row: StudyResult = {
+      id, task: run.task, method: run.method.name, learningRate: run.learningRate, seed: run.seed, ...result,
+      pretrained: name, backend: options.backend, cpu: cpuDescription(),
+    };
+    results.push(row);
+    done.set(id, row);
+    writeJsonLines(options.path, results);
+    options.onRunEnd?.(row, ++finished, runs.length);
+  };
+  if (jobs === 1) {
+    for (const [k, { run }] of todo.entries()) {
+      const j = job(run);
+      record(await tuneClassifier(j.kind, pretrained.model, j.data, j.options), k);
+    }
+  } else {
+    await mapInWorkers<StudyJob, TuneResult>("reuse/worker.ts", todo.map(({ run }) => job(run)), jobs, {
+      describe: (j) => `tuning ${j.kind.method} at rate ${j.options.learningRate}, seed ${j.options.seed}`,
+      onResult: (result, k) => record(result, k),
+    });
+  }
+  return ids.map((id) => done.get(id)!);
+}
+
+export interface ReuseStudy {
+  chosen: ChosenRate[];
+  tuning: StudyResult[];
+  /** Every method × task at its chosen rate, one per seed. */
+  reported: StudyResult[];
+}
+
+/** The rate sweep on the tuning seeds, then the other seeds at the chosen rates; resumable. */
+export async function runReuseStudy(design: ReuseDesign, data: ReuseData, pretrained: { model: GPT; checkpoint: string }, options: StudyOptions): Promise<ReuseStudy> {
+  const tuning = await runStudy(design, data, pretrained, tuningRuns(design), options);
+  const chosen = chooseRates(design, tuning);
+  const reported = await runStudy(design, data, pretrained, reportedRuns(design, chosen), options);
+  return { chosen, tuning, reported };
+}
+
+/** Where the full study is stored, produced by `npm run reuse-study -- --grid full`. */
+export function storedStudyPath(design: ReuseDesign): string {
+  return `datasets/reuse/${design.name}.jsonl`;
+}
+
+/**
+ * The study for the lesson: at full scale the stored results (about an hour of training, done
+ * once by `npm run reuse-study -- --grid full`; an error names what is missing); at smoke scale
+ * trained now into a scratch file that is removed afterwards.
+ */
+export async function reuseStudy(
+  scale: Scale, design: ReuseDesign, data: ReuseData, pretrained: { model: GPT; checkpoint: string }, options: Omit<StudyOptions, "path">,
+): Promise<ReuseStudy> {
+  if (scale === "full") {
+    const stored = storedStudyPath(design);
+    const name = pretrained.checkpoint.split(/[\\/]/).at(-1)!;
+    const byId = new Map(readJsonLines<StudyResult>(join(projectRoot(), stored), REQUIRED).map((r) => [r.id, r]));
+    const lookup = (runs: StudyRun[]) => {
+      const missing = runs.filter((r) => !byId.has(studyRunId(design, name, r)));
+      if (missing.length) {
+        throw new Error(`${stored} lacks ${missing.length} of ${runs.length} runs (first: ${missing[0].method.name} on "${missing[0].task}", `
+          + `rate ${missing[0].learningRate}, seed ${missing[0].seed}); run \`npm run reuse-study -- --grid full\` (it resumes)`);
+      }
+      return runs.map((r) => byId.get(studyRunId(design, name, r))!);
+    };
+    const tuning = lookup(tuningRuns(design));
+    const chosen = chooseRates(design, tuning);
+    return { chosen, tuning, reported: lookup(reportedRuns(design, chosen)) };
+  }
+  const path = join(projectRoot(), "build", "reuse", `smoke-${process.pid}.jsonl`);
+  rmSync(path, { force: true });
+  try {
+    return await runReuseStudy(design, data, pretrained, { ...options, path });
+  } finally {
+    rmSync(path, { force: true });
+  }
+}

@@ -1,0 +1,58 @@
+// npm run reuse-study [-- --grid smoke|full] [--out FILE] [--jobs N]
+//
+// Trains lesson 01's study (lib/reuse/study.ts, reuseDesign): the pretrained GPT (stored in
+// datasets/checkpoints/ at full scale, like `npm run course -- 01 --precompute`), then every
+// tuned method on every task at every learning rate for the tuning seeds, chosen on validation
+// accuracy, then the other seeds at the chosen rates. One JSON line per finished run; safe to
+// interrupt, a rerun skips finished runs. --jobs N trains N runs side by side, one thread each
+// (default: one per core). The full study's results are stored in datasets/reuse/, its default output.
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+
+import { initBackend } from "../lib/core/backend";
+import { parseScale } from "../lib/core/scale";
+import { trainCached } from "../lib/gpt/cache";
+import { GPT } from "../lib/gpt/model";
+import { reuseData, reuseDesign, runReuseStudy, storedStudyPath } from "../lib/reuse/study";
+import { ROOT } from "./runner";
+
+const USAGE = "usage: npm run reuse-study [-- --grid smoke|full] [--out FILE] [--jobs N]";
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({ options: { grid: { type: "string", default: "smoke" }, out: { type: "string" }, jobs: { type: "string" }, help: { type: "boolean" } } }));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (values.help) return console.log(USAGE);
+  const scale = parseScale(values.grid!, "--grid (smoke or full)");
+  const jobs = values.jobs === undefined ? availableParallelism() : Number(values.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs must be a positive integer; got ${JSON.stringify(values.jobs)}`);
+  const design = reuseDesign(scale);
+  const out = values.out ?? join(ROOT, scale === "full" ? storedStudyPath(design) : join("build", "reuse", `${design.name}.jsonl`));
+  const backend = await initBackend();
+  const data = reuseData(design);
+  const started = Date.now();
+  // The full study starts from the stored pretrained model the lesson loads, so it is stored too.
+  if (scale === "full") {
+    process.env.COURSE_PRECOMPUTE = "1";
+    process.env.COURSE_PRECOMPUTE_COMMAND ??= "npm run reuse-study -- --grid full";
+  }
+  const model = GPT.create({ ...design.model, vocabSize: data.tokenizer.vocabSize }, design.modelSeed);
+  const pretraining = await trainCached("01-pretrained", model, data.pretraining, design.pretraining, {
+    onEval: (e) => console.log(`pretraining step ${e.step}: validation loss ${e.valLoss.toFixed(3)}`),
+  });
+  console.log(`pretrained model: ${pretraining.checkpoint} (${pretraining.source})`);
+  const study = await runReuseStudy(design, data, { model, checkpoint: pretraining.checkpoint }, {
+    path: out, backend: backend.name, jobs,
+    onRunEnd: (r, done, total) => console.log(`run ${done}/${total}: ${r.method} on "${r.task}" at ${r.learningRate}, seed ${r.seed}: `
+      + `validation ${r.validationAccuracy.toFixed(3)}, test ${r.testAccuracy.toFixed(3)} in ${r.seconds.toFixed(0)} s`),
+  });
+  for (const c of study.chosen) console.log(`${c.method} on "${c.task}": rate ${c.learningRate}${c.atEdge ? " (at the edge of the grid)" : ""}`);
+  console.log(`${study.tuning.length} tuning and ${study.reported.length} reported runs in ${out}; this call took ${((Date.now() - started) / 60000).toFixed(1)} min`);
+}
+
+if (process.argv[1] && import.meta.filename === process.argv[1]) await main();
