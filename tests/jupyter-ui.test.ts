@@ -123,7 +123,7 @@ describe.skipIf(missing.length > 0 && !required)("lesson 01 in classic Jupyter N
   it("draws a chart again after outputs are cleared and the page reloaded", async () => {
     await page.evaluate(() => (window as any).Jupyter.notebook.clear_all_output());
     await openNotebook();
-    const probes = await cellIndex("const probes");
+    const probes = await cellIndex("const initial");
     await page.evaluate((i) => (window as any).Jupyter.notebook.execute_cells([i]), probes);
     await finished(probes, 120_000);
     await page.waitForFunction(() => document.querySelector(".output_area .js-plotly-plot .main-svg"), null, { timeout: 30_000 });

@@ -1,11 +1,13 @@
-// npm run reuse-study [-- --grid smoke|full] [--out FILE] [--jobs N]
+// npm run reuse-study [-- --grid smoke|full] [--out FILE] [--jobs N] [--prune]
 //
 // Trains lesson 01's study (lib/reuse/study.ts, reuseDesign): the pretrained GPT (stored in
 // datasets/checkpoints/ at full scale, like `npm run course -- 01 --precompute`), then every
 // tuned method on every task at every learning rate for the tuning seeds, chosen on validation
 // accuracy, then the other seeds at the chosen rates. One JSON line per finished run; safe to
 // interrupt, a rerun skips finished runs. --jobs N trains N runs side by side, one thread each
-// (default: one per core). The full study's results are stored in datasets/reuse/, its default output.
+// (default: one per core). Lines of the file that are no run of this design (left by an earlier
+// design) are counted, and removed with --prune. The full study's results are stored in
+// datasets/reuse/, its default output.
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -14,15 +16,16 @@ import { initBackend } from "../lib/core/backend";
 import { parseScale } from "../lib/core/scale";
 import { trainCached } from "../lib/gpt/cache";
 import { GPT } from "../lib/gpt/model";
-import { reuseData, reuseDesign, runReuseStudy, storedStudyPath } from "../lib/reuse/study";
+import { readJsonLines, writeJsonLines } from "../lib/core/files";
+import { reuseData, reuseDesign, runReuseStudy, storedStudyPath, type StudyResult } from "../lib/reuse/study";
 import { ROOT } from "./runner";
 
-const USAGE = "usage: npm run reuse-study [-- --grid smoke|full] [--out FILE] [--jobs N]";
+const USAGE = "usage: npm run reuse-study [-- --grid smoke|full] [--out FILE] [--jobs N] [--prune]";
 
 async function main(): Promise<void> {
   let values;
   try {
-    ({ values } = parseArgs({ options: { grid: { type: "string", default: "smoke" }, out: { type: "string" }, jobs: { type: "string" }, help: { type: "boolean" } } }));
+    ({ values } = parseArgs({ options: { grid: { type: "string", default: "smoke" }, out: { type: "string" }, jobs: { type: "string" }, prune: { type: "boolean" }, help: { type: "boolean" } } }));
   } catch (err) {
     console.error(`${(err as Error).message}\n${USAGE}`);
     process.exit(2);
@@ -51,6 +54,11 @@ async function main(): Promise<void> {
     onRunEnd: (r, done, total) => console.log(`run ${done}/${total}: ${r.method} on "${r.task}" at ${r.learningRate}, seed ${r.seed}: `
       + `validation ${r.validationAccuracy.toFixed(3)}, test ${r.testAccuracy.toFixed(3)} in ${r.seconds.toFixed(0)} s`),
   });
+  const kept = new Set([...study.tuning, ...study.reported].map((r) => r.id));
+  const lines = readJsonLines<StudyResult>(out, ["id"]);
+  const stray = lines.filter((r) => !kept.has(r.id));
+  if (stray.length > 0 && values.prune) writeJsonLines(out, lines.filter((r) => kept.has(r.id)));
+  if (stray.length > 0) console.log(`${stray.length} line(s) of ${out} are no run of this design: ${values.prune ? "removed" : "kept; --prune removes them"}`);
   for (const c of study.chosen) console.log(`${c.method} on "${c.task}": rate ${c.learningRate}${c.atEdge ? " (at the edge of the grid)" : ""}`);
   console.log(`${study.tuning.length} tuning and ${study.reported.length} reported runs in ${out}; this call took ${((Date.now() - started) / 60000).toFixed(1)} min`);
 }

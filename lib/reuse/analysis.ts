@@ -94,3 +94,39 @@ export function verdict(d: MeanInterval): "higher" | "lower" | "not distinguisha
 export function testStandardError(p: number, n: number): number {
   return 100 * Math.sqrt((p * (1 - p)) / n);
 }
+
+/** "a − b on task: +x points (95% interval lo to hi over n seeds): a is higher", from the runs. */
+export function describeDifference(runs: readonly MethodRun[], task: string, a: string, b: string): string {
+  const d = pairedDifference(runs, task, a, b);
+  const sign = (v: number) => `${v >= 0 ? "+" : "−"}${Math.abs(v).toFixed(1)}`;
+  const reading = { higher: `${a} is higher`, lower: `${a} is lower`, "not distinguishable": "not distinguishable at these seeds" }[verdict(d)];
+  return `${task}: ${a} − ${b} = ${sign(d.mean)} points (95% interval ${sign(d.low)} to ${sign(d.high)}, ${d.n} seeds): ${reading}`;
+}
+
+/** A summary as table rows: mean test accuracy, its 95% interval, seeds, trainable numbers and failed runs. */
+export function intervalRows(summary: readonly MethodSummary[]): Record<string, string | number>[] {
+  return summary.map((s) => ({
+    task: s.task, method: s.method, "test accuracy (mean)": s.mean,
+    "95% interval": Number.isNaN(s.low) ? "one seed" : `${s.low.toFixed(3)} to ${s.high.toFixed(3)}`, seeds: s.n,
+    "trainable parameters": s.trainableParams, "single-class runs": s.singleClassRuns,
+  }));
+}
+
+/** Each live run beside the stored seeds of the same task and method: their mean, lowest and highest. */
+export function liveBesideStored(live: readonly MethodRun[], stored: readonly MethodRun[]): Record<string, string | number>[] {
+  return live.map((r) => {
+    const same = stored.filter((s) => s.task === r.task && s.method === r.method).map((s) => s.testAccuracy);
+    if (same.length === 0) throw new Error(`liveBesideStored: no stored run of ${r.method} on "${r.task}"`);
+    return {
+      task: r.task, method: r.method, [`seed ${r.seed} (live)`]: r.testAccuracy, "stored: mean": same.reduce((a, b) => a + b, 0) / same.length,
+      "stored: lowest": Math.min(...same), "stored: highest": Math.max(...same), "stored seeds": same.length,
+    };
+  });
+}
+
+/** The method with the highest mean on a task, among `methods` (default: all of the task's). */
+export function bestMethod(summary: readonly MethodSummary[], task: string, methods?: readonly string[]): MethodSummary {
+  const candidates = summary.filter((s) => s.task === task && (!methods || methods.includes(s.method)));
+  if (candidates.length === 0) throw new Error(`bestMethod: no summary for task "${task}"${methods ? ` among ${methods.join(", ")}` : ""}`);
+  return candidates.reduce((a, b) => (b.mean > a.mean ? b : a));
+}

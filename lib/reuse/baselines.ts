@@ -122,6 +122,13 @@ export function accuracy(predicted: ArrayLike<number>, labels: ArrayLike<number>
   return correct / labels.length;
 }
 
+/** Rows `idx` of a row-major matrix with `dims` columns, as float64. */
+export function selectRows(x: ArrayLike<number>, dims: number, idx: readonly number[]): Float64Array {
+  const out = new Float64Array(idx.length * dims);
+  idx.forEach((i, r) => { for (let j = 0; j < dims; j++) out[r * dims + j] = x[i * dims + j]; });
+  return out;
+}
+
 /** The L2 strengths a probe chooses from by cross-validation. */
 export const L2_GRID = [1e-4, 1e-3, 1e-2, 1e-1, 1];
 
@@ -146,9 +153,7 @@ export function fitLogisticCV(x: ArrayLike<number>, y: ArrayLike<number>, classe
   }
   const rowsOf = (keep: (i: number) => boolean) => {
     const idx = Array.from({ length: n }, (_, i) => i).filter(keep);
-    const xs = new Float64Array(idx.length * dims);
-    idx.forEach((i, r) => { for (let j = 0; j < dims; j++) xs[r * dims + j] = x[i * dims + j]; });
-    return { x: xs, y: Int32Array.from(idx, (i) => y[i]) };
+    return { x: selectRows(x, dims, idx), y: Int32Array.from(idx, (i) => y[i]) };
   };
   const cvAccuracy = grid.map((l2) => {
     let correct = 0;

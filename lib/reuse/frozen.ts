@@ -5,16 +5,12 @@
 import type { GPT } from "../gpt/model";
 import { classMeans, predictFromScores } from "../gpt/transfer";
 import type { MethodRun } from "./analysis";
-import { accuracy, argmaxRows, auroc, characterCounts, fitLogisticCV, fitThreshold, logisticProbabilities, majorityClass, newlineRule } from "./baselines";
+import {
+  accuracy, argmaxRows, auroc, characterCounts, fitLogisticCV, fitThreshold, logisticProbabilities, majorityClass, newlineRule, selectRows,
+} from "./baselines";
 import { fitProbes, speakerScores, taskFeatures, typicality, type ProbeFit } from "./methods";
 import { encodeTask } from "./tasks";
 import { seedSample, type ReuseData, type ReuseDesign, type StudyTask } from "./study";
-
-function rowsOf(x: Float64Array, dims: number, idx: number[]): Float64Array {
-  const out = new Float64Array(idx.length * dims);
-  idx.forEach((i, r) => out.set(x.subarray(i * dims, (i + 1) * dims), r * dims));
-  return out;
-}
 
 /**
  * Majority class, a logistic regression on character counts (its L2 by cross-validation on the
@@ -29,7 +25,7 @@ export function baselineRuns(design: ReuseDesign, data: ReuseData, seeds: number
       const { train } = seedSample(design, task, seed);
       const y = train.map((i) => task.pool.labels[i]);
       const majority = majorityClass(y, K);
-      const bag = fitLogisticCV(rowsOf(pool, V, train), y, K, { seed });
+      const bag = fitLogisticCV(selectRows(pool, V, train), y, K, { seed });
       const runs: MethodRun[] = [
         { task: task.name, method: "majority class", seed, testAccuracy: accuracy(task.test.labels.map(() => majority), task.test.labels), trainableParams: 0 },
         {

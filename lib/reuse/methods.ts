@@ -13,7 +13,7 @@ import { TrainingDivergedError } from "../gpt/train";
 import {
   ClassifierHead, continuationLogLikelihood, evaluateClassifier, fineTune, layerFeatures, zeroShotScores, type LabeledSequences,
 } from "../gpt/transfer";
-import { accuracy, argmaxRows, fitLogisticCV, logisticProbabilities } from "./baselines";
+import { accuracy, argmaxRows, fitLogisticCV, logisticProbabilities, selectRows } from "./baselines";
 import type { TunedMethod } from "./study";
 
 const BYTES_PER_FLOAT = 4;
@@ -128,12 +128,7 @@ export function fitProbes(
   features: { pool: Float32Array[]; test: Float32Array[] }, labels: { pool: ArrayLike<number>; test: ArrayLike<number> },
   sample: { train: number[]; val: number[] }, classes: number,
 ): ProbeFit {
-  const rowsOf = (x: Float32Array, idx: number[]) => {
-    const d = x.length / labels.pool.length;
-    const out = new Float64Array(idx.length * d);
-    idx.forEach((i, r) => out.set(x.subarray(i * d, (i + 1) * d), r * d));
-    return out;
-  };
+  const rowsOf = (x: Float32Array, idx: number[]) => selectRows(x, x.length / labels.pool.length, idx);
   const yTrain = sample.train.map((i) => labels.pool[i]), yVal = sample.val.map((i) => labels.pool[i]);
   const fits = features.pool.map((x, l) => {
     const probe = fitLogisticCV(rowsOf(x, sample.train), yTrain, classes);

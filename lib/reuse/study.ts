@@ -78,9 +78,9 @@ export function reuseDesign(scale: Scale): ReuseDesign {
     tuning: { steps: 100, batchSize: 16 },
     methods: [
       { name: "fine-tune (all weights)", kind: { method: "fine-tune" }, rates: [3e-5, 1e-4, 3e-4, 1e-3] },
-      lora(1, [3e-3, 1e-2, 3e-2, 1e-1]),
-      lora(4, [3e-3, 1e-2, 3e-2, 1e-1]),
-      { name: "from scratch", kind: { method: "scratch" }, rates: [3e-4, 1e-3, 3e-3, 1e-2] },
+      lora(1, [1e-2, 3e-2, 1e-1]),
+      lora(4, [1e-2, 3e-2, 1e-1]),
+      { name: "from scratch", kind: { method: "scratch" }, rates: [3e-4, 1e-3, 3e-3] },
     ],
     tuningSeeds: [1, 2], seeds: [1, 2, 3, 4, 5],
   };
@@ -330,4 +330,46 @@ export async function reuseStudy(
   } finally {
     rmSync(path, { force: true });
   }
+}
+
+/**
+ * One more seed of every method × task at its chosen rate, trained now (in a scratch file that is
+ * removed afterwards): a live run to set beside the stored seeds.
+ */
+export async function trainLiveSeed(
+  design: ReuseDesign, data: ReuseData, pretrained: { model: GPT; checkpoint: string }, chosen: ChosenRate[], seed: number, options: Omit<StudyOptions, "path">,
+): Promise<StudyResult[]> {
+  const path = join(projectRoot(), "build", "reuse", `live-${process.pid}.jsonl`);
+  rmSync(path, { force: true });
+  try {
+    return await runStudy(design, data, pretrained, reportedRuns(design, chosen, [seed]), { ...options, path });
+  } finally {
+    rmSync(path, { force: true });
+  }
+}
+
+/** How many of the tasks' real (unscrambled) windows occur word for word in the pretraining text. */
+export function verbatimInPretraining(data: ReuseData): { checked: number; found: number } {
+  const text = data.split.pretrainText;
+  let checked = 0, found = 0;
+  for (const task of data.tasks) {
+    for (const part of [task.pool, task.test]) {
+      part.texts.forEach((t, i) => {
+        if (task.name === "real or scrambled" && part.labels[i] === 1) return; // scrambled: not corpus text
+        checked++;
+        if (text.includes(t)) found++;
+      });
+    }
+  }
+  return { checked, found };
+}
+
+/** The rate sweep as table rows: every rate's mean validation accuracy, the chosen one marked. */
+export function chosenRateRows(chosen: readonly ChosenRate[]): Record<string, string | number>[] {
+  return chosen.map((c) => ({
+    task: c.task, method: c.method, "chosen rate": c.learningRate, "at the grid's edge": c.atEdge ? "yes" : "",
+    "mean validation accuracy by rate": c.validationByRate
+      .map((v) => `${v.learningRate}: ${Number.isNaN(v.accuracy) ? "diverged" : v.accuracy.toFixed(3)}${v.learningRate === c.learningRate ? " ◀" : ""}`)
+      .join(", "),
+  }));
 }
