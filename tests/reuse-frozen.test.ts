@@ -4,7 +4,7 @@ import { chooseBackend } from "../lib/core/backend";
 import { GPT } from "../lib/gpt/model";
 import { classMeans, predictFromScores } from "../lib/gpt/transfer";
 import { accuracy, newlineRule } from "../lib/reuse/baselines";
-import { baselineRuns, probeRuns, zeroShotRuns } from "../lib/reuse/frozen";
+import { baselineRuns, probeCurve, probeRuns, zeroShotRuns } from "../lib/reuse/frozen";
 import { speakerScores } from "../lib/reuse/methods";
 import { reuseData, reuseDesign, seedSample } from "../lib/reuse/study";
 
@@ -63,5 +63,15 @@ describe("methods that train no network weight, on every seed", () => {
       });
     }
     initial.dispose();
+  });
+
+  it("the probes' learning curve: every size, model and seed, plus the bag of characters", () => {
+    const points = probeCurve([{ name: "a", model }], design, data, ["verse or prose"]);
+    expect(points.map((p) => [p.method, p.perClass])).toEqual(design.curve.perClass.flatMap((n) => [["linear probe, a", n], ["bag of characters", n]]));
+    for (const p of points) {
+      expect(p.accuracies).toHaveLength(design.curve.seeds.length);
+      p.accuracies.forEach((a) => { expect(a).toBeGreaterThanOrEqual(0); expect(a).toBeLessThanOrEqual(1); });
+    }
+    expect(() => probeCurve([{ name: "a", model }], design, data, ["sentiment"])).toThrow('no task "sentiment"');
   });
 });

@@ -1,5 +1,5 @@
 // What every lesson stands on: the tensor backend, notebook output (charts, tables, progress),
-// text data and tokenizers, the course's scale, the machine's speed, files and interrupts.
+// text data and tokenizers, the course's scale, the machine's speed and threads, files and interrupts.
 export { BACKENDS, chooseBackend, initBackend, parseBackendName, type BackendInfo, type BackendName } from "./backend";
 export { chart, movingAverage, type ChartOptions, type Series } from "./chart";
 export { CharTokenizer, loadDataset, sampleBatch, splitTrainVal, splitTrainValTest, type Batch, type Tokenizer } from "./data";
@@ -12,3 +12,4 @@ export { cpuDescription, environmentReport, measureMatmul, packageVersion, type 
 export { projectRoot } from "./paths";
 export { Random } from "./random";
 export { atScale, courseScale, describeScale, parseScale, SCALES, setScale, type Scale } from "./scale";
+export { usefulThreads } from "./threads";

@@ -9,7 +9,7 @@ import {
   accuracy, argmaxRows, auroc, characterCounts, fitLogisticCV, fitThreshold, logisticProbabilities, majorityClass, newlineRule, selectRows,
 } from "./baselines";
 import { fitProbes, speakerScores, taskFeatures, typicality, type ProbeFit } from "./methods";
-import { encodeTask } from "./tasks";
+import { encodeTask, labelledSample, splitPoolAndTest } from "./tasks";
 import { seedSample, type ReuseData, type ReuseDesign, type StudyTask } from "./study";
 
 /**
@@ -105,6 +105,53 @@ export function probeRuns(models: { name: string; model: GPT }[], design: ReuseD
     }
   }
   return { runs, fits };
+}
+
+export interface LabelCurvePoint {
+  task: string;
+  method: string;
+  perClass: number;
+  /** Test accuracy of every seed. */
+  accuracies: number[];
+}
+
+/**
+ * The probes' learning curve: test accuracy against the number of labelled examples per class,
+ * for linear probes on each frozen model (layer chosen on validation examples) and the bag of
+ * characters. The tasks are split again with a pool large enough for the largest size, so the
+ * curve has a test set of its own (disjoint by speech from its pool, as always).
+ */
+export function probeCurve(models: { name: string; model: GPT }[], design: ReuseDesign, data: ReuseData, tasks: string[]): LabelCurvePoint[] {
+  const { perClass, seeds } = design.curve;
+  const { valPerClass, testPerClass, seed } = design.sizes;
+  const vocabulary = Array.from({ length: data.tokenizer.vocabSize }, (_, i) => data.tokenizer.decode([i]));
+  const V = vocabulary.length;
+  // A shorter L2 grid than the study's probes: the curve fits many more of them.
+  const grid = [1e-3, 1e-2, 1e-1];
+  const points: LabelCurvePoint[] = [];
+  for (const name of tasks) {
+    const task = taskNamed(data, name);
+    const K = task.classes.length;
+    const { pool, test } = splitPoolAndTest(task.all, { poolPerClass: Math.max(...perClass) + valPerClass, testPerClass, seed: seed + 1 });
+    const poolIds = encodeTask(pool, data.tokenizer), testIds = encodeTask(test, data.tokenizer);
+    const features = models.map(({ model }) => taskFeatures(model, poolIds, testIds));
+    const poolCounts = characterCounts(pool.texts, vocabulary), testCounts = characterCounts(test.texts, vocabulary);
+    for (const n of perClass) {
+      const samples = seeds.map((s) => labelledSample(pool, { trainPerClass: n, valPerClass, seed: 1000 * s + n }));
+      models.forEach((m, k) => points.push({
+        task: name, method: `linear probe, ${m.name}`, perClass: n,
+        accuracies: samples.map((sample) => fitProbes(features[k], { pool: pool.labels, test: test.labels }, sample, K, grid).testAccuracy),
+      }));
+      points.push({
+        task: name, method: "bag of characters", perClass: n,
+        accuracies: samples.map((sample) => {
+          const bag = fitLogisticCV(selectRows(poolCounts, V, sample.train), sample.train.map((i) => pool.labels[i]), K, { grid });
+          return accuracy(argmaxRows(logisticProbabilities(bag, testCounts), K), test.labels);
+        }),
+      });
+    }
+  }
+  return points;
 }
 
 function taskNamed(data: ReuseData, name: string): StudyTask {

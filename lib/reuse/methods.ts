@@ -126,12 +126,12 @@ export interface ProbeFit {
  */
 export function fitProbes(
   features: { pool: Float32Array[]; test: Float32Array[] }, labels: { pool: ArrayLike<number>; test: ArrayLike<number> },
-  sample: { train: number[]; val: number[] }, classes: number,
+  sample: { train: number[]; val: number[] }, classes: number, grid?: number[],
 ): ProbeFit {
   const rowsOf = (x: Float32Array, idx: number[]) => selectRows(x, x.length / labels.pool.length, idx);
   const yTrain = sample.train.map((i) => labels.pool[i]), yVal = sample.val.map((i) => labels.pool[i]);
   const fits = features.pool.map((x, l) => {
-    const probe = fitLogisticCV(rowsOf(x, sample.train), yTrain, classes);
+    const probe = fitLogisticCV(rowsOf(x, sample.train), yTrain, classes, { grid });
     const predict = (z: ArrayLike<number>) => argmaxRows(logisticProbabilities(probe, z), classes);
     return { validation: accuracy(predict(rowsOf(x, sample.val)), yVal), test: accuracy(predict(features.test[l]), labels.test) };
   });

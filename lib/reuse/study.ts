@@ -40,6 +40,8 @@ export interface ReuseDesign {
   /** Per class: the labelled pool each seed samples from, the held-out test set, and one seed's training and validation sets. */
   sizes: { poolPerClass: number; testPerClass: number; trainPerClass: number; valPerClass: number; seed: number };
   tuning: { steps: number; batchSize: number };
+  /** The probes' learning curve: labelled examples per class, and its seeds. */
+  curve: { perClass: number[]; seeds: number[] };
   methods: TunedMethod[];
   /** Seeds trained at every rate; the rate is chosen on their mean validation accuracy. */
   tuningSeeds: number[];
@@ -60,6 +62,7 @@ export function reuseDesign(scale: Scale): ReuseDesign {
       reserve: { length: 32, speakers: 4, speakerShare: 0.7, otherShare: 0.3, seed: 1 },
       sizes: { poolPerClass: 12, testPerClass: 16, trainPerClass: 6, valPerClass: 4, seed: 7 },
       tuning: { steps: 6, batchSize: 8 },
+      curve: { perClass: [4, 8], seeds: [1, 2] },
       methods: [
         { name: "fine-tune (all weights)", kind: { method: "fine-tune" }, rates: [3e-4] },
         lora(1, [1e-2, 3e-2]),
@@ -76,6 +79,7 @@ export function reuseDesign(scale: Scale): ReuseDesign {
     reserve: { length: 64, speakers: 4, speakerShare: 0.7, otherShare: 0.3, seed: 1 },
     sizes: { poolPerClass: 64, testPerClass: 400, trainPerClass: 32, valPerClass: 16, seed: 7 },
     tuning: { steps: 100, batchSize: 16 },
+    curve: { perClass: [16, 32, 64, 128, 256], seeds: [1, 2, 3] },
     methods: [
       { name: "fine-tune (all weights)", kind: { method: "fine-tune" }, rates: [3e-5, 1e-4, 3e-4, 1e-3] },
       lora(1, [1e-2, 3e-2, 1e-1]),
@@ -90,6 +94,8 @@ export function reuseDesign(scale: Scale): ReuseDesign {
 export interface StudyTask {
   name: string;
   classes: string[];
+  /** Every example of the task, before the split into pool and test. */
+  all: TextTask;
   pool: TextTask;
   test: TextTask;
   testIds: LabeledSequences;
@@ -105,6 +111,9 @@ export interface ReuseData {
 
 /** Everything the study reads from the corpus, the same for the lesson and the study tool. */
 export function reuseData(design: ReuseDesign): ReuseData {
+  if (design.reserve.length !== design.model.blockSize) {
+    throw new Error(`reuseData: task windows of ${design.reserve.length} characters must fill the model's context of ${design.model.blockSize}`);
+  }
   const corpus = loadDataset(design.corpus);
   // The character set of the whole corpus (no text of it): the tasks' characters all have ids.
   const tokenizer = CharTokenizer.fromText(corpus);
@@ -118,7 +127,7 @@ export function reuseData(design: ReuseDesign): ReuseData {
   ];
   const tasks = texts.map((task) => {
     const { pool, test } = splitPoolAndTest(task, design.sizes);
-    return { name: task.name, classes: task.classes, pool, test, testIds: encodeTask(test, tokenizer) };
+    return { name: task.name, classes: task.classes, all: task, pool, test, testIds: encodeTask(test, tokenizer) };
   });
   return { tokenizer, split, pretraining: splitTrainVal(tokenizer.encode(split.pretrainText)), tasks };
 }
@@ -249,8 +258,9 @@ export async function runStudy(
   const todo = runs.map((run, i) => ({ run, id: ids[i] })).filter(({ id }) => !done.has(id));
   const jobs = options.jobs ?? 1;
   if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`runStudy: jobs must be a positive integer; got ${jobs}`);
+  const weights = [...pretrained.model.weights()]; // one copy, shared by every job's message
   const job = (run: StudyRun): StudyJob => ({
-    backend: options.backend, config: pretrained.model.config, weights: [...pretrained.model.weights()], kind: run.method.kind,
+    backend: options.backend, config: pretrained.model.config, weights, kind: run.method.kind,
     data: runData(design, data, run), options: { ...design.tuning, learningRate: run.learningRate, seed: run.seed },
   });
   let finished = runs.length - todo.length;
