@@ -1,11 +1,14 @@
 import { describe, expect, it } from "vitest";
 
 import { Random } from "../lib/core/random";
-import { meanInterval, pairedDifference, summarizeRuns, testStandardError, tQuantile95, verdict, type MethodRun } from "../lib/reuse/analysis";
+import {
+  bestMethod, describeDifference, intervalRows, liveBesideStored, meanInterval, pairedDifference, summarizeRuns, testStandardError, tQuantile95, verdict,
+  type MethodRun,
+} from "../lib/reuse/analysis";
 import {
   accuracy, argmaxRows, auroc, characterCounts, fitLogistic, fitLogisticCV, fitThreshold, logisticProbabilities, majorityClass, newlineRule,
 } from "../lib/reuse/baselines";
-import { chooseRates, reuseDesign, studyRunId, type StudyResult } from "../lib/reuse/study";
+import { chooseRates, chosenRateRows, reuseDesign, studyRunId, type StudyResult } from "../lib/reuse/study";
 
 /** n points in `dims` dimensions, class c centred at `separation` along axis c (plus noise). */
 function clusters(n: number, dims: number, classes: number, separation: number, seed: number) {
@@ -183,6 +186,23 @@ describe("means, intervals and paired differences", () => {
     expect(() => pairedDifference(runs, "t", "a", "c")).toThrow('pairedDifference: no runs of "c" on "t"; have a, b');
     expect(testStandardError(0.5, 625)).toBeCloseTo(2, 12);
   });
+
+  it("reads a difference, the best method, a live seed against the stored ones, and rows for tables", () => {
+    const run = (method: string, seed: number, testAccuracy: number): MethodRun => ({ task: "t", method, seed, testAccuracy, trainableParams: 0 });
+    const runs = [run("a", 1, 0.8), run("a", 2, 0.82), run("a", 3, 0.79), run("b", 1, 0.7), run("b", 2, 0.71), run("b", 3, 0.7)];
+    expect(describeDifference(runs, "t", "a", "b")).toMatch(/^t: a − b = \+10\.0 points \(95% interval \+\d\.\d to \+\d+\.\d, 3 seeds\): a is higher$/);
+    expect(describeDifference(runs, "t", "b", "a")).toMatch(/: b is lower$/);
+    const summary = summarizeRuns(runs);
+    expect(bestMethod(summary, "t").method).toBe("a");
+    expect(bestMethod(summary, "t", ["b"]).method).toBe("b");
+    expect(() => bestMethod(summary, "u")).toThrow('bestMethod: no summary for task "u"');
+    expect(intervalRows(summary)[0]).toMatchObject({ task: "t", method: "a", seeds: 3, "single-class runs": 0 });
+    expect(intervalRows(summarizeRuns([run("c", 1, 0.5)]))[0]["95% interval"]).toBe("one seed");
+    expect(liveBesideStored([run("a", 6, 0.9)], runs)).toEqual([{
+      task: "t", method: "a", "seed 6 (live)": 0.9, "stored: mean": (0.8 + 0.82 + 0.79) / 3, "stored: lowest": 0.79, "stored: highest": 0.82, "stored seeds": 3,
+    }]);
+    expect(() => liveBesideStored([run("z", 6, 0.9)], runs)).toThrow('liveBesideStored: no stored run of z on "t"');
+  });
 });
 
 describe("choosing learning rates", () => {
@@ -210,6 +230,8 @@ describe("choosing learning rates", () => {
     expect(chosen.learningRate).toBe(mid);
     expect(chosen.atEdge).toBe(false);
     expect(chosen.validationByRate.map((v) => v.accuracy)).toEqual([0.6, 0.75, 0.75]);
+    const rateRow = chosenRateRows([chosen])[0];
+    expect(rateRow["mean validation accuracy by rate"]).toBe(`${low}: 0.600, ${mid}: 0.750 ◀, ${high}: 0.750`);
   });
 
   it("never chooses a rate whose run diverged, and says when every rate did or runs are missing", () => {

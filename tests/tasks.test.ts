@@ -6,7 +6,7 @@ import {
   encodeTask, labelledSample, parseSpeeches, pickExamples, realOrScrambledTask, reserveTaskSpeeches, scrambleWords, speakerTask,
   splitPoolAndTest, verseProseTask, type TextTask,
 } from "../lib/reuse/tasks";
-import { reuseData, reuseDesign } from "../lib/reuse/study";
+import { reuseData, reuseDesign, verbatimInPretraining } from "../lib/reuse/study";
 
 const CORPUS = [
   "ROMEO:\nBut soft, what light through yonder window breaks?\nIt is the east.",
@@ -138,10 +138,12 @@ describe("the lesson's split of Tiny Shakespeare", () => {
   it("no task example, pool or test, is pretraining text; test sets are large enough for a 2-point standard error", () => {
     const data = reuseData(reuseDesign("full"));
     const pretraining = data.tokenizer.decode(data.pretraining.train) + data.tokenizer.decode(data.pretraining.val);
+    let found = 0;
     for (const task of data.tasks) {
       // A window found verbatim in pretraining text would be a leak; scrambled windows are never there by construction.
       const real = [...task.pool.texts, ...task.test.texts];
       const leaked = real.filter((t) => pretraining.includes(t));
+      found += leaked.length;
       // Shakespeare repeats a few lines word for word (refrains, stage formulas): a handful may recur, no more.
       expect(leaked.length / real.length).toBeLessThan(0.01);
       const n = task.test.labels.length;
@@ -149,5 +151,7 @@ describe("the lesson's split of Tiny Shakespeare", () => {
       const poolGroups = new Set(task.pool.groups);
       expect(task.test.groups.some((g) => poolGroups.has(g))).toBe(false);
     }
+    // The lesson's own count agrees (it skips scrambled windows, which are never corpus text).
+    expect(verbatimInPretraining(data).found).toBe(found);
   });
 });
