@@ -147,7 +147,7 @@ describe.skipIf(missing.length > 0 && !required)("lesson 01 in classic Jupyter N
   it("Kernel → Interrupt during training: the cell says where it stopped, the kernel is idle in seconds and its CPU quiet", async () => {
     const cell = await runNewCell([
       `import { train } from "../../../lib";`,
-      `await train(model, data, { steps: 1_000_000, batchSize: 8, evalInterval: 1_000_000, evalBatches: 0, workers: 2 });`,
+      `await train(model, data.pretraining, { steps: 1_000_000, batchSize: 8, evalInterval: 1_000_000, evalBatches: 0, workers: 2 });`,
     ].join("\n"));
     await sleep(8000);
     expect(await page.evaluate((i) => (window as any).Jupyter.notebook.get_cell(i).input_prompt_number, cell)).toBe("*");

@@ -41,8 +41,8 @@ beforeAll(async () => {
     env: { ...process.env, TSLAB_ROOT_DIR: ROOT },
   });
   await printed([
-    `import { GPT, initBackend, train, tuneClassifiers, type ReuseTask } from "../../../lib";`,
-    `import { liveWorkerCount } from "../../../lib/core/threads";`,
+    `import { GPT, initBackend, train, type StudyJob } from "../../../lib";`,
+    `import { liveWorkerCount, mapInWorkers } from "../../../lib/core/threads";`,
     `await initBackend();`,
     `const ids = Int32Array.from({ length: 4000 }, (_, i) => (i * 7) % 11);`,
     `const config = { vocabSize: 11, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 32, dropout: 0, bias: true, tieWeights: true };`,
@@ -79,12 +79,12 @@ describe.skipIf(process.platform !== "linux")("Kernel → Interrupt", () => {
     expect(await quiet()).toBe(true);
   });
 
-  it("stops a tuning grid running in worker threads", async () => {
+  it("stops the study's runs in worker threads", async () => {
     const after = await interruptAfter(6000, [
       `const seqs = (n: number) => ({ ids: Int32Array.from({ length: n * 16 }, (_, j) => j % 11), labels: Int32Array.from({ length: n }, (_, i) => i % 2), length: 16, classes: ["a", "b"] });`,
-      `const task: ReuseTask = { name: "t", classes: ["a", "b"], train: seqs(16), test: seqs(8), testTexts: [] };`,
+      `const job: StudyJob = { backend: "cpu", config: config, weights: [...model.weights()], kind: { method: "fine-tune" }, data: { train: seqs(16), val: seqs(8), test: seqs(8) }, options: { steps: 100_000, batchSize: 4, learningRate: 1e-3, seed: 1 } };`,
       `outcome = "running";`,
-      `await tuneClassifiers(Array.from({ length: 6 }, () => ({ kind: { method: "fine-tune" as const }, task: task, learningRate: 1e-3 })), model, { steps: 100_000, batchSize: 4 }, { jobs: 2 })`,
+      `await mapInWorkers("reuse/worker.ts", Array.from({ length: 6 }, () => job), 2, { describe: () => "tuning" })`,
       `  .then(() => { outcome = "finished"; }, (err) => { outcome = String(err); });`,
     ].join("\n"), "console.log(liveWorkerCount(), outcome)");
     expect(after.trim()).toBe("0 InterruptedError: interrupted with 0 of 6 jobs finished (Kernel → Interrupt)");
