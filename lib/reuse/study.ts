@@ -81,10 +81,11 @@ export function reuseDesign(scale: Scale): ReuseDesign {
     tuning: { steps: 100, batchSize: 16 },
     curve: { perClass: [16, 32, 64, 128, 256], seeds: [1, 2, 3] },
     methods: [
-      { name: "fine-tune (all weights)", kind: { method: "fine-tune" }, rates: [3e-5, 1e-4, 3e-4, 1e-3] },
-      lora(1, [1e-2, 3e-2, 1e-1]),
-      lora(4, [1e-2, 3e-2, 1e-1]),
-      { name: "from scratch", kind: { method: "scratch" }, rates: [3e-4, 1e-3, 3e-3] },
+      // Grids were widened wherever a rate was chosen at an edge; the study still reports any rate that is.
+      { name: "fine-tune (all weights)", kind: { method: "fine-tune" }, rates: [1e-5, 3e-5, 1e-4, 3e-4, 1e-3] },
+      lora(1, [3e-3, 1e-2, 3e-2, 1e-1]),
+      lora(4, [1e-3, 3e-3, 1e-2, 3e-2, 1e-1]),
+      { name: "from scratch", kind: { method: "scratch" }, rates: [1e-4, 3e-4, 1e-3, 3e-3, 1e-2] },
     ],
     tuningSeeds: [1, 2], seeds: [1, 2, 3, 4, 5],
   };
