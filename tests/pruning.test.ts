@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 
 import {
-  budgetsWonWithScoring, computeFrontiers, crossover, el2nScores, equalCompute, fasterThan, powerLawsByFraction, pruningRow,
+  budgetsWonWithScoring, computeFrontiers, crossover, el2nScores, equalCompute, equalComputeWithScoring, exampleFlops, fasterThan,
+  convergedStudent, hebbianError, hebbianStudent, learningCurve, powerLawsByFraction, pruningRow, scoreAgreement, scoringFlops, studentFlops,
   exampleEl2n, exampleGradNorms, forgettingCounts, forgettingScores, grandScores, kMeans, linearStudentError, localExponents, makeTeacher,
   normalCdf, paretoFrontier, principalComponents, probeSeeds, prototypeScores, pruningExperiment, randomScores, rankCorrelation, selectByScore, SoftmaxClassifier,
   subsetExamples, teacherStudentData, teacherStudentError, trainClassifier, trainStudent, type Examples, type ProbeOptions,
@@ -322,8 +323,10 @@ describe("experiment helpers", () => {
     expect(rows.length).toBe(2 * 2 * 2 * 2);
     const at = (score: string, keep: string, fraction: number, poolSize: number) => rows.find((r) => r.score === score && r.keep === keep && r.fraction === fraction && r.poolSize === poolSize)!;
     expect(at("EL2N", "hard", 0.25, 80).kept).toBe(20);
-    expect(at("EL2N", "hard", 0.25, 80).trainingCompute).toBe(100);
-    expect(at("EL2N", "hard", 0.25, 80).scoringCompute).toBe(2 * 3 * 80);
+    // A linear model in d = 6 with 2 classes has 14 parameters: 84 FLOPs per example forward and backward, 28 forward.
+    expect(at("EL2N", "hard", 0.25, 80).trainingFlops).toBe(5 * 20 * 84); // 5 epochs on 20 kept
+    expect(at("EL2N", "hard", 0.25, 80).scoringFlops).toBe(2 * (3 * 80 * 84 + 80 * 28)); // 2 probes: 3 epochs, then a forward pass
+    expect(at("EL2N", "hard", 1, 80).scoringFlops).toBe(0);
     expect(at("EL2N", "hard", 1, 40).testError).toBe(at("random", "easy", 1, 40).testError);
     // With 30% of labels flipped, EL2N's hardest examples are mostly the flipped ones and its easiest almost none.
     expect(at("EL2N", "hard", 0.25, 80).mislabeled).toBeGreaterThan(0.5);
@@ -336,9 +339,9 @@ describe("experiment helpers", () => {
 describe("reading a pruning experiment", () => {
   // A hand-made grid: pools 100…800, fractions 1 and 1/4, keep hard and easy. Errors fall as 1/n
   // without pruning; keep-hard loses on small pools and wins from 400 on, keep-easy the reverse.
-  const row = (keep: "hard" | "easy", fraction: number, poolSize: number, testError: number, scoringCompute = 0) => ({
+  const row = (keep: "hard" | "easy", fraction: number, poolSize: number, testError: number, scoringFlops = 0) => ({
     score: "EL2N" as const, keep, fraction, poolSize, kept: poolSize * fraction, testError, testErrorSe: 0, mislabeled: 0,
-    trainingCompute: 10 * poolSize * fraction, scoringCompute,
+    trainingFlops: 10 * poolSize * fraction, scoringFlops,
   });
   const pools = [100, 200, 400, 800];
   const rows = [
@@ -377,5 +380,121 @@ describe("reading a pruning experiment", () => {
     // budget (1000, error 0.1); the other pruned runs cost more than the unpruned runs they would beat.
     expect(withScoring.find((p) => p.fraction < 1 && p.poolSize === 400)?.compute).toBe(1000);
     expect(budgetsWonWithScoring(rows)).toEqual({ won: 1, budgets: 4 });
+    expect(equalComputeWithScoring(rows).map(({ full, best }) => [full.trainingFlops, best?.poolSize, best?.testError]))
+      .toEqual([[1000, 400, 0.06], [2000, 400, 0.06], [4000, 400, 0.06], [8000, 800, 0.02]]);
+    // Shared by two students, the pool of 800's scores cost each 2000: its run (error 0.02) now fits the budget of 4000 (0.025).
+    expect(equalComputeWithScoring(rows, 2)[2].best?.poolSize).toBe(800);
+    expect(budgetsWonWithScoring(rows, 2)).toEqual({ won: 2, budgets: 4 });
+    expect(() => budgetsWonWithScoring(rows, 0.5)).toThrow("reuses (students sharing one scoring) must be a finite number ≥ 1; got 0.5");
+  });
+});
+
+describe("counting compute in FLOPs", () => {
+  it("charges 6 per parameter forward and backward, 2 forward, so a 16-unit probe costs 850/102 of the linear student in d = 50", () => {
+    const probe = { inputDim: 50, classes: 2, hidden: 16 };
+    expect(exampleFlops(probe, "forward and backward")).toBe(6 * (50 * 16 + 16 + 16 * 2 + 2));
+    expect(exampleFlops({ ...probe, hidden: 0 }, "forward")).toBe(2 * 102);
+    const scoring = {
+      probe: { hidden: 16, epochs: 2, batchSize: 16, learningRate: 0.5, runs: 4, seed: 1 },
+      forgettingEpochs: 20, prototypeComponents: 1, prototypeClusters: 2,
+    };
+    const pool = { poolSize: 1000, inputDim: 50, classes: 2 };
+    expect(scoringFlops("EL2N", pool, scoring)).toBe(4 * 1000 * (2 * 6 * 850 + 2 * 850));
+    expect(scoringFlops("GraNd", pool, scoring)).toBe(4 * 1000 * 3 * 6 * 850);
+    expect(scoringFlops("forgetting", pool, scoring)).toBe(4 * 20 * 1000 * 6 * 850);
+    expect(scoringFlops("random", pool, scoring)).toBe(0);
+    // No gradients: the covariance's n·d(d+1) FLOPs and more, but less than one EL2N probe.
+    expect(scoringFlops("prototype", pool, scoring)).toBeGreaterThan(1000 * 50 * 51);
+    expect(scoringFlops("prototype", pool, scoring)).toBeLessThan(scoringFlops("EL2N", pool, scoring) / 4);
+    expect(studentFlops(100, pool, 50)).toBe(50 * 100 * 6 * 102);
+  });
+});
+
+describe("how well a score finds the hard examples", () => {
+  const margins = Float64Array.from({ length: 200 }, (_, i) => (i % 2 ? 1 : -1) * (i + 1));
+  it("a score that is the true difficulty agrees perfectly, its reverse not at all", () => {
+    expect(scoreAgreement(margins.map((t) => -Math.abs(t)), margins)).toEqual({ rankCorrelation: 1, hardestOverlap: 1 });
+    const reversed = scoreAgreement(margins.map((t) => Math.abs(t)), margins);
+    expect(reversed.rankCorrelation).toBeCloseTo(-1, 12);
+    expect(reversed.hardestOverlap).toBe(0);
+  });
+  it("a random score finds about the fraction kept", () => {
+    const overlaps = [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => scoreAgreement(randomScores(200, seed), margins, 0.25).hardestOverlap);
+    expect(overlaps.reduce((a, b) => a + b) / overlaps.length).toBeGreaterThan(0.15);
+    expect(overlaps.reduce((a, b) => a + b) / overlaps.length).toBeLessThan(0.35);
+  });
+});
+
+describe("the unpruned student against theory", () => {
+  it("the Hebbian closed form: chance at α → 0, 1/√(2πα) for large α, and what a simulated Hebbian student gets", () => {
+    expect(hebbianError(1e-9)).toBeCloseTo(0.5, 4);
+    expect(hebbianError(1e6) * Math.sqrt(2 * Math.PI * 1e6)).toBeCloseTo(1, 4);
+    const d = 400;
+    for (const alpha of [0.5, 2, 8]) {
+      const teacher = makeTeacher(d, 7);
+      const errors = Array.from({ length: 20 }, (_, seed) => {
+        const data = teacherStudentData(teacher, { n: alpha * d, seed });
+        return linearStudentError(hebbianStudent(data), 0, teacher);
+      });
+      expect(Math.abs(errors.reduce((a, b) => a + b) / errors.length - hebbianError(alpha))).toBeLessThan(0.01);
+    }
+    expect(() => hebbianError(0)).toThrow("hebbianError: alpha (examples per dimension) must be a finite number > 0; got 0");
+  });
+
+  it("the converged student: the root of the 1-D stationarity condition, and a zero gradient by finite differences", () => {
+    // x = ±1 labelled by its sign: by symmetry c = 0 and w solves 2σ(−w) = l2·w, found here by bisection.
+    const oneD = convergedStudent(examples([[1], [-1]], [1, 0]), { l2: 0.1 });
+    let lo = 0, hi = 100;
+    for (let k = 0; k < 200; k++) { const w = (lo + hi) / 2; if (2 / (1 + Math.exp(w)) > 0.1 * w) lo = w; else hi = w; }
+    expect(oneD.weights[0]).toBeCloseTo(lo, 9);
+    expect(oneD.bias).toBeCloseTo(0, 9);
+    // Random data in 3-D with noisy labels: the objective's central differences vanish at the solution.
+    const data = teacherStudentData(makeTeacher(3, 1), { n: 60, labelNoise: 0.2, clusterSeparation: 1, seed: 4 });
+    const l2 = 0.01;
+    const student = convergedStudent(data, { l2 });
+    const objective = (t: number[]) => Array.from(data.labels).reduce((f, label, i) => {
+      const z = (label === 1 ? 1 : -1) * (t[0] * data.x[3 * i] + t[1] * data.x[3 * i + 1] + t[2] * data.x[3 * i + 2] + t[3]);
+      return f + Math.log(1 + Math.exp(-z));
+    }, 0) + 0.5 * l2 * t.reduce((a, v) => a + v * v, 0);
+    const theta = [...student.weights, student.bias];
+    for (let j = 0; j < 4; j++) {
+      const h = 1e-5, up = [...theta], down = [...theta];
+      up[j] += h; down[j] -= h;
+      expect(Math.abs((objective(up) - objective(down)) / (2 * h))).toBeLessThan(1e-6);
+    }
+  });
+
+  it("the converged student's error falls about as 1/α, the Hebbian student's as 1/√α", () => {
+    const d = 25, alphas = [8, 16, 32, 64];
+    const teacher = makeTeacher(d, 11);
+    const mean = (f: (seed: number) => number) => [1, 2, 3, 4, 5, 6].reduce((s, seed) => s + f(seed), 0) / 6;
+    const errors = alphas.map((alpha) => mean((seed) => {
+      const data = teacherStudentData(teacher, { n: alpha * d, seed });
+      const { weights, bias } = convergedStudent(data, { l2: 1e-4 });
+      return linearStudentError(weights, bias, teacher);
+    }));
+    const exponent = (e: number[]) => -Math.log(e[3] / e[0]) / Math.log(alphas[3] / alphas[0]);
+    expect(exponent(errors)).toBeGreaterThan(0.8);
+    expect(exponent(errors)).toBeLessThan(1.3);
+    expect(exponent(alphas.map(hebbianError))).toBeCloseTo(0.5, 1);
+    for (const [i, alpha] of alphas.entries()) expect(errors[i]).toBeLessThan(hebbianError(alpha));
+  });
+
+  it("a learning curve trains the student on the first n examples of each seed's stream", () => {
+    const teacher = makeTeacher(5, 2);
+    const hebbian = (data: Examples) => ({ weights: hebbianStudent(data), bias: 0 });
+    const curve = learningCurve({ teacher, clusterSeparation: 1, poolSizes: [10, 40], seeds: [3, 4], student: hebbian });
+    const byHand = [3, 4].map((seed) => linearStudentError(hebbianStudent(subsetExamples(
+      teacherStudentData(teacher, { n: 40, clusterSeparation: 1, seed }), Int32Array.from({ length: 10 }, (_, i) => i))), 0, teacher, 1));
+    expect(curve[0].poolSize).toBe(10);
+    expect(curve[0].testError).toBeCloseTo((byHand[0] + byHand[1]) / 2, 12);
+    expect(curve[0].testErrorSe).toBeCloseTo(Math.abs(byHand[0] - byHand[1]) / 2, 12);
+    expect(() => learningCurve({ teacher, clusterSeparation: 0, poolSizes: [], seeds: [1], student: hebbian })).toThrow("learningCurve: seeds and poolSizes must be non-empty");
+  });
+
+  it("refuses what has no minimum or is not a perceptron's problem", () => {
+    expect(() => convergedStudent(examples([[1, 0], [-1, 0]], [1, 0]), { l2: 0 })).toThrow("convergedStudent: l2 must be a finite number > 0");
+    expect(() => convergedStudent(examples([[1, 0]], [0], 3), { l2: 1 })).toThrow("convergedStudent: needs 2 classes");
+    expect(() => convergedStudent(examples([[1, 0], [-1, 0]], [1, 0]), { l2: 1e-3, maxSteps: 1 })).toThrow("convergedStudent: not converged after 1 Newton steps");
   });
 });

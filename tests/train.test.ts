@@ -63,6 +63,31 @@ describe("AdamW", () => {
   });
 });
 
+describe("AdamW with half-precision weights", () => {
+  it("keeps every weight on the fp16 grid and loses an update below half a weight's spacing, which fp32 keeps", () => {
+    const run = (masterWeights: "fp32" | "fp16", learningRate: number) => {
+      const model = GPT.create(TINY, 3);
+      const specs = parameterSpecs(TINY);
+      // Set every weight to 1, whose fp16 spacing is 2^-10: Adam's first step moves each by ≈ the learning rate.
+      specs.forEach((s) => model.params.get(s.name)!.assign(tf.ones(s.shape)));
+      const opt = new AdamW(modelParameters(model), { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, gradClip: 0, masterWeights });
+      const grads = specs.map((s) => tf.ones(s.shape));
+      opt.step(grads, learningRate);
+      tf.dispose(grads);
+      const weights = specs.flatMap((s) => Array.from(model.params.get(s.name)!.dataSync()));
+      model.dispose();
+      return weights;
+    };
+    const small = 2 ** -12; // a quarter of the spacing at 1
+    expect(new Set(run("fp16", small))).toEqual(new Set([1]));
+    for (const w of run("fp32", small)) expect(w).toBeCloseTo(1 - small, 6);
+    const large = 3 * 2 ** -10; // three spacings: survives the rounding exactly
+    for (const w of run("fp16", large)) expect(w).toBe(1 - large);
+    expect(() => new AdamW(modelParameters(GPT.create(TINY, 1)), { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, gradClip: 0, masterWeights: "fp8" as "fp16" }))
+      .toThrow('AdamW: masterWeights must be "fp32", "fp16" or "bf16"; got "fp8"');
+  });
+});
+
 describe("train", () => {
   it("overfits a single tiny batch", async () => {
     const model = GPT.create(TINY, 4);

@@ -1,6 +1,8 @@
 // AdamW (Loshchilov & Hutter): Adam's update with decoupled weight decay, bias correction and
 // global-norm gradient clipping, one small group of elementwise ops per parameter tensor.
 import * as tf from "@tensorflow/tfjs";
+import { roundToBFloat16, roundToFloat16 } from "../efficiency/precision";
+import type { HalfFormat } from "./mixed";
 
 export interface AdamWConfig {
   beta1: number;
@@ -10,6 +12,12 @@ export interface AdamWConfig {
   weightDecay: number;
   /** Clip the global gradient norm to this (0: no clipping). */
   gradClip: number;
+  /**
+   * Where the weights live between steps: "fp32" (mixed precision's float32 master copy), or
+   * fp16/bf16, rounding every weight after its update, so that an update smaller than half the
+   * weight's spacing in that format is lost (the failure master weights exist to avoid). Default "fp32".
+   */
+  masterWeights?: "fp32" | HalfFormat;
 }
 
 /**
@@ -27,6 +35,9 @@ export class AdamW {
   /** Optimises `params`; only those marked `decay` get weight decay. */
   constructor(params: { variable: tf.Variable; decay: boolean }[], private readonly c: AdamWConfig) {
     if (params.length === 0) throw new Error("AdamW: no parameters to optimise");
+    if (!["fp32", "fp16", "bf16", undefined].includes(c.masterWeights)) {
+      throw new Error(`AdamW: masterWeights must be "fp32", "fp16" or "bf16"; got ${JSON.stringify(c.masterWeights)}`);
+    }
     this.vars = params.map((p) => p.variable);
     this.decays = params.map((p) => p.decay);
     this.m = this.vars.map((x) => new Float32Array(x.size));
@@ -58,6 +69,8 @@ export class AdamW {
     // Bias correction folded into one scalar step size and a rescaled epsilon.
     const stepSize = (learningRate * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
     const epsHat = eps * Math.sqrt(1 - beta2 ** t);
+    const masterWeights = this.c.masterWeights ?? "fp32";
+    const round = masterWeights === "fp16" ? roundToFloat16 : masterWeights === "bf16" ? roundToBFloat16 : null;
     this.vars.forEach((variable, i) => {
       const g = parts[i], m = this.m[i], v = this.v[i];
       const p = variable.dataSync() as Float32Array; // a copy on every backend
@@ -69,6 +82,7 @@ export class AdamW {
         v[j] = beta2 * v[j] + (1 - beta2) * gj * gj;
         p[j] = p[j] * keep - (stepSize * m[j]) / (Math.sqrt(v[j]) + epsHat);
       }
+      if (round) for (let j = 0; j < p.length; j++) p[j] = round(p[j]);
       const updated = tf.tensor(p, variable.shape, "float32");
       variable.assign(updated);
       updated.dispose();

@@ -49,6 +49,8 @@ export interface TrainConfig {
   lossScale: "dynamic" | number;
   /** Where dynamic loss scaling starts. */
   initialLossScale: number;
+  /** Format of the weights between steps: "fp32" master weights, or (to show why they exist) fp16 or bf16. */
+  masterWeights: "fp32" | HalfFormat;
   /**
    * Threads that share each batch (data parallelism, lib/gpt/parallel.ts): a number, or "auto"
    * (COURSE_WORKERS if set, else one per core on the wasm and cpu backends for runs long enough
@@ -61,7 +63,7 @@ export interface TrainConfig {
 export const DEFAULT_TRAIN: TrainConfig = {
   steps: 2000, batchSize: 12, gradAccumSteps: 1, learningRate: 1e-3, minLearningRate: 1e-4, warmupSteps: 100,
   weightDecay: 0.1, beta1: 0.9, beta2: 0.99, eps: 1e-8, gradClip: 1.0, evalInterval: 250, evalBatches: 20, seed: 1337,
-  precision: "fp32", lossScale: 1, initialLossScale: 2 ** 15, workers: "auto",
+  precision: "fp32", lossScale: 1, initialLossScale: 2 ** 15, masterWeights: "fp32", workers: "auto",
 };
 
 export function validateTrainConfig(c: TrainConfig): TrainConfig {
@@ -79,6 +81,7 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   for (const k of ["weightDecay", "gradClip"] as const) if (!(c[k] >= 0)) throw new Error(`TrainConfig.${k} must be ≥ 0; got ${c[k]}`);
   if (!(c.eps > 0)) throw new Error(`TrainConfig.eps must be positive; got ${c.eps}`);
   if (!["fp32", "fp16", "bf16"].includes(c.precision)) throw new Error(`TrainConfig.precision must be "fp32", "fp16" or "bf16"; got ${JSON.stringify(c.precision)}`);
+  if (!["fp32", "fp16", "bf16"].includes(c.masterWeights)) throw new Error(`TrainConfig.masterWeights must be "fp32", "fp16" or "bf16"; got ${JSON.stringify(c.masterWeights)}`);
   if (!(c.workers === "auto" || (Number.isInteger(c.workers) && c.workers >= 1))) throw new Error(`TrainConfig.workers must be a positive integer or "auto"; got ${JSON.stringify(c.workers)}`);
   if (!(c.lossScale === "dynamic" || c.lossScale > 0)) throw new Error(`TrainConfig.lossScale must be "dynamic" or a positive number; got ${JSON.stringify(c.lossScale)}`);
   return c;

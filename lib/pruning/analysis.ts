@@ -1,9 +1,10 @@
 // What lesson 04 reads off a pruning experiment's rows: curves by rule and fraction, where
 // keeping the hard examples starts to win, power laws on a common range, and comparisons at
-// equal compute, with and without the cost of computing the scores.
+// equal compute, with and without the cost of computing the scores, and how well a score finds
+// the truly hard examples.
 import { fitPowerLaw, type PowerLawFit } from "../scaling/powerlaw";
-import type { KeepRule } from "./select";
-import { localExponents, paretoFrontier, type PruningRow, type ScoreName } from "./experiment";
+import { selectByScore, type KeepRule } from "./select";
+import { localExponents, paretoFrontier, rankCorrelation, type PruningRow, type ScoreName } from "./experiment";
 
 /** The row for one rule, fraction kept and pool size (and score, when the rows hold several). */
 export function pruningRow(rows: PruningRow[], keep: KeepRule, fraction: number, poolSize: number, score?: ScoreName): PruningRow {
@@ -67,21 +68,56 @@ export function equalCompute(rows: PruningRow[]): EqualComputeRow[] {
   });
 }
 
-/** The Pareto frontiers of error against compute: training compute only, and training plus scoring. */
-export function computeFrontiers(rows: PruningRow[]): { training: (PruningRow & { compute: number; error: number })[]; withScoring: (PruningRow & { compute: number; error: number })[] } {
+/** The Pareto frontiers of error against FLOPs: training only, and training plus scoring (shared by `reuses` students). */
+export function computeFrontiers(rows: PruningRow[], reuses = 1): { training: FrontierPoint[]; withScoring: FrontierPoint[] } {
+  checkReuses("computeFrontiers", reuses);
   return {
-    training: paretoFrontier(rows.map((r) => ({ ...r, compute: r.trainingCompute, error: r.testError }))),
-    withScoring: paretoFrontier(rows.map((r) => ({ ...r, compute: r.trainingCompute + r.scoringCompute, error: r.testError }))),
+    training: paretoFrontier(rows.map((r) => ({ ...r, compute: r.trainingFlops, error: r.testError }))),
+    withScoring: paretoFrontier(rows.map((r) => ({ ...r, compute: r.trainingFlops + r.scoringFlops / reuses, error: r.testError }))),
   };
 }
 
-/** How many unpruned runs some pruned run beats within the same budget once the scores' own cost is counted. */
-export function budgetsWonWithScoring(rows: PruningRow[]): { won: number; budgets: number } {
-  const withScoring = computeFrontiers(rows).withScoring;
-  const unpruned = pruningCurve(rows, "hard", 1);
-  const won = unpruned.filter((full) => {
-    const affordable = withScoring.filter((p) => p.fraction < 1 && p.compute <= full.trainingCompute);
-    return affordable.length > 0 && Math.min(...affordable.map((p) => p.error)) < full.testError;
-  }).length;
-  return { won, budgets: unpruned.length };
+export type FrontierPoint = PruningRow & { compute: number; error: number };
+
+export interface BudgetRow {
+  /** The unpruned run whose training FLOPs set the budget. */
+  full: PruningRow;
+  /** The best pruned run whose training plus (shared) scoring FLOPs fit in that budget; null if none does. */
+  best: FrontierPoint | null;
+}
+
+/**
+ * Equal compute with the scores paid for: at each unpruned run's training FLOPs, the lowest error
+ * of any pruned run that costs no more, its score's FLOPs included. A pruned data set trained on by
+ * `reuses` students pays for its scores once, so each student is charged 1/reuses of them.
+ */
+export function equalComputeWithScoring(rows: PruningRow[], reuses = 1): BudgetRow[] {
+  const pruned = computeFrontiers(rows.filter((r) => r.fraction < 1), reuses).withScoring;
+  return pruningCurve(rows, "hard", 1).map((full) => {
+    const affordable = pruned.filter((p) => p.compute <= full.trainingFlops);
+    return { full, best: affordable.length ? affordable[affordable.length - 1] : null };
+  });
+}
+
+/** How many budgets (unpruned runs) some pruned run beats once the scores' own FLOPs are counted. */
+export function budgetsWonWithScoring(rows: PruningRow[], reuses = 1): { won: number; budgets: number } {
+  const budgets = equalComputeWithScoring(rows, reuses);
+  return { won: budgets.filter(({ full, best }) => best !== null && best.testError < full.testError).length, budgets: budgets.length };
+}
+
+function checkReuses(fn: string, reuses: number): void {
+  if (!(reuses >= 1) || !Number.isFinite(reuses)) throw new Error(`${fn}: reuses (students sharing one scoring) must be a finite number ≥ 1; got ${reuses}`);
+}
+
+/**
+ * How well a score finds the truly hard examples (those closest to the teacher's boundary):
+ * Spearman's rank correlation with −|margin|, and the share of the score's hardest `fraction`
+ * that is truly among the hardest `fraction` (a random score gets `fraction` on average).
+ */
+export function scoreAgreement(scores: ArrayLike<number>, teacherMargin: ArrayLike<number>, fraction = 0.2): { rankCorrelation: number; hardestOverlap: number } {
+  const closeness = Float64Array.from(teacherMargin, (t) => -Math.abs(t));
+  const hardest = (values: ArrayLike<number>) => selectByScore(values, { fraction, keep: "hard" });
+  const truly = new Set(hardest(closeness));
+  const found = Array.from(hardest(scores)).filter((i) => truly.has(i)).length;
+  return { rankCorrelation: rankCorrelation(scores, closeness), hardestOverlap: found / truly.size };
 }

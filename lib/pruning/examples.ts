@@ -23,6 +23,9 @@ export function checkExamples(fn: string, data: Examples): number {
   if (data.x.length !== n * data.dim) {
     throw new Error(`${fn}: x has ${data.x.length} values, which is ${data.x.length / data.dim} rows of dim ${data.dim}, but there are ${n} labels; expected ${n * data.dim} values`);
   }
+  for (let i = 0; i < data.x.length; i++) {
+    if (!Number.isFinite(data.x[i])) throw new Error(`${fn}: x[${Math.floor(i / data.dim)}][${i % data.dim}] is ${data.x[i]}; every input must be a finite number`);
+  }
   for (let i = 0; i < n; i++) {
     const y = data.labels[i];
     if (!(y >= 0 && y < data.classes)) throw new Error(`${fn}: labels[${i}] = ${y} is not a class in [0, ${data.classes})`);

@@ -1,10 +1,12 @@
 // Lesson 04's experiment in one place: draw a pool from the teacher, score it, keep a fraction by
 // a rule, train a linear student on what is kept and measure its exact test error; averaged
-// over independent pools. Compute is counted in example-gradient evaluations (one example through
-// forward and backward once): training a student for E epochs on n kept examples costs E·n.
-import { SoftmaxClassifier, trainClassifier } from "./classifier";
+// over independent pools. Compute is counted in floating-point operations, as Kaplan et al. count
+// a transformer's: one example through a network forward and backward costs 6 per parameter (2 forward,
+// 4 backward), a forward pass alone 2. The probes behind the scores have a hidden layer and the
+// student has none, so an epoch of a probe costs several epochs of the student.
+import { SoftmaxClassifier, trainClassifier, type ClassifierConfig } from "./classifier";
 import { subsetExamples, type Examples } from "./examples";
-import { principalComponents } from "./kmeans";
+import { KMEANS_DEFAULTS, principalComponents } from "./kmeans";
 import { el2nScores, forgettingScores, grandScores, prototypeScores, randomScores, type ProbeOptions } from "./scores";
 import { selectByScore, type KeepRule } from "./select";
 import { teacherStudentData, teacherStudentError, type TeacherStudentData } from "./teacher";
@@ -23,14 +25,46 @@ export interface ScoringOptions {
   prototypeClusters: number;
 }
 
-/** Example-gradient evaluations each score costs on a pool of `poolSize` (k-means and PCA need none). */
-export function scoringCost(name: ScoreName, poolSize: number, o: ScoringOptions): number {
+/** FLOPs of one example through a classifier: forward and backward (6 per parameter), or forward only (2). */
+export function exampleFlops(config: ClassifierConfig, pass: "forward and backward" | "forward"): number {
+  return (pass === "forward" ? 2 : 6) * SoftmaxClassifier.parameterCount(config);
+}
+
+/** The shape of the pool a score is computed on. */
+export interface PoolShape {
+  poolSize: number;
+  inputDim: number;
+  classes: number;
+}
+
+/**
+ * FLOPs each score costs on a pool. EL2N: the probes' training, then a forward pass per example;
+ * GraNd: the training, then a gradient per example; forgetting: the training alone (correctness is
+ * read off its own forward passes). The prototype score needs no gradients: the inputs' covariance
+ * (n·d² multiply-adds), power iteration, and k-means counted at its iteration cap, so an upper bound.
+ */
+export function scoringFlops(name: ScoreName, pool: PoolShape, o: ScoringOptions): number {
+  const { poolSize: n, inputDim: d, classes } = pool;
+  const probe = { inputDim: d, classes, hidden: o.probe.hidden };
+  const training = (epochs: number) => o.probe.runs * epochs * n * exampleFlops(probe, "forward and backward");
   switch (name) {
-    case "EL2N": return o.probe.runs * o.probe.epochs * poolSize;
-    case "GraNd": return o.probe.runs * (o.probe.epochs + 1) * poolSize; // + one gradient per example to score
-    case "forgetting": return o.probe.runs * o.forgettingEpochs * poolSize;
-    default: return 0;
+    case "EL2N": return training(o.probe.epochs) + o.probe.runs * n * exampleFlops(probe, "forward");
+    case "GraNd": return training(o.probe.epochs) + o.probe.runs * n * exampleFlops(probe, "forward and backward");
+    case "forgetting": return training(o.forgettingEpochs);
+    case "prototype": {
+      const c = o.prototypeComponents, k = o.prototypeClusters;
+      const pca = n * d * (d + 1) + c * KMEANS_DEFAULTS.powerIterations * 2 * d * d + 2 * n * d * c;
+      const kMeansCap = KMEANS_DEFAULTS.restarts * KMEANS_DEFAULTS.maxIterations * n * k * 3 * c; // each: n·k distances in c dims
+      return pca + kMeansCap;
+    }
+    case "random": return 0;
+    default: throw new Error(`scoringFlops: unknown score ${JSON.stringify(name)}; expected one of ${SCORE_NAMES.join(", ")}`);
   }
+}
+
+/** FLOPs to train the linear student for `epochs` on `kept` examples. */
+export function studentFlops(kept: number, pool: Omit<PoolShape, "poolSize">, epochs: number): number {
+  return epochs * kept * exampleFlops({ inputDim: pool.inputDim, classes: pool.classes, hidden: 0 }, "forward and backward");
 }
 
 /** One score for every example of `data`; higher = harder. */
@@ -93,10 +127,10 @@ export interface PruningRow {
   testErrorSe: number;
   /** Mean fraction of the kept examples whose label was flipped. */
   mislabeled: number;
-  /** Example-gradient evaluations to train the student: epochs × kept. */
-  trainingCompute: number;
-  /** Example-gradient evaluations to compute the score on the pool. */
-  scoringCompute: number;
+  /** FLOPs to train the student: epochs × kept × 6 × its parameters. */
+  trainingFlops: number;
+  /** FLOPs to compute the score on the pool (0 for the unpruned run, which needs none). */
+  scoringFlops: number;
 }
 
 /**
@@ -111,7 +145,7 @@ export function pruningExperiment(o: PruningExperimentOptions): PruningRow[] {
   }
   for (const f of o.fractions) if (!(f > 0 && f <= 1)) throw new Error(`${fn}: fractions must be in (0, 1]; got ${f}`);
   const largest = Math.max(...o.poolSizes);
-  const sums = new Map<string, { errors: number[]; mislabeled: number; kept: number; row: Omit<PruningRow, "testError" | "testErrorSe" | "mislabeled" | "kept" | "trainingCompute"> }>();
+  const sums = new Map<string, { errors: number[]; mislabeled: number; kept: number; row: Omit<PruningRow, "testError" | "testErrorSe" | "mislabeled" | "kept" | "trainingFlops"> }>();
   const total = o.poolSizes.length * o.seeds.length;
   let done = 0;
   for (const seed of o.seeds) {
@@ -134,7 +168,7 @@ export function pruningExperiment(o: PruningExperimentOptions): PruningRow[] {
             let flipped = 0;
             for (const i of indices) flipped += pool.flipped[i];
             const key = `${score}|${keep}|${fraction}|${poolSize}`;
-            if (!sums.has(key)) sums.set(key, { errors: [], mislabeled: 0, kept: 0, row: { score, keep, fraction, poolSize, scoringCompute: fraction === 1 ? 0 : scoringCost(score, poolSize, o.scoring) } });
+            if (!sums.has(key)) sums.set(key, { errors: [], mislabeled: 0, kept: 0, row: { score, keep, fraction, poolSize, scoringFlops: fraction === 1 ? 0 : scoringFlops(score, { poolSize, inputDim: pool.dim, classes: pool.classes }, o.scoring) } });
             const entry = sums.get(key)!;
             entry.errors.push(error);
             entry.mislabeled += flipped / indices.length / o.seeds.length;
@@ -148,7 +182,7 @@ export function pruningExperiment(o: PruningExperimentOptions): PruningRow[] {
   return [...sums.values()].map(({ errors, mislabeled, kept, row }) => {
     const mean = errors.reduce((a, b) => a + b, 0) / errors.length;
     const variance = errors.length > 1 ? errors.reduce((a, e) => a + (e - mean) ** 2, 0) / (errors.length - 1) : 0;
-    return { ...row, kept, testError: mean, testErrorSe: Math.sqrt(variance / errors.length), mislabeled, trainingCompute: o.student.epochs * kept };
+    return { ...row, kept, testError: mean, testErrorSe: Math.sqrt(variance / errors.length), mislabeled, trainingFlops: studentFlops(kept, { inputDim: o.teacher.length, classes: 2 }, o.student.epochs) };
   });
 }
 

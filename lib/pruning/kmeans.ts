@@ -4,6 +4,9 @@
 // own generator, and small enough to read.
 import { Random } from "../core/random";
 
+/** Defaults, and the power iteration's cap: also what lesson 04's FLOP count of the prototype score assumes. */
+export const KMEANS_DEFAULTS = { maxIterations: 100, restarts: 4, powerIterations: 1000 } as const;
+
 export interface KMeansOptions {
   /** Clusters. */
   k: number;
@@ -85,8 +88,8 @@ export function kMeans(points: Float64Array, dim: number, options: KMeansOptions
   const n = checkPoints(fn, points, dim);
   const { k, seed } = options;
   if (!Number.isInteger(k) || k < 1 || k > n) throw new Error(`${fn}: k must be an integer in [1, ${n}] (the number of points); got ${k}`);
-  const maxIterations = options.maxIterations ?? 100;
-  const restarts = options.restarts ?? 4;
+  const maxIterations = options.maxIterations ?? KMEANS_DEFAULTS.maxIterations;
+  const restarts = options.restarts ?? KMEANS_DEFAULTS.restarts;
   if (!Number.isInteger(maxIterations) || maxIterations < 1) throw new Error(`${fn}: maxIterations must be a positive integer; got ${maxIterations}`);
   if (!Number.isInteger(restarts) || restarts < 1) throw new Error(`${fn}: restarts must be a positive integer; got ${restarts}`);
   const random = new Random(seed);
@@ -151,7 +154,7 @@ export function principalComponents(points: Float64Array, dim: number, component
   for (let c = 0; c < components; c++) {
     for (let j = 0; j < dim; j++) v[j] = random.normal();
     let lambda = 0;
-    for (let it = 0; it < 1000; it++) {
+    for (let it = 0; it < KMEANS_DEFAULTS.powerIterations; it++) {
       for (let a = 0; a < dim; a++) {
         let s = 0;
         for (let b = 0; b < dim; b++) s += cov[a * dim + b] * v[b];
