@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { naiveAttention } from "../lib/efficiency/attention";
 import {
   fromBFloat16Array, fromBFloat16Bits, fromFloat16Array, fromFloat16Bits, gradientUnderflow, LossScaler, matmulLowPrecision, maxAbsDifference,
-  mixedPrecisionAttention, roundToBFloat16, roundToFloat16, roundToFormat, toBFloat16Array, toBFloat16Bits, toFloat16Array, toFloat16Bits,
+  mixedPrecisionAttention, roundToBFloat16, roundToFloat16, roundToFormat, toBFloat16Array, toBFloat16Bits, toFloat16Array, toFloat16Bits, log2Histogram,
 } from "../lib/efficiency/precision";
 import { Random } from "../lib/core/random";
 
@@ -356,5 +356,18 @@ describe("loss scaling", () => {
     expect(() => new LossScaler({ kind: "adaptive" } as unknown as { kind: "dynamic" })).toThrow('LossScaler: kind must be "static" or "dynamic"; got "adaptive"');
     expect(() => new LossScaler({ kind: "dynamic" }).step([[1, 2] as unknown as Float32Array])).toThrow("LossScaler.step: gradients[0] must be a Float32Array; got object");
     expect(() => gradientUnderflow(new Float32Array(1), -1)).toThrow("gradientUnderflow: scale must be a finite number > 0; got -1");
+  });
+});
+
+describe("log2Histogram", () => {
+  it("bins |x| by its binary exponent, clamps the ends, and counts zeros apart", () => {
+    const values = Float32Array.from([1, 1.5, -1.99, 0.5, 2 ** -30, 2 ** 20, 0, -0.25]);
+    const h = log2Histogram(values, -3, 1);
+    expect(h.exponents).toEqual([-3, -2, -1, 0, 1]);
+    // 2^-30 clamps into −3 and 2^20 into 1; 1, 1.5 and −1.99 lie in [1, 2); 0.5 in [0.5, 1); −0.25 in [0.25, 0.5).
+    expect(h.shares.map((s) => s * 8)).toEqual([1, 1, 1, 3, 1]);
+    expect(h.zeros).toBe(1 / 8);
+    expect(() => log2Histogram(values, 2, 1)).toThrow("log2Histogram: lo and hi must be integers with lo < hi; got 2 and 1");
+    expect(() => log2Histogram(Float32Array.from([NaN]), 0, 1)).toThrow("log2Histogram: value 0 is NaN");
   });
 });

@@ -1,5 +1,5 @@
 // Lesson 06: attention's cost (standard against FlashAttention, forward and backward, with
-// measured peak memory and the IO model) and fp16/bf16 arithmetic with loss scaling.
+// the peak of their working buffers, counted, and the IO model) and fp16/bf16 arithmetic with loss scaling.
 export {
   attentionMemoryAccesses, FLASH_BLOCK_COLS, FLASH_BLOCK_ROWS, flashAttention, flashAttentionBackward, naiveAttention, naiveAttentionBackward,
   type AttentionGradients, type AttentionMemoryAccesses, type AttentionOptions, type AttentionResult, type FlashAttentionOptions,
@@ -8,7 +8,8 @@ export {
 export { compareAttention, randomAttentionInputs, type AttentionComparison } from "./compare";
 export { MemoryTracker } from "./memory";
 export {
-  FLOAT_FORMATS, fromBFloat16Array, fromBFloat16Bits, fromFloat16Array, fromFloat16Bits, gradientUnderflow, LossScaler, matmulLowPrecision,
+  FLOAT_FORMATS, fromBFloat16Array, fromBFloat16Bits, fromFloat16Array, fromFloat16Bits, gradientUnderflow, log2Histogram, LossScaler,
+  matmulLowPrecision,
   maxAbsDifference, mixedPrecisionAttention, roundToBFloat16, roundToFloat16, roundToFormat, toBFloat16Array, toBFloat16Bits, toFloat16Array,
   toFloat16Bits,
   type FloatFormat, type GradientUnderflow, type LossScaleStep, type LossScalerOptions, type MixedPrecisionAttentionOptions,

@@ -376,3 +376,21 @@ export function gradientUnderflow(gradients: Float32Array, scale: number): Gradi
   }
   return { nonZero, flushedWithoutScaling, flushedWithScaling, maxRelativeErrorWithScaling };
 }
+
+/**
+ * Where values lie on a binary log scale: the share of `values` whose |x| falls in [2^e, 2^(e+1)),
+ * for each e from `lo` to `hi` (the first and last bins also take what lies beyond), and the share
+ * that is exactly zero. What a format can hold is then read off against its exponent range.
+ */
+export function log2Histogram(values: Float32Array, lo: number, hi: number): { exponents: number[]; shares: number[]; zeros: number } {
+  if (!Number.isInteger(lo) || !Number.isInteger(hi) || !(lo < hi)) throw new Error(`log2Histogram: lo and hi must be integers with lo < hi; got ${lo} and ${hi}`);
+  if (values.length === 0) throw new Error("log2Histogram: no values given");
+  const counts = new Array<number>(hi - lo + 1).fill(0);
+  let zeros = 0;
+  for (const [i, x] of values.entries()) {
+    if (!Number.isFinite(x)) throw new Error(`log2Histogram: value ${i} is ${x}; expected finite values`);
+    if (x === 0) { zeros++; continue; }
+    counts[Math.min(Math.max(Math.floor(Math.log2(Math.abs(x))), lo), hi) - lo]++;
+  }
+  return { exponents: counts.map((_, k) => lo + k), shares: counts.map((c) => c / values.length), zeros: zeros / values.length };
+}
