@@ -7,6 +7,7 @@ import {
   binByLogFrequency, buildConceptWorld, capConceptFrequency, conceptSentence, countConcepts, dataMultiplierForGain, fitLogLinear, frequencyForAccuracy,
   generateCorpus, headAndTail, logLinearAt, placeAccuracyByFrequency, pretrainAndEvaluate, rebalanceCorpus, sampleZipf, summarizeScores, ZipfSampler,
   zipfProbabilities, type ConceptScore,
+  answersLogLikelihood, compareAccuracyCurves, fitSigmoidInLogFrequency, sigmoidAt, sigmoidFrequencyFor, sigmoidLinearRange,
 } from "../lib/zeroshot/index";
 
 /** Pearson's χ² statistic of observed counts against expected counts. */
@@ -189,6 +190,46 @@ describe("log-linear fit", () => {
     expect(bins[1].mean).toBeCloseTo(2 / 3, 12);
     expect(bins[0].frequency).toBeCloseTo((1 * 2 * 5 * 9) ** 0.25, 10);
     expect(() => binByLogFrequency([1, -1], [0, 0])).toThrow("binByLogFrequency: frequency[1] = -1 must be a finite number ≥ 0");
+  });
+});
+
+describe("sigmoid in log frequency", () => {
+  // Answers drawn from a known sigmoid, chance 1/8, midpoint 10^1.5 lines, steepness 3 per decade.
+  const truth = { midpoint: 1.5, steepness: 3, chance: 1 / 8, logLikelihood: 0, n: 0 };
+  const random = new Random(5);
+  const frequency = Array.from({ length: 20_000 }, () => 10 ** (3 * random.next()));
+  const right = frequency.map((f) => random.next() < sigmoidAt(truth, f) / 100);
+
+  it("recovers the sigmoid that drew the answers, at a likelihood no nearby sigmoid beats", () => {
+    const fit = fitSigmoidInLogFrequency(frequency, right, 1 / 8);
+    expect(fit.midpoint).toBeCloseTo(1.5, 1);
+    expect(Math.abs(fit.steepness - 3)).toBeLessThan(0.3);
+    for (const [dm, ds] of [[0.02, 0], [-0.02, 0], [0, 0.05], [0, -0.05]]) {
+      const other = answersLogLikelihood(frequency, right, (f) => sigmoidAt({ ...fit, midpoint: fit.midpoint + dm, steepness: fit.steepness + ds }, f) / 100);
+      expect(other).toBeLessThanOrEqual(fit.logLikelihood + 1e-9);
+    }
+  });
+
+  it("inverts, and finds where it is nearly straight: slope at least half its steepest", () => {
+    expect(sigmoidAt(truth, 10 ** 1.5)).toBeCloseTo(100 * (1 / 8 + 7 / 16), 12);
+    expect(Math.log10(sigmoidFrequencyFor(truth, sigmoidAt(truth, 200)))).toBeCloseTo(Math.log10(200), 9);
+    const { from, to, steepestSlope } = sigmoidLinearRange(truth);
+    expect(steepestSlope).toBeCloseTo((100 * (7 / 8) * 3) / 4, 12);
+    // At the ends the slope, by central differences in log10 f, is half the steepest.
+    const slopeAt = (f: number) => (sigmoidAt(truth, f * 1.0001) - sigmoidAt(truth, f / 1.0001)) / (2 * Math.log10(1.0001));
+    expect(slopeAt(from) / steepestSlope).toBeCloseTo(0.5, 4);
+    expect(slopeAt(to) / steepestSlope).toBeCloseTo(0.5, 4);
+    expect(() => sigmoidFrequencyFor(truth, 10)).toThrow("sigmoidFrequencyFor: accuracy must lie strictly between chance (12.5%) and 100%; got 10");
+  });
+
+  it("prefers the sigmoid to the binned line when the answers span the floor and the ceiling", () => {
+    const scores: ConceptScore[] = frequency.slice(0, 3000).map((f, i) => ({
+      concept: i, name: `c${i}`, heldOut: false, frequency: Math.round(f) + 1, placeCorrect: right[i], traitsCorrect: false,
+    }));
+    const line = placeAccuracyByFrequency(scores, { perDecade: 3, minConcepts: 5 }).fit;
+    const compared = compareAccuracyCurves(scores, line, 1 / 8);
+    expect(compared.better).toBe("sigmoid");
+    expect(compared.sigmoid.logLikelihood).toBeGreaterThan(compared.lineLogLikelihood);
   });
 });
 

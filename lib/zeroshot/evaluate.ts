@@ -4,7 +4,10 @@ import { CharTokenizer } from "../core/data";
 import type { GPT } from "../gpt/model";
 import { zeroShotPredict } from "../gpt/transfer";
 import { conceptSentence, conceptTraits, type ConceptWorld } from "./corpus";
-import { binByLogFrequency, fitLogLinear, type FrequencyBin, type LogLinearFit } from "./loglinear";
+import {
+  answersLogLikelihood, binByLogFrequency, fitLogLinear, fitSigmoidInLogFrequency, logLinearAt,
+  type FrequencyBin, type LogLinearFit, type SigmoidFit,
+} from "./loglinear";
 
 /** Characters of every line the world can produce, and the line break between lines. */
 export function conceptTokenizer(world: ConceptWorld): CharTokenizer {
@@ -165,4 +168,22 @@ export function summarizeScores(scores: readonly ConceptScore[], split: HeadAndT
     traitsHeldOut,
     compositionalGap: traitsSeen - traitsHeldOut,
   };
+}
+
+export interface CurveComparison {
+  /** The sigmoid from chance to 100% of greatest likelihood, fitted on the seen concepts one by one. */
+  sigmoid: SigmoidFit;
+  /** Log-likelihood of the same answers under the line (its accuracy clamped to [0, 100]). */
+  lineLogLikelihood: number;
+  /** Both have two parameters, so the one of higher likelihood describes the answers better. */
+  better: "sigmoid" | "line";
+}
+
+/** The line fitted on frequency bins against a sigmoid in log frequency, on the seen concepts' own answers. */
+export function compareAccuracyCurves(scores: readonly ConceptScore[], line: LogLinearFit, chance: number): CurveComparison {
+  const seen = scores.filter((s) => !s.heldOut && s.frequency > 0);
+  const frequency = seen.map((s) => s.frequency), right = seen.map((s) => s.placeCorrect === true);
+  const sigmoid = fitSigmoidInLogFrequency(frequency, right, chance);
+  const lineLogLikelihood = answersLogLikelihood(frequency, right, (f) => logLinearAt(line, f) / 100);
+  return { sigmoid, lineLogLikelihood, better: sigmoid.logLikelihood > lineLogLikelihood ? "sigmoid" : "line" };
 }

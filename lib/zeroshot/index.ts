@@ -6,11 +6,12 @@ export {
   rebalanceCorpus, TEXTURE_WORDS, type Concept, type ConceptWorld, type ConceptWorldOptions, type CorpusOptions,
 } from "./corpus";
 export {
-  conceptTokenizer, evaluateConcepts, headAndTail, percentCorrect, placeAccuracyByFrequency, summarizeScores,
-  type ConceptScore, type FrequencyCurve, type FrequencyCurveOptions, type HeadAndTail, type ZeroShotSummary,
+  compareAccuracyCurves, conceptTokenizer, evaluateConcepts, headAndTail, percentCorrect, placeAccuracyByFrequency, summarizeScores,
+  type ConceptScore, type CurveComparison, type FrequencyCurve, type FrequencyCurveOptions, type HeadAndTail, type ZeroShotSummary,
 } from "./evaluate";
 export {
-  binByLogFrequency, dataMultiplierForGain, fitLogLinear, frequencyForAccuracy, logLinearAt, type FrequencyBin, type LogLinearFit,
+  answersLogLikelihood, binByLogFrequency, dataMultiplierForGain, fitLogLinear, fitSigmoidInLogFrequency, frequencyForAccuracy,
+  logLinearAt, sigmoidAt, sigmoidFrequencyFor, sigmoidLinearRange, type FrequencyBin, type LogLinearFit, type SigmoidFit,
 } from "./loglinear";
 export { pretrainAndEvaluate, type ConceptPretrainOptions, type ConceptRun } from "./pretrain";
 export { sampleZipf, ZipfSampler, zipfProbabilities } from "./zipf";

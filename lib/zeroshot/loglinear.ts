@@ -108,3 +108,88 @@ export function binByLogFrequency(frequency: ArrayLike<number>, values: ArrayLik
     low: Math.pow(10, k / perDecade), high: Math.pow(10, (k + 1) / perDecade), count: b.count, frequency: Math.pow(10, b.logSum / b.count), mean: b.sum / b.count,
   }));
 }
+
+/**
+ * A sigmoid in log frequency, from chance to 100%: the shape accuracy must take once a frequency
+ * range is wide enough to reach both the floor and the ceiling, where no straight line can hold.
+ *   accuracy(f) = 100 · (chance + (1 − chance) · σ(steepness · (log10 f − midpoint)))
+ */
+export interface SigmoidFit {
+  /** log10 of the frequency halfway between chance and 100%. */
+  midpoint: number;
+  /** Per decade of frequency, in σ's argument. */
+  steepness: number;
+  /** The floor, as a fraction (1/8 for one of eight answers). */
+  chance: number;
+  /** Log-likelihood of the items' right/wrong answers under the fit. */
+  logLikelihood: number;
+  n: number;
+}
+
+/** The fitted accuracy (percent) at a frequency. */
+export function sigmoidAt(fit: SigmoidFit, frequency: number): number {
+  checkPositive("sigmoidAt", "frequency", frequency);
+  return 100 * (fit.chance + (1 - fit.chance) / (1 + Math.exp(-fit.steepness * (Math.log10(frequency) - fit.midpoint))));
+}
+
+/** The frequency at which the sigmoid reaches `accuracy` percent (strictly between chance and 100). */
+export function sigmoidFrequencyFor(fit: SigmoidFit, accuracy: number): number {
+  const share = (accuracy / 100 - fit.chance) / (1 - fit.chance);
+  if (!(share > 0 && share < 1)) throw new Error(`sigmoidFrequencyFor: accuracy must lie strictly between chance (${100 * fit.chance}%) and 100%; got ${accuracy}`);
+  return Math.pow(10, fit.midpoint + Math.log(share / (1 - share)) / fit.steepness);
+}
+
+/**
+ * Where the sigmoid is close to a straight line in log frequency: the frequencies over which its
+ * slope is at least half its steepest, σ(1 − σ) ≥ 1/8, i.e. σ between 0.146 and 0.854.
+ */
+export function sigmoidLinearRange(fit: SigmoidFit): { from: number; to: number; steepestSlope: number } {
+  const half = Math.log(3 + 2 * Math.SQRT2) / Math.abs(fit.steepness); // σ(z)(1 − σ(z)) = 1/8 at z = ±ln(3 + 2√2)
+  return {
+    from: Math.pow(10, fit.midpoint - half), to: Math.pow(10, fit.midpoint + half),
+    steepestSlope: (100 * (1 - fit.chance) * fit.steepness) / 4, // points per decade at the midpoint
+  };
+}
+
+/** Log-likelihood of right/wrong answers when each item's chance of being right is p(frequency). */
+export function answersLogLikelihood(frequency: ArrayLike<number>, right: ArrayLike<boolean>, p: (f: number) => number): number {
+  let sum = 0;
+  for (let i = 0; i < frequency.length; i++) {
+    const q = Math.min(Math.max(p(frequency[i]), 1e-9), 1 - 1e-9); // a line can leave [0, 1]; clamp it
+    sum += right[i] ? Math.log(q) : Math.log(1 - q);
+  }
+  return sum;
+}
+
+/**
+ * The sigmoid of greatest likelihood for items answered right or wrong (one item, one answer: no
+ * binning). Two parameters, so a grid over (midpoint, steepness) and three finer grids around the
+ * best point find the maximum without a starting guess.
+ */
+export function fitSigmoidInLogFrequency(frequency: ArrayLike<number>, right: ArrayLike<boolean>, chance: number): SigmoidFit {
+  const fn = "fitSigmoidInLogFrequency";
+  if (frequency.length !== right.length) throw new Error(`${fn}: frequency has ${frequency.length} values but right has ${right.length}`);
+  if (frequency.length < 3) throw new Error(`${fn}: needs at least 3 items; got ${frequency.length}`);
+  if (!(chance >= 0 && chance < 1)) throw new Error(`${fn}: chance must be in [0, 1); got ${chance}`);
+  for (let i = 0; i < frequency.length; i++) checkPositive(fn, `frequency[${i}]`, frequency[i]);
+  checkDistinct(fn, "frequency", frequency, 2);
+  const logs = Array.from(frequency, Math.log10);
+  const [lo, hi] = [Math.min(...logs), Math.max(...logs)];
+  const likelihood = (midpoint: number, steepness: number) =>
+    answersLogLikelihood(frequency, right, (f) => sigmoidAt({ midpoint, steepness, chance, logLikelihood: 0, n: 0 }, f) / 100);
+  let best = { midpoint: (lo + hi) / 2, logSteepness: 0, value: -Infinity };
+  let span = { midpoint: hi - lo + 2, logSteepness: 8 }; // midpoints a decade beyond the data; steepness 0.02 to 50
+  for (let round = 0; round < 4; round++) {
+    const center = { ...best };
+    for (let a = 0; a <= 40; a++) {
+      for (let b = 0; b <= 40; b++) {
+        const midpoint = center.midpoint + span.midpoint * (a / 40 - 0.5);
+        const logSteepness = center.logSteepness + span.logSteepness * (b / 40 - 0.5);
+        const value = likelihood(midpoint, Math.exp(logSteepness));
+        if (value > best.value) best = { midpoint, logSteepness, value };
+      }
+    }
+    span = { midpoint: span.midpoint / 8, logSteepness: span.logSteepness / 8 };
+  }
+  return { midpoint: best.midpoint, steepness: Math.exp(best.logSteepness), chance, logLikelihood: best.value, n: frequency.length };
+}
