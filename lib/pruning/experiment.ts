@@ -151,7 +151,7 @@ export function pruningExperiment(o: PruningExperimentOptions): PruningRow[] {
   for (const seed of o.seeds) {
     const stream = teacherStudentData(o.teacher, { n: largest, clusterSeparation: o.clusterSeparation, labelNoise: o.labelNoise, seed });
     for (const poolSize of o.poolSizes) {
-      const pool = prefix(stream, poolSize);
+      const pool = streamPrefix("pruningExperiment", stream, poolSize);
       const fullError = new Map<string, number>(); // the unpruned student, shared by every rule
       for (const score of o.scores) {
         const values = o.fractions.some((f) => f < 1) ? pruningScore(score, pool, o.scoring, seed) : null;
@@ -180,15 +180,21 @@ export function pruningExperiment(o: PruningExperimentOptions): PruningRow[] {
     }
   }
   return [...sums.values()].map(({ errors, mislabeled, kept, row }) => {
-    const mean = errors.reduce((a, b) => a + b, 0) / errors.length;
-    const variance = errors.length > 1 ? errors.reduce((a, e) => a + (e - mean) ** 2, 0) / (errors.length - 1) : 0;
-    return { ...row, kept, testError: mean, testErrorSe: Math.sqrt(variance / errors.length), mislabeled, trainingFlops: studentFlops(kept, { inputDim: o.teacher.length, classes: 2 }, o.student.epochs) };
+    const { mean, standardError } = meanAndStandardError(errors);
+    return { ...row, kept, testError: mean, testErrorSe: standardError, mislabeled, trainingFlops: studentFlops(kept, { inputDim: o.teacher.length, classes: 2 }, o.student.epochs) };
   });
 }
 
-/** The first n examples of a drawn stream, as a pool of its own. */
-function prefix(data: TeacherStudentData, n: number): TeacherStudentData {
-  if (!Number.isInteger(n) || n < 1 || n > data.labels.length) throw new Error(`pruningExperiment: pool sizes must be integers in [1, ${data.labels.length}]; got ${n}`);
+/** The mean of values over seeds and its standard error (0 for a single value). */
+export function meanAndStandardError(values: readonly number[]): { mean: number; standardError: number } {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const variance = values.length > 1 ? values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1) : 0;
+  return { mean, standardError: Math.sqrt(variance / values.length) };
+}
+
+/** The first n examples of a drawn stream, as a pool of its own (`fn` names the caller in errors). */
+export function streamPrefix(fn: string, data: TeacherStudentData, n: number): TeacherStudentData {
+  if (!Number.isInteger(n) || n < 1 || n > data.labels.length) throw new Error(`${fn}: pool sizes must be integers in [1, ${data.labels.length}]; got ${n}`);
   const d = data.dim;
   return {
     x: data.x.subarray(0, n * d), labels: data.labels.subarray(0, n), dim: d, classes: data.classes,

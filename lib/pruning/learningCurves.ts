@@ -10,7 +10,9 @@
 // add up yᵢxᵢ. The converged student here is the lesson's own (a linear softmax classifier with
 // a bias) minimised exactly by Newton's method, which SGD would reach only after very many epochs.
 import { checkExamples, type Examples } from "./examples";
+import { meanAndStandardError, streamPrefix } from "./experiment";
 import { linearStudentError, teacherStudentData } from "./teacher";
+import { solveSpd } from "../generalization/doubleDescent";
 
 /** Test error of the Hebbian student at α = n/d in the limit of large d, isotropic inputs (closed form). */
 export function hebbianError(alpha: number): number {
@@ -81,9 +83,9 @@ export function convergedStudent(data: Examples, options: ConvergedStudentOption
     for (let j = 0; j < p; j++) f += 0.5 * l2 * t[j] * t[j];
     return f;
   };
-  let steps = 0, largest = Infinity;
+  let steps = 0, largest = Infinity, s = new Float64Array(0);
   for (; ; steps++) {
-    const s = scores(theta);
+    s = scores(theta); // at the final θ when the loop ends
     const gradient = Float64Array.from(theta, (t) => l2 * t);
     const hessian = new Float64Array(p * p);
     for (let j = 0; j < p; j++) hessian[j * p + j] = l2;
@@ -99,7 +101,7 @@ export function convergedStudent(data: Examples, options: ConvergedStudentOption
     largest = Math.max(...gradient.map(Math.abs));
     if (largest < tolerance * n) break;
     if (steps === maxSteps) throw new Error(`${fn}: not converged after ${maxSteps} Newton steps (largest gradient component ${largest.toPrecision(3)}); raise maxSteps or l2`);
-    const direction = choleskySolve(hessian, gradient.map((g) => -g), p);
+    const direction = solveSpd(hessian, gradient.map((g) => -g), p); // reads the lower triangle only
     // Backtracking (Armijo): halve the step until the objective falls enough.
     const f0 = objective(theta);
     let slope = 0;
@@ -111,33 +113,12 @@ export function convergedStudent(data: Examples, options: ConvergedStudentOption
     }
     theta.set(next);
   }
-  const s = scores(theta);
   const trainingErrors = s.reduce((e, v, i) => e + (y[i] * v > 0 ? 0 : 1), 0);
   return { weights: theta.slice(0, d), bias: theta[d], steps, gradient: largest, trainingErrors };
 }
 
 function softplus(z: number): number {
   return Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z)));
-}
-
-/** Solves A·x = b for a symmetric positive-definite A given by its lower triangle (row-major p×p). */
-function choleskySolve(a: Float64Array, b: Float64Array, p: number): Float64Array {
-  const L = new Float64Array(p * p);
-  for (let i = 0; i < p; i++) {
-    for (let j = 0; j <= i; j++) {
-      let sum = a[i * p + j];
-      for (let k = 0; k < j; k++) sum -= L[i * p + k] * L[j * p + k];
-      if (i === j) {
-        if (!(sum > 0)) throw new Error("convergedStudent: the Hessian is not positive definite (l2 too small for float64?)");
-        L[i * p + i] = Math.sqrt(sum);
-      } else L[i * p + j] = sum / L[j * p + j];
-    }
-  }
-  const z = new Float64Array(p);
-  for (let i = 0; i < p; i++) { let sum = b[i]; for (let k = 0; k < i; k++) sum -= L[i * p + k] * z[k]; z[i] = sum / L[i * p + i]; }
-  const x = new Float64Array(p);
-  for (let i = p - 1; i >= 0; i--) { let sum = z[i]; for (let k = i + 1; k < p; k++) sum -= L[k * p + i] * x[k]; x[i] = sum / L[i * p + i]; }
-  return x;
 }
 
 function checkTwoClasses(fn: string, data: Examples): number {
@@ -166,16 +147,13 @@ export function learningCurve(o: LearningCurveOptions): { poolSize: number; test
   for (const seed of o.seeds) {
     const stream = teacherStudentData(o.teacher, { n: largest, clusterSeparation: o.clusterSeparation, seed });
     o.poolSizes.forEach((n, k) => {
-      if (!Number.isInteger(n) || n < 1) throw new Error(`${fn}: pool sizes must be positive integers; got ${n}`);
-      const data = { x: stream.x.subarray(0, n * stream.dim), labels: stream.labels.subarray(0, n), dim: stream.dim, classes: 2 };
-      const { weights, bias } = o.student(data, seed);
+      const { weights, bias } = o.student(streamPrefix(fn, stream, n), seed);
       errors[k].push(linearStudentError(weights, bias, o.teacher, o.clusterSeparation));
     });
     o.onProgress?.(errors[0].length, o.seeds.length);
   }
   return o.poolSizes.map((poolSize, k) => {
-    const e = errors[k], mean = e.reduce((a, b) => a + b, 0) / e.length;
-    const variance = e.length > 1 ? e.reduce((a, v) => a + (v - mean) ** 2, 0) / (e.length - 1) : 0;
-    return { poolSize, testError: mean, testErrorSe: Math.sqrt(variance / e.length) };
+    const { mean, standardError } = meanAndStandardError(errors[k]);
+    return { poolSize, testError: mean, testErrorSe: standardError };
   });
 }
