@@ -224,7 +224,7 @@ describe("sigmoid in log frequency", () => {
 
   it("prefers the sigmoid to the binned line when the answers span the floor and the ceiling", () => {
     const scores: ConceptScore[] = frequency.slice(0, 3000).map((f, i) => ({
-      concept: i, name: `c${i}`, heldOut: false, frequency: Math.round(f) + 1, placeCorrect: right[i], traitsCorrect: false,
+      concept: i, name: `c${i}`, heldOut: false, frequency: Math.round(f) + 1, placeCorrect: right[i], placeRecallCorrect: right[i], traitsCorrect: false,
     }));
     const line = placeAccuracyByFrequency(scores, { perDecade: 3, minConcepts: 5 }).fit;
     const compared = compareAccuracyCurves(scores, line, 1 / 8);
@@ -290,7 +290,7 @@ describe("summaries of zero-shot scores", () => {
   const world = buildConceptWorld({ attributes: 4, objects: 5, heldOutFraction: 0.2, seed: 1 });
   const frequency = Int32Array.from(world.concepts, (c, i) => (c.heldOut ? 0 : 1 + ((i * 37) % 101)));
   const scores: ConceptScore[] = world.concepts.map((c, i) => ({
-    concept: i, name: c.name, heldOut: c.heldOut, frequency: frequency[i], placeCorrect: c.heldOut ? null : frequency[i] > 30, traitsCorrect: c.heldOut ? i % 2 === 0 : true,
+    concept: i, name: c.name, heldOut: c.heldOut, frequency: frequency[i], placeCorrect: c.heldOut ? null : frequency[i] > 30, placeRecallCorrect: c.heldOut ? null : frequency[i] > 10, traitsCorrect: c.heldOut ? i % 2 === 0 : true,
   }));
 
   it("splits head and tail by counted frequency and summarises by hand-checkable counts", () => {

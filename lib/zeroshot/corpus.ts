@@ -5,8 +5,11 @@
 //     its colour from its object (every dog is red), so it can be known from the parts alone;
 //   - particular: where the concept is found (the wet dog is in the barn) is drawn at random per
 //     pair, so it can only be learnt from text about that very pair.
-// Each line states both: "wet dog: cool red, barn." Concepts occur with Zipf-distributed
-// frequencies; a few pairs never occur at all (held out), although their words do.
+// Each line states both, in one of a few phrasings ("wet dog: cool red, barn.", "the wet dog is
+// cool and red, found at the barn.", …). Every concept has one phrasing that it never appears in,
+// so a question asked in that phrasing cannot be answered by recalling a line seen in training.
+// Concepts occur with Zipf-distributed frequencies; some pairs never occur at all (held out),
+// although their words do.
 import { Random } from "../core/random";
 import { ConceptMatcher } from "./count";
 import { checkZipf, ZipfSampler } from "./zipf";
@@ -26,6 +29,24 @@ export const COLOUR_WORDS = ["red", "blue", "gold", "pink"] as const;
 /** Where a concept is found: particular to each pair. */
 export const PLACE_WORDS = ["barn", "cave", "dock", "farm", "hill", "lake", "park", "shop"] as const;
 
+/**
+ * One phrasing of a line: before + name + afterName + traits + afterTraits + place + ".".
+ * The name always comes first and the place last, so the place can be asked after the rest.
+ */
+export interface Template {
+  before: string;
+  afterName: string;
+  traits: (texture: string, colour: string) => string;
+  afterTraits: string;
+}
+
+export const TEMPLATES: readonly Template[] = [
+  { before: "", afterName: ": ", traits: (t, c) => `${t} ${c}`, afterTraits: ", " },
+  { before: "the ", afterName: " is ", traits: (t, c) => `${t} and ${c}`, afterTraits: ", found at the " },
+  { before: "see a ", afterName: ", ", traits: (t, c) => `${c} and ${t}`, afterTraits: ", by the " },
+  { before: "meet this ", afterName: " (", traits: (t, c) => `${t}, ${c}`, afterTraits: ") near the " },
+];
+
 export interface Concept {
   /** "wet dog" */
   name: string;
@@ -35,6 +56,8 @@ export interface Concept {
   place: number;
   /** Never in the pretraining corpus, although its attribute and object are. */
   heldOut: boolean;
+  /** The phrasing (index into TEMPLATES) this concept never appears in: the one its questions are asked in. */
+  testTemplate: number;
 }
 
 export interface ConceptWorld {
@@ -53,6 +76,8 @@ export interface ConceptWorld {
   popularity: number[];
   /** Indices of the held-out concepts. */
   heldOut: number[];
+  /** How many of TEMPLATES the corpus uses. */
+  templates: number;
 }
 
 export interface ConceptWorldOptions {
@@ -62,6 +87,8 @@ export interface ConceptWorldOptions {
   objects?: number;
   /** Fraction of pairs kept out of pretraining; default 0.1. */
   heldOutFraction?: number;
+  /** Phrasings in use, 2 to TEMPLATES.length (default all); each concept appears in all but one. */
+  templates?: number;
   seed?: number;
 }
 
@@ -84,20 +111,27 @@ function balanced(count: number, classes: number, random: Random): number[] {
  * two pairs that are seen in pretraining.
  */
 export function buildConceptWorld(options: ConceptWorldOptions = {}): ConceptWorld {
-  const { attributes: nA = 20, objects: nO = 20, heldOutFraction = 0.1, seed = 1 } = options;
+  const { attributes: nA = 20, objects: nO = 20, heldOutFraction = 0.1, templates = TEMPLATES.length, seed = 1 } = options;
   for (const [label, n, max] of [["attributes", nA, ATTRIBUTE_WORDS.length], ["objects", nO, OBJECT_WORDS.length]] as const) {
     if (!Number.isInteger(n) || n < 3 || n > max) throw new Error(`buildConceptWorld: ${label} must be an integer in [3, ${max}]; got ${n}`);
   }
   if (!(heldOutFraction >= 0 && heldOutFraction <= 0.5)) throw new Error(`buildConceptWorld: heldOutFraction must be in [0, 0.5]; got ${heldOutFraction}`);
+  if (!Number.isInteger(templates) || templates < 2 || templates > TEMPLATES.length) {
+    throw new Error(`buildConceptWorld: templates must be an integer in [2, ${TEMPLATES.length}]; got ${templates}`);
+  }
   const random = new Random(seed);
   const attributes = ATTRIBUTE_WORDS.slice(0, nA);
   const objects = OBJECT_WORDS.slice(0, nO);
   const textureOf = balanced(nA, TEXTURE_WORDS.length, random);
   const colourOf = balanced(nO, COLOUR_WORDS.length, random);
   const places = balanced(nA * nO, PLACE_WORDS.length, random);
+  const testTemplates = balanced(nA * nO, templates, random);
   const concepts: Concept[] = [];
   for (let a = 0; a < nA; a++) {
-    for (let o = 0; o < nO; o++) concepts.push({ name: `${attributes[a]} ${objects[o]}`, attribute: a, object: o, place: places[a * nO + o], heldOut: false });
+    for (let o = 0; o < nO; o++) {
+      const i = a * nO + o;
+      concepts.push({ name: `${attributes[a]} ${objects[o]}`, attribute: a, object: o, place: places[i], heldOut: false, testTemplate: testTemplates[i] });
+    }
   }
   // Hold out pairs at random, as long as both parts keep at least two seen pairs.
   const target = Math.round(heldOutFraction * concepts.length);
@@ -116,21 +150,36 @@ export function buildConceptWorld(options: ConceptWorldOptions = {}): ConceptWor
   heldOut.sort((x, y) => x - y);
   const popularity = shuffle(concepts.map((_, i) => i).filter((i) => !concepts[i].heldOut), random);
   return {
-    attributes, objects, textures: [...TEXTURE_WORDS], colours: [...COLOUR_WORDS], places: [...PLACE_WORDS], textureOf, colourOf, concepts, popularity, heldOut,
+    attributes, objects, textures: [...TEXTURE_WORDS], colours: [...COLOUR_WORDS], places: [...PLACE_WORDS], textureOf, colourOf, concepts, popularity, heldOut, templates,
   };
 }
 
-/** What the concept's texture and colour are: "cool red". */
-export function conceptTraits(world: ConceptWorld, concept: number): string {
-  const c = world.concepts[concept];
-  return `${world.textures[world.textureOf[c.attribute]]} ${world.colours[world.colourOf[c.object]]}`;
+function checkConcept(fn: string, world: ConceptWorld, concept: number, template: number): void {
+  if (!world.concepts[concept]) throw new Error(`${fn}: concept ${concept} is outside [0, ${world.concepts.length})`);
+  if (!(Number.isInteger(template) && template >= 0 && template < world.templates)) throw new Error(`${fn}: template ${template} is outside [0, ${world.templates})`);
 }
 
-/** The one line the corpus says about a concept: "wet dog: cool red, barn." */
-export function conceptSentence(world: ConceptWorld, concept: number): string {
-  const c = world.concepts[concept];
-  if (!c) throw new Error(`conceptSentence: concept ${concept} is outside [0, ${world.concepts.length})`);
-  return `${c.name}: ${conceptTraits(world, concept)}, ${world.places[c.place]}.`;
+/** The parts of a concept's line in one phrasing: `prompt + place + "."` is the line, `before + traits + afterTraits` too. */
+export function conceptLineParts(world: ConceptWorld, concept: number, template: number): { before: string; traits: string; afterTraits: string; place: string } {
+  checkConcept("conceptLineParts", world, concept, template);
+  const c = world.concepts[concept], t = TEMPLATES[template];
+  return {
+    before: `${t.before}${c.name}${t.afterName}`,
+    traits: t.traits(world.textures[world.textureOf[c.attribute]], world.colours[world.colourOf[c.object]]),
+    afterTraits: t.afterTraits,
+    place: world.places[c.place],
+  };
+}
+
+/** A line the corpus says about a concept, in phrasing `template`: "wet dog: cool red, barn." for 0. */
+export function conceptSentence(world: ConceptWorld, concept: number, template = 0): string {
+  const p = conceptLineParts(world, concept, template);
+  return `${p.before}${p.traits}${p.afterTraits}${p.place}.`;
+}
+
+/** Every line the world can produce, in every phrasing in use (for tokenizers and context lengths). */
+export function allConceptSentences(world: ConceptWorld): string[] {
+  return world.concepts.flatMap((_, i) => Array.from({ length: world.templates }, (_, t) => conceptSentence(world, i, t)));
 }
 
 export interface CorpusOptions {
@@ -141,7 +190,10 @@ export interface CorpusOptions {
   seed?: number;
 }
 
-/** A pretraining corpus: `sentences` lines, each about one seen concept drawn by Zipf popularity. */
+/**
+ * A pretraining corpus: `sentences` lines, each about one seen concept drawn by Zipf popularity,
+ * in a phrasing drawn uniformly among those in use except the concept's test template.
+ */
 export function generateCorpus(world: ConceptWorld, options: CorpusOptions): string[] {
   const { sentences, exponent, seed = 1 } = options;
   if (!Number.isInteger(sentences) || sentences < 1) throw new Error(`generateCorpus: sentences must be a positive integer; got ${sentences}`);
@@ -149,8 +201,11 @@ export function generateCorpus(world: ConceptWorld, options: CorpusOptions): str
   checkZipf("generateCorpus", world.popularity.length, exponent);
   const sampler = new ZipfSampler(world.popularity.length, exponent);
   const random = new Random(seed);
-  const lines = world.concepts.map((_, i) => conceptSentence(world, i));
-  return Array.from(sampler.sampleMany(sentences, random), (rank) => lines[world.popularity[rank]]);
+  return Array.from(sampler.sampleMany(sentences, random), (rank) => {
+    const c = world.popularity[rank];
+    const shift = 1 + random.int(world.templates - 1); // any phrasing but the test one
+    return conceptSentence(world, c, (world.concepts[c].testTemplate + shift) % world.templates);
+  });
 }
 
 /** The first concept each sentence mentions, or −1. */

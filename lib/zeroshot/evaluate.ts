@@ -3,7 +3,7 @@
 import { CharTokenizer } from "../core/data";
 import type { GPT } from "../gpt/model";
 import { zeroShotPredict } from "../gpt/transfer";
-import { conceptSentence, conceptTraits, type ConceptWorld } from "./corpus";
+import { allConceptSentences, conceptLineParts, TEMPLATES, type ConceptWorld } from "./corpus";
 import {
   answersLogLikelihood, binByLogFrequency, fitLogLinear, fitSigmoidInLogFrequency, logLinearAt,
   type FrequencyBin, type LogLinearFit, type SigmoidFit,
@@ -11,7 +11,7 @@ import {
 
 /** Characters of every line the world can produce, and the line break between lines. */
 export function conceptTokenizer(world: ConceptWorld): CharTokenizer {
-  return CharTokenizer.fromText("\n" + world.concepts.map((_, i) => conceptSentence(world, i)).join("\n"));
+  return CharTokenizer.fromText("\n" + allConceptSentences(world).join("\n"));
 }
 
 export interface ConceptScore {
@@ -20,42 +20,57 @@ export interface ConceptScore {
   heldOut: boolean;
   /** Occurrences counted in the pretraining corpus. */
   frequency: number;
-  /** Whether the model ranks the right place first among all places (particular knowledge); null for held-out pairs, which have no place in the corpus. */
+  /**
+   * Whether the model ranks the right place first among all places (particular knowledge), asked
+   * in the concept's test template, a phrasing it never appeared in; null for held-out pairs,
+   * which have no place in the corpus.
+   */
   placeCorrect: boolean | null;
+  /** The same question in a phrasing the concept did appear in: recall of a line seen in training. */
+  placeRecallCorrect: boolean | null;
   /** Whether the model ranks the right "texture colour" first among all combinations (compositional knowledge). */
   traitsCorrect: boolean;
 }
 
 /**
- * Asks the model two questions about each concept, as the corpus would continue a line:
- * after "\nwet dog: cool red, " which place is likeliest (seen concepts only), and after
- * "\nwet dog: " which of all texture–colour pairs is likeliest (every concept). The answer is
- * the raw likeliest continuation: zeroShotPredict's calibration is left off, since it assumes
- * every answer is right about equally often among the examples, which a world with few
- * concepts per answer does not guarantee.
+ * Asks the model about each concept as the corpus would continue a line, in the concept's test
+ * template (a phrasing the concept never appeared in): after "\nthe wet dog is cool and red,
+ * found at the " which place is likeliest (seen concepts only), and after "\nthe wet dog is "
+ * which of all texture–colour pairs is likeliest (every concept). The place is also asked in a
+ * phrasing the concept did appear in (recall). The answer is the raw likeliest continuation:
+ * zeroShotPredict's calibration is left off, since it assumes every answer is right about
+ * equally often among the examples, which a world with few concepts per answer does not guarantee.
  */
 export function evaluateConcepts(model: GPT, tokenizer: CharTokenizer, world: ConceptWorld, frequency: ArrayLike<number>): ConceptScore[] {
   if (frequency.length !== world.concepts.length) {
     throw new Error(`evaluateConcepts: ${frequency.length} frequencies for ${world.concepts.length} concepts; count every concept (0 for held-out ones)`);
   }
   const seen = world.concepts.map((_, i) => i).filter((i) => !world.concepts[i].heldOut);
-  const placePrompt = (i: number) => `\n${world.concepts[i].name}: ${conceptTraits(world, i)}, `;
-  const placePredicted = zeroShotPredict(model, tokenizer, seen.map(String), world.places.length, (example, p) => ({
-    prompt: placePrompt(Number(example)), continuation: `${world.places[p]}.`,
-  }), { calibrate: false });
+  const askPlace = (template: (concept: number) => number) => {
+    const predicted = zeroShotPredict(model, tokenizer, seen.map(String), world.places.length, (example, p) => {
+      const c = Number(example), parts = conceptLineParts(world, c, template(c));
+      return { prompt: `\n${parts.before}${parts.traits}${parts.afterTraits}`, continuation: `${world.places[p]}.` };
+    }, { calibrate: false });
+    return new Map(seen.map((c, j) => [c, predicted[j] === world.concepts[c].place]));
+  };
+  const testTemplate = (c: number) => world.concepts[c].testTemplate;
+  const placeTransfer = askPlace(testTemplate);
+  const placeRecall = askPlace((c) => (testTemplate(c) + 1) % world.templates);
   const nColours = world.colours.length;
   const combos = world.textures.length * nColours;
   const all = world.concepts.map((_, i) => String(i));
-  const traitsPredicted = zeroShotPredict(model, tokenizer, all, combos, (example, k) => ({
-    prompt: `\n${world.concepts[Number(example)].name}: `, continuation: `${world.textures[Math.floor(k / nColours)]} ${world.colours[k % nColours]},`,
-  }), { calibrate: false });
-  const placeByConcept = new Map(seen.map((c, j) => [c, placePredicted[j]]));
+  const traitsPredicted = zeroShotPredict(model, tokenizer, all, combos, (example, k) => {
+    const c = Number(example), template = TEMPLATES[testTemplate(c)];
+    const traits = template.traits(world.textures[Math.floor(k / nColours)], world.colours[k % nColours]);
+    return { prompt: `\n${conceptLineParts(world, c, testTemplate(c)).before}`, continuation: traits + template.afterTraits.charAt(0) };
+  }, { calibrate: false });
   return world.concepts.map((c, i) => ({
     concept: i,
     name: c.name,
     heldOut: c.heldOut,
     frequency: frequency[i],
-    placeCorrect: c.heldOut ? null : placeByConcept.get(i) === c.place,
+    placeCorrect: c.heldOut ? null : placeTransfer.get(i)!,
+    placeRecallCorrect: c.heldOut ? null : placeRecall.get(i)!,
     traitsCorrect: traitsPredicted[i] === world.textureOf[c.attribute] * nColours + world.colourOf[c.object],
   }));
 }
@@ -130,8 +145,10 @@ export function placeAccuracyByFrequency(scores: readonly ConceptScore[], option
 }
 
 export interface ZeroShotSummary {
-  /** Percent of seen concepts whose place is answered right. */
+  /** Percent of seen concepts whose place is answered right, asked in a phrasing never seen with the concept. */
   place: number;
+  /** The same, asked in a phrasing seen with the concept (recall). */
+  placeRecall: number;
   placeHead: number;
   placeMiddle: number;
   placeTail: number;
@@ -158,6 +175,7 @@ export function summarizeScores(scores: readonly ConceptScore[], split: HeadAndT
   const traitsHeldOut = percentCorrect(held.map((s) => s.traitsCorrect));
   return {
     place: percentCorrect(seen.map((s) => s.placeCorrect)),
+    placeRecall: percentCorrect(seen.map((s) => s.placeRecallCorrect)),
     placeHead: percentCorrect(pick(split.head).map((s) => s.placeCorrect)),
     placeMiddle: percentCorrect(pick(split.middle).map((s) => s.placeCorrect)),
     placeTail: percentCorrect(pick(split.tail).map((s) => s.placeCorrect)),

@@ -2,8 +2,8 @@
 // accuracy per concept from a pretrained GPT; accuracy against log frequency.
 export { ConceptMatcher, countConcepts } from "./count";
 export {
-  ATTRIBUTE_WORDS, buildConceptWorld, capConceptFrequency, COLOUR_WORDS, conceptSentence, conceptTraits, generateCorpus, OBJECT_WORDS, PLACE_WORDS,
-  rebalanceCorpus, TEXTURE_WORDS, type Concept, type ConceptWorld, type ConceptWorldOptions, type CorpusOptions,
+  ATTRIBUTE_WORDS, buildConceptWorld, capConceptFrequency, COLOUR_WORDS, allConceptSentences, conceptLineParts, conceptSentence, generateCorpus, OBJECT_WORDS, PLACE_WORDS,
+  rebalanceCorpus, TEMPLATES, TEXTURE_WORDS, type Concept, type ConceptWorld, type ConceptWorldOptions, type CorpusOptions, type Template,
 } from "./corpus";
 export {
   compareAccuracyCurves, conceptTokenizer, evaluateConcepts, headAndTail, percentCorrect, placeAccuracyByFrequency, summarizeScores,
@@ -14,4 +14,9 @@ export {
   logLinearAt, sigmoidAt, sigmoidFrequencyFor, sigmoidLinearRange, type FrequencyBin, type LogLinearFit, type SigmoidFit,
 } from "./loglinear";
 export { pretrainAndEvaluate, type ConceptPretrainOptions, type ConceptRun } from "./pretrain";
+export {
+  binomialStandardError, compositionData, compositionDesign, compositionResult, compositionRunId, compositionRuns, compositionStudy, gapStandardError,
+  pairedGapDifference, runCompositionStudy, storedCompositionPath, summarizeComposition, trainCompositionRun, type CompositionCell,
+  type CompositionDesign, type CompositionResult, type CompositionRunSpec, type DataSize, type ModelSize,
+} from "./study";
 export { sampleZipf, ZipfSampler, zipfProbabilities } from "./zipf";

@@ -3,7 +3,7 @@
 import { GPT, type GPTConfig } from "../gpt/model";
 import { train, type StepInfo } from "../gpt/train";
 import { countConcepts } from "./count";
-import { conceptSentence, type ConceptWorld } from "./corpus";
+import { allConceptSentences, type ConceptWorld } from "./corpus";
 import { conceptTokenizer, evaluateConcepts, type ConceptScore } from "./evaluate";
 
 export interface ConceptPretrainOptions {
@@ -50,7 +50,7 @@ export async function pretrainAndEvaluate(o: ConceptPretrainOptions): Promise<Co
   if ((o.steps === undefined) === (o.epochs === undefined)) throw new Error(`${fn}: give exactly one of steps (${o.steps}) and epochs (${o.epochs})`);
   if (o.epochs !== undefined && !(Number.isFinite(o.epochs) && o.epochs > 0)) throw new Error(`${fn}: epochs must be a positive number; got ${o.epochs}`);
   if (o.sentences.length === 0) throw new Error(`${fn}: the corpus is empty`);
-  const longest = Math.max(...o.world.concepts.map((_, i) => conceptSentence(o.world, i).length)) + 1;
+  const longest = Math.max(...allConceptSentences(o.world).map((line) => line.length)) + 1;
   if (o.model.blockSize < longest) {
     throw new Error(`${fn}: blockSize ${o.model.blockSize} is shorter than the longest question (${longest} characters with its line break); use at least ${longest}`);
   }

@@ -1,0 +1,245 @@
+// Lesson 05's study of composition: how far behind seen pairs are pairs never seen, for two model
+// sizes and two amounts of data, over several generated worlds and training seeds. One run takes
+// about a minute at full scale and the grid has 36, so the full study is trained once by
+// `npm run compose-study -- --grid full`, stored in datasets/zeroshot/, and the lesson trains a
+// slice of it live beside the stored runs.
+import { createHash } from "node:crypto";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+
+import { readJsonLines, writeJsonLines } from "../core/files";
+import { cpuDescription } from "../core/machine";
+import { projectRoot } from "../core/paths";
+import type { Scale } from "../core/scale";
+import type { GPTConfig } from "../gpt/model";
+import { meanInterval, type MeanInterval } from "../reuse/analysis";
+import { buildConceptWorld, generateCorpus, type ConceptWorld, type ConceptWorldOptions } from "./corpus";
+import { headAndTail, summarizeScores, type ZeroShotSummary } from "./evaluate";
+import { pretrainAndEvaluate, type ConceptRun } from "./pretrain";
+
+export type ModelSize = "small" | "larger";
+export type DataSize = "half" | "all";
+
+export interface CompositionDesign {
+  name: string;
+  /** Seeds of the generated worlds; world w's corpus is drawn with seed w + 1. */
+  worlds: number[];
+  /** Training seeds (weights and batches) per world. */
+  seeds: number[];
+  world: Omit<ConceptWorldOptions, "seed">;
+  sentences: number;
+  exponent: number;
+  models: Record<ModelSize, Omit<GPTConfig, "vocabSize">>;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  /** The rarest fraction of seen concepts is the tail. */
+  tailFraction: number;
+}
+
+const shape = { dropout: 0, bias: true, tieWeights: true };
+
+/** The design the lesson and the stored study share. */
+export function compositionDesign(scale: Scale): CompositionDesign {
+  if (scale === "smoke") {
+    return {
+      name: "smoke", worlds: [1, 2], seeds: [1], world: { attributes: 5, objects: 5, heldOutFraction: 0.25 }, sentences: 800, exponent: 1.25,
+      models: { small: { blockSize: 56, nLayer: 1, nHead: 1, nEmbd: 8, ...shape }, larger: { blockSize: 56, nLayer: 1, nHead: 2, nEmbd: 16, ...shape } },
+      epochs: 0.3, batchSize: 8, learningRate: 1e-2, tailFraction: 0.2,
+    };
+  }
+  return {
+    name: "concepts-composition", worlds: [1, 2, 3], seeds: [1, 2, 3], world: { attributes: 24, objects: 24, heldOutFraction: 0.25 }, sentences: 40_000,
+    exponent: 1.25,
+    models: { small: { blockSize: 56, nLayer: 1, nHead: 2, nEmbd: 32, ...shape }, larger: { blockSize: 56, nLayer: 2, nHead: 4, nEmbd: 64, ...shape } },
+    epochs: 1, batchSize: 32, learningRate: 1e-2, tailFraction: 0.2,
+  };
+}
+
+/** One cell of the grid for one world and seed. */
+export interface CompositionRunSpec {
+  world: number;
+  seed: number;
+  model: ModelSize;
+  data: DataSize;
+}
+
+export interface CompositionResult extends CompositionRunSpec {
+  id: string;
+  parameters: number;
+  lines: number;
+  seenConcepts: number;
+  heldOutConcepts: number;
+  /** Percent right: texture and colour of seen pairs, of the rarest seen, of held-out pairs; the gap seen − held out. */
+  traitsSeen: number;
+  traitsTail: number;
+  traitsHeldOut: number;
+  gap: number;
+  /** Percent of seen pairs whose place is right, asked in a phrasing never seen with the pair, and in one seen. */
+  place: number;
+  placeRecall: number;
+  /** Per concept, in order: "1" where texture and colour were right, "0" where not. */
+  traitsRight: string;
+  finalLoss: number;
+  seconds: number;
+  backend: string;
+  cpu: string;
+}
+
+const REQUIRED: (keyof CompositionResult)[] = ["id", "world", "seed", "model", "data", "traitsSeen", "traitsHeldOut", "gap", "traitsRight"];
+
+/** Every run of the design: worlds × seeds × model sizes × data sizes. */
+export function compositionRuns(design: CompositionDesign): CompositionRunSpec[] {
+  return design.worlds.flatMap((world) => design.seeds.flatMap((seed) =>
+    (["small", "larger"] as const).flatMap((model) => (["half", "all"] as const).map((data) => ({ world, seed, model, data })))));
+}
+
+/** A run's identity: everything that decides its result, hashed. */
+export function compositionRunId(design: CompositionDesign, run: CompositionRunSpec): string {
+  const { world, sentences, exponent, models, epochs, batchSize, learningRate, tailFraction } = design;
+  const key = { world, sentences, exponent, model: models[run.model], epochs, batchSize, learningRate, tailFraction, run };
+  return createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 16);
+}
+
+/** The world and its corpus (half or all of it) for one run. */
+export function compositionData(design: CompositionDesign, world: number, data: DataSize): { world: ConceptWorld; sentences: string[] } {
+  const w = buildConceptWorld({ ...design.world, seed: world });
+  const sentences = generateCorpus(w, { sentences: design.sentences, exponent: design.exponent, seed: world + 1 });
+  return { world: w, sentences: data === "all" ? sentences : sentences.slice(0, Math.floor(sentences.length / 2)) };
+}
+
+/** What is stored of a run. */
+export function compositionResult(design: CompositionDesign, spec: CompositionRunSpec, world: ConceptWorld, run: ConceptRun, lines: number): CompositionResult {
+  const s: ZeroShotSummary = summarizeScores(run.scores, headAndTail(world, run.frequency, design.tailFraction));
+  return {
+    id: compositionRunId(design, spec), ...spec, parameters: run.parameters, lines,
+    seenConcepts: world.popularity.length, heldOutConcepts: world.heldOut.length,
+    traitsSeen: s.traitsSeen, traitsTail: s.traitsTail, traitsHeldOut: s.traitsHeldOut, gap: s.compositionalGap,
+    place: s.place, placeRecall: s.placeRecall,
+    traitsRight: run.scores.map((x) => (x.traitsCorrect ? "1" : "0")).join(""),
+    finalLoss: run.finalLoss, seconds: run.trainSeconds + run.evalSeconds, backend: tf.getBackend(), cpu: cpuDescription(),
+  };
+}
+
+/** Trains one run of the design. */
+export async function trainCompositionRun(
+  design: CompositionDesign, spec: CompositionRunSpec, onStep?: (step: number, total: number) => void,
+): Promise<{ result: CompositionResult; run: ConceptRun; world: ConceptWorld }> {
+  const { world, sentences } = compositionData(design, spec.world, spec.data);
+  const run = await pretrainAndEvaluate({
+    world, sentences, model: design.models[spec.model], epochs: design.epochs, batchSize: design.batchSize, learningRate: design.learningRate,
+    seed: spec.seed, onStep: onStep ? (info, total) => onStep(info.step + 1, total) : undefined,
+  });
+  return { result: compositionResult(design, spec, world, run, sentences.length), run, world };
+}
+
+export interface CompositionStudyOptions {
+  /** Where results go, one JSON line per run (rewritten whole after each, so an interrupt loses at most the run under way). */
+  path: string;
+  onRunStart?: (spec: CompositionRunSpec, index: number, total: number) => void;
+  onStep?: (step: number, total: number) => void;
+  onRunEnd?: (result: CompositionResult, done: number, total: number) => void;
+}
+
+/** Trains every run of the design not yet in the results file; returns all of them, in design order. */
+export async function runCompositionStudy(design: CompositionDesign, options: CompositionStudyOptions): Promise<CompositionResult[]> {
+  const specs = compositionRuns(design);
+  const results = readJsonLines<CompositionResult>(options.path, REQUIRED);
+  const done = new Map(results.map((r) => [r.id, r]));
+  let finished = specs.filter((s) => done.has(compositionRunId(design, s))).length;
+  for (const [i, spec] of specs.entries()) {
+    if (done.has(compositionRunId(design, spec))) continue;
+    options.onRunStart?.(spec, i, specs.length);
+    const { result } = await trainCompositionRun(design, spec, options.onStep);
+    results.push(result);
+    done.set(result.id, result);
+    writeJsonLines(options.path, results);
+    options.onRunEnd?.(result, ++finished, specs.length);
+  }
+  return specs.map((s) => done.get(compositionRunId(design, s))!);
+}
+
+/** Where the full study is stored, produced by `npm run compose-study -- --grid full`. */
+export function storedCompositionPath(design: CompositionDesign): string {
+  return `datasets/zeroshot/${design.name}.jsonl`;
+}
+
+/**
+ * The study for the lesson: at full scale the stored runs (an error names what is missing and
+ * the command that trains it); at smoke scale trained now into a scratch file removed afterwards.
+ */
+export async function compositionStudy(scale: Scale, design: CompositionDesign, options: Omit<CompositionStudyOptions, "path"> = {}): Promise<CompositionResult[]> {
+  const specs = compositionRuns(design);
+  if (scale === "full") {
+    const stored = storedCompositionPath(design);
+    const byId = new Map(readJsonLines<CompositionResult>(join(projectRoot(), stored), REQUIRED).map((r) => [r.id, r]));
+    const missing = specs.filter((s) => !byId.has(compositionRunId(design, s)));
+    if (missing.length) {
+      const m = missing[0];
+      throw new Error(`${stored} lacks ${missing.length} of ${specs.length} runs (first: world ${m.world}, seed ${m.seed}, ${m.model} model, ${m.data} data); `
+        + "run `npm run compose-study -- --grid full` (it resumes)");
+    }
+    return specs.map((s) => byId.get(compositionRunId(design, s))!);
+  }
+  const path = join(projectRoot(), "build", "zeroshot", `smoke-${process.pid}.jsonl`);
+  rmSync(path, { force: true });
+  try {
+    return await runCompositionStudy(design, { ...options, path });
+  } finally {
+    rmSync(path, { force: true });
+  }
+}
+
+export interface CompositionCell {
+  model: ModelSize;
+  data: DataSize;
+  parameters: number;
+  /** Over the runs (worlds × seeds), each with its 95% t-interval, in points. */
+  traitsSeen: MeanInterval;
+  traitsHeldOut: MeanInterval;
+  gap: MeanInterval;
+  /** Runs whose gap exceeds two of its own binomial standard errors. */
+  clearGaps: number;
+}
+
+/** One binomial standard error, in points, of a percentage p measured on n items. */
+export function binomialStandardError(percent: number, n: number): number {
+  if (!(n >= 1)) throw new Error(`binomialStandardError: n must be at least 1; got ${n}`);
+  return Math.sqrt((percent * (100 - percent)) / n);
+}
+
+/** A run's gap against its own noise: the two binomial standard errors combined. */
+export function gapStandardError(r: CompositionResult): number {
+  return Math.hypot(binomialStandardError(r.traitsSeen, r.seenConcepts), binomialStandardError(r.traitsHeldOut, r.heldOutConcepts));
+}
+
+/** Each model × data cell over its runs: mean seen, held-out and gap with 95% intervals. */
+export function summarizeComposition(results: readonly CompositionResult[]): CompositionCell[] {
+  const cells: CompositionCell[] = [];
+  for (const model of ["small", "larger"] as const) {
+    for (const data of ["half", "all"] as const) {
+      const runs = results.filter((r) => r.model === model && r.data === data);
+      if (runs.length === 0) continue;
+      cells.push({
+        model, data, parameters: runs[0].parameters,
+        traitsSeen: meanInterval(runs.map((r) => r.traitsSeen)), traitsHeldOut: meanInterval(runs.map((r) => r.traitsHeldOut)),
+        gap: meanInterval(runs.map((r) => r.gap)), clearGaps: runs.filter((r) => r.gap > 2 * gapStandardError(r)).length,
+      });
+    }
+  }
+  return cells;
+}
+
+/**
+ * The difference in gap between two cells, paired by world and seed (the same world and
+ * initial weights on both sides), with its 95% interval: a − b.
+ */
+export function pairedGapDifference(results: readonly CompositionResult[], a: Pick<CompositionRunSpec, "model" | "data">, b: Pick<CompositionRunSpec, "model" | "data">): MeanInterval {
+  const key = (r: CompositionRunSpec) => `${r.world}/${r.seed}`;
+  const of = (c: Pick<CompositionRunSpec, "model" | "data">) => new Map(results.filter((r) => r.model === c.model && r.data === c.data).map((r) => [key(r), r.gap]));
+  const left = of(a), right = of(b);
+  const shared = [...left.keys()].filter((k) => right.has(k));
+  if (shared.length === 0) throw new Error(`pairedGapDifference: no world and seed has runs of both ${a.model}/${a.data} and ${b.model}/${b.data}`);
+  return meanInterval(shared.map((k) => left.get(k)! - right.get(k)!));
+}

@@ -1,0 +1,44 @@
+// npm run compose-study [-- --grid smoke|full] [--out FILE]
+//
+// Trains lesson 05's study of composition (lib/zeroshot/study.ts, compositionDesign): for every
+// generated world and training seed, a small and a larger GPT on half and on all of the corpus,
+// each asked zero-shot about every concept. One JSON line per finished run; safe to interrupt, a
+// rerun skips finished runs. The full study's results are stored in datasets/zeroshot/, its
+// default output.
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+
+import { initBackend } from "../lib/core/backend";
+import { parseScale } from "../lib/core/scale";
+import { compositionDesign, runCompositionStudy, storedCompositionPath, summarizeComposition } from "../lib/zeroshot/study";
+import { ROOT } from "./runner";
+
+const USAGE = "usage: npm run compose-study [-- --grid smoke|full] [--out FILE]";
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({ options: { grid: { type: "string", default: "smoke" }, out: { type: "string" }, help: { type: "boolean" } } }));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (values.help) return console.log(USAGE);
+  const scale = parseScale(values.grid!, "--grid (smoke or full)");
+  const design = compositionDesign(scale);
+  const out = values.out ?? join(ROOT, scale === "full" ? storedCompositionPath(design) : join("build", "zeroshot", `${design.name}.jsonl`));
+  await initBackend();
+  const started = Date.now();
+  const results = await runCompositionStudy(design, {
+    path: out,
+    onRunStart: (s, i, total) => console.log(`run ${i + 1}/${total}: world ${s.world}, seed ${s.seed}, ${s.model} model, ${s.data} data`),
+    onRunEnd: (r) => console.log(`  traits right: seen ${r.traitsSeen.toFixed(1)}%, held out ${r.traitsHeldOut.toFixed(1)}%; `
+      + `place ${r.place.toFixed(1)}% (recall ${r.placeRecall.toFixed(1)}%) in ${r.seconds.toFixed(0)} s`),
+  });
+  for (const c of summarizeComposition(results)) {
+    console.log(`${c.model} model, ${c.data} data: gap ${c.gap.mean.toFixed(1)} [${c.gap.low.toFixed(1)}, ${c.gap.high.toFixed(1)}] points over ${c.gap.n} runs`);
+  }
+  console.log(`${results.length} runs in ${out}; this call took ${((Date.now() - started) / 60000).toFixed(1)} min`);
+}
+
+if (process.argv[1] && import.meta.filename === process.argv[1]) await main();
