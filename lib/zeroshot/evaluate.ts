@@ -126,16 +126,18 @@ export interface FrequencyCurveOptions {
   minConcepts?: number;
   /** Multiplies every count, e.g. by the passes over the corpus to get lines seen in training; default 1. */
   passes?: number;
+  /** Bin the answers asked in a phrasing seen with the concept (recall) instead of the one never seen with it; default false. */
+  recall?: boolean;
 }
 
 /** Zero-shot accuracy on the particular fact (place) against counted frequency, binned, with its log-linear fit. */
 export function placeAccuracyByFrequency(scores: readonly ConceptScore[], options: FrequencyCurveOptions = {}): FrequencyCurve {
   const fn = "placeAccuracyByFrequency";
-  const { perDecade = 3, minConcepts = 5, passes = 1 } = options;
+  const { perDecade = 3, minConcepts = 5, passes = 1, recall = false } = options;
   if (!(Number.isInteger(minConcepts) && minConcepts >= 1)) throw new Error(`${fn}: minConcepts must be a positive integer; got ${minConcepts}`);
   if (!(Number.isFinite(passes) && passes > 0)) throw new Error(`${fn}: passes must be a positive number; got ${passes}`);
   const seen = scores.filter((s) => !s.heldOut && s.frequency > 0);
-  const bins = binByLogFrequency(seen.map((s) => s.frequency * passes), seen.map((s) => (s.placeCorrect ? 100 : 0)), perDecade);
+  const bins = binByLogFrequency(seen.map((s) => s.frequency * passes), seen.map((s) => ((recall ? s.placeRecallCorrect : s.placeCorrect) ? 100 : 0)), perDecade);
   const fitted = bins.map((b) => b.count >= minConcepts);
   const used = bins.filter((_, i) => fitted[i]);
   if (used.length < 2) {
