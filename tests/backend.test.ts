@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 
-import { BACKENDS, chooseBackend, type BackendName, type BackendProbe } from "../lib/core/backend";
+import { BACKENDS, chooseBackend, describeAdapter, findWebGpuAdapter, isSoftwareAdapter, type BackendName, type BackendProbe } from "../lib/core/backend";
 import { resolvePackageFile } from "../lib/core/paths";
 import { ROOT } from "../tools/runner";
 import { TSX_CLI } from "./fixtures";
@@ -21,14 +21,39 @@ function fakeProbes(working: BackendName[]): Record<BackendName, BackendProbe> {
 }
 
 describe("chooseBackend", () => {
-  it("takes the fastest working backend, in the order GPU, native CPU, wasm, cpu", async () => {
-    expect(BACKENDS).toEqual(["tensorflow-gpu", "tensorflow", "wasm", "cpu"]);
+  it("takes the fastest working backend, in the order CUDA, WebGPU, native CPU, wasm, cpu", async () => {
+    expect(BACKENDS).toEqual(["tensorflow-gpu", "webgpu", "tensorflow", "wasm", "cpu"]);
     const info = await chooseBackend(undefined, fakeProbes(["wasm", "cpu"]));
     expect(info.name).toBe("wasm");
     expect(info.forced).toBe(false);
-    expect(info.skipped.map((s) => s.name)).toEqual(["tensorflow-gpu", "tensorflow"]);
-    expect(info.summary).toBe("backend: wasm (fastest available; unavailable: tensorflow-gpu, tensorflow)");
+    expect(info.skipped.map((s) => s.name)).toEqual(["tensorflow-gpu", "webgpu", "tensorflow"]);
+    expect(info.summary).toBe("backend: wasm (fastest available; unavailable: tensorflow-gpu, webgpu, tensorflow)");
     expect((await chooseBackend(undefined, fakeProbes(["cpu"]))).name).toBe("cpu");
+  });
+
+  it("tells the probe whether the backend was asked for by name", async () => {
+    const asked: boolean[] = [];
+    const probes = fakeProbes(["wasm"]);
+    const wasm = probes.wasm;
+    probes.wasm = async (forced) => {
+      asked.push(forced);
+      return wasm(forced);
+    };
+    await chooseBackend(undefined, probes);
+    await chooseBackend("wasm", probes);
+    expect(asked).toEqual([false, true]);
+  });
+
+  it("names a WebGPU adapter and tells a software one (a CPU posing as a GPU) from hardware", () => {
+    const llvmpipe = { vendor: "mesa", architecture: "software", description: "llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)" };
+    expect(describeAdapter(llvmpipe)).toBe("mesa, software: llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)");
+    expect(isSoftwareAdapter(llvmpipe)).toBe(true);
+    expect(isSoftwareAdapter({ vendor: "google", architecture: "", description: "SwiftShader Device (Subzero)" })).toBe(true);
+    const apple = { vendor: "apple", architecture: "metal-3", description: "" };
+    expect(describeAdapter(apple)).toBe("apple, metal-3");
+    expect(isSoftwareAdapter(apple)).toBe(false);
+    expect(isSoftwareAdapter(apple, true)).toBe(true); // a fallback adapter is software by definition
+    expect(isSoftwareAdapter({ vendor: "nvidia", architecture: "ada", description: "NVIDIA GeForce RTX 4070" })).toBe(false);
   });
 
   it("uses a forced backend even when a faster one works", async () => {
@@ -90,6 +115,30 @@ describe("initBackend (real packages, fresh process)", () => {
   it("rejects an unknown COURSE_BACKEND, listing the valid names", () => {
     const r = initInChild({ COURSE_BACKEND: "gpu" });
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain(`COURSE_BACKEND must be one of tensorflow-gpu, tensorflow, wasm, cpu; got "gpu"`);
+    expect(r.stderr).toContain(`COURSE_BACKEND must be one of tensorflow-gpu, webgpu, tensorflow, wasm, cpu; got "gpu"`);
+  });
+});
+
+describe("webgpu (Dawn's Node binding)", async () => {
+  const adapter = await findWebGpuAdapter();
+  const reason = "unavailable" in adapter ? adapter.unavailable : "";
+  if (reason) console.log(`webgpu tests skipped: ${reason}`);
+
+  it.runIf(!reason)("is forced by COURSE_BACKEND=webgpu, and its one line names the adapter", () => {
+    const r = initInChild({ COURSE_BACKEND: "webgpu" });
+    expect(r.result).toEqual({ name: "webgpu", tf: "webgpu", same: true });
+    expect(r.stdout).toContain(`backend: webgpu on ${(adapter as { device: string }).device} (requested)`);
+  });
+
+  it.runIf(!reason && (adapter as { software?: boolean }).software)("is never chosen automatically on a software adapter, which says why", () => {
+    const r = initInChild({ COURSE_BACKEND: "" });
+    expect(r.result.name).not.toBe("webgpu");
+    expect(r.stdout).toMatch(/^backend: \S+ \(fastest available; unavailable: [^)]*webgpu/m);
+  });
+
+  it.runIf(reason !== "")("without an adapter, forcing it fails saying why", () => {
+    const r = initInChild({ COURSE_BACKEND: "webgpu" });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`backend "webgpu" was requested but is unavailable: ${reason}`);
   });
 });

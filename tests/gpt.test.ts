@@ -172,10 +172,10 @@ describe("backends agree", () => {
 });
 
 describe("checkpoints", () => {
-  it("save then load gives identical logits", () => {
+  it("save then load gives identical logits", async () => {
     const model = GPT.create(TINY, 13);
     const path = join(dir, "tiny.ckpt");
-    saveCheckpoint(path, model, { step: 42, meta: { note: "test" } });
+    await saveCheckpoint(path, model, { step: 42, meta: { note: "test" } });
     const loaded = loadCheckpoint(path, TINY);
     expect(loaded.step).toBe(42);
     expect(loaded.meta).toEqual({ note: "test" });
@@ -185,10 +185,10 @@ describe("checkpoints", () => {
     loaded.model.dispose();
   });
 
-  it("refuses a checkpoint of another shape, naming the differences, and files that are not checkpoints", () => {
+  it("refuses a checkpoint of another shape, naming the differences, and files that are not checkpoints", async () => {
     const model = GPT.create(TINY, 13);
     const path = join(dir, "tiny2.ckpt");
-    saveCheckpoint(path, model);
+    await saveCheckpoint(path, model);
     model.dispose();
     expect(() => loadCheckpoint(path, { ...TINY, nEmbd: 16, nLayer: 3 })).toThrow(
       `holds a model of another shape: nLayer: 2 in the checkpoint, 3 expected; nEmbd: 8 in the checkpoint, 16 expected`,
@@ -215,16 +215,16 @@ describe("sampling", () => {
     for (let i = 0; i < 200; i++) expect([1, 2]).toContain(sampleFromLogits(logits, 1, 2, r));
   });
 
-  it("generates deterministically for a seed, and checks its arguments", () => {
+  it("generates deterministically for a seed, and checks its arguments", async () => {
     const model = GPT.create(TINY, 2);
     const prompt = Int32Array.from([1, 2]);
-    const a = generate(model, prompt, { maxNewTokens: 8, seed: 5, topK: 3 });
+    const a = await generate(model, prompt, { maxNewTokens: 8, seed: 5, topK: 3 });
     expect(a.length).toBe(10);
     expect(Array.from(a.subarray(0, 2))).toEqual([1, 2]);
-    expect(generate(model, prompt, { maxNewTokens: 8, seed: 5, topK: 3 })).toEqual(a);
-    expect(() => generate(model, new Int32Array(0), { maxNewTokens: 1 })).toThrow("generate: the prompt is empty");
-    expect(() => generate(model, prompt, { maxNewTokens: 1, topK: 0 })).toThrow("generate: topK must be an integer in [1, 7]; got 0");
-    expect(() => generate(model, prompt, { maxNewTokens: 1, temperature: 0 })).toThrow("generate: temperature must be positive; got 0");
+    expect(await generate(model, prompt, { maxNewTokens: 8, seed: 5, topK: 3 })).toEqual(a);
+    await expect(generate(model, new Int32Array(0), { maxNewTokens: 1 })).rejects.toThrow("generate: the prompt is empty");
+    await expect(generate(model, prompt, { maxNewTokens: 1, topK: 0 })).rejects.toThrow("generate: topK must be an integer in [1, 7]; got 0");
+    await expect(generate(model, prompt, { maxNewTokens: 1, temperature: 0 })).rejects.toThrow("generate: temperature must be positive; got 0");
     model.dispose();
   });
 });

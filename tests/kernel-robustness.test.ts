@@ -82,7 +82,7 @@ describe.skipIf(process.platform !== "linux")("Kernel → Interrupt", () => {
   it("stops the study's runs in worker threads", async () => {
     const after = await interruptAfter(6000, [
       `const seqs = (n: number) => ({ ids: Int32Array.from({ length: n * 16 }, (_, j) => j % 11), labels: Int32Array.from({ length: n }, (_, i) => i % 2), length: 16, classes: ["a", "b"] });`,
-      `const job: StudyJob = { backend: "cpu", config: config, weights: [...model.weights()], kind: { method: "fine-tune" }, data: { train: seqs(16), val: seqs(8), test: seqs(8) }, options: { steps: 100_000, batchSize: 4, learningRate: 1e-3, seed: 1 } };`,
+      `const job: StudyJob = { backend: "cpu", config: config, weights: [...(await model.weights())], kind: { method: "fine-tune" }, data: { train: seqs(16), val: seqs(8), test: seqs(8) }, options: { steps: 100_000, batchSize: 4, learningRate: 1e-3, seed: 1 } };`,
       `outcome = "running";`,
       `await mapInWorkers("reuse/worker.ts", Array.from({ length: 6 }, () => job), 2, { describe: () => "tuning" })`,
       `  .then(() => { outcome = "finished"; }, (err) => { outcome = String(err); });`,

@@ -26,7 +26,7 @@ afterEach(() => {
 async function run(workers: number, options: Partial<TrainConfig> = {}) {
   const model = GPT.create(TINY, 4);
   const r = await train(model, data, { ...quiet, steps: 5, batchSize: 6, workers, ...options });
-  const weights = model.weights();
+  const weights = await model.weights();
   model.dispose();
   return { losses: r.steps.map((s) => s.loss), skipped: r.steps.map((s) => s.skipped), evals: r.evals, weights, workers: r.workers };
 }
@@ -99,13 +99,13 @@ describe("data-parallel training", () => {
         const x = randomIds(5 * TINY.blockSize, TINY.vocabSize, r.int(1e9));
         const y = randomIds(5 * TINY.blockSize, TINY.vocabSize, r.int(1e9));
         expect((await team.accumulate(x, y, 5, true, 1, { dropoutSeed: step, scale: 1 })).finite).toBe(true);
-        team.step(optimizer, 1e-2);
+        await team.step(optimizer, 1e-2);
       }
-      const main = model.weights();
+      const main = await model.weights();
       for (const index of [1, 2]) expect(maxDifference(await team.replicaWeights(index), main)).toBe(0);
       // Evaluation shared among the threads gives exactly the losses of one thread.
       const batches = Array.from({ length: 5 }, () => sampleBatch(data.val, 3, TINY.blockSize, r));
-      expect(await team.batchLosses(batches)).toEqual(batches.map((b) => batchLoss(model, b)));
+      expect(await team.batchLosses(batches)).toEqual(await Promise.all(batches.map((b) => batchLoss(model, b))));
     } finally {
       await team.close();
       model.dispose();

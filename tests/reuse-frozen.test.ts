@@ -33,11 +33,11 @@ describe("methods that train no network weight, on every seed", () => {
     expect(rule[0].testAccuracy).toBe(accuracy(verse.test.texts.map(newlineRule), verse.test.labels));
   });
 
-  it("zero-shot: calibrates with each seed's training inputs only, and the raw answer needs no seed", () => {
-    const { runs, typicalityAuroc } = zeroShotRuns(model, design, data, seeds);
+  it("zero-shot: calibrates with each seed's training inputs only, and the raw answer needs no seed", async () => {
+    const { runs, typicalityAuroc } = await zeroShotRuns(model, design, data, seeds);
     const speaker = data.tasks.find((t) => t.name === "speaker")!;
-    const testScores = speakerScores(model, data.tokenizer, speaker.test.texts, speaker.classes);
-    const poolScores = speakerScores(model, data.tokenizer, speaker.pool.texts, speaker.classes);
+    const testScores = await speakerScores(model, data.tokenizer, speaker.test.texts, speaker.classes);
+    const poolScores = await speakerScores(model, data.tokenizer, speaker.pool.texts, speaker.classes);
     for (const seed of seeds) {
       const bias = classMeans(seedSample(design, speaker, seed).train.map((i) => poolScores[i]));
       const calibrated = runs.find((r) => r.method === "zero-shot, calibrated" && r.seed === seed)!;
@@ -50,9 +50,9 @@ describe("methods that train no network weight, on every seed", () => {
     expect(typicalityAuroc).toBeLessThanOrEqual(1);
   });
 
-  it("probes: one per model, task and seed, reported at the layer its validation examples chose", () => {
+  it("probes: one per model, task and seed, reported at the layer its validation examples chose", async () => {
     const initial = GPT.create({ ...design.model, vocabSize: data.tokenizer.vocabSize }, 4);
-    const { runs, fits } = probeRuns([{ name: "a", model }, { name: "b", model: initial }], design, data, seeds);
+    const { runs, fits } = await probeRuns([{ name: "a", model }, { name: "b", model: initial }], design, data, seeds);
     expect(runs).toHaveLength(2 * data.tasks.length * seeds.length);
     for (const fit of fits) {
       fit.seeds.forEach((s, k) => {
@@ -65,13 +65,13 @@ describe("methods that train no network weight, on every seed", () => {
     initial.dispose();
   });
 
-  it("the probes' learning curve: every size, model and seed, plus the bag of characters", () => {
-    const points = probeCurve([{ name: "a", model }], design, data, ["verse or prose"]);
+  it("the probes' learning curve: every size, model and seed, plus the bag of characters", async () => {
+    const points = await probeCurve([{ name: "a", model }], design, data, ["verse or prose"]);
     expect(points.map((p) => [p.method, p.perClass])).toEqual(design.curve.perClass.flatMap((n) => [["linear probe, a", n], ["bag of characters", n]]));
     for (const p of points) {
       expect(p.accuracies).toHaveLength(design.curve.seeds.length);
       p.accuracies.forEach((a) => { expect(a).toBeGreaterThanOrEqual(0); expect(a).toBeLessThanOrEqual(1); });
     }
-    expect(() => probeCurve([{ name: "a", model }], design, data, ["sentiment"])).toThrow('no task "sentiment"');
+    await expect(probeCurve([{ name: "a", model }], design, data, ["sentiment"])).rejects.toThrow('no task "sentiment"');
   });
 });

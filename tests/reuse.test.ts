@@ -46,14 +46,14 @@ describe("trainCached", () => {
     // The reference: plain train() from the same start gives the same weights.
     const reference = GPT.create(TINY, 1);
     await train(reference, DATA, SETTINGS);
-    expect(first.weights()).toEqual(reference.weights());
+    expect(await first.weights()).toEqual(await reference.weights());
 
     const second = GPT.create(TINY, 1);
     const replay = record();
     const loaded = await trainCached("tiny", second, DATA, SETTINGS, replay.callbacks, dirs);
     expect(loaded.source).toBe("cache");
     expect(loaded.checkpoint).toBe(trained.checkpoint);
-    expect(second.weights()).toEqual(first.weights());
+    expect(await second.weights()).toEqual(await first.weights());
     expect(replay.steps).toEqual(seen.steps);
     expect(replay.evals).toEqual(seen.evals);
     expect(loaded.tokens).toBe(trained.tokens);
@@ -84,7 +84,7 @@ describe("precomputed runs", () => {
     const storedDir = join(dir, "precomputed");
     const precomputeDirs = { dir: join(dir, "local"), storedDir };
     const model = GPT.create(TINY, 3);
-    expect(findStoredRun("pre", model, DATA, SETTINGS, storedDir)).toBeNull();
+    expect(await findStoredRun("pre", model, DATA, SETTINGS, storedDir)).toBeNull();
     process.env.COURSE_PRECOMPUTE = "1";
     try {
       const made = await trainCached("pre", model, DATA, SETTINGS, {}, precomputeDirs);
@@ -100,12 +100,12 @@ describe("precomputed runs", () => {
       delete process.env.COURSE_PRECOMPUTE;
     }
     const fresh = GPT.create(TINY, 3);
-    const found = findStoredRun("pre", fresh, DATA, SETTINGS, storedDir);
+    const found = await findStoredRun("pre", fresh, DATA, SETTINGS, storedDir);
     expect(found?.result.steps).toHaveLength(SETTINGS.steps);
     const loaded = await trainCached("pre", fresh, DATA, SETTINGS, {}, precomputeDirs);
     expect(loaded.source).toBe("stored");
     expect(loaded.provenance).toEqual(found!.provenance);
-    expect(fresh.weights()).toEqual(model.weights());
+    expect(await fresh.weights()).toEqual(await model.weights());
     for (const m of [model, fresh]) m.dispose();
   });
 });
@@ -127,7 +127,7 @@ describe("pretrain", () => {
     expect(run.liveSlice?.steps).toBe(5);
     // Same start, batches and learning rates: the same losses, up to float rounding.
     expect(run.liveSlice!.maxLossDifference).toBeLessThan(1e-6);
-    expect(student.weights()).toEqual(original.weights());
+    expect(await student.weights()).toEqual(await original.weights());
     expect(describePretraining(run)).toMatch(/^validation loss \d\.\d{3} after 384 tokens: precomputed by `COURSE_PRECOMPUTE=1` on \d{4}-\d\d-\d\d .*; its first 5 steps, retrained here in \d+ s on 1 thread\(s\), match the stored batch losses exactly$/);
     for (const m of [original, student]) m.dispose();
   });
@@ -151,7 +151,7 @@ describe("typicality", () => {
     await train(model, DATA, { ...SETTINGS, steps: 80, evalBatches: 0 });
     const texts = ["abcdabcd", "dcbadcba", "bcdabcda", "ddddaaaa"];
     const ids = Int32Array.from(texts.flatMap((t) => Array.from(TEXT.encode(t))));
-    const scores = typicality(model, { ids, labels: new Int32Array(4), length: 8, classes: ["real", "scrambled"] });
+    const scores = await typicality(model, { ids, labels: new Int32Array(4), length: 8, classes: ["real", "scrambled"] });
     const reference = texts.map((t) => tf.tidy(() => {
       const x = TEXT.encode(t);
       const logp = tf.logSoftmax(model.forward(x, 1, 8).logits).arraySync() as number[][];

@@ -36,7 +36,7 @@ describe("AdamW", () => {
     const m = before.map((p) => new Float64Array(p.length));
     const v = before.map((p) => new Float64Array(p.length));
     const p64 = before.map((p) => Float64Array.from(p));
-    lrs.forEach((lr, k) => {
+    for (const [k, lr] of lrs.entries()) {
       const t = k + 1;
       const norm = Math.sqrt(gradsArrays.reduce((s, g) => s + g.reduce((a, x) => a + x * x, 0), 0));
       const scale = Math.min(1, opts.gradClip / (norm + 1e-6));
@@ -51,10 +51,10 @@ describe("AdamW", () => {
         }
       });
       const grads = specs.map((s, i) => tf.tensor(gradsArrays[i], s.shape));
-      const reportedNorm = opt.step(grads, lr);
+      const reportedNorm = await opt.step(grads, lr);
       expect(reportedNorm).toBeCloseTo(norm, 4);
       tf.dispose(grads);
-    });
+    }
     specs.forEach((s, i) => {
       const got = model.params.get(s.name)!.dataSync();
       got.forEach((x, j) => expect(Math.abs(x - p64[i][j]), `${s.name}[${j}]`).toBeLessThan(2e-6));
@@ -64,25 +64,25 @@ describe("AdamW", () => {
 });
 
 describe("AdamW with half-precision weights", () => {
-  it("keeps every weight on the fp16 grid and loses an update below half a weight's spacing, which fp32 keeps", () => {
-    const run = (masterWeights: "fp32" | "fp16", learningRate: number) => {
+  it("keeps every weight on the fp16 grid and loses an update below half a weight's spacing, which fp32 keeps", async () => {
+    const run = async (masterWeights: "fp32" | "fp16", learningRate: number) => {
       const model = GPT.create(TINY, 3);
       const specs = parameterSpecs(TINY);
       // Set every weight to 1, whose fp16 spacing is 2^-10: Adam's first step moves each by ≈ the learning rate.
       specs.forEach((s) => model.params.get(s.name)!.assign(tf.ones(s.shape)));
       const opt = new AdamW(modelParameters(model), { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, gradClip: 0, masterWeights });
       const grads = specs.map((s) => tf.ones(s.shape));
-      opt.step(grads, learningRate);
+      await opt.step(grads, learningRate);
       tf.dispose(grads);
       const weights = specs.flatMap((s) => Array.from(model.params.get(s.name)!.dataSync()));
       model.dispose();
       return weights;
     };
     const small = 2 ** -12; // a quarter of the spacing at 1
-    expect(new Set(run("fp16", small))).toEqual(new Set([1]));
-    for (const w of run("fp32", small)) expect(w).toBeCloseTo(1 - small, 6);
+    expect(new Set(await run("fp16", small))).toEqual(new Set([1]));
+    for (const w of await run("fp32", small)) expect(w).toBeCloseTo(1 - small, 6);
     const large = 3 * 2 ** -10; // three spacings: survives the rounding exactly
-    for (const w of run("fp16", large)) expect(w).toBe(1 - large);
+    for (const w of await run("fp16", large)) expect(w).toBe(1 - large);
     expect(() => new AdamW(modelParameters(GPT.create(TINY, 1)), { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, gradClip: 0, masterWeights: "fp8" as "fp16" }))
       .toThrow('AdamW: masterWeights must be "fp32", "fp16" or "bf16"; got "fp8"');
   });
@@ -206,7 +206,7 @@ describe("parameterGradients", () => {
 });
 
 describe("heldOutLoss", () => {
-  it("is the mean loss over every position of consecutive windows, the same however they are batched", () => {
+  it("is the mean loss over every position of consecutive windows, the same however they are batched", async () => {
     const model = GPT.create(TINY, 6);
     const ids = randomIds(300, TINY.vocabSize, 13);
     const T = TINY.blockSize;
@@ -217,9 +217,9 @@ describe("heldOutLoss", () => {
       const x = ids.slice(w * T, w * T + T), y = ids.slice(w * T + 1, w * T + T + 1);
       sum += tf.tidy(() => model.loss(x, y, 1, T).dataSync()[0]);
     }
-    expect(heldOutLoss(model, ids, 200, 5)).toBeCloseTo(sum / windows, 5);
-    expect(heldOutLoss(model, ids, 200, 1)).toBeCloseTo(sum / windows, 5);
-    expect(() => heldOutLoss(model, ids, T, 4)).toThrow(`heldOutLoss: needs at least ${T + 1} tokens for one window of ${T}; got ${T}`);
+    expect(await heldOutLoss(model, ids, 200, 5)).toBeCloseTo(sum / windows, 5);
+    expect(await heldOutLoss(model, ids, 200, 1)).toBeCloseTo(sum / windows, 5);
+    await expect(heldOutLoss(model, ids, T, 4)).rejects.toThrow(`heldOutLoss: needs at least ${T + 1} tokens for one window of ${T}; got ${T}`);
     model.dispose();
   });
 });

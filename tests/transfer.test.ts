@@ -58,7 +58,7 @@ describe("LoRA", () => {
     for (const rank of [1, 8]) {
       const lora = LoRA.create(model, { rank, targets: ["mlp"] }, 3);
       // Every layer's update comes from x·A; with unit-scale x its variance is d_in · var(A) = 1.
-      const matrices = [...lora.weights()].filter(([name]) => name.endsWith(".lora_a"));
+      const matrices = [...(await lora.weights())].filter(([name]) => name.endsWith(".lora_a"));
       expect(matrices).toHaveLength(2 * TINY.nLayer); // fc and proj of every block
       for (const [name, values] of matrices) {
         const nIn = values.length / rank;
@@ -79,7 +79,7 @@ describe("LoRA", () => {
     for (const v of lora.variables) tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.5, "float32", v.size)));
     const ids = randomIds(3 * 8, TINY.vocabSize, 4);
     const side = logits(model, ids, 3, 8, lora);
-    const merged = lora.merge(model);
+    const merged = await lora.merge(model);
     const inWeights = logits(merged, ids, 3, 8);
     expect(Math.max(...side.map((v, i) => Math.abs(v - inWeights[i])))).toBeLessThan(1e-4);
     expect(Math.max(...side.map((v, i) => Math.abs(v - logits(model, ids, 3, 8)[i])))).toBeGreaterThan(1e-3);
@@ -90,7 +90,7 @@ describe("LoRA", () => {
 
   it("trains only the adapters and the head: the pretrained weights stay bit-identical", async () => {
     const model = GPT.create(TINY, 1);
-    const before = model.weights();
+    const before = await model.weights();
     const lora = LoRA.create(model, { rank: 2, targets: ["attn", "mlp"] });
     const head = ClassifierHead.create(TINY.nEmbd, 2);
     const data = containsZeroTask(64, 5);
@@ -99,7 +99,7 @@ describe("LoRA", () => {
       model, head, adapters: lora, data, steps: 5, batchSize: 16, learningRate: 1e-2,
       trainable: [...lora.variables, head.w, head.b].map((variable) => ({ variable, decay: false })),
     });
-    for (const [name, values] of model.weights()) expect(values, name).toEqual(before.get(name));
+    for (const [name, values] of await model.weights()) expect(values, name).toEqual(before.get(name));
     expect(lora.variables.some((v, i) => v.dataSync().some((x, j) => x !== adapterBefore[i][j]))).toBe(true);
     head.dispose();
     lora.dispose();
@@ -123,12 +123,12 @@ describe("fine-tuning and probes", () => {
     const model = GPT.create(TINY, 2);
     const head = ClassifierHead.create(TINY.nEmbd, 2, 3);
     const trainSet = containsZeroTask(256, 7), testSet = containsZeroTask(128, 8);
-    const before = evaluateClassifier(model, head, testSet).accuracy;
+    const before = (await evaluateClassifier(model, head, testSet)).accuracy;
     const trainable = [...model.params.values(), head.w, head.b].map((variable) => ({ variable, decay: false }));
     const losses = await fineTune({ model, head, data: trainSet, trainable, steps: 150, batchSize: 32, learningRate: 3e-3 });
     expect(losses.at(-1)!).toBeLessThan(losses[0]);
     expect(before).toBeLessThan(0.7);
-    const after = evaluateClassifier(model, head, testSet);
+    const after = await evaluateClassifier(model, head, testSet);
     expect(after.accuracy).toBeGreaterThan(0.9);
     expect(after.accuracy).toBe(after.predicted.filter((p, i) => p === testSet.labels[i]).length / testSet.labels.length);
     expect(after.loss).toBeLessThan(Math.log(2));
@@ -140,8 +140,8 @@ describe("fine-tuning and probes", () => {
     const model = GPT.create(TINY, 2);
     const head = ClassifierHead.create(TINY.nEmbd, 2);
     const bad = { ids: new Int32Array(16), labels: Int32Array.from([0, 2]), length: 8, classes: ["a", "b"] };
-    expect(() => evaluateClassifier(model, head, bad)).toThrow("evaluateClassifier: label 2 of example 1 is outside [0, 2) (a, b)");
-    expect(() => evaluateClassifier(model, head, { ...bad, labels: Int32Array.from([0, 1, 1]) })).toThrow(
+    await expect(evaluateClassifier(model, head, bad)).rejects.toThrow("evaluateClassifier: label 2 of example 1 is outside [0, 2) (a, b)");
+    await expect(evaluateClassifier(model, head, { ...bad, labels: Int32Array.from([0, 1, 1]) })).rejects.toThrow(
       "evaluateClassifier: 16 token ids for 3 examples of length 8 (expected 24)",
     );
     head.dispose();
@@ -153,7 +153,7 @@ describe("zero-shot scoring", () => {
   it("sums the same log-probabilities as scoring each position separately", async () => {
     const model = GPT.create(TINY, 3);
     const ids = randomIds(2 * 6, TINY.vocabSize, 9);
-    const fast = continuationLogLikelihood(model, ids, 6, 2);
+    const fast = await continuationLogLikelihood(model, ids, 6, 2);
     for (let s = 0; s < 2; s++) {
       let reference = 0;
       for (let t = 2; t < 6; t++) {
@@ -164,7 +164,7 @@ describe("zero-shot scoring", () => {
       }
       expect(fast[s]).toBeCloseTo(reference, 4);
     }
-    expect(() => continuationLogLikelihood(model, ids, 6, 0)).toThrow("continuationLogLikelihood: scoreFrom must be in [1, 5]");
+    await expect(continuationLogLikelihood(model, ids, 6, 0)).rejects.toThrow("continuationLogLikelihood: scoreFrom must be in [1, 5]");
     model.dispose();
   });
 
@@ -174,7 +174,7 @@ describe("zero-shot scoring", () => {
     const ids = tokenizer.encode("abc".repeat(200));
     await train(model, { train: ids, val: ids }, { steps: 60, batchSize: 8, learningRate: 1e-2, warmupSteps: 5, evalBatches: 0 });
     const examples = ["abcab", "bcabc", "cabca"];
-    const predicted = zeroShotPredict(model, tokenizer, examples, 3, (text, c) => ({ prompt: text, continuation: "abc"[c] }));
+    const predicted = await zeroShotPredict(model, tokenizer, examples, 3, (text, c) => ({ prompt: text, continuation: "abc"[c] }));
     expect(Array.from(predicted)).toEqual([2, 0, 1]); // c after "…ab", a after "…bc", b after "…ca"
     model.dispose();
   });
@@ -190,11 +190,11 @@ describe("zero-shot calibration", () => {
     await train(model, { train: ids, val: ids }, { steps: 150, batchSize: 16, learningRate: 1e-2, warmupSteps: 10, evalBatches: 0 });
     const examples = ["xxaxx", "xxayx", "yxaxx", "xxayx"]; // "b" is likelier than usual when the last two are "yx"
     const render = (t: string, c: number) => ({ prompt: t, continuation: "ab"[c] });
-    expect(Array.from(zeroShotPredict(model, tokenizer, examples, 2, render, { calibrate: false }))).toEqual([0, 0, 0, 0]); // the prior wins
-    expect(Array.from(zeroShotPredict(model, tokenizer, examples, 2, render))).toEqual([0, 1, 0, 1]);
+    expect(Array.from(await zeroShotPredict(model, tokenizer, examples, 2, render, { calibrate: false }))).toEqual([0, 0, 0, 0]); // the prior wins
+    expect(Array.from(await zeroShotPredict(model, tokenizer, examples, 2, render))).toEqual([0, 1, 0, 1]);
     // The same bias measured on other unlabelled inputs (a training set's) calibrates new ones alike.
-    const bias = classMeans(zeroShotScores(model, tokenizer, ["xxaxx", "yxaxx", "xxayx", "xxaxx", "xxayx"], 2, render));
-    expect(Array.from(predictFromScores(zeroShotScores(model, tokenizer, examples, 2, render), bias))).toEqual([0, 1, 0, 1]);
+    const bias = classMeans(await zeroShotScores(model, tokenizer, ["xxaxx", "yxaxx", "xxayx", "xxaxx", "xxayx"], 2, render));
+    expect(Array.from(predictFromScores(await zeroShotScores(model, tokenizer, examples, 2, render), bias))).toEqual([0, 1, 0, 1]);
     model.dispose();
   });
 });

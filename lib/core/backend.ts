@@ -13,13 +13,15 @@ import { describeScale } from "./scale";
 if (process.env.COURSE_WASM_KERNELS !== "0") installWasmKernels();
 
 /** Fastest first. */
-export const BACKENDS = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
+export const BACKENDS = ["tensorflow-gpu", "webgpu", "tensorflow", "wasm", "cpu"] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 export interface BackendInfo {
   name: BackendName;
-  /** TensorFlow.js's own name for it ("tensorflow", "wasm", "cpu"). */
+  /** TensorFlow.js's own name for it ("tensorflow", "webgpu", "wasm", "cpu"). */
   tfBackend: string;
+  /** On webgpu, the adapter it runs on: "mesa, software: llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)". */
+  device?: string;
   /** Whether COURSE_BACKEND (or the caller) asked for it, rather than the automatic choice. */
   forced: boolean;
   /** Why each faster backend was passed over. */
@@ -28,8 +30,11 @@ export interface BackendInfo {
   summary: string;
 }
 
-/** Tries to activate a backend; resolves to null on success or to why it is unavailable. */
-export type BackendProbe = () => Promise<string | null>;
+/**
+ * Tries to activate a backend; resolves to null on success or to why it is unavailable.
+ * `forced`: the backend was asked for by name (a software GPU is then accepted).
+ */
+export type BackendProbe = (forced: boolean) => Promise<string | null>;
 
 const NATIVE_HELP = "the native packages download libtensorflow when installed (see README, Backends)";
 
@@ -60,12 +65,77 @@ function usesGpu(): boolean {
   return tf.getBackend() === "tensorflow" && backend.isUsingGpuDevice === true;
 }
 
+/** The WebGPU adapter tfjs-backend-webgpu runs on, once the webgpu probe has succeeded. */
+let webgpuDevice: string | undefined;
+
+interface AdapterInfo { vendor: string; architecture: string; description: string }
+
+/** How an adapter names itself, in one line. */
+export function describeAdapter(info: AdapterInfo): string {
+  return [info.vendor, info.architecture].filter(Boolean).join(", ") + (info.description ? `: ${info.description}` : "");
+}
+
+/** A CPU rasteriser posing as a GPU (Mesa's llvmpipe, SwiftShader, WARP): slower than wasm for training. */
+export function isSoftwareAdapter(info: AdapterInfo, isFallback = false): boolean {
+  return isFallback || info.architecture === "software" || /llvmpipe|lavapipe|swiftshader|microsoft basic render/i.test(info.description);
+}
+
+export interface WebGpuAdapter {
+  /** How the adapter names itself: "mesa, software: llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)". */
+  device: string;
+  software: boolean;
+}
+
+let dawnGpu: { gpu: unknown; adapter: WebGpuAdapter } | undefined;
+
+/**
+ * The WebGPU adapter Dawn's Node binding (the optional `webgpu` package: Vulkan on Linux, Metal
+ * on a Mac, D3D12 on Windows) would give this process, or why there is none. Loads no tfjs code.
+ */
+export async function findWebGpuAdapter(): Promise<WebGpuAdapter | { unavailable: string }> {
+  if (dawnGpu) return dawnGpu.adapter;
+  let dawn: typeof import("webgpu");
+  try {
+    dawn = await import("webgpu");
+  } catch (err) {
+    const message = (err as Error).message.split("\n")[0];
+    return { unavailable: /Cannot find (module|package)/.test(message) ? "the webgpu package is not installed" : `the webgpu package failed to load: ${message}` };
+  }
+  const gpu = dawn.create([]);
+  const found = await gpu.requestAdapter();
+  if (!found) return { unavailable: "Dawn found no WebGPU adapter (no Vulkan, Metal or D3D12 device it accepts)" };
+  const fallback = (found as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  const adapter = { device: describeAdapter(found.info), software: isSoftwareAdapter(found.info, fallback) };
+  // tfjs-backend-webgpu reads Dawn's globals (GPUBufferUsage, …) and navigator.gpu when it registers.
+  Object.assign(globalThis, dawn.globals);
+  Object.defineProperty(globalThis, "navigator", { value: { ...((globalThis as { navigator?: object }).navigator ?? {}), gpu }, configurable: true, writable: true });
+  dawnGpu = { gpu, adapter };
+  return adapter;
+}
+
+/** WebGPU on a hardware adapter, or on a software one when asked for by name. */
+async function probeWebGpu(forced: boolean): Promise<string | null> {
+  const adapter = await findWebGpuAdapter();
+  if ("unavailable" in adapter) return adapter.unavailable;
+  if (adapter.software && !forced) return `only a software adapter (${adapter.device}), slower than wasm; COURSE_BACKEND=webgpu forces it`;
+  try {
+    await import("@tensorflow/tfjs-backend-webgpu");
+  } catch (err) {
+    const message = (err as Error).message.split("\n")[0];
+    return /Cannot find (module|package)/.test(message) ? "@tensorflow/tfjs-backend-webgpu is not installed" : `@tensorflow/tfjs-backend-webgpu failed to load: ${message}`;
+  }
+  if (!(await activate("webgpu"))) return `tfjs-backend-webgpu did not start on ${adapter.device}`;
+  webgpuDevice = adapter.device;
+  return null;
+}
+
 export const defaultProbes: Record<BackendName, BackendProbe> = {
   "tensorflow-gpu": async () => {
     const missing = await loadNative("@tensorflow/tfjs-node-gpu");
     if (missing) return missing;
     return usesGpu() ? null : "@tensorflow/tfjs-node-gpu found no CUDA device (it needs CUDA 11.2 and cuDNN 8.1)";
   },
+  webgpu: probeWebGpu,
   // The GPU build runs on CPU when there is no device; the CPU build (tfjs-node) also works if installed.
   tensorflow: async () => {
     if (tf.findBackend("tensorflow") && (await activate("tensorflow"))) return null;
@@ -111,12 +181,14 @@ export async function chooseBackend(
   const candidates = requested ? [requested] : BACKENDS;
   const skipped: BackendInfo["skipped"] = [];
   for (const name of candidates) {
-    const reason = await probes[name]();
+    const reason = await probes[name](requested !== undefined);
     if (reason === null) {
       await tf.ready();
       const why = requested ? "requested" : "fastest available";
       const passed = skipped.length ? `; unavailable: ${skipped.map((s) => s.name).join(", ")}` : "";
-      return { name, tfBackend: tf.getBackend(), forced: requested !== undefined, skipped, summary: `backend: ${name} (${why}${passed})` };
+      const device = name === "webgpu" ? webgpuDevice : undefined;
+      const on = device ? ` on ${device}` : "";
+      return { name, tfBackend: tf.getBackend(), device, forced: requested !== undefined, skipped, summary: `backend: ${name}${on} (${why}${passed})` };
     }
     skipped.push({ name, reason });
   }

@@ -21,15 +21,19 @@ export interface AdamWConfig {
 }
 
 /**
- * AdamW over plain Float32Arrays. The state (m, v) lives in JavaScript and each parameter is
- * read once and written once per step: one loop per tensor instead of a dozen tfjs ops, which
- * on wasm cost more in dispatch than in arithmetic (~800 ops a step for the baby GPT).
+ * AdamW over plain Float32Arrays. The state (m, v) and a copy of the weights live in JavaScript
+ * (the weights read once, at the first step) and each parameter is written once per step: one
+ * loop per tensor instead of a dozen tfjs ops, which on wasm cost more in dispatch than in
+ * arithmetic (~800 ops a step for the baby GPT). Every read is asynchronous, so the same code
+ * runs on webgpu, where a synchronous read is impossible in Node.
  */
 export class AdamW {
   private readonly vars: tf.Variable[];
   private readonly decays: boolean[];
   private readonly m: Float32Array[];
   private readonly v: Float32Array[];
+  /** The weights as the last update left them (what the variables hold). */
+  private weights: Float32Array[] | undefined;
   private t = 0;
 
   /** Optimises `params`; only those marked `decay` get weight decay. */
@@ -57,8 +61,9 @@ export class AdamW {
    * Applies one update from `grads`, already averaged over micro-batches: one tensor per
    * variable, or all of them flat in `variables` order. Returns the global gradient norm before clipping.
    */
-  step(grads: tf.Tensor[] | Float32Array, learningRate: number): number {
-    const parts = grads instanceof Float32Array ? this.split(grads) : this.read(grads);
+  async step(grads: tf.Tensor[] | Float32Array, learningRate: number): Promise<number> {
+    const parts = grads instanceof Float32Array ? this.split(grads) : await this.read(grads);
+    this.weights ??= await Promise.all(this.vars.map((x) => x.data() as Promise<Float32Array>));
     this.t += 1;
     const { beta1, beta2, eps, weightDecay, gradClip } = this.c;
     const t = this.t;
@@ -73,7 +78,7 @@ export class AdamW {
     const round = masterWeights === "fp16" ? roundToFloat16 : masterWeights === "bf16" ? roundToBFloat16 : null;
     this.vars.forEach((variable, i) => {
       const g = parts[i], m = this.m[i], v = this.v[i];
-      const p = variable.dataSync() as Float32Array; // a copy on every backend
+      const p = this.weights![i];
       // Decoupled weight decay (Loshchilov & Hutter): shrink the weights directly, not through the gradient.
       const keep = this.decays[i] ? 1 - learningRate * weightDecay : 1;
       for (let j = 0; j < p.length; j++) {
@@ -83,19 +88,20 @@ export class AdamW {
         p[j] = p[j] * keep - (stepSize * m[j]) / (Math.sqrt(v[j]) + epsHat);
       }
       if (round) for (let j = 0; j < p.length; j++) p[j] = round(p[j]);
-      const updated = tf.tensor(p, variable.shape, "float32");
+      // A copy: some backends keep the array they are given, and this one changes next step.
+      const updated = tf.tensor(p.slice(), variable.shape, "float32");
       variable.assign(updated);
       updated.dispose();
     });
     return norm;
   }
 
-  private read(grads: tf.Tensor[]): Float32Array[] {
+  private read(grads: tf.Tensor[]): Promise<Float32Array[]> {
     if (grads.length !== this.vars.length) throw new Error(`AdamW.step: ${grads.length} gradients for ${this.vars.length} parameters`);
-    return grads.map((g, i) => {
+    grads.forEach((g, i) => {
       if (g.size !== this.vars[i].size) throw new Error(`AdamW.step: gradient ${i} has shape [${g.shape}]; its parameter has [${this.vars[i].shape}]`);
-      return g.dataSync() as Float32Array;
     });
+    return Promise.all(grads.map((g) => g.data() as Promise<Float32Array>));
   }
 
   private split(flat: Float32Array): Float32Array[] {

@@ -48,11 +48,11 @@ export interface CacheDirs {
 }
 
 /** A hex digest of everything that decides what training `model` on `data` with `config` produces. */
-export function trainingKey(model: GPT, data: { train: Int32Array; val: Int32Array }, config: TrainConfig): string {
+export async function trainingKey(model: GPT, data: { train: Int32Array; val: Int32Array }, config: TrainConfig): Promise<string> {
   const hash = createHash("sha256");
   // Threads change the result only by float rounding: a run cached with one is valid for any.
   hash.update(JSON.stringify({ model: model.config, train: { ...config, workers: undefined } }));
-  for (const [name, values] of model.weights()) hash.update(name).update(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  for (const [name, values] of await model.weights()) hash.update(name).update(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
   for (const ids of [data.train, data.val]) hash.update(new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength));
   return hash.digest("hex");
 }
@@ -69,11 +69,11 @@ export function precomputing(): boolean {
 }
 
 /** The precomputed run identical to this one (same config, initial weights, data and settings), or null. */
-export function findStoredRun(
+export async function findStoredRun(
   name: string, model: GPT, data: { train: Int32Array; val: Int32Array }, config: Partial<TrainConfig> = {}, storedDir = storedRunsDir(),
-): { checkpoint: string; result: TrainResult; provenance: Provenance } | null {
+): Promise<{ checkpoint: string; result: TrainResult; provenance: Provenance } | null> {
   checkName(name);
-  const checkpoint = join(storedDir, fileName(name, trainingKey(model, data, validateTrainConfig({ ...DEFAULT_TRAIN, ...config }))));
+  const checkpoint = join(storedDir, fileName(name, await trainingKey(model, data, validateTrainConfig({ ...DEFAULT_TRAIN, ...config }))));
   if (!existsSync(checkpoint)) return null;
   const meta = readTensorFile(checkpoint).header.meta as { result: TrainResult; provenance: Provenance };
   return { checkpoint, result: meta.result, provenance: meta.provenance };
@@ -111,7 +111,7 @@ export async function trainCached(
   checkName(name);
   const { dir = cachedRunsDir(), storedDir = storedRunsDir() } = dirs;
   const full = validateTrainConfig({ ...DEFAULT_TRAIN, ...config });
-  const file = fileName(name, trainingKey(model, data, full));
+  const file = fileName(name, await trainingKey(model, data, full));
   const store = precomputing();
   // A precompute trains what is not stored yet, whatever this machine has cached.
   const places = store ? [[storedDir, "stored"]] as const : [[storedDir, "stored"], [dir, "cache"]] as const;
@@ -132,6 +132,6 @@ export async function trainCached(
   const checkpoint = join(target, file);
   mkdirSync(target, { recursive: true });
   const made = store ? provenance() : undefined;
-  saveCheckpoint(checkpoint, model, { step: full.steps, meta: made ? { result, provenance: made } : { result } });
+  await saveCheckpoint(checkpoint, model, { step: full.steps, meta: made ? { result, provenance: made } : { result } });
   return { ...result, checkpoint, source: "trained", provenance: made };
 }

@@ -59,8 +59,8 @@ export function readTensorFile(path: string): { header: Record<string, unknown>;
   return { header, tensors };
 }
 
-export function saveCheckpoint(path: string, model: GPT, info: { step?: number; meta?: Record<string, unknown> } = {}): void {
-  const weights = model.weights();
+export async function saveCheckpoint(path: string, model: GPT, info: { step?: number; meta?: Record<string, unknown> } = {}): Promise<void> {
+  const weights = await model.weights();
   const tensors = new Map(parameterSpecs(model.config).map((s) => [s.name, { shape: s.shape, values: weights.get(s.name)! }]));
   writeTensorFile(path, { config: model.config, step: info.step ?? 0, meta: info.meta ?? {} }, tensors);
 }

@@ -97,22 +97,22 @@ export class LoRA implements Adapters {
   }
 
   /** W + (α/r)·A·B for every adapted layer: a plain model that needs no adapters at inference. */
-  merge(model: GPT): GPT {
-    const weights = model.weights();
+  async merge(model: GPT): Promise<GPT> {
+    const weights = await model.weights();
     for (const [name, ad] of this.adapters) {
       const merged = tf.tidy(() => tf.add(model.params.get(name)!, tf.mul(tf.matMul(ad.a, ad.b), ad.scale)));
-      weights.set(name, merged.dataSync() as Float32Array);
+      weights.set(name, (await merged.data()) as Float32Array);
       merged.dispose();
     }
     return GPT.fromWeights(model.config, weights);
   }
 
   /** The adapter weights alone: what must be stored and loaded per task. */
-  weights(): Map<string, Float32Array> {
+  async weights(): Promise<Map<string, Float32Array>> {
     const out = new Map<string, Float32Array>();
     for (const [name, ad] of this.adapters) {
-      out.set(`${name}.lora_a`, ad.a.dataSync() as Float32Array);
-      out.set(`${name}.lora_b`, ad.b.dataSync() as Float32Array);
+      out.set(`${name}.lora_a`, (await ad.a.data()) as Float32Array);
+      out.set(`${name}.lora_b`, (await ad.b.data()) as Float32Array);
     }
     return out;
   }

@@ -67,9 +67,9 @@ export function castHalf(x: tf.Tensor, format: HalfFormat): tf.Tensor {
 }
 
 /** Whether every value of every tensor is finite: one reduction and one read per call. */
-export function allFinite(tensors: tf.Tensor[]): boolean {
+export async function allFinite(tensors: tf.Tensor[]): Promise<boolean> {
   const bad = tf.tidy(() => tf.addN(tensors.map((t) => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(t)), "int32")))));
-  const count = bad.dataSync()[0];
+  const [count] = await bad.data();
   bad.dispose();
   return count === 0;
 }

@@ -290,9 +290,11 @@ export class GPT {
     return countParameters(this.config);
   }
 
-  /** Current weights as plain arrays, in parameterSpecs order. */
-  weights(): Map<string, Float32Array> {
-    return new Map([...this.params].map(([name, v]) => [name, v.dataSync() as Float32Array]));
+  /** Current weights as plain arrays, in parameterSpecs order (read asynchronously, as webgpu requires). */
+  async weights(): Promise<Map<string, Float32Array>> {
+    const names = [...this.params.keys()];
+    const values = await Promise.all(names.map((name) => this.params.get(name)!.data() as Promise<Float32Array>));
+    return new Map(names.map((name, i) => [name, values[i]]));
   }
 
   dispose(): void {

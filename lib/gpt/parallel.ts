@@ -55,29 +55,37 @@ export interface ShardRequest {
   precision?: HalfFormat;
 }
 
-/** Gradient of `scale` × the mean loss over the shard's rows, written into `out` in `vars` order; returns the unscaled loss. */
-export function shardGradients(model: GPT, vars: tf.Variable[], r: ShardRequest, out: Float32Array): number {
+/**
+ * Gradient of `scale` × the mean loss over the shard's rows, written into `out` in `vars` order;
+ * returns the unscaled loss. The loss and every gradient are read together, asynchronously.
+ */
+export async function shardGradients(model: GPT, vars: tf.Variable[], r: ShardRequest, out: Float32Array): Promise<number> {
   const T = r.x.length / r.rows;
   const { value, grads } = tf.variableGrads(
     () => tf.mul(model.loss(r.x, r.y, r.rows, T, { training: true, dropoutSeed: r.dropoutSeed, precision: r.precision }), r.scale) as tf.Scalar,
     vars,
   );
-  const loss = value.dataSync()[0] / r.scale;
-  let offset = 0;
-  for (const v of vars) {
-    out.set(grads[v.name].dataSync() as Float32Array, offset);
-    offset += v.size;
+  try {
+    const [lossValue, ...parts] = await Promise.all([value, ...vars.map((v) => grads[v.name])].map((t) => t.data() as Promise<Float32Array>));
+    let offset = 0;
+    for (const p of parts) {
+      out.set(p, offset);
+      offset += p.length;
+    }
+    return lossValue[0] / r.scale;
+  } finally {
+    tf.dispose([value, ...Object.values(grads)]);
   }
-  tf.dispose([value, ...Object.values(grads)]);
-  return loss;
 }
 
 /** The mean loss of one batch, without dropout or gradients. */
-export function batchLoss(model: GPT, b: Batch): number {
+export async function batchLoss(model: GPT, b: Batch): Promise<number> {
   const loss = tf.tidy(() => model.loss(b.x, b.y, b.batchSize, b.blockSize));
-  const value = loss.dataSync()[0];
-  loss.dispose();
-  return value;
+  try {
+    return (await loss.data())[0];
+  } finally {
+    loss.dispose();
+  }
 }
 
 /** What a worker needs to build its replica (sent once, at start). */
@@ -165,7 +173,7 @@ export class DataParallel {
     const P = vars.reduce((s, v) => s + v.size, 0);
     const shared = new SharedArrayBuffer(workers * P * 4);
     const regions = Array.from({ length: workers }, (_, i) => new Float32Array(shared, i * P * 4, P));
-    const weights = [...model.weights()];
+    const weights = workers > 1 ? [...(await model.weights())] : [];
     const threads = Array.from({ length: workers - 1 }, (_, i) => {
       const setup: WorkerSetup = { index: i + 1, backend: tf.getBackend(), config: model.config, weights, optimizer: settings, shared };
       return startWorker("gpt/worker.ts", setup);
@@ -199,7 +207,7 @@ export class DataParallel {
     const slice = (ids: Int32Array, w: number) => ids.slice(ranges[w].start * T, ranges[w].end * T);
     const replies = this.threads.map((t, i) => this.request(t, { type: "grad", ...shard, x: slice(x, i + 1), y: slice(y, i + 1), rows: rows[i + 1] }));
     // The main thread's shard is computed while the workers compute theirs.
-    const losses = [shardGradients(this.model, this.vars, { ...shard, x: slice(x, 0), y: slice(y, 0), rows: rows[0] }, this.own)];
+    const losses = [await shardGradients(this.model, this.vars, { ...shard, x: slice(x, 0), y: slice(y, 0), rows: rows[0] }, this.own)];
     for (const r of await Promise.all(replies)) losses.push((r as { loss: number }).loss);
     // One pass: weighted sum of the shards into the shared buffer; x·0 is 0 unless x is ±∞ or NaN.
     const avg = this.averaged;
@@ -223,13 +231,14 @@ export class DataParallel {
     const ranges = rowRanges(batches.length, this.workers);
     const part = (w: number) => batches.slice(ranges[w].start, ranges[w].end);
     const replies = this.threads.map((t, i) => this.request(t, { type: "losses", batches: part(i + 1) }));
-    const losses = part(0).map((b) => batchLoss(this.model, b));
+    const losses: number[] = [];
+    for (const b of part(0)) losses.push(await batchLoss(this.model, b));
     for (const r of await Promise.all(replies)) losses.push(...(r as { losses: number[] }).losses);
     return losses;
   }
 
   /** Every replica applies the averaged gradient; returns the global gradient norm. */
-  step(optimizer: AdamW, learningRate: number): number {
+  step(optimizer: AdamW, learningRate: number): Promise<number> {
     if (this.failure) throw this.failure;
     // Workers read the buffer before they take their next gradient request, so nothing overwrites it early.
     for (const w of this.threads) w.postMessage({ type: "apply", learningRate } satisfies ToWorker);

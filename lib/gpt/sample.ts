@@ -36,7 +36,7 @@ export function sampleFromLogits(logits: Float32Array, temperature: number, topK
 }
 
 /** The prompt followed by `maxNewTokens` sampled tokens. */
-export function generate(model: GPT, prompt: Int32Array, options: SampleOptions): Int32Array {
+export async function generate(model: GPT, prompt: Int32Array, options: SampleOptions): Promise<Int32Array> {
   const { maxNewTokens, temperature = 1, topK, seed = 1337 } = options;
   const { blockSize, vocabSize } = model.config;
   if (prompt.length < 1) throw new Error("generate: the prompt is empty; give at least one token (e.g. a newline)");
@@ -54,7 +54,7 @@ export function generate(model: GPT, prompt: Int32Array, options: SampleOptions)
       const { logits } = model.forward(context, 1, context.length);
       return tf.slice(logits, [context.length - 1, 0], [1, vocabSize]); // [1, V]
     });
-    const values = last.dataSync() as Float32Array;
+    const values = (await last.data()) as Float32Array;
     last.dispose();
     out[n] = sampleFromLogits(values, temperature, topK, random);
   }

@@ -188,7 +188,7 @@ export async function parameterGradients(model: GPT, batch: { x: Int32Array; y: 
  * windows of the model's context: the same tokens every time, no sampling, so two models (or two
  * runs) are compared on exactly the same text.
  */
-export function heldOutLoss(model: GPT, ids: Int32Array, maxTokens: number, batchSize = 16): number {
+export async function heldOutLoss(model: GPT, ids: Int32Array, maxTokens: number, batchSize = 16): Promise<number> {
   const T = model.config.blockSize;
   const windows = Math.floor((Math.min(maxTokens, ids.length) - 1) / T);
   if (windows < 1) throw new Error(`heldOutLoss: needs at least ${T + 1} tokens for one window of ${T}; got ${Math.min(maxTokens, ids.length)}`);
@@ -201,14 +201,16 @@ export function heldOutLoss(model: GPT, ids: Int32Array, maxTokens: number, batc
       x.set(ids.subarray(start, start + T), r * T);
       y.set(ids.subarray(start + 1, start + T + 1), r * T);
     }
-    total += batchLoss(model, { x, y, batchSize: rows, blockSize: T }) * rows; // a batch's loss is its mean over rows
+    total += (await batchLoss(model, { x, y, batchSize: rows, blockSize: T })) * rows; // a batch's loss is its mean over rows
   }
   return total / windows;
 }
 
 /** Mean loss over `batches` random batches, without dropout or gradients. */
-export function estimateLoss(model: GPT, ids: Int32Array, batches: number, batchSize: number, random: Random): number {
-  return mean(drawBatches(ids, batches, batchSize, model.config.blockSize, random).map((b) => batchLoss(model, b)));
+export async function estimateLoss(model: GPT, ids: Int32Array, batches: number, batchSize: number, random: Random): Promise<number> {
+  const losses: number[] = [];
+  for (const b of drawBatches(ids, batches, batchSize, model.config.blockSize, random)) losses.push(await batchLoss(model, b));
+  return mean(losses);
 }
 
 /**
@@ -274,7 +276,7 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
       }
       // With loss scaling, an overflowed gradient (inf or NaN) skips the update.
       const apply = c.lossScale === 1 || scaler.record(!finite);
-      const gradNorm = apply ? team.step(optimizer, lr) : NaN;
+      const gradNorm = apply ? await team.step(optimizer, lr) : NaN;
 
       result.tokens += tokensPerStep;
       const elapsedSeconds = (performance.now() - started) / 1000;

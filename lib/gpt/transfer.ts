@@ -114,13 +114,13 @@ export async function fineTune(o: FineTuneOptions): Promise<number[]> {
         const features = pooledFeatures(o.model, batch.ids, batchSize, o.data.length, o.adapters);
         return crossEntropy(o.head.logits(features), tf.tensor1d(batch.labels, "int32"));
       }, vars);
-      const loss = value.dataSync()[0];
+      const loss = (await value.data())[0];
       value.dispose();
       if (!Number.isFinite(loss)) {
         tf.dispose(Object.values(grads));
         throw new TrainingDivergedError(`fineTune: the loss became ${loss} at step ${step}; lower the learning rate (${o.learningRate})`);
       }
-      optimizer.step(vars.map((v) => grads[v.name]), learningRateAt(step, schedule));
+      await optimizer.step(vars.map((v) => grads[v.name]), learningRateAt(step, schedule));
       tf.dispose(Object.values(grads));
       losses.push(loss);
       o.onStep?.(step, loss);
@@ -133,9 +133,9 @@ export async function fineTune(o: FineTuneOptions): Promise<number[]> {
 }
 
 /** Every example's likeliest class, the mean cross-entropy and the accuracy of a trained head. */
-export function evaluateClassifier(
+export async function evaluateClassifier(
   model: GPT, head: ClassifierHead, data: LabeledSequences, adapters?: Adapters, batchSize = 32,
-): { predicted: Int32Array; loss: number; accuracy: number } {
+): Promise<{ predicted: Int32Array; loss: number; accuracy: number }> {
   const n = checkLabeled(data, "evaluateClassifier");
   const predicted = new Int32Array(n);
   let lossSum = 0, correct = 0;
@@ -146,7 +146,7 @@ export function evaluateClassifier(
       const logits = head.logits(pooledFeatures(model, batch.ids, idx.length, data.length, adapters));
       return [tf.argMax(logits, 1), crossEntropy(logits, tf.tensor1d(batch.labels, "int32"))];
     });
-    const best = bestT.dataSync() as Int32Array, loss = lossT.dataSync()[0];
+    const [best, [loss]] = await Promise.all([bestT.data() as Promise<Int32Array>, lossT.data()]);
     tf.dispose([bestT, lossT]);
     predicted.set(best, start);
     lossSum += loss * idx.length;
@@ -160,7 +160,7 @@ export function evaluateClassifier(
  * layer 0 is the embeddings, layer l the output of block l, and the last entry the final
  * LayerNorm. Each is [N, C] row-major.
  */
-export function layerFeatures(model: GPT, data: LabeledSequences, batchSize = 32): Float32Array[] {
+export async function layerFeatures(model: GPT, data: LabeledSequences, batchSize = 32): Promise<Float32Array[]> {
   const n = checkLabeled(data, "layerFeatures");
   const { nLayer, nEmbd: C } = model.config;
   const T = data.length;
@@ -173,7 +173,8 @@ export function layerFeatures(model: GPT, data: LabeledSequences, batchSize = 32
       const pool = (x: tf.Tensor3D) => tf.mean(x, 1);
       return [...hidden.map(pool), pool(tf.reshape(final, [count, T, C]))];
     });
-    layers.forEach((l, i) => out[i].set(l.dataSync(), start * C));
+    const values = await Promise.all(layers.map((l) => l.data() as Promise<Float32Array>));
+    values.forEach((v, i) => out[i].set(v, start * C));
     tf.dispose(layers);
   }
   return out;
@@ -183,7 +184,7 @@ export function layerFeatures(model: GPT, data: LabeledSequences, batchSize = 32
  * Log-likelihood under the language model of the tokens from position `scoreFrom` on, for N
  * sequences of equal length L (row-major [N, L]): Σ_t log p(x_t | x_<t), t ≥ scoreFrom.
  */
-export function continuationLogLikelihood(model: GPT, ids: Int32Array, length: number, scoreFrom: number, batchSize = 32): Float64Array {
+export async function continuationLogLikelihood(model: GPT, ids: Int32Array, length: number, scoreFrom: number, batchSize = 32): Promise<Float64Array> {
   if (!(Number.isInteger(scoreFrom) && scoreFrom >= 1 && scoreFrom < length)) {
     throw new Error(`continuationLogLikelihood: scoreFrom must be in [1, ${length - 1}] (at least one token of context and one to score); got ${scoreFrom}`);
   }
@@ -194,7 +195,9 @@ export function continuationLogLikelihood(model: GPT, ids: Int32Array, length: n
   for (let start = 0; start < n; start += batchSize) {
     const count = Math.min(batchSize, n - start);
     const batch = ids.subarray(start * length, (start + count) * length);
-    const logp = tf.tidy(() => tf.logSoftmax(model.forward(batch, count, length).logits).dataSync()); // [count*L, V]
+    const logpT = tf.tidy(() => tf.logSoftmax(model.forward(batch, count, length).logits));
+    const logp = (await logpT.data()) as Float32Array; // [count*L, V]
+    logpT.dispose();
     for (let s = 0; s < count; s++) {
       let sum = 0;
       // Logits at position t predict the token at t + 1.
@@ -216,26 +219,26 @@ export function continuationLogLikelihood(model: GPT, ids: Int32Array, length: n
  * scores are centred on their mean over the examples, which removes a constant per-class bias
  * without using any label (in the spirit of Zhao et al. 2021's contextual calibration).
  */
-export function zeroShotPredict(
+export async function zeroShotPredict(
   model: GPT,
   tokenizer: Tokenizer,
   examples: string[],
   classes: number,
   render: (example: string, cls: number) => { prompt: string; continuation: string },
   options: { calibrate?: boolean } = {},
-): Int32Array {
-  const scores = zeroShotScores(model, tokenizer, examples, classes, render);
+): Promise<Int32Array> {
+  const scores = await zeroShotScores(model, tokenizer, examples, classes, render);
   return predictFromScores(scores, options.calibrate ?? true ? classMeans(scores) : undefined);
 }
 
 /** For every example, the log-likelihood of each class's continuation after its prompt. */
-export function zeroShotScores(
+export async function zeroShotScores(
   model: GPT,
   tokenizer: Tokenizer,
   examples: string[],
   classes: number,
   render: (example: string, cls: number) => { prompt: string; continuation: string },
-): Float64Array[] {
+): Promise<Float64Array[]> {
   const scores = examples.map(() => new Float64Array(classes).fill(-Infinity));
   for (let c = 0; c < classes; c++) {
     // Group sequences of equal shape so each group is one batched forward pass.
@@ -260,7 +263,7 @@ export function zeroShotScores(
     for (const g of groups.values()) {
       const flat = new Int32Array(g.ids.length * g.length);
       g.ids.forEach((s, j) => flat.set(s, j * g.length));
-      const ll = continuationLogLikelihood(model, flat, g.length, g.scoreFrom);
+      const ll = await continuationLogLikelihood(model, flat, g.length, g.scoreFrom);
       g.rows.forEach((row, j) => { scores[row][c] = ll[j]; });
     }
   }

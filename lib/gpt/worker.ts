@@ -27,7 +27,9 @@ try {
   const averaged = new Float32Array(setup.shared, 0, P);
   const mine = new Float32Array(setup.shared, setup.index * P * 4, P);
   let requests = 0;
-  port.on("message", (m: ToWorker) => {
+  // Requests are handled one at a time, in the order sent: an update must finish before the next gradient.
+  let queue = Promise.resolve();
+  const handle = async (m: ToWorker) => {
     try {
       if (m.type === "grad") {
         requests += 1;
@@ -35,17 +37,22 @@ try {
           if (fault[1] === "exit") process.exit(3);
           throw new Error(`injected fault at gradient request ${requests} (COURSE_WORKER_FAULT)`);
         }
-        reply({ type: "grad", loss: shardGradients(model, optimizer.variables, m, mine) });
+        reply({ type: "grad", loss: await shardGradients(model, optimizer.variables, m, mine) });
       } else if (m.type === "apply") {
-        optimizer.step(averaged, m.learningRate);
+        await optimizer.step(averaged, m.learningRate);
       } else if (m.type === "losses") {
-        reply({ type: "losses", losses: m.batches.map((b) => batchLoss(model, b)) });
+        const losses: number[] = [];
+        for (const b of m.batches) losses.push(await batchLoss(model, b));
+        reply({ type: "losses", losses });
       } else if (m.type === "weights") {
-        reply({ type: "weights", weights: [...model.weights()] });
+        reply({ type: "weights", weights: [...(await model.weights())] });
       }
     } catch (err) {
       replyError(err);
     }
+  };
+  port.on("message", (m: ToWorker) => {
+    queue = queue.then(() => handle(m));
   });
   reply({ type: "ready" });
 } catch (err) {

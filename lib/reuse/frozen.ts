@@ -53,17 +53,17 @@ export interface ZeroShotResult {
  * training inputs (their labels unused). Real or scrambled: the text's mean log-likelihood per
  * character, with a threshold fitted on the seed's labelled training examples.
  */
-export function zeroShotRuns(model: GPT, design: ReuseDesign, data: ReuseData, seeds: number[]): ZeroShotResult {
+export async function zeroShotRuns(model: GPT, design: ReuseDesign, data: ReuseData, seeds: number[]): Promise<ZeroShotResult> {
   const runs: MethodRun[] = [];
   const speaker = taskNamed(data, "speaker");
-  const poolScores = speakerScores(model, data.tokenizer, speaker.pool.texts, speaker.classes);
-  const testScores = speakerScores(model, data.tokenizer, speaker.test.texts, speaker.classes);
+  const poolScores = await speakerScores(model, data.tokenizer, speaker.pool.texts, speaker.classes);
+  const testScores = await speakerScores(model, data.tokenizer, speaker.test.texts, speaker.classes);
   const rawAccuracy = accuracy(predictFromScores(testScores), speaker.test.labels);
   const real = taskNamed(data, "real or scrambled");
   // Surprise (minus the log-likelihood): higher for scrambled text, class 1.
   const surprise = (ll: Float64Array) => ll.map((v) => -v);
-  const poolSurprise = surprise(typicality(model, encodeTask(real.pool, data.tokenizer)));
-  const testSurprise = surprise(typicality(model, real.testIds));
+  const poolSurprise = surprise(await typicality(model, encodeTask(real.pool, data.tokenizer)));
+  const testSurprise = surprise(await typicality(model, real.testIds));
   for (const seed of seeds) {
     const { train } = seedSample(design, speaker, seed);
     const bias = classMeans(train.map((i) => poolScores[i]));
@@ -89,13 +89,13 @@ export interface ProbeResults {
  * Linear probes on every layer of each frozen model, for every seed: its L2 by cross-validation
  * on the seed's training examples, its layer by the seed's validation examples.
  */
-export function probeRuns(models: { name: string; model: GPT }[], design: ReuseDesign, data: ReuseData, seeds: number[]): ProbeResults {
+export async function probeRuns(models: { name: string; model: GPT }[], design: ReuseDesign, data: ReuseData, seeds: number[]): Promise<ProbeResults> {
   const runs: MethodRun[] = [];
   const fits: ProbeResults["fits"] = [];
   for (const task of data.tasks) {
     const pool = encodeTask(task.pool, data.tokenizer);
     for (const { name, model } of models) {
-      const features = taskFeatures(model, pool, task.testIds);
+      const features = await taskFeatures(model, pool, task.testIds);
       const K = task.classes.length;
       const bySeed = seeds.map((seed) => fitProbes(features, { pool: task.pool.labels, test: task.test.labels }, seedSample(design, task, seed), K));
       bySeed.forEach((fit, k) => runs.push({
@@ -121,7 +121,7 @@ export interface LabelCurvePoint {
  * characters. The tasks are split again with a pool large enough for the largest size, so the
  * curve has a test set of its own (disjoint by speech from its pool, as always).
  */
-export function probeCurve(models: { name: string; model: GPT }[], design: ReuseDesign, data: ReuseData, tasks: string[]): LabelCurvePoint[] {
+export async function probeCurve(models: { name: string; model: GPT }[], design: ReuseDesign, data: ReuseData, tasks: string[]): Promise<LabelCurvePoint[]> {
   const { perClass, seeds } = design.curve;
   const { valPerClass, testPerClass, seed } = design.sizes;
   const vocabulary = Array.from({ length: data.tokenizer.vocabSize }, (_, i) => data.tokenizer.decode([i]));
@@ -134,7 +134,8 @@ export function probeCurve(models: { name: string; model: GPT }[], design: Reuse
     const K = task.classes.length;
     const { pool, test } = splitPoolAndTest(task.all, { poolPerClass: Math.max(...perClass) + valPerClass, testPerClass, seed: seed + 1 });
     const poolIds = encodeTask(pool, data.tokenizer), testIds = encodeTask(test, data.tokenizer);
-    const features = models.map(({ model }) => taskFeatures(model, poolIds, testIds));
+    const features: Awaited<ReturnType<typeof taskFeatures>>[] = [];
+    for (const { model } of models) features.push(await taskFeatures(model, poolIds, testIds));
     const poolCounts = characterCounts(pool.texts, vocabulary), testCounts = characterCounts(test.texts, vocabulary);
     for (const n of perClass) {
       const samples = seeds.map((s) => labelledSample(pool, { trainPerClass: n, valPerClass, seed: 1000 * s + n }));

@@ -18,8 +18,8 @@ import type { TunedMethod } from "./study";
 
 const BYTES_PER_FLOAT = 4;
 
-export function cloneModel(model: GPT): GPT {
-  return GPT.fromWeights(model.config, model.weights());
+export async function cloneModel(model: GPT): Promise<GPT> {
+  return GPT.fromWeights(model.config, await model.weights());
 }
 
 /** What a tuned run reports; accuracies are fractions, losses mean cross-entropy in nats. */
@@ -59,7 +59,7 @@ export interface TuneData {
 export async function tuneClassifier(kind: TunedMethod["kind"], pretrained: GPT, data: TuneData, options: TuneOptions): Promise<TuneResult> {
   const started = performance.now();
   const { seed } = options;
-  const model = kind.method === "scratch" ? GPT.create(pretrained.config, seed) : kind.method === "fine-tune" ? cloneModel(pretrained) : pretrained;
+  const model = kind.method === "scratch" ? GPT.create(pretrained.config, seed) : kind.method === "fine-tune" ? await cloneModel(pretrained) : pretrained;
   const classes = data.train.classes.length;
   const head = ClassifierHead.create(model.config.nEmbd, classes, seed);
   const lora = kind.method === "lora" ? LoRA.create(model, { rank: kind.rank, alpha: kind.alpha, targets: ["attn", "mlp"] }, seed) : undefined;
@@ -77,8 +77,8 @@ export async function tuneClassifier(kind: TunedMethod["kind"], pretrained: GPT,
         seconds: (performance.now() - started) / 1000,
       };
     }
-    const val = evaluateClassifier(model, head, data.val, lora);
-    const test = evaluateClassifier(model, head, data.test, lora);
+    const val = await evaluateClassifier(model, head, data.val, lora);
+    const test = await evaluateClassifier(model, head, data.test, lora);
     const counts = new Array(classes).fill(0);
     test.predicted.forEach((p) => counts[p]++);
     return {
@@ -102,13 +102,13 @@ export function speakerPrompt(speakers: string[], length: number): (text: string
 }
 
 /** Each speaker's log-likelihood for each text (the model's answer to "who says this?"). */
-export function speakerScores(model: GPT, tokenizer: Tokenizer, texts: string[], speakers: string[]): Float64Array[] {
+export function speakerScores(model: GPT, tokenizer: Tokenizer, texts: string[], speakers: string[]): Promise<Float64Array[]> {
   return zeroShotScores(model, tokenizer, texts, speakers.length, speakerPrompt(speakers, model.config.blockSize));
 }
 
 /** Mean log-likelihood per character of every text after its first: how typical the model finds it. */
-export function typicality(model: GPT, data: LabeledSequences): Float64Array {
-  return continuationLogLikelihood(model, data.ids, data.length, 1).map((ll) => ll / (data.length - 1));
+export async function typicality(model: GPT, data: LabeledSequences): Promise<Float64Array> {
+  return (await continuationLogLikelihood(model, data.ids, data.length, 1)).map((ll) => ll / (data.length - 1));
 }
 
 export interface ProbeFit {
@@ -143,8 +143,8 @@ export function fitProbes(
 }
 
 /** Frozen features of every layer for a task's pool and test set, computed once for all seeds. */
-export function taskFeatures(model: GPT, pool: LabeledSequences, test: LabeledSequences): { pool: Float32Array[]; test: Float32Array[] } {
-  return { pool: layerFeatures(model, pool), test: layerFeatures(model, test) };
+export async function taskFeatures(model: GPT, pool: LabeledSequences, test: LabeledSequences): Promise<{ pool: Float32Array[]; test: Float32Array[] }> {
+  return { pool: await layerFeatures(model, pool), test: await layerFeatures(model, test) };
 }
 
 export interface SwitchingCost {
@@ -159,14 +159,14 @@ export interface SwitchingCost {
  * Measures switching tasks both ways: load a whole fine-tuned copy from disk, or keep the base
  * model in memory and read and load only a task's adapter weights.
  */
-export function measureSwitching(model: GPT, rank: number, targets: LoRATarget[], repeats = 5): SwitchingCost {
+export async function measureSwitching(model: GPT, rank: number, targets: LoRATarget[], repeats = 5): Promise<SwitchingCost> {
   const dir = mkdtempSync(join(tmpdir(), "course-switch-"));
   const lora = LoRA.create(model, { rank, targets });
   try {
     const full = join(dir, "task.ckpt");
     const adapter = join(dir, "task.lora");
-    saveCheckpoint(full, model);
-    writeTensorFile(adapter, { rank }, new Map([...lora.weights()].map(([name, values]) => [name, { shape: [values.length], values }])));
+    await saveCheckpoint(full, model);
+    writeTensorFile(adapter, { rank }, new Map([...(await lora.weights())].map(([name, values]) => [name, { shape: [values.length], values }])));
     const median = (f: () => void) => {
       const times: number[] = [];
       for (let i = 0; i < repeats; i++) {

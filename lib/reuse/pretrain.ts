@@ -30,7 +30,7 @@ export async function pretrain(
 ): Promise<PretrainingRun> {
   const full = validateTrainConfig({ ...DEFAULT_TRAIN, ...config });
   if (!Number.isInteger(options.liveSteps) || options.liveSteps < 1) throw new Error(`pretrain: liveSteps must be a positive integer; got ${options.liveSteps}`);
-  const stored = precomputing() ? null : findStoredRun(name, model, data, full, options.dirs?.storedDir);
+  const stored = precomputing() ? null : await findStoredRun(name, model, data, full, options.dirs?.storedDir);
   const curve = trainingCurve(options.title, { reference: stored?.result });
   const liveSteps = stored ? Math.min(options.liveSteps, full.steps) : full.steps;
   const bar = progress(stored ? `pretraining: the stored run's first ${liveSteps} steps, live` : "pretraining");
@@ -40,7 +40,7 @@ export async function pretrain(
   };
   try {
     if (!stored) return await trainCached(name, model, data, full, callbacks, options.dirs);
-    const copy = cloneModel(model);
+    const copy = await cloneModel(model);
     let slice: TrainResult;
     try {
       // The stored run's schedule: warm-up and decay as over all its steps, cut after liveSteps.

@@ -259,7 +259,7 @@ export async function runStudy(
   const todo = runs.map((run, i) => ({ run, id: ids[i] })).filter(({ id }) => !done.has(id));
   const jobs = options.jobs ?? 1;
   if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`runStudy: jobs must be a positive integer; got ${jobs}`);
-  const weights = [...pretrained.model.weights()]; // one copy, shared by every job's message
+  const weights = [...(await pretrained.model.weights())]; // one copy, shared by every job's message
   const job = (run: StudyRun): StudyJob => ({
     backend: options.backend, config: pretrained.model.config, weights, kind: run.method.kind,
     data: runData(design, data, run), options: { ...design.tuning, learningRate: run.learningRate, seed: run.seed },

@@ -122,7 +122,7 @@ export async function trainSweepRun(job: SweepJob): Promise<SweepResult> {
     return {
       id: job.id, label: run.label, model: run.model, params, tokens: r.tokens, flops: 6 * params * r.tokens,
       trainLoss: last.trainLoss, valLoss: last.valLoss,
-      validationLoss: heldOutLoss(model, job.data.val, job.evalTokens), testLoss: heldOutLoss(model, job.data.test, job.evalTokens),
+      validationLoss: await heldOutLoss(model, job.data.val, job.evalTokens), testLoss: await heldOutLoss(model, job.data.test, job.evalTokens),
       evalTokens: Math.min(job.evalTokens, job.data.val.length, job.data.test.length),
       curve: r.evals.map((e) => ({ tokens: e.tokens, valLoss: e.valLoss })),
       seconds: r.seconds, backend: job.backend, seed: run.seed, batchSize: run.batchSize, learningRate: run.learningRate,

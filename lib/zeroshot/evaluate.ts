@@ -41,25 +41,25 @@ export interface ConceptScore {
  * zeroShotPredict's calibration is left off, since it assumes every answer is right about
  * equally often among the examples, which a world with few concepts per answer does not guarantee.
  */
-export function evaluateConcepts(model: GPT, tokenizer: CharTokenizer, world: ConceptWorld, frequency: ArrayLike<number>): ConceptScore[] {
+export async function evaluateConcepts(model: GPT, tokenizer: CharTokenizer, world: ConceptWorld, frequency: ArrayLike<number>): Promise<ConceptScore[]> {
   if (frequency.length !== world.concepts.length) {
     throw new Error(`evaluateConcepts: ${frequency.length} frequencies for ${world.concepts.length} concepts; count every concept (0 for held-out ones)`);
   }
   const seen = world.concepts.map((_, i) => i).filter((i) => !world.concepts[i].heldOut);
-  const askPlace = (template: (concept: number) => number) => {
-    const predicted = zeroShotPredict(model, tokenizer, seen.map(String), world.places.length, (example, p) => {
+  const askPlace = async (template: (concept: number) => number) => {
+    const predicted = await zeroShotPredict(model, tokenizer, seen.map(String), world.places.length, (example, p) => {
       const c = Number(example), parts = conceptLineParts(world, c, template(c));
       return { prompt: `\n${parts.before}${parts.traits}${parts.afterTraits}`, continuation: `${world.places[p]}.` };
     }, { calibrate: false });
     return new Map(seen.map((c, j) => [c, predicted[j] === world.concepts[c].place]));
   };
   const testTemplate = (c: number) => world.concepts[c].testTemplate;
-  const placeTransfer = askPlace(testTemplate);
-  const placeRecall = askPlace((c) => (testTemplate(c) + 1) % world.templates);
+  const placeTransfer = await askPlace(testTemplate);
+  const placeRecall = await askPlace((c) => (testTemplate(c) + 1) % world.templates);
   const nColours = world.colours.length;
   const combos = world.textures.length * nColours;
   const all = world.concepts.map((_, i) => String(i));
-  const traitsPredicted = zeroShotPredict(model, tokenizer, all, combos, (example, k) => {
+  const traitsPredicted = await zeroShotPredict(model, tokenizer, all, combos, (example, k) => {
     const c = Number(example), template = TEMPLATES[testTemplate(c)];
     const traits = template.traits(world.textures[Math.floor(k / nColours)], world.colours[k % nColours]);
     return { prompt: `\n${conceptLineParts(world, c, testTemplate(c)).before}`, continuation: traits + template.afterTraits.charAt(0) };

@@ -70,7 +70,7 @@ export async function pretrainAndEvaluate(o: ConceptPretrainOptions): Promise<Co
     }, { onStep: o.onStep ? (info) => o.onStep!(info, steps) : undefined });
     const last = result.steps.slice(-Math.max(1, Math.ceil(steps / 10)));
     const evalStarted = performance.now();
-    const scores = evaluateConcepts(model, tokenizer, o.world, frequency);
+    const scores = await evaluateConcepts(model, tokenizer, o.world, frequency);
     return {
       scores,
       frequency,
