@@ -1,4 +1,4 @@
-// npm run bench:train [-- [--backends wasm,cpu] [--steps N] [--quality-minutes M] [--skip-quality]]
+// npm run bench:train [-- [--backends webgpu,wasm,cpu] [--steps N] [--quality-minutes M] [--skip-quality]]
 //
 // Training speed of the baby GPT (4 layers, 4 heads, 128 wide, context 64, batch 12) on every
 // backend that loads here, each configuration in its own process so that peak RSS is its own;
@@ -25,6 +25,8 @@ interface SpeedRow {
   backend: BackendName;
   /** What differs from the default engine, if anything. */
   variant: string;
+  /** On webgpu, the adapter. */
+  device?: string;
   workers: number;
   steps: number;
   /** Median over the timed steps: this machine's neighbours make single steps noisy. */
@@ -69,7 +71,7 @@ async function profileStep(model: GPT, data: { train: Int32Array; val: Int32Arra
 
 /** Runs in a child process: one configuration's numbers as a JSON line. */
 async function measureBackend(name: BackendName, steps: number, workers: number, variant: string): Promise<SpeedRow> {
-  await chooseBackend(name);
+  const { device } = await chooseBackend(name);
   const peakGflops = await matmulPeak();
   const { config, data } = shakespeare();
   const model = GPT.create(config, 1337);
@@ -78,10 +80,11 @@ async function measureBackend(name: BackendName, steps: number, workers: number,
   const times = result.steps.slice(warmup).map((s, i) => s.elapsedSeconds - result.steps[warmup + i - 1].elapsedSeconds).sort((a, b) => a - b);
   const msPerStep = times[Math.floor(times.length / 2)] * 1000;
   const tokensPerSecond = (12 * config.blockSize * 1000) / msPerStep;
-  const profile = workers === 1 ? await profileStep(model, data) : [];
+  // tf.profile's kernel times on webgpu need timestamp queries, which adapters need not offer.
+  const profile = workers === 1 && name !== "webgpu" ? await profileStep(model, data) : [];
   model.dispose();
   return {
-    backend: name, variant, workers: result.workers, steps, msPerStep, tokensPerSecond,
+    backend: name, variant, device, workers: result.workers, steps, msPerStep, tokensPerSecond,
     gflops: (tokensPerSecond * flopsPerToken(config)) / 1e9, peakGflops,
     peakRssMiB: process.resourceUsage().maxRSS / 1024, profile,
   };
@@ -143,7 +146,7 @@ function table(rows: SpeedRow[], torch: ReturnType<typeof measureTorch>): void {
   console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
   const ratio = (tps: number) => (best ? `${((100 * tps) / best).toFixed(0)}%` : "–");
   for (const r of rows) {
-    const name = `course, ${r.backend}${r.variant ? ` (${r.variant})` : ""}`;
+    const name = `course, ${r.backend}${r.variant ? ` (${r.variant})` : ""}${r.device ? ` on ${r.device}` : ""}`;
     console.log(`| ${name} | ${r.workers} | ${r.msPerStep.toFixed(0)} | ${r.tokensPerSecond.toFixed(0)} | ${ratio(r.tokensPerSecond)} | ${r.gflops.toFixed(2)} | ${r.peakGflops.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} |`);
   }
   if (torch && "rows" in torch) {
@@ -167,8 +170,8 @@ interface Configuration {
 function configurations(backends: BackendName[]): Configuration[] {
   const threads = Array.from({ length: Math.min(availableParallelism(), 4) }, (_, i) => i + 1);
   return backends.flatMap((backend): Configuration[] => {
-    // Native TensorFlow threads itself; wasm and cpu use one thread each, so they get workers.
-    if (backend.startsWith("tensorflow")) return [{ backend, workers: 1, variant: "" }];
+    // Native TensorFlow threads itself and a GPU is one device; wasm and cpu use one thread each, so they get workers.
+    if (backend.startsWith("tensorflow") || backend === "webgpu") return [{ backend, workers: 1, variant: "" }];
     const scaled = threads.map((workers) => ({ backend, workers, variant: "" }));
     return backend === "wasm" ? [{ backend, workers: 1, variant: VARIANT_V1 }, ...scaled] : scaled.slice(0, 1);
   });
@@ -192,8 +195,9 @@ async function main(): Promise<void> {
   const steps = Number(values.steps);
   if (values.child) {
     const name = parseBackendName(values.child, "--child");
-    // The pure-JS backend is ~10x slower: fewer steps keep the benchmark short.
-    console.log(JSON.stringify(await measureBackend(name, name === "cpu" ? Math.min(steps, 3) : steps, Number(values.workers), values.variant!)));
+    // The pure-JS backend is ~10x slower, and webgpu may be a software adapter: fewer steps keep the benchmark short.
+    const few = name === "cpu" || name === "webgpu" ? Math.min(steps, 3) : steps;
+    console.log(JSON.stringify(await measureBackend(name, few, Number(values.workers), values.variant!)));
     return;
   }
   if (values.quality) {

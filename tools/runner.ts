@@ -23,6 +23,8 @@ export interface RunOptions {
   heartbeatMs?: number;
   /** Store long runs in datasets/checkpoints/ (COURSE_PRECOMPUTE=1 for the kernel). */
   precompute?: boolean;
+  /** More environment for the kernel, e.g. { COURSE_BACKEND: "webgpu" }. */
+  env?: Record<string, string>;
 }
 
 export interface CellFailure {
@@ -113,7 +115,7 @@ export async function runLesson(path: string, options: RunOptions): Promise<Less
     kernel = await Kernel.start({
       argv: [process.execPath, TSLAB_BIN, "kernel", "--config-path", "{connection_file}"],
       cwd: dirname(path),
-      env: { ...process.env, TSLAB_ROOT_DIR: ROOT, COURSE_SCALE: options.scale, COURSE_LESSON: lesson, ...(options.precompute ? { COURSE_PRECOMPUTE: "1" } : {}) },
+      env: { ...process.env, TSLAB_ROOT_DIR: ROOT, COURSE_SCALE: options.scale, COURSE_LESSON: lesson, ...(options.precompute ? { COURSE_PRECOMPUTE: "1" } : {}), ...options.env },
     });
   } catch (err) {
     failure = { cellNumber: 0, cellCount: nb.cells.length, firstLine: "(kernel start)", status: "died", stderr: "", detail: (err as Error).message };

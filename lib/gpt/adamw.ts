@@ -63,7 +63,8 @@ export class AdamW {
    */
   async step(grads: tf.Tensor[] | Float32Array, learningRate: number): Promise<number> {
     const parts = grads instanceof Float32Array ? this.split(grads) : await this.read(grads);
-    this.weights ??= await Promise.all(this.vars.map((x) => x.data() as Promise<Float32Array>));
+    // Copies: the cpu backend hands out its own array, which must not change under it.
+    this.weights ??= (await Promise.all(this.vars.map((x) => x.data() as Promise<Float32Array>))).map((w) => w.slice());
     this.t += 1;
     const { beta1, beta2, eps, weightDecay, gradClip } = this.c;
     const t = this.t;

@@ -290,11 +290,12 @@ export class GPT {
     return countParameters(this.config);
   }
 
-  /** Current weights as plain arrays, in parameterSpecs order (read asynchronously, as webgpu requires). */
+  /** A copy of the current weights as plain arrays, in parameterSpecs order (read asynchronously, as webgpu requires). */
   async weights(): Promise<Map<string, Float32Array>> {
     const names = [...this.params.keys()];
     const values = await Promise.all(names.map((name) => this.params.get(name)!.data() as Promise<Float32Array>));
-    return new Map(names.map((name, i) => [name, values[i]]));
+    // The cpu backend hands out its own arrays; a caller may change what it gets.
+    return new Map(names.map((name, i) => [name, values[i].slice()]));
   }
 
   dispose(): void {
