@@ -1,4 +1,6 @@
 import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 import { BACKENDS, chooseBackend, describeAdapter, findWebGpuAdapter, isSoftwareAdapter, type BackendName, type BackendProbe } from "../lib/core/backend";
@@ -120,6 +122,15 @@ describe("initBackend (real packages, fresh process)", () => {
 });
 
 describe("webgpu (Dawn's Node binding)", async () => {
+  it("lib never reads a tensor synchronously, which webgpu cannot do in Node.js", () => {
+    const files = (readdirSync(join(ROOT, "lib"), { recursive: true }) as string[]).filter((f) => f.endsWith(".ts"));
+    const sync = files.flatMap((f) => readFileSync(join(ROOT, "lib", f), "utf8").split("\n")
+      .map((line, i) => ({ where: `lib/${f}:${i + 1}`, line }))
+      .filter(({ line }) => /\.(dataSync|arraySync|bufferSync)\(/.test(line) && !/^\s*(\/\/|\*)/.test(line)));
+    expect(files.length).toBeGreaterThan(20);
+    expect(sync.map((s) => s.where)).toEqual([]);
+  });
+
   const adapter = await findWebGpuAdapter();
   const reason = "unavailable" in adapter ? adapter.unavailable : "";
   if (reason) console.log(`webgpu tests skipped: ${reason}`);
