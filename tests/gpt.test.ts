@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chooseBackend } from "../lib/core/backend";
 import { loadCheckpoint, saveCheckpoint } from "../lib/gpt/checkpoint";
 import { BABY_GPT, countParameters, flopsPerToken, GPT, type GPTConfig } from "../lib/gpt/model";
-import { matMul2d } from "../lib/gpt/ops";
+import { matMul2d, sumTensors } from "../lib/gpt/ops";
 import { generate, sampleFromLogits } from "../lib/gpt/sample";
 import { Random } from "../lib/core/random";
 
@@ -226,5 +226,20 @@ describe("sampling", () => {
     await expect(generate(model, prompt, { maxNewTokens: 1, topK: 0 })).rejects.toThrow("generate: topK must be an integer in [1, 7]; got 0");
     await expect(generate(model, prompt, { maxNewTokens: 1, temperature: 0 })).rejects.toThrow("generate: temperature must be positive; got 0");
     model.dispose();
+  });
+});
+
+describe("sumTensors", () => {
+  it("adds any number of tensors in pairs, as tf.addN would, and frees what it made", async () => {
+    for (const n of [1, 2, 5, 29]) {
+      const parts = Array.from({ length: n }, (_, i) => tf.tensor1d([i, -2 * i, 0.5]));
+      const before = tf.memory().numTensors;
+      const sum = sumTensors(parts);
+      expect(tf.memory().numTensors).toBe(before + 1);
+      // Closed form: Σ i = n(n−1)/2.
+      expect(Array.from(await sum.data())).toEqual([(n * (n - 1)) / 2, -n * (n - 1), 0.5 * n]);
+      tf.dispose([sum, ...parts]);
+    }
+    expect(() => sumTensors([])).toThrow("sumTensors: nothing to add");
   });
 });

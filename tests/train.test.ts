@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 
 import { chooseBackend } from "../lib/core/backend";
 import { GPT, parameterSpecs } from "../lib/gpt/model";
-import { AdamW, heldOutLoss, learningRateAt, modelParameters, parameterGradients, train, TrainingDivergedError } from "../lib/gpt/train";
+import { AdamW, DEVICE_READ_EVERY, heldOutLoss, learningRateAt, modelParameters, parameterGradients, train, TrainingDivergedError, type TrainConfig } from "../lib/gpt/train";
 import { Random } from "../lib/core/random";
 import { data, quiet, randomIds, TINY } from "./tiny";
 
@@ -164,6 +164,58 @@ describe("train", () => {
     expect(evals).toEqual([5, 10]);
     expect(r.steps).toHaveLength(10);
     expect(r.tokens).toBe(10 * 4 * TINY.blockSize);
+    model.dispose();
+  });
+});
+
+describe("train with the optimizer on the device (the GPU path), here on wasm", () => {
+  const both = async (options: Partial<TrainConfig>) => {
+    const out = [];
+    for (const optimizer of ["host", "device"] as const) {
+      const model = GPT.create({ ...TINY, dropout: 0.1 }, 4);
+      const seen: number[] = [];
+      const r = await train(model, data, { ...quiet, batchSize: 4, learningRate: 1e-2, ...options, optimizer }, { onStep: (s) => seen.push(s.step) });
+      out.push({ r, seen, weights: await model.weights() });
+      model.dispose();
+    }
+    return { host: out[0], device: out[1] };
+  };
+  const worst = (a: Map<string, Float32Array>, b: Map<string, Float32Array>) =>
+    Math.max(...[...a].map(([name, w]) => Math.max(...w.map((x, j) => Math.abs(x - b.get(name)![j])))));
+
+  it("gives the host's losses, norms and weights to float32 rounding, every step reported in order", async () => {
+    const steps = DEVICE_READ_EVERY + 4; // crosses one batch of reads
+    const tensors = tf.memory().numTensors;
+    const { host, device } = await both({ steps, gradAccumSteps: 2, evalInterval: 10 });
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(device.seen).toEqual(Array.from({ length: steps }, (_, i) => i));
+    device.r.steps.forEach((s, i) => {
+      expect(Math.abs(s.loss - host.r.steps[i].loss), `loss at step ${i}`).toBeLessThan(1e-4);
+      expect(Math.abs(s.gradNorm - host.r.steps[i].gradNorm) / host.r.steps[i].gradNorm, `norm at step ${i}`).toBeLessThan(1e-4);
+    });
+    expect(device.r.evals.map((e) => e.step)).toEqual([10, 20]);
+    device.r.evals.forEach((e, i) => expect(Math.abs(e.valLoss - host.r.evals[i].valLoss)).toBeLessThan(1e-4));
+    expect(worst(device.weights, host.weights)).toBeLessThan(1e-4);
+    expect(device.r.workers).toBe(1);
+  });
+
+  it("skips the same overflowed steps under dynamic loss scaling, and keeps fp16 weights on their grid", async () => {
+    const { host, device } = await both({ steps: 6, precision: "fp16", lossScale: "dynamic", initialLossScale: 2 ** 60 });
+    expect(device.r.steps.map((s) => s.skipped)).toEqual(host.r.steps.map((s) => s.skipped));
+    expect(device.r.steps.slice(0, 2).map((s) => s.skipped)).toEqual([true, true]);
+    expect(worst(device.weights, host.weights)).toBeLessThan(1e-4);
+    const half = await both({ steps: 3, masterWeights: "fp16" });
+    for (const w of half.device.weights.values()) for (const x of w) expect(Math.fround(x)).toBe(x);
+    expect(worst(half.device.weights, half.host.weights)).toBeLessThan(2e-3); // one fp16 spacing near 1
+  });
+
+  it("stops with the first step whose loss is not finite, even when it is read a few steps late", async () => {
+    const model = GPT.create(TINY, 4);
+    // NaN weights from the start: step 0's loss is NaN, found when the first batch of losses is read.
+    const w = model.params.get("ln_f.weight")!;
+    w.assign(tf.fill(w.shape, NaN));
+    await expect(train(model, data, { ...quiet, steps: 5, batchSize: 2, optimizer: "device" })).rejects.toThrow(/^training diverged at step 0: the loss is NaN/);
+    await expect(train(model, data, { ...quiet, steps: 1, optimizer: "gpu" as "device" })).rejects.toThrow('TrainConfig.optimizer must be "auto", "host" or "device"; got "gpu"');
     model.dispose();
   });
 });

@@ -129,6 +129,11 @@ async function probeWebGpu(forced: boolean): Promise<string | null> {
   return null;
 }
 
+/** Whether tensors live on a GPU (webgpu, or native TensorFlow with a CUDA device), where reading them back stalls it. */
+export function activeBackendIsGpu(): boolean {
+  return tf.getBackend() === "webgpu" || usesGpu();
+}
+
 export const defaultProbes: Record<BackendName, BackendProbe> = {
   "tensorflow-gpu": async () => {
     const missing = await loadNative("@tensorflow/tfjs-node-gpu");

@@ -2,7 +2,8 @@
 // global-norm gradient clipping, one small group of elementwise ops per parameter tensor.
 import * as tf from "@tensorflow/tfjs";
 import { roundToBFloat16, roundToFloat16 } from "../efficiency/precision";
-import type { HalfFormat } from "./mixed";
+import { roundToHalf, type HalfFormat } from "./mixed";
+import { sumTensors } from "./ops";
 
 export interface AdamWConfig {
   beta1: number;
@@ -109,5 +110,65 @@ export class AdamW {
     if (flat.length !== this.size) throw new Error(`AdamW.step: a flat gradient of ${flat.length} values for ${this.size} parameters`);
     let offset = 0;
     return this.m.map((x) => flat.subarray(offset, (offset += x.length)));
+  }
+}
+
+/**
+ * The same AdamW as tensor ops on the backend's device, for GPU backends: the state (m, v) lives
+ * beside the weights and nothing is read back, so a step is queued without waiting for the GPU.
+ * Arithmetic is float32 throughout (AdamW above accumulates in float64), so the two agree to
+ * float32 rounding.
+ */
+export class DeviceAdamW {
+  private readonly vars: tf.Variable[];
+  private readonly decays: boolean[];
+  private readonly m: tf.Variable[];
+  private readonly v: tf.Variable[];
+  private t = 0;
+
+  constructor(params: { variable: tf.Variable; decay: boolean }[], private readonly c: AdamWConfig) {
+    if (params.length === 0) throw new Error("DeviceAdamW: no parameters to optimise");
+    if (!["fp32", "fp16", "bf16", undefined].includes(c.masterWeights)) {
+      throw new Error(`DeviceAdamW: masterWeights must be "fp32", "fp16" or "bf16"; got ${JSON.stringify(c.masterWeights)}`);
+    }
+    this.vars = params.map((p) => p.variable);
+    this.decays = params.map((p) => p.decay);
+    // Inside tidy, the zeros a variable starts from are freed; the variable is kept.
+    this.m = this.vars.map((x) => tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
+    this.v = this.vars.map((x) => tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
+  }
+
+  get variables(): tf.Variable[] {
+    return this.vars;
+  }
+
+  /** Applies one update; returns the global gradient norm before clipping, as a tensor (not read). */
+  step(grads: tf.Tensor[], learningRate: number): tf.Scalar {
+    if (grads.length !== this.vars.length) throw new Error(`DeviceAdamW.step: ${grads.length} gradients for ${this.vars.length} parameters`);
+    this.t += 1;
+    const { beta1, beta2, eps, weightDecay, gradClip } = this.c;
+    const t = this.t;
+    const stepSize = (learningRate * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
+    const epsHat = eps * Math.sqrt(1 - beta2 ** t);
+    const format = this.c.masterWeights ?? "fp32";
+    return tf.tidy(() => {
+      const norm = tf.sqrt(sumTensors(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
+      const clip = gradClip > 0 ? tf.minimum(1, tf.div(gradClip, tf.add(norm, 1e-6))) : tf.scalar(1);
+      this.vars.forEach((p, i) => {
+        const g = tf.mul(grads[i], clip);
+        const m = tf.add(tf.mul(this.m[i], beta1), tf.mul(g, 1 - beta1));
+        const v = tf.add(tf.mul(this.v[i], beta2), tf.mul(tf.square(g), 1 - beta2));
+        this.m[i].assign(m);
+        this.v[i].assign(v);
+        const keep = this.decays[i] ? 1 - learningRate * weightDecay : 1;
+        const next = tf.sub(tf.mul(p, keep), tf.div(tf.mul(m, stepSize), tf.add(tf.sqrt(v), epsHat)));
+        p.assign(format === "fp32" ? next : roundToHalf(next, format));
+      });
+      return norm;
+    });
+  }
+
+  dispose(): void {
+    tf.dispose([...this.m, ...this.v]);
   }
 }

@@ -4,6 +4,7 @@
 // rounded to that format, while accumulation, softmax, the loss and the master weights stay
 // in float32. What is lost to rounding, underflow and overflow is then lost here too.
 import * as tf from "@tensorflow/tfjs";
+import { sumTensors } from "./ops";
 
 export type HalfFormat = "fp16" | "bf16";
 
@@ -68,7 +69,7 @@ export function castHalf(x: tf.Tensor, format: HalfFormat): tf.Tensor {
 
 /** Whether every value of every tensor is finite: one reduction and one read per call. */
 export async function allFinite(tensors: tf.Tensor[]): Promise<boolean> {
-  const bad = tf.tidy(() => tf.addN(tensors.map((t) => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(t)), "int32")))));
+  const bad = tf.tidy(() => sumTensors(tensors.map((t) => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(t)), "int32")))));
   const [count] = await bad.data();
   bad.dispose();
   return count === 0;

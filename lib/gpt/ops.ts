@@ -61,3 +61,20 @@ export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scal
   const picked = tf.sum(tf.mul(logp, tf.oneHot(targets, logits.shape[1])), -1);
   return tf.neg(tf.mean(picked)) as tf.Scalar;
 }
+
+/**
+ * The sum of many tensors of one shape. tf.addN binds one storage buffer per input, and WebGPU
+ * promises only 8 per shader stage (llvmpipe refuses 29), so they are added in pairs instead.
+ */
+export function sumTensors(tensors: tf.Tensor[]): tf.Tensor {
+  if (tensors.length === 0) throw new Error("sumTensors: nothing to add");
+  return tf.tidy(() => {
+    let level = tensors;
+    while (level.length > 1) {
+      const next: tf.Tensor[] = [];
+      for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? tf.add(level[i], level[i + 1]) : level[i]);
+      level = next;
+    }
+    return tf.clone(level[0]);
+  });
+}

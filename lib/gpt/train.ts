@@ -1,20 +1,23 @@
 // Pretraining loop: AdamW with decoupled weight decay, linear warmup then cosine decay,
 // global-norm clipping, gradient accumulation, periodic validation, seeded batches.
-// Forward and backward passes run on the chosen backend, split over threads by
-// lib/gpt/parallel.ts (one thread: no workers); each step's gradient comes back as one flat
-// array, which AdamW applies in plain loops.
+// Forward and backward passes run on the chosen backend. On CPU backends they are split over
+// threads by lib/gpt/parallel.ts (one thread: no workers) and each step's gradient comes back as
+// one flat array, which AdamW applies in plain loops. On a GPU the update stays on the device
+// (DeviceAdamW) and losses are read a few steps at a time, so the GPU is not stalled every step.
 import * as tf from "@tensorflow/tfjs";
 
+import { activeBackendIsGpu } from "../core/backend";
 import { sampleBatch, type Batch } from "../core/data";
 import { interruptWatch } from "../core/interrupt";
 import { Random } from "../core/random";
 import { LossScaler } from "../efficiency/precision";
 import type { HalfFormat } from "./mixed";
-import { AdamW } from "./adamw";
+import { AdamW, DeviceAdamW } from "./adamw";
+import { allFinite } from "./mixed";
 import { parameterSpecs, flopsPerToken, type GPT } from "./model";
 import { batchLoss, DataParallel, resolveWorkers } from "./parallel";
 
-export { AdamW, type AdamWConfig } from "./adamw";
+export { AdamW, DeviceAdamW, type AdamWConfig } from "./adamw";
 
 export interface TrainConfig {
   /** Optimizer steps. */
@@ -58,12 +61,21 @@ export interface TrainConfig {
    * dropout masks are drawn per shard.
    */
   workers: number | "auto";
+  /**
+   * Where AdamW runs: "host" (plain loops in JavaScript, the gradient read back every step),
+   * "device" (tensor ops beside the weights, losses read every few steps), or "auto": the
+   * device on GPU backends (webgpu, tensorflow with CUDA), the host otherwise.
+   */
+  optimizer: "auto" | "host" | "device";
 }
+
+/** Steps whose losses are read back together on the device path. */
+export const DEVICE_READ_EVERY = 16;
 
 export const DEFAULT_TRAIN: TrainConfig = {
   steps: 2000, batchSize: 12, gradAccumSteps: 1, learningRate: 1e-3, minLearningRate: 1e-4, warmupSteps: 100,
   weightDecay: 0.1, beta1: 0.9, beta2: 0.99, eps: 1e-8, gradClip: 1.0, evalInterval: 250, evalBatches: 20, seed: 1337,
-  precision: "fp32", lossScale: 1, initialLossScale: 2 ** 15, masterWeights: "fp32", workers: "auto",
+  precision: "fp32", lossScale: 1, initialLossScale: 2 ** 15, masterWeights: "fp32", workers: "auto", optimizer: "auto",
 };
 
 export function validateTrainConfig(c: TrainConfig): TrainConfig {
@@ -83,6 +95,7 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   if (!["fp32", "fp16", "bf16"].includes(c.precision)) throw new Error(`TrainConfig.precision must be "fp32", "fp16" or "bf16"; got ${JSON.stringify(c.precision)}`);
   if (!["fp32", "fp16", "bf16"].includes(c.masterWeights)) throw new Error(`TrainConfig.masterWeights must be "fp32", "fp16" or "bf16"; got ${JSON.stringify(c.masterWeights)}`);
   if (!(c.workers === "auto" || (Number.isInteger(c.workers) && c.workers >= 1))) throw new Error(`TrainConfig.workers must be a positive integer or "auto"; got ${JSON.stringify(c.workers)}`);
+  if (!["auto", "host", "device"].includes(c.optimizer)) throw new Error(`TrainConfig.optimizer must be "auto", "host" or "device"; got ${JSON.stringify(c.optimizer)}`);
   if (!(c.lossScale === "dynamic" || c.lossScale > 0)) throw new Error(`TrainConfig.lossScale must be "dynamic" or a positive number; got ${JSON.stringify(c.lossScale)}`);
   return c;
 }
@@ -225,33 +238,73 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
   }
   const batchRandom = new Random(c.seed);
   const evalRandom = new Random(c.seed + 1);
-  const optimizer = new AdamW(modelParameters(model), c);
   const tokensPerStep = c.batchSize * c.gradAccumSteps * T;
   const precision = c.precision === "fp32" ? undefined : c.precision;
   // Growth every 200 good steps (PyTorch waits 2000): the course's runs are short.
   const scaler = new LossScaler(c.lossScale === "dynamic" ? { kind: "dynamic", initialScale: c.initialLossScale, growthInterval: 200 } : { kind: "static", scale: c.lossScale });
   const started = performance.now();
-  const workers = resolveWorkers(c.workers, { batchSize: c.batchSize, flops: flopsPerToken(model.config) * tokensPerStep * c.steps });
+  const onDevice = c.optimizer === "device" || (c.optimizer === "auto" && activeBackendIsGpu());
+  const workers = onDevice ? 1 : resolveWorkers(c.workers, { batchSize: c.batchSize, flops: flopsPerToken(model.config) * tokensPerStep * c.steps });
   const result: TrainResult = { steps: [], evals: [], tokens: 0, seconds: 0, flops: 0, workers };
-  // One thread is the same path with no workers: the gradient goes through plain arrays either way.
-  const team = await DataParallel.start(model, optimizer, workers, c);
-  const evaluate = async (step: number): Promise<boolean> => {
-    // With threads, the same batches are shared among them: the same losses, the same estimate.
-    const estimate = async (ids: Int32Array) => mean(await team.batchLosses(drawBatches(ids, c.evalBatches, c.batchSize, T, evalRandom)));
-    const trainLoss = await estimate(data.train);
-    const valLoss = await estimate(data.val);
-    const info: EvalInfo = {
-      step,
-      trainLoss,
-      valLoss,
-      tokens: result.tokens,
-      elapsedSeconds: (performance.now() - started) / 1000,
-    };
-    result.evals.push(info);
-    callbacks.onEval?.(info);
-    return callbacks.shouldStop?.(info) ?? false;
-  };
+  const run: RunState = { model, data, c, callbacks, result, started, scaler, precision, tokensPerStep, batchRandom, evalRandom };
+  if (onDevice) await trainOnDevice(run);
+  else await trainOnHost(run);
+  result.seconds = (performance.now() - started) / 1000;
+  result.flops = flopsPerToken(model.config) * result.tokens;
+  return result;
+}
 
+/** What both training loops share. */
+interface RunState {
+  model: GPT;
+  data: { train: Int32Array; val: Int32Array };
+  c: TrainConfig;
+  callbacks: TrainCallbacks;
+  result: TrainResult;
+  started: number;
+  scaler: LossScaler;
+  precision: HalfFormat | undefined;
+  tokensPerStep: number;
+  batchRandom: Random;
+  evalRandom: Random;
+}
+
+/** Records a finished step (or throws, naming it, if its loss is not finite) and tells the callbacks. */
+function recordStep(r: RunState, s: { step: number; loss: number; lossScale: number; skipped: boolean; learningRate: number; gradNorm: number }): void {
+  if (!Number.isFinite(s.loss)) {
+    throw new TrainingDivergedError(
+      `training diverged at step ${s.step}: the loss is ${s.loss} (learning rate ${s.learningRate.toExponential(2)}); lower the learning rate, warm up longer or clip gradients`,
+    );
+  }
+  r.result.tokens += r.tokensPerStep;
+  const elapsedSeconds = (performance.now() - r.started) / 1000;
+  const info: StepInfo = { ...s, tokens: r.result.tokens, elapsedSeconds, tokensPerSecond: r.result.tokens / elapsedSeconds };
+  r.result.steps.push(info);
+  r.callbacks.onStep?.(info);
+}
+
+/** Estimates train and validation loss; returns whether the callbacks ask to stop. */
+async function evaluateRun(r: RunState, step: number, losses: (batches: Batch[]) => Promise<number[]>): Promise<boolean> {
+  const T = r.model.config.blockSize;
+  const estimate = async (ids: Int32Array) => mean(await losses(drawBatches(ids, r.c.evalBatches, r.c.batchSize, T, r.evalRandom)));
+  const trainLoss = await estimate(r.data.train);
+  const valLoss = await estimate(r.data.val);
+  const info: EvalInfo = { step, trainLoss, valLoss, tokens: r.result.tokens, elapsedSeconds: (performance.now() - r.started) / 1000 };
+  r.result.evals.push(info);
+  r.callbacks.onEval?.(info);
+  return r.callbacks.shouldStop?.(info) ?? false;
+}
+
+function evaluationDue(c: TrainConfig, step: number): boolean {
+  return c.evalBatches > 0 && ((c.evalInterval > 0 && (step + 1) % c.evalInterval === 0) || step === c.steps - 1);
+}
+
+/** CPU backends: gradients read back every step, AdamW in plain loops, batches split over threads. */
+async function trainOnHost(r: RunState): Promise<void> {
+  const { model, c, scaler, precision } = r;
+  const optimizer = new AdamW(modelParameters(model), c);
+  // One thread is the same path with no workers: the gradient goes through plain arrays either way.
+  const team = await DataParallel.start(model, optimizer, r.result.workers, c);
   const interrupt = interruptWatch("training");
   try {
     for (let step = 0; step < c.steps; step++) {
@@ -262,41 +315,88 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
       let lossSum = 0;
       let finite = true;
       for (let micro = 0; micro < c.gradAccumSteps; micro++) {
-        const b = sampleBatch(data.train, c.batchSize, T, batchRandom);
+        const b = sampleBatch(r.data.train, c.batchSize, model.config.blockSize, r.batchRandom);
         const seed = c.seed + step * c.gradAccumSteps + micro;
         const shard = await team.accumulate(b.x, b.y, c.batchSize, micro === 0, c.gradAccumSteps * lossScale, { dropoutSeed: seed, scale: lossScale, precision });
         lossSum += shard.loss;
         finite = shard.finite;
       }
       const loss = lossSum / c.gradAccumSteps;
-      if (!Number.isFinite(loss)) {
-        throw new TrainingDivergedError(
-          `training diverged at step ${step}: the loss is ${loss} (learning rate ${lr.toExponential(2)}); lower the learning rate, warm up longer or clip gradients`,
-        );
-      }
       // With loss scaling, an overflowed gradient (inf or NaN) skips the update.
-      const apply = c.lossScale === 1 || scaler.record(!finite);
+      const apply = Number.isFinite(loss) && (c.lossScale === 1 || scaler.record(!finite));
       const gradNorm = apply ? await team.step(optimizer, lr) : NaN;
-
-      result.tokens += tokensPerStep;
-      const elapsedSeconds = (performance.now() - started) / 1000;
-      const info: StepInfo = {
-        step, loss, lossScale, skipped: !apply, learningRate: lr, gradNorm, tokens: result.tokens, elapsedSeconds, tokensPerSecond: result.tokens / elapsedSeconds,
-      };
-      result.steps.push(info);
-      callbacks.onStep?.(info);
+      recordStep(r, { step, loss, lossScale, skipped: !apply, learningRate: lr, gradNorm });
       // Let queued output (live charts, progress) reach the notebook between steps.
       await yieldToEventLoop();
-      const last = step === c.steps - 1;
-      if (c.evalBatches > 0 && ((c.evalInterval > 0 && (step + 1) % c.evalInterval === 0) || last)) {
-        if (await evaluate(step + 1)) break;
-      }
+      if (evaluationDue(c, step) && (await evaluateRun(r, step + 1, (batches) => team.batchLosses(batches)))) break;
     }
   } finally {
     interrupt.dispose();
     await team.close();
   }
-  result.seconds = (performance.now() - started) / 1000;
-  result.flops = flopsPerToken(model.config) * result.tokens;
-  return result;
+}
+
+/**
+ * GPU backends: AdamW as tensor ops beside the weights, and losses read DEVICE_READ_EVERY steps
+ * at a time, so the device is never waiting for the host between steps. Under loss scaling the
+ * overflow check is read every step, since it decides whether the update happens.
+ */
+async function trainOnDevice(r: RunState): Promise<void> {
+  const { model, c, scaler, precision } = r;
+  const T = model.config.blockSize;
+  const params = modelParameters(model);
+  const vars = params.map((p) => p.variable);
+  const optimizer = new DeviceAdamW(params, c);
+  const pending: { step: number; loss: tf.Scalar; norm: tf.Scalar | null; lossScale: number; learningRate: number }[] = [];
+  const flush = async () => {
+    const values = await Promise.all(pending.flatMap((p) => [p.loss.data(), p.norm ? p.norm.data() : Promise.resolve(Float32Array.of(NaN))]));
+    const done = pending.splice(0);
+    tf.dispose(done.flatMap((p) => (p.norm ? [p.loss, p.norm] : [p.loss])));
+    done.forEach((p, k) => recordStep(r, {
+      step: p.step, loss: values[2 * k][0], lossScale: p.lossScale, skipped: p.norm === null, learningRate: p.learningRate, gradNorm: values[2 * k + 1][0],
+    }));
+  };
+  const interrupt = interruptWatch("training");
+  try {
+    for (let step = 0; step < c.steps; step++) {
+      interrupt.check(`before step ${step + 1} of ${c.steps}`);
+      const lr = learningRateAt(step, c);
+      const lossScale = scaler.scale;
+      let grads: tf.Tensor[] | null = null;
+      let lossSum: tf.Scalar | null = null;
+      for (let micro = 0; micro < c.gradAccumSteps; micro++) {
+        const b = sampleBatch(r.data.train, c.batchSize, T, r.batchRandom);
+        const dropoutSeed = c.seed + step * c.gradAccumSteps + micro;
+        const divisor = c.gradAccumSteps * lossScale;
+        const { value, grads: g } = tf.variableGrads(
+          () => tf.mul(model.loss(b.x, b.y, c.batchSize, T, { training: true, dropoutSeed, precision }), lossScale) as tf.Scalar, vars,
+        );
+        const scaled = vars.map((v) => g[v.name]);
+        const next = tf.tidy(() => scaled.map((x, i) => (grads ? tf.add(grads[i], tf.div(x, divisor)) : tf.div(x, divisor))));
+        const total = tf.tidy(() => tf.add(lossSum ?? tf.scalar(0), tf.div(value, divisor)) as tf.Scalar);
+        tf.dispose([value, ...scaled, ...(grads ?? []), ...(lossSum ? [lossSum] : [])]);
+        grads = next;
+        lossSum = total;
+      }
+      // With loss scaling, an overflowed gradient (inf or NaN) skips the update: that needs a read now.
+      const apply = c.lossScale === 1 || scaler.record(!(await allFinite(grads!)));
+      const norm = apply ? optimizer.step(grads!, lr) : null;
+      tf.dispose(grads!);
+      pending.push({ step, loss: lossSum!, norm, lossScale, learningRate: lr });
+      if (pending.length >= DEVICE_READ_EVERY || c.lossScale !== 1 || evaluationDue(c, step) || step === c.steps - 1) {
+        await flush();
+        await yieldToEventLoop();
+      }
+      if (evaluationDue(c, step) && (await evaluateRun(r, step + 1, async (batches) => {
+        const losses: number[] = [];
+        for (const b of batches) losses.push(await batchLoss(model, b));
+        return losses;
+      }))) break;
+    }
+    await flush();
+  } finally {
+    tf.dispose(pending.flatMap((p) => (p.norm ? [p.loss, p.norm] : [p.loss])));
+    optimizer.dispose();
+    interrupt.dispose();
+  }
 }
