@@ -47,13 +47,18 @@ async function activate(name: string): Promise<boolean> {
   }
 }
 
+/** Why importing an optional package failed, in a few words. */
+function importFailure(pkg: string, err: unknown): string {
+  const message = (err as Error).message.split("\n")[0];
+  return /Cannot find (module|package)/.test(message) ? `${pkg} is not installed` : `${pkg} failed to load: ${message}`;
+}
+
 /** Loads a native tfjs binding; whether it really took over is read from tf itself. */
 async function loadNative(pkg: string): Promise<string | null> {
   try {
     await import(pkg);
   } catch (err) {
-    const message = (err as Error).message.split("\n")[0];
-    return /Cannot find (module|package)/.test(message) ? `${pkg} is not installed` : `${pkg} failed to load: ${message}`;
+    return importFailure(pkg, err);
   }
   if (!(await activate("tensorflow"))) return `${pkg} loaded but did not register the "tensorflow" backend`;
   return null;
@@ -86,20 +91,19 @@ export interface WebGpuAdapter {
   software: boolean;
 }
 
-let dawnGpu: { gpu: unknown; adapter: WebGpuAdapter } | undefined;
+let dawnAdapter: WebGpuAdapter | undefined;
 
 /**
  * The WebGPU adapter Dawn's Node binding (the optional `webgpu` package: Vulkan on Linux, Metal
  * on a Mac, D3D12 on Windows) would give this process, or why there is none. Loads no tfjs code.
  */
 export async function findWebGpuAdapter(): Promise<WebGpuAdapter | { unavailable: string }> {
-  if (dawnGpu) return dawnGpu.adapter;
+  if (dawnAdapter) return dawnAdapter;
   let dawn: typeof import("webgpu");
   try {
     dawn = await import("webgpu");
   } catch (err) {
-    const message = (err as Error).message.split("\n")[0];
-    return { unavailable: /Cannot find (module|package)/.test(message) ? "the webgpu package is not installed" : `the webgpu package failed to load: ${message}` };
+    return { unavailable: importFailure("the webgpu package", err) };
   }
   const gpu = dawn.create([]);
   const found = await gpu.requestAdapter();
@@ -109,7 +113,7 @@ export async function findWebGpuAdapter(): Promise<WebGpuAdapter | { unavailable
   // tfjs-backend-webgpu reads Dawn's globals (GPUBufferUsage, …) and navigator.gpu when it registers.
   Object.assign(globalThis, dawn.globals);
   Object.defineProperty(globalThis, "navigator", { value: { ...((globalThis as { navigator?: object }).navigator ?? {}), gpu }, configurable: true, writable: true });
-  dawnGpu = { gpu, adapter };
+  dawnAdapter = adapter;
   return adapter;
 }
 
@@ -121,8 +125,7 @@ async function probeWebGpu(forced: boolean): Promise<string | null> {
   try {
     await import("@tensorflow/tfjs-backend-webgpu");
   } catch (err) {
-    const message = (err as Error).message.split("\n")[0];
-    return /Cannot find (module|package)/.test(message) ? "@tensorflow/tfjs-backend-webgpu is not installed" : `@tensorflow/tfjs-backend-webgpu failed to load: ${message}`;
+    return importFailure("@tensorflow/tfjs-backend-webgpu", err);
   }
   if (!(await activate("webgpu"))) return `tfjs-backend-webgpu did not start on ${adapter.device}`;
   webgpuDevice = adapter.device;

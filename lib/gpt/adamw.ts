@@ -21,6 +21,13 @@ export interface AdamWConfig {
   masterWeights?: "fp32" | HalfFormat;
 }
 
+function checkOptimizer(name: string, params: unknown[], c: AdamWConfig): void {
+  if (params.length === 0) throw new Error(`${name}: no parameters to optimise`);
+  if (!["fp32", "fp16", "bf16", undefined].includes(c.masterWeights)) {
+    throw new Error(`${name}: masterWeights must be "fp32", "fp16" or "bf16"; got ${JSON.stringify(c.masterWeights)}`);
+  }
+}
+
 /**
  * AdamW over plain Float32Arrays. The state (m, v) and a copy of the weights live in JavaScript
  * (the weights read once, at the first step) and each parameter is written once per step: one
@@ -39,10 +46,7 @@ export class AdamW {
 
   /** Optimises `params`; only those marked `decay` get weight decay. */
   constructor(params: { variable: tf.Variable; decay: boolean }[], private readonly c: AdamWConfig) {
-    if (params.length === 0) throw new Error("AdamW: no parameters to optimise");
-    if (!["fp32", "fp16", "bf16", undefined].includes(c.masterWeights)) {
-      throw new Error(`AdamW: masterWeights must be "fp32", "fp16" or "bf16"; got ${JSON.stringify(c.masterWeights)}`);
-    }
+    checkOptimizer("AdamW", params, c);
     this.vars = params.map((p) => p.variable);
     this.decays = params.map((p) => p.decay);
     this.m = this.vars.map((x) => new Float32Array(x.size));
@@ -127,10 +131,7 @@ export class DeviceAdamW {
   private t = 0;
 
   constructor(params: { variable: tf.Variable; decay: boolean }[], private readonly c: AdamWConfig) {
-    if (params.length === 0) throw new Error("DeviceAdamW: no parameters to optimise");
-    if (!["fp32", "fp16", "bf16", undefined].includes(c.masterWeights)) {
-      throw new Error(`DeviceAdamW: masterWeights must be "fp32", "fp16" or "bf16"; got ${JSON.stringify(c.masterWeights)}`);
-    }
+    checkOptimizer("DeviceAdamW", params, c);
     this.vars = params.map((p) => p.variable);
     this.decays = params.map((p) => p.decay);
     // Inside tidy, the zeros a variable starts from are freed; the variable is kept.
