@@ -68,6 +68,9 @@ function markX(mark: { at: number; label: string }, logX?: boolean) {
 /** A line or scatter chart: `plot(chart([{ name: "train", x: steps, y: losses }], { title: "Loss", x: "step", y: "loss", logY: true }))`. */
 export function chart(series: Series[], options: ChartOptions): PlotlyFigure {
   if (!Array.isArray(series)) throw new Error(`chart: series must be an array of { x, y } objects; got ${typeof series}`);
+  if (options.height !== undefined && !(Number.isFinite(options.height) && options.height > 0)) {
+    throw new Error(`chart: height must be a positive number of pixels; got ${JSON.stringify(options.height)}`);
+  }
   const data = series.map((s, i) => {
     const label = s.name ? JSON.stringify(s.name) : String(i);
     const x = values(label, "x", s.x);

@@ -1,6 +1,7 @@
 // Tensor files: a JSON header and named float32 tensors in one file, written atomically.
 // Checkpoints (a whole model) and adapters (a task's LoRA weights) are both tensor files;
 // loading a checkpoint refuses one whose config differs from the one expected.
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 
 import { writeFileAtomic } from "../core/files";
@@ -13,23 +14,30 @@ export interface TensorEntry {
   values: Float32Array;
 }
 
-/** Layout: MAGIC, header length (u32 LE), JSON header padded to 4 bytes, then each tensor's float32 LE values in header order. */
+/**
+ * Layout: MAGIC, header length (u32 LE), JSON header padded to 4 bytes, then each tensor's
+ * float32 LE values in header order. The header carries the SHA-256 of those values, so a
+ * flipped byte is caught on reading (files written before it was added have none and are read
+ * as they are).
+ */
 export function writeTensorFile(path: string, header: Record<string, unknown>, tensors: Map<string, TensorEntry>): void {
   const index = [...tensors].map(([name, t]) => ({ name, shape: t.shape }));
-  const json = Buffer.from(JSON.stringify({ ...header, tensors: index }), "utf8");
-  const headerBytes = Math.ceil((json.length + MAGIC.length + 4) / 4) * 4 - MAGIC.length - 4;
   const floats = [...tensors.values()].reduce((n, t) => n + t.values.length, 0);
-  const out = Buffer.alloc(MAGIC.length + 4 + headerBytes + floats * 4, 0x20);
-  out.write(MAGIC, 0, "ascii");
-  out.writeUInt32LE(headerBytes, MAGIC.length);
-  json.copy(out, MAGIC.length + 4);
-  let offset = MAGIC.length + 4 + headerBytes;
+  const payload = Buffer.alloc(floats * 4);
+  let offset = 0;
   for (const [name, t] of tensors) {
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (n !== t.values.length) throw new Error(`writeTensorFile: ${name} has ${t.values.length} values but shape [${t.shape}] needs ${n}`);
-    for (let i = 0; i < n; i++, offset += 4) out.writeFloatLE(t.values[i], offset);
+    for (let i = 0; i < n; i++, offset += 4) payload.writeFloatLE(t.values[i], offset);
   }
-  writeFileAtomic(path, out);
+  const sha256 = createHash("sha256").update(payload).digest("hex");
+  const json = Buffer.from(JSON.stringify({ ...header, sha256, tensors: index }), "utf8");
+  const headerBytes = Math.ceil((json.length + MAGIC.length + 4) / 4) * 4 - MAGIC.length - 4;
+  const out = Buffer.alloc(MAGIC.length + 4 + headerBytes, 0x20);
+  out.write(MAGIC, 0, "ascii");
+  out.writeUInt32LE(headerBytes, MAGIC.length);
+  json.copy(out, MAGIC.length + 4);
+  writeFileAtomic(path, Buffer.concat([out, payload]));
 }
 
 export function readTensorFile(path: string): { header: Record<string, unknown>; tensors: Map<string, TensorEntry> } {
@@ -43,16 +51,31 @@ export function readTensorFile(path: string): { header: Record<string, unknown>;
     throw new Error(`${path} is not a tensor file (expected a file starting with "${MAGIC}")`);
   }
   const headerBytes = buf.readUInt32LE(MAGIC.length);
-  const { tensors: index, ...header } = JSON.parse(buf.toString("utf8", MAGIC.length + 4, MAGIC.length + 4 + headerBytes)) as {
-    tensors: { name: string; shape: number[] }[];
-  } & Record<string, unknown>;
+  const payloadStart = MAGIC.length + 4 + headerBytes;
+  if (payloadStart > buf.length) throw new Error(`${path} is truncated: its header claims ${headerBytes} bytes, the file has ${buf.length - MAGIC.length - 4}`);
+  let parsed: { tensors?: unknown; sha256?: unknown } & Record<string, unknown>;
+  try {
+    parsed = JSON.parse(buf.toString("utf8", MAGIC.length + 4, payloadStart));
+  } catch (err) {
+    throw new Error(`${path} has a corrupted header (${(err as Error).message})`);
+  }
+  const { tensors: index, sha256, ...header } = parsed;
+  const valid = (e: unknown): e is { name: string; shape: number[] } => typeof (e as { name?: unknown })?.name === "string"
+    && Array.isArray((e as { shape?: unknown }).shape) && (e as { shape: unknown[] }).shape.every((d) => Number.isInteger(d) && (d as number) >= 0);
+  if (!Array.isArray(index) || !index.every(valid)) throw new Error(`${path} has a corrupted header: its tensor list is not a list of { name, shape }`);
+  if (sha256 !== undefined) {
+    const actual = createHash("sha256").update(buf.subarray(payloadStart)).digest("hex");
+    if (actual !== sha256) throw new Error(`${path} is corrupted: its tensors' SHA-256 is ${actual.slice(0, 12)}…, the header says ${String(sha256).slice(0, 12)}…`);
+  }
   const tensors = new Map<string, TensorEntry>();
-  let offset = MAGIC.length + 4 + headerBytes;
+  let offset = payloadStart;
   for (const { name, shape } of index) {
     const n = shape.reduce((a, b) => a * b, 1);
     if (offset + n * 4 > buf.length) throw new Error(`${path} is truncated in tensor ${name}`);
     const values = new Float32Array(n);
     for (let i = 0; i < n; i++, offset += 4) values[i] = buf.readFloatLE(offset);
+    const bad = values.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new Error(`${path}: tensor ${name} holds ${values[bad]} at index ${bad}; a saved model's weights must be finite`);
     tensors.set(name, { shape, values });
   }
   if (offset !== buf.length) throw new Error(`${path} has ${buf.length - offset} bytes after the last tensor; expected none`);

@@ -17,6 +17,9 @@ export interface SampleOptions {
 
 /** Samples one index from unnormalised logits after temperature and top-k. */
 export function sampleFromLogits(logits: Float32Array, temperature: number, topK: number | undefined, random: Random): number {
+  if (logits.length === 0) throw new Error("sampleFromLogits: no logits to sample from");
+  if (!(Number.isFinite(temperature) && temperature > 0)) throw new Error(`sampleFromLogits: temperature must be a positive number; got ${temperature}`);
+  if (topK !== undefined && !(Number.isInteger(topK) && topK >= 1)) throw new Error(`sampleFromLogits: topK must be a positive integer (or undefined for all); got ${topK}`);
   const scaled = Array.from(logits, (l) => l / temperature);
   if (topK !== undefined && topK < scaled.length) {
     const threshold = [...scaled].sort((a, b) => b - a)[topK - 1];

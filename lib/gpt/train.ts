@@ -95,6 +95,10 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   if (!["fp32", "fp16", "bf16"].includes(c.precision)) throw new Error(`TrainConfig.precision must be "fp32", "fp16" or "bf16"; got ${JSON.stringify(c.precision)}`);
   if (!["fp32", "fp16", "bf16"].includes(c.masterWeights)) throw new Error(`TrainConfig.masterWeights must be "fp32", "fp16" or "bf16"; got ${JSON.stringify(c.masterWeights)}`);
   if (!(c.workers === "auto" || (Number.isInteger(c.workers) && c.workers >= 1))) throw new Error(`TrainConfig.workers must be a positive integer or "auto"; got ${JSON.stringify(c.workers)}`);
+  if (c.decaySteps !== undefined && !(Number.isInteger(c.decaySteps) && c.decaySteps >= 1)) {
+    throw new Error(`TrainConfig.decaySteps must be a positive integer (or left out: steps); got ${c.decaySteps}`);
+  }
+  if (!(Number.isFinite(c.initialLossScale) && c.initialLossScale > 0)) throw new Error(`TrainConfig.initialLossScale must be a positive number; got ${c.initialLossScale}`);
   if (!["auto", "host", "device"].includes(c.optimizer)) throw new Error(`TrainConfig.optimizer must be "auto", "host" or "device"; got ${JSON.stringify(c.optimizer)}`);
   if (!(c.lossScale === "dynamic" || c.lossScale > 0)) throw new Error(`TrainConfig.lossScale must be "dynamic" or a positive number; got ${JSON.stringify(c.lossScale)}`);
   return c;
@@ -102,6 +106,8 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
 
 /** Linear warmup from 0 to the peak, then cosine decay to the minimum (nanoGPT's get_lr). */
 export function learningRateAt(step: number, c: Pick<TrainConfig, "learningRate" | "minLearningRate" | "warmupSteps" | "decaySteps" | "steps">): number {
+  if (!(Number.isInteger(step) && step >= 0)) throw new Error(`learningRateAt: step must be a non-negative integer; got ${step}`);
+  if (c.decaySteps !== undefined && !(Number.isInteger(c.decaySteps) && c.decaySteps >= 1)) throw new Error(`learningRateAt: decaySteps must be a positive integer; got ${c.decaySteps}`);
   const decaySteps = c.decaySteps ?? c.steps;
   if (step < c.warmupSteps) return (c.learningRate * (step + 1)) / (c.warmupSteps + 1);
   if (step >= decaySteps) return c.minLearningRate;
@@ -221,6 +227,8 @@ export async function heldOutLoss(model: GPT, ids: Int32Array, maxTokens: number
 
 /** Mean loss over `batches` random batches, without dropout or gradients. */
 export async function estimateLoss(model: GPT, ids: Int32Array, batches: number, batchSize: number, random: Random): Promise<number> {
+  if (!(Number.isInteger(batches) && batches >= 1)) throw new Error(`estimateLoss: batches must be a positive integer; got ${batches}`);
+  if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new Error(`estimateLoss: batchSize must be a positive integer; got ${batchSize}`);
   const losses: number[] = [];
   for (const b of drawBatches(ids, batches, batchSize, model.config.blockSize, random)) losses.push(await batchLoss(model, b));
   return mean(losses);

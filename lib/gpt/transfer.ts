@@ -48,6 +48,7 @@ export class ClassifierHead {
   private constructor(readonly w: tf.Variable, readonly b: tf.Variable) {}
 
   static create(width: number, classes: number, seed = 1): ClassifierHead {
+    if (!(Number.isInteger(width) && width >= 1)) throw new Error(`ClassifierHead: width must be a positive integer (the features' size); got ${width}`);
     if (!(Number.isInteger(classes) && classes >= 2)) throw new Error(`ClassifierHead: needs at least 2 classes; got ${classes}`);
     const r = new Random(seed);
     return new ClassifierHead(
@@ -227,6 +228,7 @@ export async function zeroShotPredict(
   render: (example: string, cls: number) => { prompt: string; continuation: string },
   options: { calibrate?: boolean } = {},
 ): Promise<Int32Array> {
+  if (!(Number.isInteger(classes) && classes >= 2)) throw new Error(`zeroShotPredict: classes must be an integer ≥ 2 (a choice needs two answers); got ${classes}`);
   const scores = await zeroShotScores(model, tokenizer, examples, classes, render);
   return predictFromScores(scores, options.calibrate ?? true ? classMeans(scores) : undefined);
 }
@@ -239,6 +241,7 @@ export async function zeroShotScores(
   classes: number,
   render: (example: string, cls: number) => { prompt: string; continuation: string },
 ): Promise<Float64Array[]> {
+  if (!(Number.isInteger(classes) && classes >= 1)) throw new Error(`zeroShotScores: classes must be a positive integer; got ${classes}`);
   const scores = examples.map(() => new Float64Array(classes).fill(-Infinity));
   for (let c = 0; c < classes; c++) {
     // Group sequences of equal shape so each group is one batched forward pass.

@@ -20,6 +20,8 @@ export interface SelectOptions {
 
 /** How many of `n` examples a fraction keeps: round(fraction·n), at least 1. */
 export function keptCount(n: number, fraction: number): number {
+  if (!(Number.isInteger(n) && n >= 1)) throw new Error(`keptCount: n must be a positive integer; got ${n}`);
+  if (!(fraction > 0 && fraction <= 1)) throw new Error(`keptCount: fraction must be in (0, 1]; got ${fraction}`);
   return Math.max(1, Math.round(fraction * n));
 }
 

@@ -127,6 +127,7 @@ export function percentileInterval(estimate: number, values: readonly number[], 
 /** The q-quantile of sorted values, interpolating linearly between order statistics (numpy's default). */
 export function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) throw new Error("quantile: no values");
+  if (!(q >= 0 && q <= 1)) throw new Error(`quantile: q must be in [0, 1]; got ${q}`);
   const position = q * (sorted.length - 1);
   const lo = Math.floor(position), hi = Math.ceil(position);
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (position - lo);

@@ -86,6 +86,8 @@ export const CHINCHILLA_PARAMETERS = ["E", "A", "B", "alpha", "beta"] as const;
 
 /** L(N, D) = E + A/N^α + B/D^β. */
 export function chinchillaLoss(params: ChinchillaParams, N: number, D: number): number {
+  if (!(Number.isFinite(N) && N > 0)) throw new Error(`chinchillaLoss: N (parameters) must be a positive number; got ${N}`);
+  if (!(Number.isFinite(D) && D > 0)) throw new Error(`chinchillaLoss: D (tokens) must be a positive number; got ${D}`);
   return params.E + params.A / Math.pow(N, params.alpha) + params.B / Math.pow(D, params.beta);
 }
 
