@@ -1,10 +1,11 @@
-import { readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 
 import { readNotebook, type Output } from "../tools/notebook";
-import { findLesson, runLesson } from "../tools/runner";
-import { fixtureDir, runTool, writeFixture } from "./fixtures";
+import { findLesson, ROOT, runLesson } from "../tools/runner";
+import { fixtureDir, runTool, TSX_CLI, writeFixture } from "./fixtures";
 
 let dir: string;
 beforeAll(() => {
@@ -161,4 +162,57 @@ describe("the tslab patch's send queue", () => {
     await Promise.all(sends);
     expect(sent).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
   });
+});
+
+/** Every process's parent and command line, from /proc (Linux). */
+function processes(): { pid: number; ppid: number; cmd: string }[] {
+  return readdirSync("/proc").filter((d) => /^\d+$/.test(d)).flatMap((d) => {
+    try {
+      const ppid = Number(readFileSync(`/proc/${d}/stat`, "utf8").split(") ")[1].split(" ")[1]);
+      return [{ pid: Number(d), ppid, cmd: readFileSync(`/proc/${d}/cmdline`, "utf8").replaceAll("\0", " ") }];
+    } catch {
+      return []; // gone meanwhile
+    }
+  });
+}
+
+const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].startsWith("Z");
+
+async function waitFor<T>(what: string, probe: () => T | undefined, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe.skipIf(process.platform !== "linux")("the runner owns its kernels", () => {
+  const dir = fixtureDir();
+  for (const [signal, cell] of [["SIGKILL", "while (true) {}"], ["SIGTERM", "await new Promise((r) => setTimeout(r, 600_000));"], ["SIGINT", "while (true) {}"]] as const) {
+    it(`leaves no kernel behind when the runner gets ${signal} mid-cell`, async () => {
+      const src = writeFixture(dir, `40-${signal.toLowerCase()}`, [cell]);
+      const tool = spawn(process.execPath, [TSX_CLI, join(ROOT, "tools", "course.ts"), src, "--scale", "smoke", "--out", join(dir, "out")], {
+        cwd: ROOT, stdio: "ignore", detached: true,
+      });
+      try {
+        // tsx runs the runner in a child process; the kernel is the runner's child.
+        const kernel = await waitFor("the kernel to start", () => {
+          const all = processes();
+          const runner = all.find((p) => p.ppid === tool.pid);
+          return runner && all.find((p) => p.ppid === runner.pid && p.cmd.includes("tslab") && p.cmd.includes(" kernel "));
+        }, 60_000);
+        await new Promise((r) => setTimeout(r, 2000)); // into the cell
+        process.kill(kernel.ppid, signal);
+        await waitFor(`kernel ${kernel.pid} to end after ${signal} to its runner`, () => (alive(kernel.pid) ? undefined : true), 10_000);
+      } finally {
+        try {
+          process.kill(-tool.pid!, "SIGKILL");
+        } catch {
+          // the whole group is gone
+        }
+      }
+    }, 120_000);
+  }
 });

@@ -15,6 +15,30 @@ import { PROGRESS_DISPLAY_PREFIX } from "../lib/core/display";
 
 const DELIMITER = "<IDS|MSG>";
 
+/** Kernels this process started and has not shut down: ended on exit or on a signal (see killAllKernels). */
+const liveKernels = new Set<Kernel>();
+const WATCHDOG = join(import.meta.dirname, "kernel-watchdog.mjs");
+
+/** Ends every kernel this process started (on exit, error or signal: no kernel outlives its runner). */
+export function killAllKernels(): void {
+  for (const k of [...liveKernels]) k.shutdown();
+}
+
+let handlersInstalled = false;
+
+/** Once per process: kernels die with it, whether it exits, is interrupted (Ctrl-C) or terminated. */
+function installExitHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  process.on("exit", killAllKernels);
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+    process.on(signal, () => {
+      killAllKernels();
+      process.exit(code);
+    });
+  }
+}
+
 interface Message {
   header: { msg_id: string; msg_type: string; session: string; username: string; date: string; version: string };
   parent_header: { msg_id?: string };
@@ -147,6 +171,10 @@ export class Kernel {
     const [cmd, ...args] = options.argv.map((a) => a.replace("{connection_file}", connectionFile));
     const child = spawn(cmd, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
     const kernel = new Kernel(child, key, connectionDir);
+    installExitHandlers();
+    liveKernels.add(kernel);
+    // A SIGKILLed runner runs no handler: a watchdog process ends the kernel then.
+    if (child.pid) spawn(process.execPath, [WATCHDOG, String(process.pid), String(child.pid)], { stdio: "ignore" }).unref();
     child.stdout!.on("data", (d: Buffer) => { kernel.processStderr = (kernel.processStderr + d.toString()).slice(-20_000); });
     child.stderr!.on("data", (d: Buffer) => { kernel.processStderr = (kernel.processStderr + d.toString()).slice(-20_000); });
     child.on("error", (err) => kernel.onExit(`could not start ${cmd}: ${err.message}`));
@@ -314,6 +342,7 @@ export class Kernel {
   /** Kills the kernel process and closes the sockets. Idempotent. */
   shutdown(): void {
     if (!this.exited) this.child.kill("SIGKILL");
+    liveKernels.delete(this);
     this.close();
   }
 
