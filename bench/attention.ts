@@ -6,13 +6,15 @@
 // their outputs are. Standard attention is this machine's reference, measured in the same run,
 // interleaved with the tiled one so that background load hits both alike.
 import { cpus } from "node:os";
-import { parseArgs } from "node:util";
 
 import {
   attentionMemoryAccesses, FLASH_BLOCK_COLS, FLASH_BLOCK_ROWS, flashAttention, flashAttentionBackward, naiveAttention, naiveAttentionBackward,
 } from "../lib/efficiency/attention";
 import { compareAttention, randomAttentionInputs } from "../lib/efficiency/compare";
 import { maxAbsDifference } from "../lib/efficiency/precision";
+import { parseCommandLine } from "../tools/cli";
+
+const USAGE = "usage: npm run bench:attention [-- [--sizes 256,512,1024,2048,4096] [--d 64] [--runs 3] [--causal both|yes|no] [--blocks 64x64] [--skip-tuning] [--skip-backward]]";
 
 const SRAM_BYTES = 100 * 1024; // "M around 100KB" (Dao et al., after Theorem 2); float32 elements
 const GOAL_MEMORY = 1 / 16; // tiled peak ≤ 1/16 of naive at the largest N
@@ -130,7 +132,7 @@ function parseBlocks(text: string): Blocks {
 }
 
 function main(): void {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine(USAGE, {
     options: {
       sizes: { type: "string", default: "256,512,1024,2048,4096" },
       d: { type: "string", default: "64" },

@@ -8,7 +8,6 @@
 // fitted parameters beside the true ones. Then the lesson-sized runs: the reduced grid and a
 // bootstrap, to show what a confidence band costs.
 import { cpus, loadavg } from "node:os";
-import { parseArgs } from "node:util";
 
 import { bootstrapChinchilla } from "../lib/scaling/bootstrap";
 import { chinchillaLoss, fitChinchilla, HOFFMANN_GRID, REDUCED_GRID, type ChinchillaFit, type ChinchillaGrid, type ChinchillaParams } from "../lib/scaling/chinchilla";
@@ -16,6 +15,9 @@ import { computeOptimal } from "../lib/scaling/compute";
 import { isoflopFit } from "../lib/scaling/isoflop";
 import { CHINCHILLA_2022 } from "../lib/scaling/reference";
 import { isoflopDesign, logSpace, sampleLosses } from "../lib/scaling/synthetic";
+import { parseCommandLine } from "../tools/cli";
+
+const USAGE = "usage: npm run bench:fit [-- [--repeats 3] [--seed 1234] [--noise 0.01]]";
 
 const TARGET_SECONDS = 5;
 const SCIPY_SECONDS = 345;
@@ -32,7 +34,7 @@ function timed<T>(work: () => T): { value: T; wall: number; cpu: number } {
 const median = (v: number[]) => v.slice().sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)];
 
 function main(): void {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine(USAGE, {
     options: {
       repeats: { type: "string", default: "3" },
       seed: { type: "string", default: "1234" },

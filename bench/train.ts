@@ -11,13 +11,15 @@ import * as tf from "@tensorflow/tfjs";
 import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 
 import { activeBackendIsGpu, BACKENDS, chooseBackend, parseBackendName, type BackendName } from "../lib/core/backend";
 import { CharTokenizer, loadDataset, splitTrainVal } from "../lib/core/data";
 import { cpuDescription, measureMatmul } from "../lib/core/machine";
 import { BABY_GPT, flopsPerToken, GPT, type GPTConfig } from "../lib/gpt/model";
 import { train } from "../lib/gpt/train";
+import { parseCommandLine } from "../tools/cli";
+
+const USAGE = "usage: npm run bench:train [-- [--backends webgpu,wasm,cpu] [--steps N] [--quality-minutes M] [--skip-quality]]";
 
 const TARGET_VAL_LOSS = 1.88;
 
@@ -188,7 +190,7 @@ function configurations(backends: BackendName[]): Configuration[] {
 const VARIANT_V1 = "tfjs's own kernels";
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine(USAGE, {
     options: {
       backends: { type: "string" },
       steps: { type: "string", default: "30" },

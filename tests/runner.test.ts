@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 
@@ -115,6 +115,20 @@ describe("runner on failing lessons (through the command line)", () => {
     expect(r.stdout).toContain("✗ 23-slow: cell 1 of 1 did not finish within 3.00 s");
     const asyncSrc = writeFixture(dir, "24-slow-async", [`await new Promise((r) => setTimeout(r, 600_000));`]);
     expect(course(asyncSrc, "--timeout", "3").stdout).toContain("✗ 24-slow-async: cell 1 of 1 did not finish within 3.00 s");
+  });
+
+  it("fails a notebook that cannot be read (not JSON, nbformat 3) as its own lesson and runs the others", () => {
+    const broken = join(dir, "32-broken.ipynb"), old = join(dir, "33-old.ipynb");
+    writeFileSync(broken, "{ not json");
+    writeFileSync(old, JSON.stringify({ nbformat: 3, worksheets: [] }));
+    const good = writeFixture(dir, "34-good", [`console.log("fine")`]);
+    const r = runTool("course.ts", [broken, old, good, "--scale", "smoke", "--out", join(dir, "out-bad")]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/✗ 32-broken: could not be read\n {4}32-broken\.ipynb: not a readable notebook \(/);
+    expect(r.stdout).toContain(`✗ 33-old: could not be read\n    33-old.ipynb: expected an nbformat 4 notebook with a "cells" array, got nbformat 3`);
+    expect(r.stdout).toContain("✓ 34-good");
+    expect(r.stdout).toContain("1/3 lessons passed");
+    expect(r.stderr).not.toMatch(/^\s+at /m); // no stack
   });
 
   it("runs the other lessons after a failing one, and only the failing one fails the run", () => {

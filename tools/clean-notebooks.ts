@@ -4,11 +4,13 @@
 // notebooks/, which makes the checkout dirty and a later `git pull` conflict. This strips what a
 // run adds: outputs, execution counts and the cell metadata Jupyter keeps for display.
 // --check changes nothing and exits 1 naming the lessons that carry outputs (for a pre-commit hook).
-import { parseArgs } from "node:util";
 import { basename } from "node:path";
 
 import { readNotebook, writeNotebook, type Notebook } from "./notebook";
 import { listLessons } from "./runner";
+import { parseCommandLine } from "./cli";
+
+const USAGE = "usage: npm run clean-notebooks [-- --check]   (--check: only report lessons that carry outputs)";
 
 /** Cell metadata that records how a cell was last shown or run, not what it is. */
 const RUN_METADATA = ["collapsed", "scrolled", "execution", "course", "trusted"];
@@ -38,7 +40,7 @@ export function stripRunState(nb: Notebook): boolean {
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { check: { type: "boolean", default: false } } });
+  const { values } = parseCommandLine(USAGE, { options: { check: { type: "boolean", default: false } } });
   const dirty: string[] = [];
   for (const path of listLessons()) {
     const nb = readNotebook(path);

@@ -6,24 +6,17 @@
 // rerun skips finished runs. The full study's results are stored in datasets/zeroshot/, its
 // default output.
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 
 import { initBackend } from "../lib/core/backend";
 import { parseScale } from "../lib/core/scale";
 import { compositionDesign, runCompositionStudy, storedCompositionPath, summarizeComposition } from "../lib/zeroshot/study";
+import { parseCommandLine } from "./cli";
 import { ROOT } from "./runner";
 
 const USAGE = "usage: npm run compose-study [-- --grid smoke|full] [--out FILE]";
 
 async function main(): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({ options: { grid: { type: "string", default: "smoke" }, out: { type: "string" }, help: { type: "boolean" } } }));
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${USAGE}`);
-    process.exit(2);
-  }
-  if (values.help) return console.log(USAGE);
+  const { values } = parseCommandLine(USAGE, { options: { grid: { type: "string", default: "smoke" }, out: { type: "string" } } });
   const scale = parseScale(values.grid!, "--grid (smoke or full)");
   const design = compositionDesign(scale);
   const out = values.out ?? join(ROOT, scale === "full" ? storedCompositionPath(design) : join("build", "zeroshot", `${design.name}.jsonl`));

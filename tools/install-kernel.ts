@@ -7,11 +7,13 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 
 import { COURSE_KERNEL_NAME } from "../lib/core/display";
 import { resolvePackageFile } from "../lib/core/paths";
 import { ROOT, TSLAB_BIN } from "./runner";
+import { parseCommandLine } from "./cli";
+
+const USAGE = "usage: npm run kernel [-- [--python PATH] [--prefix DIR]]";
 
 export const KERNEL_NAME = COURSE_KERNEL_NAME;
 export const KERNEL_DISPLAY_NAME = "TypeScript (foundation models course)";
@@ -67,7 +69,7 @@ print(KernelSpecManager().install_kernel_spec(${JSON.stringify(dir)}, ${JSON.str
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { python: { type: "string" }, prefix: { type: "string" } } });
+  const { values } = parseCommandLine(USAGE, { options: { python: { type: "string" }, prefix: { type: "string" } } });
   const python = findJupyterPython(values.python);
   if (!python) {
     console.error(values.python ? `${values.python} cannot import jupyter_client.\n${HOW_TO_GET_JUPYTER}` : HOW_TO_GET_JUPYTER);

@@ -5,11 +5,13 @@
 // itself, not only in the course's own runner. Needs Jupyter and `npm run kernel` first.
 import { spawnSync } from "node:child_process";
 import { basename, join } from "node:path";
-import { parseArgs } from "node:util";
 
 import { courseScale, parseScale, type Scale } from "../lib/core/scale";
 import { findJupyterPython, KERNEL_NAME } from "./install-kernel";
 import { defaultCellTimeout, findLesson, listLessons, ROOT } from "./runner";
+import { parseCommandLine } from "./cli";
+
+const USAGE = "usage: npm run nbconvert [-- [lesson ...] [--scale smoke|full] [--timeout SECONDS]]";
 
 export const NBCONVERT_OUT = join(ROOT, "build", "nbconvert");
 
@@ -58,7 +60,7 @@ export function nbconvertLesson(python: string, path: string, scale: Scale, time
 }
 
 function main(): void {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine(USAGE, {
     allowPositionals: true,
     options: { scale: { type: "string" }, timeout: { type: "string" } },
   });

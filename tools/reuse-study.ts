@@ -10,7 +10,6 @@
 // datasets/reuse/, its default output.
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 
 import { initBackend } from "../lib/core/backend";
 import { parseScale } from "../lib/core/scale";
@@ -18,19 +17,13 @@ import { trainCached } from "../lib/gpt/cache";
 import { GPT } from "../lib/gpt/model";
 import { readJsonLines, writeJsonLines } from "../lib/core/files";
 import { reuseData, reuseDesign, runReuseStudy, storedStudyPath, type StudyResult } from "../lib/reuse/study";
+import { parseCommandLine } from "./cli";
 import { ROOT } from "./runner";
 
 const USAGE = "usage: npm run reuse-study [-- --grid smoke|full] [--out FILE] [--jobs N] [--prune]";
 
 async function main(): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({ options: { grid: { type: "string", default: "smoke" }, out: { type: "string" }, jobs: { type: "string" }, prune: { type: "boolean" }, help: { type: "boolean" } } }));
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${USAGE}`);
-    process.exit(2);
-  }
-  if (values.help) return console.log(USAGE);
+  const { values } = parseCommandLine(USAGE, { options: { grid: { type: "string", default: "smoke" }, out: { type: "string" }, jobs: { type: "string" }, prune: { type: "boolean" } } });
   const scale = parseScale(values.grid!, "--grid (smoke or full)");
   const jobs = values.jobs === undefined ? availableParallelism() : Number(values.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs must be a positive integer; got ${JSON.stringify(values.jobs)}`);

@@ -95,8 +95,16 @@ export function describeFailure(lesson: string, f: CellFailure, cellTimeoutMs: n
 export async function runLesson(path: string, options: RunOptions): Promise<LessonResult> {
   const log = options.log ?? ((line: string) => console.log(line));
   const lesson = basename(path, ".ipynb");
-  const nb = readNotebook(path);
   const outPath = join(options.outDir, basename(path));
+  let nb: ReturnType<typeof readNotebook>;
+  try {
+    nb = readNotebook(path);
+  } catch (err) {
+    // A missing or broken notebook fails its own lesson; the others still run.
+    const failure: CellFailure = { cellNumber: 0, cellCount: 0, firstLine: "(reading the notebook)", status: "error", stderr: "", detail: (err as Error).message };
+    log(`✗ ${lesson}: could not be read\n    ${(err as Error).message}`);
+    return { lesson, ok: false, seconds: 0, outPath, failure };
+  }
   const codeCells = nb.cells.filter((c) => c.cell_type === "code" && cellSource(c).trim() !== "");
   const started = Date.now();
   log(`▶ ${lesson} · ${codeCells.length} code cells · scale ${options.scale}`);

@@ -6,7 +6,6 @@
 // npm run site [-- [--from DIR] [--to DIR] [--check]]
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 
 import katex from "katex";
 import { Marked } from "marked";
@@ -15,6 +14,9 @@ import { escapeHtml } from "../lib/core/display";
 import { resolvePackageFile } from "../lib/core/paths";
 import { cellSource, readNotebook, writeNotebook, type Cell, type Notebook, type Output } from "./notebook";
 import { ROOT } from "./runner";
+import { parseCommandLine } from "./cli";
+
+const USAGE = "usage: npm run site [-- [--from DIR] [--to DIR] [--check]]   (default: build/notebooks to build/site)";
 
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
@@ -295,7 +297,7 @@ export async function publishSite(from: string, to: string, check: "yes" | "if-i
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine(USAGE, {
     options: {
       from: { type: "string", default: join(ROOT, "build", "notebooks") },
       to: { type: "string", default: join(ROOT, "build", "site") },

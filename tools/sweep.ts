@@ -8,25 +8,18 @@
 // are stored in datasets/sweeps/kjv-isoflop.jsonl, its default output.
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 
 import { initBackend } from "../lib/core/backend";
 import { CharTokenizer, loadDataset, splitTrainValTest } from "../lib/core/data";
 import { parseScale } from "../lib/core/scale";
 import { runScalingSweep, scalingDesign, shapeName, storedSweepPath } from "../lib/scaling/sweep";
+import { parseCommandLine } from "./cli";
 import { ROOT } from "./runner";
 
 const USAGE = "usage: npm run sweep [-- --grid smoke|full] [--out FILE] [--jobs N]";
 
 async function main(): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({ options: { grid: { type: "string", default: "smoke" }, out: { type: "string" }, jobs: { type: "string" }, help: { type: "boolean" } } }));
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${USAGE}`);
-    process.exit(2);
-  }
-  if (values.help) return console.log(USAGE);
+  const { values } = parseCommandLine(USAGE, { options: { grid: { type: "string", default: "smoke" }, out: { type: "string" }, jobs: { type: "string" } } });
   const scale = parseScale(values.grid!, "--grid (smoke or full)");
   const jobs = values.jobs === undefined ? availableParallelism() : Number(values.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs must be a positive integer; got ${JSON.stringify(values.jobs)}`);

@@ -1,0 +1,30 @@
+// Every command the course ships answers --help with its usage, and a bad flag with one line
+// saying what was wrong plus the usage (exit 2), never a stack.
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+import { ROOT } from "../tools/runner";
+import { TSX_CLI } from "./fixtures";
+
+const COMMANDS = [
+  "tools/course.ts", "tools/sweep.ts", "tools/reuse-study.ts", "tools/compose-study.ts", "tools/clean-notebooks.ts", "tools/install-kernel.ts",
+  "tools/nbconvert.ts", "tools/site.ts", "bench/train.ts", "bench/attention.ts", "bench/fit.ts",
+];
+
+const run = (file: string, arg: string) => spawnSync(process.execPath, [TSX_CLI, join(ROOT, file), arg], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+
+describe("command lines", () => {
+  for (const file of COMMANDS) {
+    it(`${file}: --help prints its usage; an unknown flag is one clear line and the usage`, () => {
+      const help = run(file, "--help");
+      expect(help.status, help.stderr).toBe(0);
+      expect(help.stdout).toMatch(/usage: npm run /);
+      const bad = run(file, "--no-such-flag");
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toContain("--no-such-flag");
+      expect(bad.stderr).toMatch(/usage: npm run /);
+      expect(bad.stderr).not.toMatch(/^\s+at /m);
+    });
+  }
+});
