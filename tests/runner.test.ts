@@ -117,6 +117,19 @@ describe("runner on failing lessons (through the command line)", () => {
     expect(course(asyncSrc, "--timeout", "3").stdout).toContain("✗ 24-slow-async: cell 1 of 1 did not finish within 3.00 s");
   });
 
+  it("fails the cell whose timer throws or whose promise nobody awaits, even after the cell or the lesson has finished", () => {
+    const timer = writeFixture(dir, "35-late-timer", [`console.log(1);`, `setTimeout(() => { throw new Error("late"); }, 100);`]);
+    const late = course(timer);
+    expect(late.status).toBe(1);
+    expect(late.stdout).toContain("✗ 35-late-timer: cell 2 of 2 failed: setTimeout(() => { throw new Error(\"late\"); }, 100);");
+    expect(late.stdout).toContain("thrown after the cell had finished");
+    const rejected = writeFixture(dir, "36-unawaited", [`Promise.reject(new Error("nobody waits"));`, `console.log("next");`]);
+    const r = course(rejected);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("✗ 36-unawaited: cell 1 of 2 failed: Promise.reject(new Error(\"nobody waits\"));");
+    expect(r.stdout).toContain("A promise was rejected and nothing awaited it");
+  });
+
   it("fails a notebook that cannot be read (not JSON, nbformat 3) as its own lesson and runs the others", () => {
     const broken = join(dir, "32-broken.ipynb"), old = join(dir, "33-old.ipynb");
     writeFileSync(broken, "{ not json");

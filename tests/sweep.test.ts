@@ -9,7 +9,7 @@ import { countParameters, type GPTConfig } from "../lib/gpt/model";
 import { Random } from "../lib/core/random";
 import {
   budgetSizes, isoflopRuns, learningRateRuns, lossComputeFrontier, readSweepResults, runId, runSweep, scalingDesign, shapeName,
-  tuneLearningRates, type Shape, type SweepResult, type SweepRun,
+  strayResults, tuneLearningRates, type Shape, type SweepResult, type SweepRun,
 } from "../lib/scaling/sweep";
 import { liveWorkerCount } from "../lib/core/threads";
 import { ROOT } from "../tools/runner";
@@ -56,6 +56,12 @@ describe("runSweep", () => {
     const again = await runSweep(runs, { path, data, backend: "wasm", evalTokens, onRunEnd: () => trained++ });
     expect(trained).toBe(0);
     expect(again).toEqual(results);
+    // A line of another grid is kept in the file, found as stray, and not counted as a run of this one.
+    expect(strayResults(path, runs.map(runId))).toEqual([]);
+    const foreign = { ...results[0], id: "0123456789abcdef", label: "another grid" };
+    writeFileSync(path, readFileSync(path, "utf8") + JSON.stringify(foreign) + "\n");
+    expect(strayResults(path, runs.map(runId)).map((r) => r.label)).toEqual(["another grid"]);
+    expect(await runSweep(runs, { path, data, backend: "wasm", evalTokens })).toEqual(results);
   });
 
   it("killed mid-sweep leaves only complete lines; the rerun finishes the rest", async () => {

@@ -2,6 +2,8 @@
 // argument is one line saying what was wrong, then the usage (exit 2), never a stack.
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
+import "./root"; // every command works from any folder
+
 export function parseCommandLine<T extends ParseArgsConfig>(usage: string, config: T): ReturnType<typeof parseArgs<T>> {
   const withHelp = { ...config, options: { ...config.options, help: { type: "boolean", short: "h" } } } as T;
   let parsed: ReturnType<typeof parseArgs<T>>;

@@ -7,7 +7,9 @@ import type { Scale } from "../lib/core/scale";
 import { Kernel, type ExecuteResult } from "./kernel";
 import { cellSource, firstLine, readNotebook, writeNotebook } from "./notebook";
 
-export const ROOT = resolve(import.meta.dirname, "..");
+import { ROOT } from "./root";
+
+export { ROOT };
 export const NOTEBOOKS = join(ROOT, "notebooks");
 export const TSLAB_BIN = join(ROOT, "node_modules", "tslab", "bin", "tslab");
 
@@ -79,6 +81,11 @@ function withoutKernelFrames(stack: string): string {
   return stack.split("\n").filter((l) => !/^\s+at .*(node:vm|node:internal|\/tslab\/dist\/)/.test(l)).join("\n");
 }
 
+/** How the patched kernel reports an error thrown outside a cell's own code (patches/tslab+1.0.22.patch). */
+const BACKGROUND = /An exception was thrown outside the cell's own code|A promise was rejected and nothing awaited it/;
+const LATE = "After the previous cell had finished:";
+const SETTLE = "await new Promise((resolve) => setTimeout(resolve, 300));";
+
 /** A failure as an instructor needs it: lesson, cell, first line, then what the kernel said. */
 export function describeFailure(lesson: string, f: CellFailure, cellTimeoutMs: number): string {
   const what = {
@@ -131,6 +138,20 @@ export async function runLesson(path: string, options: RunOptions): Promise<Less
     return record(false);
   }
 
+  // An error thrown later by a cell's callback or an un-awaited promise fails that cell: the
+  // patched kernel reports it in the running cell, or else at the start of the next one.
+  let previous: { index: number; cell: (typeof nb.cells)[number] } | undefined;
+  const background = (stderr: string, running?: { index: number; cell: (typeof nb.cells)[number] }): CellFailure | undefined => {
+    if (!BACKGROUND.test(stderr)) return undefined;
+    // Reported at the start of the next cell (or in the settling moment after the last): the previous cell's.
+    const late = stderr.startsWith(LATE) || !running;
+    const at = late ? previous : running;
+    if (!at) return undefined;
+    return {
+      cellNumber: at.index + 1, cellCount: nb.cells.length, firstLine: firstLine(at.cell), status: "error", stderr,
+      ...(late ? { detail: "thrown after the cell had finished, by a callback, timer or promise it started" } : {}),
+    };
+  };
   try {
     for (const [i, cell] of nb.cells.entries()) {
       if (cell.cell_type !== "code" || cellSource(cell).trim() === "") continue;
@@ -152,7 +173,20 @@ export async function runLesson(path: string, options: RunOptions): Promise<Less
         log(describeFailure(lesson, failure, options.cellTimeoutMs));
         return record(false);
       }
+      failure = background(result.stderr, { index: i, cell });
+      if (failure) {
+        log(describeFailure(lesson, failure, options.cellTimeoutMs));
+        return record(false);
+      }
       log(`  ✓ cell ${String(i + 1).padStart(2)}/${nb.cells.length}  ${seconds(ms).padStart(8)}  ${firstLine(cell)}`);
+      previous = { index: i, cell };
+    }
+    // A moment after the last cell, for what its timers and promises still throw (not saved in the notebook).
+    const settle = await kernel.execute(SETTLE, options.cellTimeoutMs);
+    failure = background(settle.stderr);
+    if (failure) {
+      log(describeFailure(lesson, failure, options.cellTimeoutMs));
+      return record(false);
     }
   } finally {
     kernel.shutdown();

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { initBackend } from "../lib/core/backend";
 import { CharTokenizer, loadDataset, splitTrainValTest } from "../lib/core/data";
 import { parseScale } from "../lib/core/scale";
-import { runScalingSweep, scalingDesign, shapeName, storedSweepPath } from "../lib/scaling/sweep";
+import { runScalingSweep, strayResults, scalingDesign, shapeName, storedSweepPath } from "../lib/scaling/sweep";
 import { parseCommandLine } from "./cli";
 import { ROOT } from "./runner";
 
@@ -35,6 +35,8 @@ async function main(): Promise<void> {
     onRunEnd: (r, i, total) => console.log(`run ${i + 1}/${total}: ${r.label}: N ${r.params.toLocaleString("en")}, D ${r.tokens.toLocaleString("en")}, `
       + `validation ${r.validationLoss.toFixed(3)}, test ${r.testLoss.toFixed(3)} in ${r.seconds.toFixed(0)} s`),
   });
+  const stray = strayResults(out, [...sweep.tuning, ...sweep.runs].map((r) => r.id));
+  if (stray.length > 0) console.log(`${stray.length} line(s) of ${out} are no run of this grid (first: "${stray[0].label}"); they are kept but not used`);
   for (const t of sweep.rates) console.log(`${shapeName(t.shape)} (N ${t.N}): learning rate ${t.rate}${t.atEdge ? " (at the edge of the grid)" : ""}`);
   console.log(`${sweep.tuning.length} tuning and ${sweep.runs.length} IsoFLOP runs in ${out}; this call took ${((Date.now() - started) / 60000).toFixed(1)} min`);
 }

@@ -20,7 +20,7 @@ export { CHINCHILLA_2022, HESTNESS_2017, KAPLAN_2020 } from "./reference";
 export { isoflopDesign, logSpace, sampleLosses, type IsoflopDesignOptions, type NoiseOptions, type RunDesign } from "./synthetic";
 export type { ScalingPoint } from "./validate";
 export {
-  budgetSizes, isoflopRuns, learningRateRuns, lossComputeFrontier, readSweepResults, runId, runScalingSweep, runSweep,
+  budgetSizes, isoflopRuns, learningRateRuns, lossComputeFrontier, readSweepResults, runId, runScalingSweep, runSweep, strayResults,
   scalingDesign, scalingSweep, shapeName, storedSweepPath, tuneLearningRates,
   type ScalingDesign, type ScalingSweep, type Shape, type SweepData, type SweepOptions, type SweepResult, type SweepRun, type TunedRate,
 } from "./sweep";

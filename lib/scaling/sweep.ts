@@ -133,6 +133,12 @@ export async function trainSweepRun(job: SweepJob): Promise<SweepResult> {
   }
 }
 
+/** Lines of a results file whose id is none of `ids` (left by another grid or an older design): to report, never to use. */
+export function strayResults(path: string, ids: Iterable<string>): SweepResult[] {
+  const kept = new Set(ids);
+  return readSweepResults(path).filter((r) => !kept.has(r.id));
+}
+
 /** Trains every run not yet in the results file; returns all results for `runs`, in order. */
 export async function runSweep(runs: SweepRun[], options: SweepOptions): Promise<SweepResult[]> {
   const ids = runs.map(runId);
