@@ -1,11 +1,12 @@
 // Every command the course ships answers --help with its usage, and a bad flag with one line
 // saying what was wrong plus the usage (exit 2), never a stack.
 import { spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 import { ROOT } from "../tools/runner";
-import { TSX_CLI } from "./fixtures";
+import { fixtureDir, TSX_CLI, writeFixture } from "./fixtures";
 
 const COMMANDS = [
   "tools/course.ts", "tools/sweep.ts", "tools/reuse-study.ts", "tools/compose-study.ts", "tools/clean-notebooks.ts", "tools/install-kernel.ts",
@@ -27,4 +28,15 @@ describe("command lines", () => {
       expect(bad.stderr).not.toMatch(/^\s+at /m);
     });
   }
+
+  it("the course runs from outside its folder, site included", () => {
+    const dir = fixtureDir();
+    const lesson = writeFixture(dir, "50-elsewhere", [`console.log("here")`]);
+    const r = spawnSync(process.execPath, [TSX_CLI, join(ROOT, "tools", "course.ts"), lesson, "--scale", "smoke", "--out", join(dir, "out")], {
+      cwd: tmpdir(), encoding: "utf8", timeout: 120_000, env: { ...process.env, TSLAB_ROOT_DIR: "" },
+    });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain("✓ 50-elsewhere");
+    expect(r.stdout).toMatch(/^site: /m);
+  });
 });
