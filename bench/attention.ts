@@ -12,7 +12,7 @@ import {
 } from "../lib/efficiency/attention";
 import { compareAttention, randomAttentionInputs } from "../lib/efficiency/compare";
 import { maxAbsDifference } from "../lib/efficiency/precision";
-import { parseCommandLine } from "../tools/cli";
+import { parseCommandLine, runMain } from "../tools/cli";
 
 const USAGE = "usage: npm run bench:attention [-- [--sizes 256,512,1024,2048,4096] [--d 64] [--runs 3] [--causal both|yes|no] [--blocks 64x64] [--skip-tuning] [--skip-backward]]";
 
@@ -166,4 +166,4 @@ function main(): void {
   }
 }
 
-main();
+runMain(main);

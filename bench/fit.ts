@@ -15,7 +15,7 @@ import { computeOptimal } from "../lib/scaling/compute";
 import { isoflopFit } from "../lib/scaling/isoflop";
 import { CHINCHILLA_2022 } from "../lib/scaling/reference";
 import { isoflopDesign, logSpace, sampleLosses } from "../lib/scaling/synthetic";
-import { parseCommandLine } from "../tools/cli";
+import { parseCommandLine, runMain } from "../tools/cli";
 
 const USAGE = "usage: npm run bench:fit [-- [--repeats 3] [--seed 1234] [--noise 0.01]]";
 
@@ -116,4 +116,4 @@ function objectiveAt(points: { N: number; D: number; loss: number }[], p: Chinch
   return f;
 }
 
-main();
+runMain(main);

@@ -17,7 +17,7 @@ import { CharTokenizer, loadDataset, splitTrainVal } from "../lib/core/data";
 import { cpuDescription, measureMatmul } from "../lib/core/machine";
 import { BABY_GPT, flopsPerToken, GPT, type GPTConfig } from "../lib/gpt/model";
 import { train } from "../lib/gpt/train";
-import { parseCommandLine } from "../tools/cli";
+import { parseCommandLine, runMain } from "../tools/cli";
 
 const USAGE = "usage: npm run bench:train [-- [--backends webgpu,wasm,cpu] [--steps N] [--quality-minutes M] [--skip-quality]]";
 
@@ -244,4 +244,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+runMain(main);

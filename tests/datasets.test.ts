@@ -1,8 +1,15 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 
+import { chooseBackend } from "../lib/core/backend";
+import { CharTokenizer, loadDataset, splitTrainValTest } from "../lib/core/data";
+import { findStoredRun } from "../lib/gpt/cache";
+import { GPT } from "../lib/gpt/model";
+import { reuseData, reuseDesign, reuseStudy } from "../lib/reuse/study";
+import { scalingDesign, scalingSweep } from "../lib/scaling/sweep";
+import { compositionDesign, compositionStudy } from "../lib/zeroshot/study";
 import { kjvText } from "../tools/make-kjv";
 import { ROOT } from "../tools/runner";
 
@@ -43,5 +50,34 @@ describe("datasets/", () => {
     const text = readFileSync(join(DATASETS, "kjv.txt"), "utf8");
     expect(text.startsWith("In the beginning God created the heaven and the earth.\n")).toBe(true);
     expect(text).not.toMatch(/[#[\]]/);
+  });
+});
+
+describe("what the lessons read from datasets/ is found by their full-scale designs", () => {
+  beforeAll(async () => {
+    await chooseBackend("wasm");
+  });
+
+  it("lesson 01: the pretrained model (by its training key) and every run of the reuse study", async () => {
+    const design = reuseDesign("full");
+    const data = reuseData(design);
+    const model = GPT.create({ ...design.model, vocabSize: data.tokenizer.vocabSize }, design.modelSeed);
+    const stored = await findStoredRun("01-pretrained", model, data.pretraining, design.pretraining);
+    expect(stored?.checkpoint).toMatch(/01-pretrained-[0-9a-f]{16}\.ckpt$/);
+    const study = await reuseStudy("full", design, data, { model, checkpoint: stored!.checkpoint }, { backend: "wasm" });
+    expect(study.tuning.length + study.reported.length).toBeGreaterThan(150); // 150 runs, some read twice
+    model.dispose();
+  });
+
+  it("lessons 02 and 03: every run of the scaling study", async () => {
+    const design = scalingDesign("full");
+    const corpus = loadDataset(design.corpus);
+    const tokenizer = CharTokenizer.fromText(corpus);
+    const sweep = await scalingSweep("full", tokenizer.vocabSize, { data: splitTrainValTest(tokenizer.encode(corpus)), backend: "wasm" });
+    expect(new Set([...sweep.tuning, ...sweep.runs].map((r) => r.id)).size).toBe(109);
+  });
+
+  it("lesson 05: every run of the composition study", async () => {
+    expect(await compositionStudy("full", compositionDesign("full"))).toHaveLength(36);
   });
 });

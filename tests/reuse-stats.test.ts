@@ -213,6 +213,7 @@ describe("choosing learning rates", () => {
   const row = (learningRate: number, seed: number, validationAccuracy: number, testAccuracy: number, validationLoss = 0.5): StudyResult => ({
     id: `${learningRate}-${seed}`, task: "speaker", method: method.name, learningRate, seed, validationAccuracy, validationLoss, testAccuracy,
     testPredictedCounts: [1, 1], diverged: false, trainableParams: 1, bytesPerTask: 4, seconds: 1, pretrained: "p", backend: "wasm", cpu: "c",
+    format: 2, dataHash: "d",
   });
   // Every other task and method: the same made-up results, so chooseRates has all it needs.
   const filler = (rows: StudyResult[]) => design.methods.flatMap((m) => ["speaker", "verse or prose", "real or scrambled"].flatMap((task) =>
@@ -246,15 +247,18 @@ describe("choosing learning rates", () => {
     expect(() => chooseRates(design, filler([row(low, 1, 0.6, 0.5)]))).toThrow(`chooseRates: 1 of 2 tuning runs of ${method.name} on "speaker" at rate ${low}`);
   });
 
-  it("gives every setting that decides a run's result its own id", () => {
+  it("gives every setting that decides a run's result its own id, data and backend included", () => {
     const run = { task: "speaker", method, learningRate: 1e-3, seed: 1 };
-    const id = studyRunId(design, "ckpt", run);
-    expect(studyRunId(design, "ckpt", { ...run })).toBe(id);
+    const context = { dataHash: "d", backend: "wasm" };
+    const id = studyRunId(design, "ckpt", run, context);
+    expect(studyRunId(design, "ckpt", { ...run }, { ...context })).toBe(id);
     const variants = [
-      studyRunId(design, "other-ckpt", run), studyRunId(design, "ckpt", { ...run, seed: 2 }), studyRunId(design, "ckpt", { ...run, learningRate: 3e-4 }),
-      studyRunId(design, "ckpt", { ...run, task: "verse or prose" }), studyRunId(design, "ckpt", { ...run, method: design.methods[1] }),
-      studyRunId({ ...design, tuning: { ...design.tuning, steps: 99 } }, "ckpt", run),
-      studyRunId({ ...design, sizes: { ...design.sizes, trainPerClass: 31 } }, "ckpt", run),
+      studyRunId(design, "other-ckpt", run, context), studyRunId(design, "ckpt", { ...run, seed: 2 }, context),
+      studyRunId(design, "ckpt", { ...run, learningRate: 3e-4 }, context),
+      studyRunId(design, "ckpt", { ...run, task: "verse or prose" }, context), studyRunId(design, "ckpt", { ...run, method: design.methods[1] }, context),
+      studyRunId({ ...design, tuning: { ...design.tuning, steps: 99 } }, "ckpt", run, context),
+      studyRunId({ ...design, sizes: { ...design.sizes, trainPerClass: 31 } }, "ckpt", run, context),
+      studyRunId(design, "ckpt", run, { ...context, dataHash: "e" }), studyRunId(design, "ckpt", run, { ...context, backend: "webgpu" }),
     ];
     expect(new Set([id, ...variants]).size).toBe(variants.length + 1);
   });

@@ -9,8 +9,9 @@ import { countParameters, type GPTConfig } from "../lib/gpt/model";
 import { Random } from "../lib/core/random";
 import {
   budgetSizes, isoflopRuns, learningRateRuns, lossComputeFrontier, readSweepResults, runId, runSweep, scalingDesign, shapeName,
-  strayResults, tuneLearningRates, type Shape, type SweepResult, type SweepRun,
+  strayResults, sweepContext, tuneLearningRates, upgradeSweepResults, type Shape, type SweepResult, type SweepRun,
 } from "../lib/scaling/sweep";
+import { formatOneId, RESULTS_FORMAT } from "../lib/core/results";
 import { liveWorkerCount } from "../lib/core/threads";
 import { ROOT } from "../tools/runner";
 import { fixtureDir, TSX_CLI } from "./fixtures";
@@ -26,6 +27,8 @@ const grid = (shapes: Shape[], tokenCounts: number[]): SweepRun[] => shapes.flat
   label: `${shapeName(shape)} D${tokens}`, model: { ...base, ...shape }, tokens, batchSize: 12, learningRate: 2e-3, seed: 1, dataset: "random",
 })));
 const runs = grid([{ nLayer: 1, nHead: 2, nEmbd: 8 }, { nLayer: 1, nHead: 2, nEmbd: 16 }], [192, 384]);
+const context = sweepContext(data, "wasm");
+const idOf = (run: SweepRun) => runId(run, context);
 const evalTokens = 200;
 const dir = mkdtempSync(join(tmpdir(), "sweep-"));
 
@@ -57,10 +60,10 @@ describe("runSweep", () => {
     expect(trained).toBe(0);
     expect(again).toEqual(results);
     // A line of another grid is kept in the file, found as stray, and not counted as a run of this one.
-    expect(strayResults(path, runs.map(runId))).toEqual([]);
+    expect(strayResults(path, runs.map(idOf))).toEqual([]);
     const foreign = { ...results[0], id: "0123456789abcdef", label: "another grid" };
     writeFileSync(path, readFileSync(path, "utf8") + JSON.stringify(foreign) + "\n");
-    expect(strayResults(path, runs.map(runId)).map((r) => r.label)).toEqual(["another grid"]);
+    expect(strayResults(path, runs.map(idOf)).map((r) => r.label)).toEqual(["another grid"]);
     expect(await runSweep(runs, { path, data, backend: "wasm", evalTokens })).toEqual(results);
   });
 
@@ -70,21 +73,80 @@ describe("runSweep", () => {
       path, data, backend: "wasm", evalTokens,
       onRunStart: (_, i) => { if (i === 2) throw new Error("killed"); },
     })).rejects.toThrow("killed");
-    expect(readSweepResults(path).map((x) => x.id)).toEqual(runs.slice(0, 2).map(runId));
+    expect(readSweepResults(path).map((x) => x.id)).toEqual(runs.slice(0, 2).map(idOf));
     expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
     const results = await runSweep(runs, { path, data, backend: "wasm", evalTokens });
-    expect(results.map((x) => x.id)).toEqual(runs.map(runId));
+    expect(results.map((x) => x.id)).toEqual(runs.map(idOf));
   });
 
-  it("names the line of a corrupt results file, and rejects repeated runs", async () => {
+  it("names the line of a corrupt results file and its repair, and rejects repeated runs", async () => {
     const path = join(dir, "c.jsonl");
-    writeFileSync(path, '{"id":"x"}\n');
+    writeFileSync(path, `{"id":"x","format":${RESULTS_FORMAT},"dataHash":"d","backend":"wasm"}\n`);
     expect(() => readSweepResults(path)).toThrow(`${path}, line 1: missing label, model, params`);
-    writeFileSync(path, "not json\n");
-    expect(() => readSweepResults(path)).toThrow(`${path}, line 1: not JSON`);
+    writeFileSync(path, '{"id":"x","format":2,"la\n');
+    expect(() => readSweepResults(path)).toThrow(`${path}, line 1: not one complete JSON result ("{\\"id\\":\\"x\\",\\"format\\":2,\\"la"…); `
+      + "delete that line and rerun `npm run sweep -- --grid full`: it trains only the runs missing from the file");
+    writeFileSync(path, "[1, 2]\n");
+    expect(() => readSweepResults(path, "npm run sweep -- --grid smoke")).toThrow("line 1: not one complete JSON result");
     await expect(runSweep([runs[0], { ...runs[0], label: "again" }], { path: join(dir, "d.jsonl"), data, backend: "wasm", evalTokens })).rejects.toThrow(
       `runSweep: run 1 ("again") repeats the settings of run 0`,
     );
+  });
+});
+
+describe("what a run's id covers", () => {
+  it("its settings, the data (every token, every part) and the backend; not its label", () => {
+    const run = runs[0];
+    const changed = (d: typeof data) => runId(run, sweepContext(d, "wasm"));
+    const flipped = (part: Int32Array) => { const c = part.slice(); c[c.length - 1] = (c[c.length - 1] + 1) % 11; return c; };
+    const ids = [
+      idOf(run), runId({ ...run, seed: 2 }, context), runId({ ...run, learningRate: 3e-3 }, context), runId(run, sweepContext(data, "webgpu")),
+      changed({ ...data, train: flipped(data.train) }), changed({ ...data, val: flipped(data.val) }), changed({ ...data, test: flipped(data.test) }),
+      // Moving a token from the end of one part to the start of the next changes the split, not the concatenation.
+      changed({ ...data, train: data.train.slice(0, -1), val: Int32Array.of(data.train.at(-1)!, ...data.val) }),
+    ];
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(runId({ ...run, label: "renamed" }, context)).toBe(idOf(run));
+  });
+
+  it("a run finished on another backend or other data is not counted as finished", async () => {
+    const path = join(dir, "other.jsonl");
+    const [result] = await runSweep(runs.slice(0, 1), { path, data, backend: "wasm", evalTokens });
+    const stale = [{ ...result, id: runId(runs[0], sweepContext(data, "webgpu")), backend: "webgpu" }];
+    writeFileSync(path, stale.map((r) => JSON.stringify(r) + "\n").join(""));
+    let trained = 0;
+    await runSweep(runs.slice(0, 1), { path, data, backend: "wasm", evalTokens, onRunEnd: () => trained++ });
+    expect(trained).toBe(1);
+    expect(readSweepResults(path).map((r) => r.backend)).toEqual(["webgpu", "wasm"]);
+    await expect(runSweep(runs.slice(0, 1), { path, data, backend: "webgpu", evalTokens })).rejects.toThrow(
+      "runSweep: options.backend is webgpu but tfjs runs wasm; the backend is part of every run's id",
+    );
+  });
+
+  it("a format-1 file is refused with its upgrade command; the upgrade keeps every number and trains nothing", async () => {
+    const design = { ...scalingDesign("smoke"), minSteps: 1 };
+    const path = join(dir, "old.jsonl");
+    const tuning = learningRateRuns(design, 11, data.train.length).slice(0, 2);
+    const current = await runSweep(tuning, { path, data, backend: "wasm", evalTokens });
+    // As format 1 wrote them: ids of the settings alone, no format or data fingerprint.
+    const old = current.map(({ id: _, format: __, dataHash: ___, ...rest }, i) => {
+      const { model, tokens, batchSize, learningRate, seed, dataset } = tuning[i];
+      return { id: formatOneId({ model, tokens, batchSize, learningRate, seed, dataset }), ...rest };
+    });
+    writeFileSync(path, old.map((r) => JSON.stringify(r) + "\n").join(""));
+    expect(() => readSweepResults(path, "npm run sweep -- --grid smoke")).toThrow(
+      `${path}, line 1: a format-1 result (this course reads format 2, whose ids cover the data and backend); `
+      + "upgrade the file with `npm run sweep -- --grid smoke --upgrade`",
+    );
+    expect(upgradeSweepResults(path, design, 11, data)).toBe(2);
+    expect(readSweepResults(path)).toEqual(current);
+    expect(upgradeSweepResults(path, design, 11, data)).toBe(0);
+    let trained = 0;
+    await runSweep(tuning, { path, data, backend: "wasm", evalTokens, onRunEnd: () => trained++ });
+    expect(trained).toBe(0);
+    // A line of another design is not guessed at: nothing is written.
+    writeFileSync(path, JSON.stringify({ ...old[0], id: "0123456789abcdef" }) + "\n");
+    expect(() => upgradeSweepResults(path, design, 11, data)).toThrow(`upgradeResults: ${path}, line 1 (id 0123456789abcdef) is no run of this design; nothing was changed`);
   });
 });
 
@@ -136,7 +198,7 @@ describe("runSweep with jobs side by side", () => {
     expect(new Set(kept.map((x) => x.id)).size).toBe(kept.length);
     expect(readdirSync(work).filter((f) => f.endsWith(".tmp"))).toEqual([]);
     const finished = await runSweep(slow, { path, data, backend: "wasm", evalTokens, jobs: 2 });
-    expect(finished.map((x) => x.id)).toEqual(slow.map(runId));
+    expect(finished.map((x) => x.id)).toEqual(slow.map(idOf));
     expect(readSweepResults(path)).toHaveLength(slow.length);
   });
 });
@@ -179,19 +241,19 @@ describe("the scaling design", () => {
     expect(tuning).toHaveLength(design.ladder.length * design.rates.length);
     // Fake results: the validation loss is lowest at 4e-3, the test loss at 1e-3.
     const results = tuning.map((run) => ({
-      id: runId(run), validationLoss: Math.abs(Math.log(run.learningRate / 4e-3)), testLoss: Math.abs(Math.log(run.learningRate / 1e-3)),
+      id: idOf(run), validationLoss: Math.abs(Math.log(run.learningRate / 4e-3)), testLoss: Math.abs(Math.log(run.learningRate / 1e-3)),
     })) as unknown as SweepResult[];
-    const rates = tuneLearningRates(design, V, trainTokens, results);
+    const rates = tuneLearningRates(design, V, trainTokens, results, context);
     expect(rates.map((t) => t.rate)).toEqual(design.ladder.map(() => 4e-3));
     expect(rates.every((t) => !t.atEdge)).toBe(true);
-    expect(() => tuneLearningRates(design, V, trainTokens, results.slice(1))).toThrow(/tuneLearningRates: no result for the tuning run C\d/);
+    expect(() => tuneLearningRates(design, V, trainTokens, results.slice(1), context)).toThrow(/tuneLearningRates: no result for the tuning run C\d/);
     const main = isoflopRuns(design, V, trainTokens, rates);
     expect(main.every((run) => run.learningRate === 4e-3 && run.dataset === design.dataset)).toBe(true);
     const atSeedBudget = main.filter((run) => run.label.startsWith(`C${design.seedBudget.toExponential(0).replace("+", "")} `));
     expect(new Set(atSeedBudget.map((run) => run.seed))).toEqual(new Set(design.seeds));
-    expect(new Set(main.map(runId)).size).toBe(main.length);
+    expect(new Set(main.map(idOf)).size).toBe(main.length);
     // Every tuning run at the chosen rate is one of the main runs: it is trained once.
-    const mainIds = new Set(main.map(runId));
-    expect(tuning.filter((run) => run.learningRate === 4e-3).every((run) => mainIds.has(runId(run)))).toBe(true);
+    const mainIds = new Set(main.map(idOf));
+    expect(tuning.filter((run) => run.learningRate === 4e-3).every((run) => mainIds.has(idOf(run)))).toBe(true);
   });
 });

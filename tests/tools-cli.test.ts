@@ -1,6 +1,7 @@
 // Every command the course ships answers --help with its usage, and a bad flag with one line
 // saying what was wrong plus the usage (exit 2), never a stack.
 import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -13,7 +14,7 @@ const COMMANDS = [
   "tools/nbconvert.ts", "tools/site.ts", "bench/train.ts", "bench/attention.ts", "bench/fit.ts",
 ];
 
-const run = (file: string, arg: string) => spawnSync(process.execPath, [TSX_CLI, join(ROOT, file), arg], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+const run = (file: string, ...args: string[]) => spawnSync(process.execPath, [TSX_CLI, join(ROOT, file), ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
 
 describe("command lines", () => {
   for (const file of COMMANDS) {
@@ -38,5 +39,19 @@ describe("command lines", () => {
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain("✓ 50-elsewhere");
     expect(r.stdout).toMatch(/^site: /m);
+  });
+
+  it("an error while running is one line naming the file, the line and the repair (exit 1), not a stack or the wasm backend's source", () => {
+    const out = join(fixtureDir(), "damaged.jsonl");
+    writeFileSync(out, '{"id":"0123","format":2,"lab\n');
+    for (const file of ["tools/sweep.ts", "tools/compose-study.ts"]) {
+      const r = run(file, "--out", out);
+      expect(r.status, r.stderr).toBe(1);
+      // Dawn may warn about its limits while looking for a WebGPU adapter; everything else is the one line.
+      const lines = r.stderr.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("Warning: "));
+      const command = `npm run ${file.slice(6, -3)} -- --grid smoke --out ${out}`;
+      expect(lines).toEqual([`error: ${out}, line 1: not one complete JSON result ("{\\"id\\":\\"0123\\",\\"format\\":2,\\"lab"…); `
+        + `delete that line and rerun \`${command}\`: it trains only the runs missing from the file`]);
+    }
   });
 });

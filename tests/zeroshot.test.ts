@@ -407,18 +407,20 @@ describe("the composition study", () => {
   const result = (world: number, seed: number, model: ModelSize, data: DataSize, seen: number, heldOut: number): CompositionResult => ({
     id: `${world}/${seed}/${model}/${data}`, world, seed, model, data, parameters: model === "small" ? 100 : 400, lines: 10,
     seenConcepts: 400, heldOutConcepts: 100, traitsSeen: seen, traitsTail: seen, traitsHeldOut: heldOut, gap: seen - heldOut,
-    place: 50, placeRecall: 60, traitsRight: "", finalLoss: 1, seconds: 1, backend: "cpu", cpu: "test",
+    place: 50, placeRecall: 60, traitsRight: "", finalLoss: 1, seconds: 1, backend: "cpu", cpu: "test", format: 2, dataHash: "d",
   });
 
   it("lists worlds × seeds × two models × two data sizes, each with its own stable identity", () => {
     const design = compositionDesign("full");
     const runs = compositionRuns(design);
     expect(runs).toHaveLength(design.worlds.length * design.seeds.length * 4);
-    const ids = runs.map((r) => compositionRunId(design, r));
+    const ids = runs.map((r) => compositionRunId(design, r, "wasm"));
     expect(new Set(ids).size).toBe(runs.length);
-    expect(compositionRunId(design, { ...runs[5] })).toBe(ids[5]);
-    // Changing anything that decides a run's result changes its identity.
-    expect(compositionRunId({ ...design, learningRate: 3e-3 }, runs[5])).not.toBe(ids[5]);
+    expect(compositionRunId(design, { ...runs[5] }, "wasm")).toBe(ids[5]);
+    // Changing anything that decides a run's result changes its identity: settings, generated text, backend.
+    expect(compositionRunId({ ...design, learningRate: 3e-3 }, runs[5], "wasm")).not.toBe(ids[5]);
+    expect(compositionRunId({ ...design, exponent: 1.2 }, runs[5], "wasm")).not.toBe(ids[5]);
+    expect(compositionRunId(design, runs[5], "webgpu")).not.toBe(ids[5]);
     const { world, sentences } = compositionData(compositionDesign("smoke"), 2, "half");
     expect(sentences).toHaveLength(400);
     expect(world.heldOut.length).toBeGreaterThan(0);
@@ -455,7 +457,8 @@ describe("the composition study", () => {
   it("at full scale reads the stored study, and says which command trains what is missing", async () => {
     const design = { ...compositionDesign("full"), name: "no-such-study" };
     await expect(compositionStudy("full", design)).rejects.toThrow(
-      "datasets/zeroshot/no-such-study.jsonl lacks 36 of 36 runs (first: world 1, seed 1, small model, half data); run `npm run compose-study -- --grid full` (it resumes)",
+      "datasets/zeroshot/no-such-study.jsonl lacks 36 of 36 runs on wasm (first: world 1, seed 1, small model, half data); "
+      + "run `npm run compose-study -- --grid full` (it resumes)",
     );
   });
 });

@@ -8,7 +8,7 @@ import { basename } from "node:path";
 
 import { readNotebook, writeNotebook, type Notebook } from "./notebook";
 import { listLessons } from "./runner";
-import { parseCommandLine } from "./cli";
+import { parseCommandLine, runMain } from "./cli";
 
 const USAGE = "usage: npm run clean-notebooks [-- --check]   (--check: only report lessons that carry outputs)";
 
@@ -55,4 +55,4 @@ function main(): void {
   console.log(dirty.length === 0 ? "lessons are clean" : `stripped outputs from ${dirty.join(", ")}`);
 }
 
-if (process.argv[1] && import.meta.filename === process.argv[1]) main();
+if (process.argv[1] && import.meta.filename === process.argv[1]) runMain(main);

@@ -19,3 +19,30 @@ export function parseCommandLine<T extends ParseArgsConfig>(usage: string, confi
   }
   return parsed;
 }
+
+/**
+ * Runs a tool's main function. An error ends it with one line on stderr and exit code 1: no stack
+ * (COURSE_DEBUG=1 shows it), and never the wasm backend's handler, which re-throws an uncaught
+ * error and so prints its whole minified source.
+ */
+export function runMain(main: () => unknown): void {
+  const fail = (err: unknown) => {
+    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+    if (process.env.COURSE_DEBUG === "1") console.error(err);
+    process.exit(1);
+  };
+  // Registered before main starts a backend, so these run before any handler the backend adds.
+  process.on("uncaughtException", fail);
+  process.on("unhandledRejection", fail);
+  Promise.resolve().then(main).catch(fail);
+}
+
+/** Says which runs of a results file were trained on another backend: kept, read by the lessons, but not resumed here. */
+export function noteOtherBackend<T extends { backend: string }>(path: string, results: T[], backend: string): T[] {
+  const elsewhere = results.filter((r) => r.backend !== backend);
+  if (elsewhere.length > 0) {
+    console.log(`${elsewhere.length} run(s) of ${path} were trained on ${elsewhere[0].backend}, not ${backend}: they are kept (the lessons read them) `
+      + `but not counted as finished here; to resume them, run with COURSE_BACKEND=${elsewhere[0].backend}`);
+  }
+  return elsewhere;
+}

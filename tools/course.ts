@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 
 import { courseScale, parseScale } from "../lib/core/scale";
 import { defaultCellTimeout, findLesson, listLessons, ROOT, runLesson, type LessonResult } from "./runner";
+import { runMain } from "./cli";
 import { publishSite } from "./site";
 
 const USAGE = `usage: npm run course -- [lesson ...] [--scale smoke|full] [--timeout SECONDS] [--out DIR] [--site DIR] [--bail] [--precompute]
@@ -78,4 +79,4 @@ async function main(): Promise<void> {
   if (!(await publishSite(outDir, siteDir, "if-installed"))) process.exitCode = 1;
 }
 
-await main();
+runMain(main);

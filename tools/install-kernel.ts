@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { COURSE_KERNEL_NAME } from "../lib/core/display";
 import { resolvePackageFile } from "../lib/core/paths";
 import { ROOT, TSLAB_BIN } from "./runner";
-import { parseCommandLine } from "./cli";
+import { parseCommandLine, runMain } from "./cli";
 
 const USAGE = "usage: npm run kernel [-- [--python PATH] [--prefix DIR]]";
 
@@ -80,4 +80,4 @@ function main(): void {
   console.log(`open the lessons with: jupyter notebook ${join(ROOT, "notebooks")}   (or jupyter lab, where installed)`);
 }
 
-if (process.argv[1] && import.meta.filename === process.argv[1]) main();
+if (process.argv[1] && import.meta.filename === process.argv[1]) runMain(main);

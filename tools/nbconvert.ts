@@ -9,7 +9,7 @@ import { basename, join } from "node:path";
 import { courseScale, parseScale, type Scale } from "../lib/core/scale";
 import { findJupyterPython, KERNEL_NAME } from "./install-kernel";
 import { defaultCellTimeout, findLesson, listLessons, ROOT } from "./runner";
-import { parseCommandLine } from "./cli";
+import { parseCommandLine, runMain } from "./cli";
 
 const USAGE = "usage: npm run nbconvert [-- [lesson ...] [--scale smoke|full] [--timeout SECONDS]]";
 
@@ -90,4 +90,4 @@ function main(): void {
   if (failed) process.exitCode = 1;
 }
 
-if (process.argv[1] && import.meta.filename === process.argv[1]) main();
+if (process.argv[1] && import.meta.filename === process.argv[1]) runMain(main);

@@ -14,7 +14,7 @@ import { escapeHtml } from "../lib/core/display";
 import { resolvePackageFile } from "../lib/core/paths";
 import { cellSource, readNotebook, writeNotebook, type Cell, type Notebook, type Output } from "./notebook";
 import { ROOT } from "./runner";
-import { parseCommandLine } from "./cli";
+import { parseCommandLine, runMain } from "./cli";
 
 const USAGE = "usage: npm run site [-- [--from DIR] [--to DIR] [--check]]   (default: build/notebooks to build/site)";
 
@@ -312,4 +312,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] && import.meta.filename === process.argv[1]) await main();
+if (process.argv[1] && import.meta.filename === process.argv[1]) runMain(main);

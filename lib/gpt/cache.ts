@@ -50,8 +50,11 @@ export interface CacheDirs {
 /** A hex digest of everything that decides what training `model` on `data` with `config` produces. */
 export async function trainingKey(model: GPT, data: { train: Int32Array; val: Int32Array }, config: TrainConfig): Promise<string> {
   const hash = createHash("sha256");
-  // Threads change the result only by float rounding: a run cached with one is valid for any.
-  hash.update(JSON.stringify({ model: model.config, train: { ...config, workers: undefined } }));
+  // Threads and where AdamW runs (host or device) change the result only by float rounding: a run
+  // cached with one is valid for any. A setting added after runs were stored enters the key only
+  // when it differs from what those runs did (fp32 master weights), so they are still found.
+  const masterWeights = config.masterWeights === "fp32" ? undefined : config.masterWeights;
+  hash.update(JSON.stringify({ model: model.config, train: { ...config, workers: undefined, optimizer: undefined, masterWeights } }));
   for (const [name, values] of await model.weights()) hash.update(name).update(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
   for (const ids of [data.train, data.val]) hash.update(new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength));
   return hash.digest("hex");

@@ -1,11 +1,11 @@
 // Lesson 01's study, in one place: the corpus split (task text reserved before pretraining), the
 // pretraining run, the three tasks, and the grid of tuned methods × learning rates × seeds.
 // `npm run reuse-study -- --grid full` trains it once and stores it; the lesson reads it back.
-import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 
-import { readJsonLines, writeJsonLines } from "../core/files";
+import { writeJsonLines } from "../core/files";
+import { fingerprint, readResults, resultId, stamp, storedBackend, upgradeResults, type RunContext, type StampedResult } from "../core/results";
 import { cpuDescription } from "../core/machine";
 import { projectRoot } from "../core/paths";
 import { mapInWorkers } from "../core/threads";
@@ -148,25 +148,53 @@ export interface StudyRun {
   seed: number;
 }
 
-export interface StudyResult extends TuneResult {
-  id: string;
+export interface StudyResult extends TuneResult, StampedResult {
   task: string;
   method: string;
   learningRate: number;
   seed: number;
   /** The pretrained checkpoint the run started from (its name carries the run's fingerprint). */
   pretrained: string;
-  backend: string;
   cpu: string;
 }
 
-const REQUIRED: (keyof StudyResult)[] = ["id", "task", "method", "learningRate", "seed", "validationAccuracy", "testAccuracy", "pretrained"];
+const REQUIRED: (keyof StudyResult)[] = ["task", "method", "learningRate", "seed", "validationAccuracy", "testAccuracy", "pretrained"];
+
+/** The command that writes the stored study, named in errors about its file. */
+const STUDY_COMMAND = "npm run reuse-study -- --grid full";
+
+/** Reads a study's results file; a damaged, old or incomplete line is an error naming the line and the repair. */
+export function readStudyResults(path: string, command = STUDY_COMMAND): StudyResult[] {
+  return readResults<StudyResult>(path, REQUIRED, command);
+}
+
+/** What decides a run's result besides the data: the design, the pretrained checkpoint (its name carries its fingerprint), the run. */
+function studySettings(design: ReuseDesign, pretrained: string, run: StudyRun) {
+  const { model, reserve, sizes, tuning, corpus } = design;
+  return { corpus, model, reserve, sizes, tuning, pretrained, task: run.task, kind: run.method.kind, learningRate: run.learningRate, seed: run.seed };
+}
+
+/** The data (pretraining text and every task's examples) and backend of a study's runs. */
+export function studyContext(data: ReuseData, backend: string): RunContext {
+  const tasks = data.tasks.map((t) => [t.name, t.pool.texts, t.pool.labels, t.test.texts, t.test.labels]);
+  return { dataHash: fingerprint(data.pretraining.train, data.pretraining.val, JSON.stringify(tasks)), backend };
+}
 
 /** A stable id of everything that decides a run's result: a rerun with the same id is skipped. */
-export function studyRunId(design: ReuseDesign, pretrained: string, run: StudyRun): string {
-  const { model, reserve, sizes, tuning, corpus } = design;
-  const key = { corpus, model, reserve, sizes, tuning, pretrained, task: run.task, kind: run.method.kind, learningRate: run.learningRate, seed: run.seed };
-  return createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 16);
+export function studyRunId(design: ReuseDesign, pretrained: string, run: StudyRun, context: RunContext): string {
+  return resultId(studySettings(design, pretrained, run), context);
+}
+
+/**
+ * Upgrades a results file of `design` written in format 1 (ids of the settings alone): every run
+ * the design could contain is matched by its old id. The caller vouches that the runs were
+ * trained on `data`.
+ */
+export function upgradeStudyResults(path: string, design: ReuseDesign, data: ReuseData, pretrained: string): number {
+  const candidates = TASKS.flatMap((task) => design.methods.flatMap((method) => method.rates.flatMap((learningRate) =>
+    design.seeds.map((seed) => studySettings(design, pretrained, { task, method, learningRate, seed })))));
+  const { dataHash } = studyContext(data, "");
+  return upgradeResults(path, candidates.map((settings) => ({ settings, dataHash })));
 }
 
 /** The study's tasks, in the order reuseData builds them. */
@@ -242,7 +270,10 @@ export interface StudyJob {
 export interface StudyOptions {
   /** Where results go, one JSON line per run. */
   path: string;
+  /** The backend in use (`initBackend().name`); part of every run's id. */
   backend: string;
+  /** The command that writes `path`, named in errors about it (default: the stored study's). */
+  command?: string;
   /** Runs trained side by side, each in its own worker thread (default 1: one after another, here). */
   jobs?: number;
   onRunEnd?: (result: StudyResult, done: number, total: number) => void;
@@ -253,8 +284,9 @@ export async function runStudy(
   design: ReuseDesign, data: ReuseData, pretrained: { model: GPT; checkpoint: string }, runs: StudyRun[], options: StudyOptions,
 ): Promise<StudyResult[]> {
   const name = pretrained.checkpoint.split(/[\\/]/).at(-1)!;
-  const ids = runs.map((r) => studyRunId(design, name, r));
-  const results = readJsonLines<StudyResult>(options.path, REQUIRED);
+  const context = studyContext(data, options.backend);
+  const ids = runs.map((r) => studyRunId(design, name, r, context));
+  const results = readStudyResults(options.path, options.command);
   const done = new Map(results.map((r) => [r.id, r]));
   const todo = runs.map((run, i) => ({ run, id: ids[i] })).filter(({ id }) => !done.has(id));
   const jobs = options.jobs ?? 1;
@@ -267,10 +299,9 @@ export async function runStudy(
   let finished = runs.length - todo.length;
   const record = (result: TuneResult, k: number) => {
     const { run, id } = todo[k];
-    const row: StudyResult = {
-      id, task: run.task, method: run.method.name, learningRate: run.learningRate, seed: run.seed, ...result,
-      pretrained: name, backend: options.backend, cpu: cpuDescription(),
-    };
+    const row = stamp(studySettings(design, name, run), context, {
+      task: run.task, method: run.method.name, learningRate: run.learningRate, seed: run.seed, ...result, pretrained: name, cpu: cpuDescription(),
+    });
     results.push(row);
     done.set(id, row);
     writeJsonLines(options.path, results);
@@ -321,14 +352,17 @@ export async function reuseStudy(
   if (scale === "full") {
     const stored = storedStudyPath(design);
     const name = pretrained.checkpoint.split(/[\\/]/).at(-1)!;
-    const byId = new Map(readJsonLines<StudyResult>(join(projectRoot(), stored), REQUIRED).map((r) => [r.id, r]));
+    const results = readStudyResults(join(projectRoot(), stored));
+    // The runs the study was stored with, whichever backend runs the lesson.
+    const context = studyContext(data, storedBackend(results, options.backend));
+    const byId = new Map(results.map((r) => [r.id, r]));
     const lookup = (runs: StudyRun[]) => {
-      const missing = runs.filter((r) => !byId.has(studyRunId(design, name, r)));
+      const missing = runs.filter((r) => !byId.has(studyRunId(design, name, r, context)));
       if (missing.length) {
-        throw new Error(`${stored} lacks ${missing.length} of ${runs.length} runs (first: ${missing[0].method.name} on "${missing[0].task}", `
-          + `rate ${missing[0].learningRate}, seed ${missing[0].seed}); run \`npm run reuse-study -- --grid full\` (it resumes)`);
+        throw new Error(`${stored} lacks ${missing.length} of ${runs.length} runs on ${context.backend} (first: ${missing[0].method.name} on "${missing[0].task}", `
+          + `rate ${missing[0].learningRate}, seed ${missing[0].seed}); run \`${STUDY_COMMAND}\` (it resumes)`);
       }
-      return runs.map((r) => byId.get(studyRunId(design, name, r))!);
+      return runs.map((r) => byId.get(studyRunId(design, name, r, context))!);
     };
     const tuning = lookup(tuningRuns(design));
     const chosen = chooseRates(design, tuning);

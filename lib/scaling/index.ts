@@ -21,6 +21,6 @@ export { isoflopDesign, logSpace, sampleLosses, type IsoflopDesignOptions, type 
 export type { ScalingPoint } from "./validate";
 export {
   budgetSizes, isoflopRuns, learningRateRuns, lossComputeFrontier, readSweepResults, runId, runScalingSweep, runSweep, strayResults,
-  scalingDesign, scalingSweep, shapeName, storedSweepPath, tuneLearningRates,
+  scalingDesign, scalingSweep, shapeName, storedSweepPath, sweepContext, tuneLearningRates, upgradeSweepResults,
   type ScalingDesign, type ScalingSweep, type Shape, type SweepData, type SweepOptions, type SweepResult, type SweepRun, type TunedRate,
 } from "./sweep";

@@ -1,11 +1,13 @@
 // Sweeps for the scaling lessons: train a grid of models and keep one JSON line per finished
 // run. The results file is rewritten whole (temporary file, then rename) after every run, so a
-// sweep killed at any moment leaves only complete lines, and a rerun skips the runs already there.
-import { createHash } from "node:crypto";
+// sweep killed at any moment leaves only complete lines, and a rerun skips the runs already there
+// (ids and the file's format: lib/core/results.ts).
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
 
-import { readJsonLines, writeJsonLines } from "../core/files";
+import { writeJsonLines } from "../core/files";
+import { fingerprint, readResults, resultId, stamp, storedBackend, upgradeResults, type RunContext, type StampedResult } from "../core/results";
 import { countParameters, GPT, type GPTConfig } from "../gpt/model";
 import { cpuDescription } from "../core/machine";
 import { heldOutLoss, train } from "../gpt/train";
@@ -26,9 +28,8 @@ export interface SweepRun {
   dataset: string;
 }
 
-export interface SweepResult {
-  /** Stable id of the run's settings: a rerun with the same settings is skipped. */
-  id: string;
+/** A finished run; its stamp (id, format, dataHash, backend) says what it was trained on and by. */
+export interface SweepResult extends StampedResult {
   label: string;
   model: GPTConfig;
   /** Non-embedding parameters (Kaplan's N). */
@@ -48,7 +49,6 @@ export interface SweepResult {
   /** Validation loss along the way, for loss-against-compute curves. */
   curve: { tokens: number; valLoss: number }[];
   seconds: number;
-  backend: string;
   seed: number;
   batchSize: number;
   learningRate: number;
@@ -57,25 +57,42 @@ export interface SweepResult {
   cpu: string;
 }
 
-export function runId(run: SweepRun): string {
+/** What decides a run's result: its settings (the label only names it). */
+function runSettings(run: SweepRun) {
   const { model, tokens, batchSize, learningRate, seed, dataset } = run;
-  return createHash("sha256").update(JSON.stringify({ model, tokens, batchSize, learningRate, seed, dataset })).digest("hex").slice(0, 16);
+  return { model, tokens, batchSize, learningRate, seed, dataset };
+}
+
+/** The run's id on this data and backend: a rerun with the same id is skipped. */
+export function runId(run: SweepRun, context: RunContext): string {
+  return resultId(runSettings(run), context);
+}
+
+/** The data and backend a sweep's runs are trained on. */
+export function sweepContext(data: SweepData, backend: string): RunContext {
+  return { dataHash: fingerprint(data.train, data.val, data.test), backend };
 }
 
 const REQUIRED: (keyof SweepResult)[] = [
-  "id", "label", "model", "params", "tokens", "flops", "trainLoss", "valLoss", "validationLoss", "testLoss", "curve", "seconds", "backend", "seed",
+  "label", "model", "params", "tokens", "flops", "trainLoss", "valLoss", "validationLoss", "testLoss", "curve", "seconds", "seed",
 ];
 
-/** Reads a results file; a line that is not a complete result is an error naming the line. */
-export function readSweepResults(path: string): SweepResult[] {
-  return readJsonLines<SweepResult>(path, REQUIRED);
+/** The command that writes the stored study, named in errors about its file. */
+const SWEEP_COMMAND = "npm run sweep -- --grid full";
+
+/** Reads a results file; a damaged, old or incomplete line is an error naming the line and the repair. */
+export function readSweepResults(path: string, command = SWEEP_COMMAND): SweepResult[] {
+  return readResults<SweepResult>(path, REQUIRED, command);
 }
 
 export interface SweepOptions {
   /** Where results go, one JSON line per run. */
   path: string;
   data: SweepData;
+  /** The backend in use (`initBackend().name`); part of every run's id. */
   backend: string;
+  /** The command that writes `path`, named in errors about it (default: the stored study's). */
+  command?: string;
   /** Loss estimates along each run, on random validation batches (default 8). */
   curvePoints?: number;
   evalBatches?: number;
@@ -96,9 +113,8 @@ export type SweepData = { train: Int32Array; val: Int32Array; test: Int32Array }
 /** What one run needs, whether it trains here or in a worker (lib/scaling/sweepWorker.ts). */
 export interface SweepJob {
   run: SweepRun;
-  id: string;
+  context: RunContext;
   data: SweepData;
-  backend: string;
   curvePoints: number;
   evalBatches: number;
   evalTokens: number;
@@ -119,38 +135,42 @@ export async function trainSweepRun(job: SweepJob): Promise<SweepResult> {
     });
     const last = r.evals.at(-1)!;
     const params = countParameters(run.model).nonEmbedding;
-    return {
-      id: job.id, label: run.label, model: run.model, params, tokens: r.tokens, flops: 6 * params * r.tokens,
+    return stamp(runSettings(run), job.context, {
+      label: run.label, model: run.model, params, tokens: r.tokens, flops: 6 * params * r.tokens,
       trainLoss: last.trainLoss, valLoss: last.valLoss,
       validationLoss: await heldOutLoss(model, job.data.val, job.evalTokens), testLoss: await heldOutLoss(model, job.data.test, job.evalTokens),
       evalTokens: Math.min(job.evalTokens, job.data.val.length, job.data.test.length),
       curve: r.evals.map((e) => ({ tokens: e.tokens, valLoss: e.valLoss })),
-      seconds: r.seconds, backend: job.backend, seed: run.seed, batchSize: run.batchSize, learningRate: run.learningRate,
+      seconds: r.seconds, seed: run.seed, batchSize: run.batchSize, learningRate: run.learningRate,
       dataset: run.dataset, cpu: cpuDescription(),
-    };
+    });
   } finally {
     model.dispose();
   }
 }
 
 /** Lines of a results file whose id is none of `ids` (left by another grid or an older design): to report, never to use. */
-export function strayResults(path: string, ids: Iterable<string>): SweepResult[] {
+export function strayResults(path: string, ids: Iterable<string>, command = SWEEP_COMMAND): SweepResult[] {
   const kept = new Set(ids);
-  return readSweepResults(path).filter((r) => !kept.has(r.id));
+  return readSweepResults(path, command).filter((r) => !kept.has(r.id));
 }
 
 /** Trains every run not yet in the results file; returns all results for `runs`, in order. */
 export async function runSweep(runs: SweepRun[], options: SweepOptions): Promise<SweepResult[]> {
-  const ids = runs.map(runId);
+  if (options.backend !== tf.getBackend()) {
+    throw new Error(`runSweep: options.backend is ${options.backend} but tfjs runs ${tf.getBackend()}; the backend is part of every run's id`);
+  }
+  const context = sweepContext(options.data, options.backend);
+  const ids = runs.map((run) => runId(run, context));
   const duplicate = ids.findIndex((id, i) => ids.indexOf(id) !== i);
   if (duplicate >= 0) throw new Error(`runSweep: run ${duplicate} ("${runs[duplicate].label}") repeats the settings of run ${ids.indexOf(ids[duplicate])}`);
   const jobs = options.jobs ?? 1;
   if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`runSweep: jobs must be a positive integer; got ${jobs}`);
-  const results = readSweepResults(options.path);
+  const results = readSweepResults(options.path, options.command);
   const done = new Map(results.map((r) => [r.id, r]));
   const todo = runs.map((run, i) => ({ run, i })).filter(({ i }) => !done.has(ids[i]));
   const job = (run: SweepRun, i: number): SweepJob => ({
-    run, id: ids[i], data: options.data, backend: options.backend, curvePoints: options.curvePoints ?? 8,
+    run, context, data: options.data, curvePoints: options.curvePoints ?? 8,
     evalBatches: options.evalBatches ?? 10, evalTokens: options.evalTokens, workers: jobs > 1 ? 1 : "auto",
   });
   // Only this thread writes the file, whole and atomically, after each finished run.
@@ -326,13 +346,13 @@ export interface TunedRate {
   atEdge: boolean;
 }
 
-/** Picks each size's learning rate from the tuning runs, by validation loss (never test loss). */
-export function tuneLearningRates(design: ScalingDesign, vocabSize: number, trainTokens: number, results: SweepResult[]): TunedRate[] {
+/** Picks each size's learning rate from the tuning runs (trained in `context`), by validation loss (never test loss). */
+export function tuneLearningRates(design: ScalingDesign, vocabSize: number, trainTokens: number, results: SweepResult[], context: RunContext): TunedRate[] {
   const byId = new Map(results.map((r) => [r.id, r]));
   return tuningBudgets(design, vocabSize, trainTokens).map(({ shape, C }) => {
     const losses = design.rates.map((rate) => {
       const run = isoflopRun(design, shape, vocabSize, C, rate, 1);
-      const result = byId.get(runId(run));
+      const result = byId.get(runId(run, context));
       if (!result) throw new Error(`tuneLearningRates: no result for the tuning run ${run.label}; run the learning-rate sweep first`);
       return { rate, validationLoss: result.validationLoss };
     });
@@ -382,7 +402,7 @@ export async function runScalingSweep(design: ScalingDesign, vocabSize: number, 
   const trainTokens = options.data.train.length;
   const sweep = { ...options, evalTokens: design.evalTokens };
   const tuning = await runSweep(learningRateRuns(design, vocabSize, trainTokens), sweep);
-  const rates = tuneLearningRates(design, vocabSize, trainTokens, tuning);
+  const rates = tuneLearningRates(design, vocabSize, trainTokens, tuning, sweepContext(options.data, options.backend));
   const runs = await runSweep(isoflopRuns(design, vocabSize, trainTokens, rates), sweep);
   return { design, rates, tuning, runs };
 }
@@ -401,18 +421,22 @@ export async function scalingSweep(scale: Scale, vocabSize: number, options: Omi
   const design = scalingDesign(scale);
   if (scale === "full") {
     const stored = storedSweepPath(design);
-    const byId = new Map(readSweepResults(join(projectRoot(), stored)).map((r) => [r.id, r]));
+    const results = readSweepResults(join(projectRoot(), stored));
+    // The runs the study was stored with, whichever backend runs the lesson.
+    const context = sweepContext(options.data, storedBackend(results, options.backend));
+    const byId = new Map(results.map((r) => [r.id, r]));
     const lookup = (runs: SweepRun[]) => {
-      const missing = runs.filter((r) => !byId.has(runId(r)));
+      const missing = runs.filter((r) => !byId.has(runId(r, context)));
       if (missing.length) {
-        throw new Error(`${stored} lacks ${missing.length} of ${runs.length} runs (first: ${missing[0].label}); `
-          + "run `npm run sweep -- --grid full` (it resumes)");
+        const otherData = results.some((r) => r.dataHash !== context.dataHash) ? "; some of its runs were trained on other data than this corpus" : "";
+        throw new Error(`${stored} lacks ${missing.length} of ${runs.length} runs on ${context.backend} (first: ${missing[0].label})${otherData}; `
+          + `run \`${SWEEP_COMMAND}\` (it resumes)`);
       }
-      return runs.map((r) => byId.get(runId(r))!);
+      return runs.map((r) => byId.get(runId(r, context))!);
     };
     const trainTokens = options.data.train.length;
     const tuning = lookup(learningRateRuns(design, vocabSize, trainTokens));
-    const rates = tuneLearningRates(design, vocabSize, trainTokens, tuning);
+    const rates = tuneLearningRates(design, vocabSize, trainTokens, tuning, context);
     return { design, rates, tuning, runs: lookup(isoflopRuns(design, vocabSize, trainTokens, rates)) };
   }
   const path = join(projectRoot(), "build", "sweeps", `smoke-${process.pid}.jsonl`);
@@ -422,6 +446,19 @@ export async function scalingSweep(scale: Scale, vocabSize: number, options: Omi
   } finally {
     rmSync(path, { force: true });
   }
+}
+
+/**
+ * Upgrades a results file of `design` written in format 1 (ids of the settings alone): every run
+ * the design could contain — any size and shape at any budget, rate and seed — is matched by its
+ * old id and given its id on `data`. The caller vouches that the runs were trained on `data`.
+ */
+export function upgradeSweepResults(path: string, design: ScalingDesign, vocabSize: number, data: SweepData): number {
+  const seeds = [...new Set([1, ...design.seeds])];
+  const candidates = [...design.ladder, ...design.shapes].flatMap((shape) => design.budgets.flatMap((C) => design.rates.flatMap((rate) =>
+    seeds.map((seed) => runSettings(isoflopRun(design, shape, vocabSize, C, rate, seed))))));
+  const { dataHash } = sweepContext(data, "");
+  return upgradeResults(path, candidates.map((settings) => ({ settings, dataHash })));
 }
 
 /**

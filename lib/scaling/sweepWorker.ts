@@ -4,6 +4,6 @@ import { trainSweepRun, type SweepJob, type SweepResult } from "./sweep";
 import { serveOnce } from "../core/threads";
 
 await serveOnce<SweepJob, SweepResult>(async (job) => {
-  await chooseBackend(parseBackendName(job.backend, "sweep backend"));
+  await chooseBackend(parseBackendName(job.context.backend, "sweep backend"));
   return trainSweepRun(job);
 });

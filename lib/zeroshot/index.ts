@@ -16,6 +16,7 @@ export {
 export { pretrainAndEvaluate, type ConceptPretrainOptions, type ConceptRun } from "./pretrain";
 export {
   binomialStandardError, compositionData, compositionDesign, compositionResult, compositionRunId, compositionRuns, compositionStudy, gapStandardError,
+  readCompositionResults, upgradeCompositionResults,
   pairedGapDifference, runCompositionStudy, storedCompositionPath, summarizeComposition, trainCompositionRun, type CompositionCell,
   type CompositionDesign, type CompositionResult, type CompositionRunSpec, type DataSize, type ModelSize,
 } from "./study";

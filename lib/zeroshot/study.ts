@@ -3,12 +3,12 @@
 // about a minute at full scale and the grid has 36, so the full study is trained once by
 // `npm run compose-study -- --grid full`, stored in datasets/zeroshot/, and the lesson trains a
 // slice of it live beside the stored runs.
-import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 
-import { readJsonLines, writeJsonLines } from "../core/files";
+import { writeJsonLines } from "../core/files";
+import { fingerprint, readResults, resultId, stamp, storedBackend, upgradeResults, type RunContext, type StampedResult } from "../core/results";
 import { cpuDescription } from "../core/machine";
 import { projectRoot } from "../core/paths";
 import type { Scale } from "../core/scale";
@@ -65,8 +65,7 @@ export interface CompositionRunSpec {
   data: DataSize;
 }
 
-export interface CompositionResult extends CompositionRunSpec {
-  id: string;
+export interface CompositionResult extends CompositionRunSpec, StampedResult {
   parameters: number;
   lines: number;
   seenConcepts: number;
@@ -83,11 +82,18 @@ export interface CompositionResult extends CompositionRunSpec {
   traitsRight: string;
   finalLoss: number;
   seconds: number;
-  backend: string;
   cpu: string;
 }
 
-const REQUIRED: (keyof CompositionResult)[] = ["id", "world", "seed", "model", "data", "traitsSeen", "traitsHeldOut", "gap", "traitsRight"];
+const REQUIRED: (keyof CompositionResult)[] = ["world", "seed", "model", "data", "traitsSeen", "traitsHeldOut", "gap", "traitsRight"];
+
+/** The command that writes the stored study, named in errors about its file. */
+const STUDY_COMMAND = "npm run compose-study -- --grid full";
+
+/** Reads a study's results file; a damaged, old or incomplete line is an error naming the line and the repair. */
+export function readCompositionResults(path: string, command = STUDY_COMMAND): CompositionResult[] {
+  return readResults<CompositionResult>(path, REQUIRED, command);
+}
 
 /** Every run of the design: worlds × seeds × model sizes × data sizes. */
 export function compositionRuns(design: CompositionDesign): CompositionRunSpec[] {
@@ -95,11 +101,35 @@ export function compositionRuns(design: CompositionDesign): CompositionRunSpec[]
     (["small", "larger"] as const).flatMap((model) => (["half", "all"] as const).map((data) => ({ world, seed, model, data })))));
 }
 
-/** A run's identity: everything that decides its result, hashed. */
-export function compositionRunId(design: CompositionDesign, run: CompositionRunSpec): string {
+/** What decides a run's result besides the generated text: the design's settings and the cell. */
+function compositionSettings(design: CompositionDesign, run: CompositionRunSpec) {
   const { world, sentences, exponent, models, epochs, batchSize, learningRate, tailFraction } = design;
-  const key = { world, sentences, exponent, model: models[run.model], epochs, batchSize, learningRate, tailFraction, run };
-  return createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 16);
+  return { world, sentences, exponent, model: models[run.model], epochs, batchSize, learningRate, tailFraction, run };
+}
+
+/** A run's identity: its settings, the text its world generates (so a change to the generator is a new run) and the backend, hashed. */
+export function compositionRunId(design: CompositionDesign, run: CompositionRunSpec, backend: string): string {
+  return resultId(compositionSettings(design, run), compositionContext(design, run, backend));
+}
+
+/** Fingerprints of generated corpora, by what generates them: each is made once per process. */
+const textFingerprints = new Map<string, string>();
+
+function compositionContext(design: CompositionDesign, run: CompositionRunSpec, backend: string): RunContext {
+  const key = JSON.stringify([design.world, design.sentences, design.exponent, run.world, run.data]);
+  if (!textFingerprints.has(key)) textFingerprints.set(key, fingerprint(compositionData(design, run.world, run.data).sentences.join("\n")));
+  return { dataHash: textFingerprints.get(key)!, backend };
+}
+
+/**
+ * Upgrades a results file of `design` written in format 1 (ids of the settings alone): each line is
+ * matched to its run and given the fingerprint of the text that run's world generates now. The
+ * caller vouches that the generator has not changed since the file was written.
+ */
+export function upgradeCompositionResults(path: string, design: CompositionDesign): number {
+  return upgradeResults(path, compositionRuns(design).map((run) => ({
+    settings: compositionSettings(design, run), dataHash: compositionContext(design, run, "").dataHash,
+  })));
 }
 
 /** The world and its corpus (half or all of it) for one run. */
@@ -112,14 +142,14 @@ export function compositionData(design: CompositionDesign, world: number, data: 
 /** What is stored of a run. */
 export function compositionResult(design: CompositionDesign, spec: CompositionRunSpec, world: ConceptWorld, run: ConceptRun, lines: number): CompositionResult {
   const s: ZeroShotSummary = summarizeScores(run.scores, headAndTail(world, run.frequency, design.tailFraction));
-  return {
-    id: compositionRunId(design, spec), ...spec, parameters: run.parameters, lines,
+  return stamp(compositionSettings(design, spec), compositionContext(design, spec, tf.getBackend()), {
+    ...spec, parameters: run.parameters, lines,
     seenConcepts: world.popularity.length, heldOutConcepts: world.heldOut.length,
     traitsSeen: s.traitsSeen, traitsTail: s.traitsTail, traitsHeldOut: s.traitsHeldOut, gap: s.compositionalGap,
     place: s.place, placeRecall: s.placeRecall,
     traitsRight: run.scores.map((x) => (x.traitsCorrect ? "1" : "0")).join(""),
-    finalLoss: run.finalLoss, seconds: run.trainSeconds + run.evalSeconds, backend: tf.getBackend(), cpu: cpuDescription(),
-  };
+    finalLoss: run.finalLoss, seconds: run.trainSeconds + run.evalSeconds, cpu: cpuDescription(),
+  });
 }
 
 /** Trains one run of the design. */
@@ -137,6 +167,8 @@ export async function trainCompositionRun(
 export interface CompositionStudyOptions {
   /** Where results go, one JSON line per run (rewritten whole after each, so an interrupt loses at most the run under way). */
   path: string;
+  /** The command that writes `path`, named in errors about it (default: the stored study's). */
+  command?: string;
   onRunStart?: (spec: CompositionRunSpec, index: number, total: number) => void;
   onStep?: (step: number, total: number) => void;
   onRunEnd?: (result: CompositionResult, done: number, total: number) => void;
@@ -145,11 +177,12 @@ export interface CompositionStudyOptions {
 /** Trains every run of the design not yet in the results file; returns all of them, in design order. */
 export async function runCompositionStudy(design: CompositionDesign, options: CompositionStudyOptions): Promise<CompositionResult[]> {
   const specs = compositionRuns(design);
-  const results = readJsonLines<CompositionResult>(options.path, REQUIRED);
+  const ids = specs.map((s) => compositionRunId(design, s, tf.getBackend()));
+  const results = readCompositionResults(options.path, options.command);
   const done = new Map(results.map((r) => [r.id, r]));
-  let finished = specs.filter((s) => done.has(compositionRunId(design, s))).length;
+  let finished = ids.filter((id) => done.has(id)).length;
   for (const [i, spec] of specs.entries()) {
-    if (done.has(compositionRunId(design, spec))) continue;
+    if (done.has(ids[i])) continue;
     options.onRunStart?.(spec, i, specs.length);
     const { result } = await trainCompositionRun(design, spec, options.onStep);
     results.push(result);
@@ -157,7 +190,7 @@ export async function runCompositionStudy(design: CompositionDesign, options: Co
     writeJsonLines(options.path, results);
     options.onRunEnd?.(result, ++finished, specs.length);
   }
-  return specs.map((s) => done.get(compositionRunId(design, s))!);
+  return ids.map((id) => done.get(id)!);
 }
 
 /** Where the full study is stored, produced by `npm run compose-study -- --grid full`. */
@@ -173,14 +206,18 @@ export async function compositionStudy(scale: Scale, design: CompositionDesign, 
   const specs = compositionRuns(design);
   if (scale === "full") {
     const stored = storedCompositionPath(design);
-    const byId = new Map(readJsonLines<CompositionResult>(join(projectRoot(), stored), REQUIRED).map((r) => [r.id, r]));
-    const missing = specs.filter((s) => !byId.has(compositionRunId(design, s)));
+    const results = readCompositionResults(join(projectRoot(), stored));
+    // The runs the study was stored with, whichever backend runs the lesson.
+    const backend = storedBackend(results, tf.getBackend());
+    const byId = new Map(results.map((r) => [r.id, r]));
+    const ids = specs.map((s) => compositionRunId(design, s, backend));
+    const missing = specs.filter((_, i) => !byId.has(ids[i]));
     if (missing.length) {
       const m = missing[0];
-      throw new Error(`${stored} lacks ${missing.length} of ${specs.length} runs (first: world ${m.world}, seed ${m.seed}, ${m.model} model, ${m.data} data); `
-        + "run `npm run compose-study -- --grid full` (it resumes)");
+      throw new Error(`${stored} lacks ${missing.length} of ${specs.length} runs on ${backend} (first: world ${m.world}, seed ${m.seed}, ${m.model} model, `
+        + `${m.data} data); run \`${STUDY_COMMAND}\` (it resumes)`);
     }
-    return specs.map((s) => byId.get(compositionRunId(design, s))!);
+    return ids.map((id) => byId.get(id)!);
   }
   const path = join(projectRoot(), "build", "zeroshot", `smoke-${process.pid}.jsonl`);
   rmSync(path, { force: true });
