@@ -17,7 +17,10 @@ import { ClassifierHead, zeroShotPredict, zeroShotScores } from "../lib/gpt/tran
 import { CharTokenizer } from "../lib/core/data";
 import { keptCount } from "../lib/pruning/select";
 import { quantile } from "../lib/scaling/bootstrap";
-import { chinchillaLoss } from "../lib/scaling/chinchilla";
+import { chinchillaLoss, fitChinchilla } from "../lib/scaling/chinchilla";
+import { bootstrapChinchilla } from "../lib/scaling/bootstrap";
+import { fitKaplanJoint } from "../lib/scaling/kaplan";
+import { flashAttention, naiveAttention } from "../lib/efficiency/attention";
 import { data, quiet, TINY } from "./tiny";
 
 beforeAll(async () => {
@@ -26,6 +29,8 @@ beforeAll(async () => {
 
 const schedule = { learningRate: 1e-3, minLearningRate: 1e-4, warmupSteps: 2, steps: 10 };
 const params = { E: 1.7, A: 400, B: 410, alpha: 0.34, beta: 0.28 };
+const identical = Array.from({ length: 8 }, () => ({ N: 1e6, D: 1e9, loss: 3 }));
+const oneSize = [1, 2, 4, 8, 16, 32].map((k) => ({ N: 1e6, D: k * 1e8, loss: chinchillaLoss(params, 1e6, k * 1e8) }));
 
 /** [what is called, the call, the error it must give]. */
 const synchronous: [string, () => unknown, string | RegExp][] = [
@@ -40,7 +45,18 @@ const synchronous: [string, () => unknown, string | RegExp][] = [
   ["quantile, q 1.5", () => quantile([1, 2, 3], 1.5), "quantile: q must be in [0, 1]; got 1.5"],
   ["chinchillaLoss, negative N", () => chinchillaLoss(params, -1e6, 1e9), "chinchillaLoss: N (parameters) must be a positive number; got -1000000"],
   ["chinchillaLoss, D NaN", () => chinchillaLoss(params, 1e6, NaN), "chinchillaLoss: D (tokens) must be a positive number; got NaN"],
-  ["chart, height NaN", () => chart([{ x: [1], y: [1] }], { title: "t", x: "x", y: "y", height: NaN }), "chart: height must be a positive number of pixels; got null"],
+  ["chart, height NaN", () => chart([{ x: [1], y: [1] }], { title: "t", x: "x", y: "y", height: NaN }), "chart: height must be a positive number of pixels; got NaN"],
+  ["GPT.create, nEmbd NaN (shown as NaN, not null)", () => GPT.create({ ...TINY, nEmbd: NaN }), "GPTConfig.nEmbd must be a positive integer; got NaN"],
+  ["GPT.create, a model too large to hold, refused before allocating", () => GPT.create({ ...TINY, nLayer: 4, nEmbd: 12800, nHead: 4 }),
+    /^GPT\.create: a model of 7,865,\d{3},\d{3} parameters needs about 58\.\d GiB, more than (the wasm backend's 4 GiB address space|this machine's [\d.]+ GiB of RAM); choose a smaller size$/],
+  ["fitChinchilla, identical points", () => fitChinchilla(identical), "fitChinchilla: the points have 1 distinct N, 1 distinct D and 1 distinct (N, D) runs; fitting 5 parameters"],
+  ["fitChinchilla, one model size", () => fitChinchilla(oneSize), "fitChinchilla: the points have 1 distinct N, 6 distinct D and 6 distinct (N, D) runs"],
+  ["fitKaplanJoint, identical points", () => fitKaplanJoint(identical), "fitKaplanJoint: the points have 1 distinct N, 1 distinct D and 1 distinct (N, D) runs; fitting 4 parameters"],
+  ["bootstrapChinchilla, identical points", () => bootstrapChinchilla(identical, { resamples: 10, seed: 1 }), "bootstrapChinchilla: the points have 1 distinct N"],
+  ["naiveAttention, a NaN query", () => naiveAttention(Float32Array.of(1, NaN, 0, 1), Float32Array.of(1, 0, 0, 1), Float32Array.of(1, 0, 0, 1), 2, 2),
+    "naiveAttention: q[0, 1] is NaN; attention needs finite inputs"],
+  ["flashAttention, an infinite value", () => flashAttention(Float32Array.of(1, 0, 0, 1), Float32Array.of(1, 0, 0, 1), Float32Array.of(1, 0, 0, Infinity), 2, 2),
+    "flashAttention: v[1, 1] is Infinity; attention needs finite inputs"],
 ];
 
 describe("bad inputs are refused at the door, naming the argument and its value", () => {
@@ -55,6 +71,9 @@ describe("bad inputs are refused at the door, naming the argument and its value"
     await expect(train(model, data, { ...quiet, steps: 2, initialLossScale: NaN })).rejects.toThrow("TrainConfig.initialLossScale must be a positive number; got NaN");
     await expect(estimateLoss(model, data.val, 0, 4, new Random(1))).rejects.toThrow("estimateLoss: batches must be a positive integer; got 0");
     await expect(estimateLoss(model, data.val, 2, 0, new Random(1))).rejects.toThrow("estimateLoss: batchSize must be a positive integer; got 0");
+    await expect(train(model, data, { ...quiet, steps: 1, batchSize: 1e7 })).rejects.toThrow(
+      /^train: a batch of 10000000 sequences of 8 tokens through this model needs about \d+\.\d GiB, more than /,
+    );
     model.dispose();
   });
 

@@ -7,6 +7,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import { installWasmKernels } from "../gpt/wasmKernels";
 import { inKernel } from "./display";
 import { describeScale } from "./scale";
+import { shown } from "./checks";
 
 // Attention's batched matmuls on wasm go to the course's SIMD kernel instead of a scalar loop,
 // and clones share data (COURSE_WASM_KERNELS=0 keeps tfjs's own kernels, for comparison in benchmarks).
@@ -175,7 +176,7 @@ export const defaultProbes: Record<BackendName, BackendProbe> = {
 
 export function parseBackendName(value: string, where = "backend"): BackendName {
   if ((BACKENDS as readonly string[]).includes(value)) return value as BackendName;
-  throw new Error(`${where} must be one of ${BACKENDS.join(", ")}; got ${JSON.stringify(value)}`);
+  throw new Error(`${where} must be one of ${BACKENDS.join(", ")}; got ${shown(value)}`);
 }
 
 /**

@@ -2,6 +2,7 @@
 // and how to label it; chart() builds the Plotly figure, which plot() shows. The figure is plain
 // data, so a lesson can still adjust it (a second axis, annotations) before showing it.
 import type { PlotlyFigure } from "./display";
+import { shown } from "./checks";
 
 export interface Series {
   name?: string;
@@ -69,7 +70,7 @@ function markX(mark: { at: number; label: string }, logX?: boolean) {
 export function chart(series: Series[], options: ChartOptions): PlotlyFigure {
   if (!Array.isArray(series)) throw new Error(`chart: series must be an array of { x, y } objects; got ${typeof series}`);
   if (options.height !== undefined && !(Number.isFinite(options.height) && options.height > 0)) {
-    throw new Error(`chart: height must be a positive number of pixels; got ${JSON.stringify(options.height)}`);
+    throw new Error(`chart: height must be a positive number of pixels; got ${shown(options.height)}`);
   }
   const data = series.map((s, i) => {
     const label = s.name ? JSON.stringify(s.name) : String(i);

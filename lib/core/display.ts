@@ -4,6 +4,7 @@
 import { sep } from "node:path";
 
 import type { EvalInfo, StepInfo, TrainResult } from "../gpt/train";
+import { shown } from "./checks";
 
 /** One Jupyter output: MIME type → content. */
 export type MimeBundle = Record<string, string | object>;
@@ -105,7 +106,7 @@ const plotlyLoader = `function coursePlotly() {
 export function plotBundle(figure: PlotlyFigure, options: { divId: string }): MimeBundle {
   if (!Array.isArray(figure.data)) throw new Error(`plot: figure.data must be an array of traces; got ${typeof figure.data}`);
   const height = Number(figure.layout?.height ?? 420);
-  if (!Number.isFinite(height) || height <= 0) throw new Error(`plot: layout.height must be a positive number of pixels; got ${JSON.stringify(figure.layout?.height)}`);
+  if (!Number.isFinite(height) || height <= 0) throw new Error(`plot: layout.height must be a positive number of pixels; got ${shown(figure.layout?.height)}`);
   const spec = { data: figure.data, layout: figure.layout ?? {}, config: { responsive: true, ...figure.config } };
   const draw = `<div id="${options.divId}" style="width:100%;height:${height}px"></div>
 <script type="text/javascript">(function () {

@@ -90,3 +90,21 @@ export async function measureMatmul(size: number, repeats = 5): Promise<MatmulMe
   const seconds = times[Math.floor(times.length / 2)];
   return { size, seconds, gflops: (2 * size ** 3) / seconds / 1e9 };
 }
+
+/**
+ * The memory a tensor backend can use, for refusing sizes before allocating them: wasm addresses
+ * at most 4 GiB (32-bit), the others the machine's RAM (a GPU's own memory is not known here).
+ */
+export function backendMemory(): { bytes: number; what: string } {
+  const ram = totalmem();
+  if (tf.getBackend() === "wasm" && ram > 2 ** 32) return { bytes: 2 ** 32, what: "the wasm backend's 4 GiB address space" };
+  return { bytes: ram, what: `this machine's ${(ram / 2 ** 30).toFixed(1)} GiB of RAM` };
+}
+
+/** Refuses work whose estimated memory exceeds what the backend can use, naming both. */
+export function checkMemory(fn: string, what: string, bytes: number): void {
+  const limit = backendMemory();
+  if (bytes > limit.bytes) {
+    throw new Error(`${fn}: ${what} needs about ${(bytes / 2 ** 30).toFixed(1)} GiB, more than ${limit.what}; choose a smaller size`);
+  }
+}

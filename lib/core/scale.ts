@@ -1,13 +1,14 @@
 // The course's one knob for how much work a lesson does: "smoke" runs in seconds (CI,
 // tests), "full" is worth a student's time. The runner sets COURSE_SCALE for the kernel; in
 // Jupyter a lesson's first cell can call setScale instead.
+import { shown } from "./checks";
 
 export const SCALES = ["smoke", "full"] as const;
 export type Scale = (typeof SCALES)[number];
 
 export function parseScale(value: string, where = "scale"): Scale {
   if ((SCALES as readonly string[]).includes(value)) return value as Scale;
-  throw new Error(`${where} must be one of ${SCALES.join(", ")}; got ${JSON.stringify(value)}`);
+  throw new Error(`${where} must be one of ${SCALES.join(", ")}; got ${shown(value)}`);
 }
 
 /** The scale lessons run at: COURSE_SCALE, or "full" when unset (a student in Jupyter). */

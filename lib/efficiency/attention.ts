@@ -75,7 +75,12 @@ function describeValue(value: unknown): string {
 export function checkMatrix(fn: string, name: string, array: Float32Array, shape: string, rows: number, cols: number): void {
   if (!(array instanceof Float32Array)) throw new Error(`${fn}: ${name} must be a Float32Array; got ${describeValue(array)}`);
   const want = rows * cols;
-  if (array.length === want) return;
+  if (array.length === want) {
+    // One NaN would silently spread through its row's softmax and every output that reads it.
+    const bad = array.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new Error(`${fn}: ${name}[${Math.floor(bad / cols)}, ${bad % cols}] is ${array[bad]}; attention needs finite inputs`);
+    return;
+  }
   const as = array.length % cols === 0 ? `[${array.length / cols}, ${cols}]` : `not a multiple of ${cols}`;
   throw new Error(`${fn}: ${name} must be ${shape} = [${rows}, ${cols}], ${want} elements; got ${array.length} elements (${as})`);
 }

@@ -12,6 +12,7 @@
 
 import type { HalfFormat } from "../gpt/mixed";
 import { checkAttentionInputs, checkMatrix, naiveAttention, type AttentionOptions } from "./attention";
+import { shown } from "../core/checks";
 
 export interface FloatFormat {
   /** Bits of fraction stored (the significand has one more, implicit). */
@@ -35,7 +36,7 @@ const scratchFloat = new Float32Array(1);
 const scratchBits = new Uint32Array(scratchFloat.buffer);
 
 function checkFormat(fn: string, format: string): void {
-  if (format !== "fp16" && format !== "bf16") throw new Error(`${fn}: format must be "fp16" or "bf16"; got ${JSON.stringify(format)}`);
+  if (format !== "fp16" && format !== "bf16") throw new Error(`${fn}: format must be "fp16" or "bf16"; got ${shown(format)}`);
 }
 
 function checkBits16(fn: string, bits: number): void {
@@ -299,7 +300,7 @@ export class LossScaler {
       if (!(this.growthFactor > 1) || !Number.isFinite(this.growthFactor)) throw new Error(`${fn}: growthFactor must be a finite number > 1; got ${this.growthFactor}`);
       if (!(this.backoffFactor > 0 && this.backoffFactor < 1)) throw new Error(`${fn}: backoffFactor must be in (0, 1); got ${this.backoffFactor}`);
     } else {
-      throw new Error(`${fn}: kind must be "static" or "dynamic"; got ${JSON.stringify((options as { kind: unknown }).kind)}`);
+      throw new Error(`${fn}: kind must be "static" or "dynamic"; got ${shown((options as { kind: unknown }).kind)}`);
     }
     if (!(this.currentScale > 0) || !Number.isFinite(this.currentScale)) throw new Error(`${fn}: scale must be a finite number > 0; got ${this.currentScale}`);
   }

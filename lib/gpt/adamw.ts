@@ -4,6 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { roundToBFloat16, roundToFloat16 } from "../efficiency/precision";
 import { roundToHalf, type HalfFormat } from "./mixed";
 import { sumTensors } from "./ops";
+import { shown } from "../core/checks";
 
 export interface AdamWConfig {
   beta1: number;
@@ -24,7 +25,7 @@ export interface AdamWConfig {
 function checkOptimizer(name: string, params: unknown[], c: AdamWConfig): void {
   if (params.length === 0) throw new Error(`${name}: no parameters to optimise`);
   if (!["fp32", "fp16", "bf16", undefined].includes(c.masterWeights)) {
-    throw new Error(`${name}: masterWeights must be "fp32", "fp16" or "bf16"; got ${JSON.stringify(c.masterWeights)}`);
+    throw new Error(`${name}: masterWeights must be "fp32", "fp16" or "bf16"; got ${shown(c.masterWeights)}`);
   }
 }
 

@@ -14,6 +14,7 @@ import { projectRoot } from "../core/paths";
 import { loadCheckpoint, readTensorFile, saveCheckpoint } from "./checkpoint";
 import type { GPT } from "./model";
 import { DEFAULT_TRAIN, train, validateTrainConfig, type TrainCallbacks, type TrainConfig, type TrainResult } from "./train";
+import { shown } from "../core/checks";
 
 /** Where precomputed runs are committed. */
 export const storedRunsDir = () => join(projectRoot(), "datasets", "checkpoints");
@@ -61,7 +62,7 @@ export async function trainingKey(model: GPT, data: { train: Int32Array; val: In
 }
 
 function checkName(name: string): void {
-  if (!/^[\w.-]+$/.test(name)) throw new Error(`trainCached: name must be letters, digits, ".", "-" or "_" (it names a file); got ${JSON.stringify(name)}`);
+  if (!/^[\w.-]+$/.test(name)) throw new Error(`trainCached: name must be letters, digits, ".", "-" or "_" (it names a file); got ${shown(name)}`);
 }
 
 const fileName = (name: string, key: string) => `${name}-${key.slice(0, 16)}.ckpt`;

@@ -7,6 +7,8 @@ import * as tf from "@tensorflow/tfjs";
 import { Random } from "../core/random";
 import { castHalf, type HalfFormat } from "./mixed";
 import { crossEntropy, embed, gelu, layerNorm, linear, matMul2d } from "./ops";
+import { shown } from "../core/checks";
+import { checkMemory } from "../core/machine";
 
 export interface GPTConfig {
   /** Tokens in the vocabulary. */
@@ -35,15 +37,15 @@ export function validateConfig(config: GPTConfig): GPTConfig {
   for (const key of positiveInts) {
     const v = config[key];
     if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
-      throw new Error(`GPTConfig.${key} must be a positive integer; got ${JSON.stringify(v)}`);
+      throw new Error(`GPTConfig.${key} must be a positive integer; got ${shown(v)}`);
     }
   }
   if (config.nEmbd % config.nHead !== 0) {
     throw new Error(`GPTConfig.nEmbd (${config.nEmbd}) must be divisible by nHead (${config.nHead})`);
   }
   if (!(config.dropout >= 0 && config.dropout < 1)) throw new Error(`GPTConfig.dropout must be in [0, 1); got ${config.dropout}`);
-  if (typeof config.bias !== "boolean") throw new Error(`GPTConfig.bias must be true or false; got ${JSON.stringify(config.bias)}`);
-  if (typeof config.tieWeights !== "boolean") throw new Error(`GPTConfig.tieWeights must be true or false; got ${JSON.stringify(config.tieWeights)}`);
+  if (typeof config.bias !== "boolean") throw new Error(`GPTConfig.bias must be true or false; got ${shown(config.bias)}`);
+  if (typeof config.tieWeights !== "boolean") throw new Error(`GPTConfig.tieWeights must be true or false; got ${shown(config.tieWeights)}`);
   return config;
 }
 
@@ -106,6 +108,23 @@ export function countParameters(config: GPTConfig): { total: number; nonEmbeddin
   return { total, nonEmbedding: total - embeddings };
 }
 
+/** Bytes of a model's fp32 weights, and again while they are drawn (a host copy beside the backend's). */
+function weightBytes(config: GPTConfig): number {
+  return 2 * 4 * countParameters(config).total;
+}
+
+/**
+ * About what training needs at once, in bytes: weights, gradients and AdamW's two moments (fp32),
+ * and the activations a batch keeps for the backward pass — per layer and token about 14·C values
+ * (layer norms, q, k, v, attention output, the MLP's 4·C hidden units before and after GELU) and
+ * two nHead·T attention matrices, plus the logits (three V-wide copies: logits, softmax, gradient).
+ */
+export function trainingBytes(config: GPTConfig, batchSize: number): number {
+  const { nLayer, nHead, nEmbd, blockSize: T, vocabSize: V } = config;
+  const perToken = nLayer * (14 * nEmbd + 2 * nHead * T) + 3 * V;
+  return 4 * (4 * countParameters(config).total + batchSize * T * perToken);
+}
+
 /**
  * Training FLOPs per token: 6 per weight that multiplies (forward 2, backward 4), counting
  * the output head (V·C, tied or not) but not the embedding lookups, plus attention's
@@ -157,6 +176,8 @@ export class GPT {
 
   /** A freshly initialised model; the same seed gives the same weights on every backend. */
   static create(config: GPTConfig, seed = 1337): GPT {
+    // Before drawing a single weight: a size that cannot fit fails now, not minutes into allocation.
+    checkMemory("GPT.create", `a model of ${countParameters(validateConfig(config)).total.toLocaleString("en")} parameters`, weightBytes(config));
     const random = new Random(seed);
     const params = new Map<string, tf.Variable>();
     for (const spec of parameterSpecs(config)) {

@@ -13,6 +13,7 @@ import { startWorker, usefulThreads, type ThreadError } from "../core/threads";
 import { AdamW, type AdamWConfig } from "./adamw";
 import type { HalfFormat } from "./mixed";
 import type { GPT, GPTConfig } from "./model";
+import { shown } from "../core/checks";
 
 /** Below this much training compute (FLOPs), starting workers (~1 s each) costs more than it saves. */
 export const MIN_PARALLEL_FLOPS = 2e11;
@@ -27,7 +28,7 @@ export function resolveWorkers(requested: number | "auto", run: { batchSize: num
   const choice = requested !== "auto" ? requested : env !== undefined && env !== "" && env !== "auto" ? Number(env) : "auto";
   if (choice !== "auto") {
     const where = requested !== "auto" ? "TrainConfig.workers" : "COURSE_WORKERS";
-    if (!Number.isInteger(choice) || choice < 1) throw new Error(`${where} must be a positive integer or "auto"; got ${JSON.stringify(requested !== "auto" ? requested : env)}`);
+    if (!Number.isInteger(choice) || choice < 1) throw new Error(`${where} must be a positive integer or "auto"; got ${shown(requested !== "auto" ? requested : env)}`);
     return Math.min(choice, run.batchSize);
   }
   if (run.flops < MIN_PARALLEL_FLOPS) return 1;

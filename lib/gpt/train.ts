@@ -14,8 +14,10 @@ import { LossScaler } from "../efficiency/precision";
 import type { HalfFormat } from "./mixed";
 import { AdamW, DeviceAdamW } from "./adamw";
 import { allFinite } from "./mixed";
-import { parameterSpecs, flopsPerToken, type GPT } from "./model";
+import { parameterSpecs, flopsPerToken, trainingBytes, type GPT } from "./model";
+import { checkMemory } from "../core/machine";
 import { batchLoss, DataParallel, resolveWorkers } from "./parallel";
+import { shown } from "../core/checks";
 
 export { AdamW, DeviceAdamW, type AdamWConfig } from "./adamw";
 
@@ -92,15 +94,15 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   for (const k of ["beta1", "beta2"] as const) if (!(c[k] >= 0 && c[k] < 1)) throw new Error(`TrainConfig.${k} must be in [0, 1); got ${c[k]}`);
   for (const k of ["weightDecay", "gradClip"] as const) if (!(c[k] >= 0)) throw new Error(`TrainConfig.${k} must be ≥ 0; got ${c[k]}`);
   if (!(c.eps > 0)) throw new Error(`TrainConfig.eps must be positive; got ${c.eps}`);
-  if (!["fp32", "fp16", "bf16"].includes(c.precision)) throw new Error(`TrainConfig.precision must be "fp32", "fp16" or "bf16"; got ${JSON.stringify(c.precision)}`);
-  if (!["fp32", "fp16", "bf16"].includes(c.masterWeights)) throw new Error(`TrainConfig.masterWeights must be "fp32", "fp16" or "bf16"; got ${JSON.stringify(c.masterWeights)}`);
-  if (!(c.workers === "auto" || (Number.isInteger(c.workers) && c.workers >= 1))) throw new Error(`TrainConfig.workers must be a positive integer or "auto"; got ${JSON.stringify(c.workers)}`);
+  if (!["fp32", "fp16", "bf16"].includes(c.precision)) throw new Error(`TrainConfig.precision must be "fp32", "fp16" or "bf16"; got ${shown(c.precision)}`);
+  if (!["fp32", "fp16", "bf16"].includes(c.masterWeights)) throw new Error(`TrainConfig.masterWeights must be "fp32", "fp16" or "bf16"; got ${shown(c.masterWeights)}`);
+  if (!(c.workers === "auto" || (Number.isInteger(c.workers) && c.workers >= 1))) throw new Error(`TrainConfig.workers must be a positive integer or "auto"; got ${shown(c.workers)}`);
   if (c.decaySteps !== undefined && !(Number.isInteger(c.decaySteps) && c.decaySteps >= 1)) {
     throw new Error(`TrainConfig.decaySteps must be a positive integer (or left out: steps); got ${c.decaySteps}`);
   }
   if (!(Number.isFinite(c.initialLossScale) && c.initialLossScale > 0)) throw new Error(`TrainConfig.initialLossScale must be a positive number; got ${c.initialLossScale}`);
-  if (!["auto", "host", "device"].includes(c.optimizer)) throw new Error(`TrainConfig.optimizer must be "auto", "host" or "device"; got ${JSON.stringify(c.optimizer)}`);
-  if (!(c.lossScale === "dynamic" || c.lossScale > 0)) throw new Error(`TrainConfig.lossScale must be "dynamic" or a positive number; got ${JSON.stringify(c.lossScale)}`);
+  if (!["auto", "host", "device"].includes(c.optimizer)) throw new Error(`TrainConfig.optimizer must be "auto", "host" or "device"; got ${shown(c.optimizer)}`);
+  if (!(c.lossScale === "dynamic" || c.lossScale > 0)) throw new Error(`TrainConfig.lossScale must be "dynamic" or a positive number; got ${shown(c.lossScale)}`);
   return c;
 }
 
@@ -240,6 +242,7 @@ export async function estimateLoss(model: GPT, ids: Int32Array, batches: number,
  */
 export async function train(model: GPT, data: { train: Int32Array; val: Int32Array }, config: Partial<TrainConfig> = {}, callbacks: TrainCallbacks = {}): Promise<TrainResult> {
   const c = validateTrainConfig({ ...DEFAULT_TRAIN, ...config });
+  checkMemory("train", `a batch of ${c.batchSize} sequences of ${model.config.blockSize} tokens through this model`, trainingBytes(model.config, c.batchSize));
   const T = model.config.blockSize;
   for (const [name, ids] of Object.entries(data)) {
     if (ids.length < T + 1) throw new Error(`train: the ${name} split has ${ids.length} tokens; a batch needs at least blockSize + 1 = ${T + 1}`);

@@ -5,7 +5,7 @@
 import { Random } from "../core/random";
 import { chinchillaLoss, fitChinchilla, HOFFMANN_GRID, REDUCED_GRID, type ChinchillaFit, type ChinchillaGrid } from "./chinchilla";
 import { computeOptimal } from "./compute";
-import { checkPoints, checkPositive, type ScalingPoint } from "./validate";
+import { checkPoints, checkPositive, checkSpread, hasSpread, type ScalingPoint } from "./validate";
 
 export interface BootstrapOptions {
   /** Number of resampled refits. */
@@ -60,7 +60,9 @@ export interface ChinchillaBootstrap {
 /** Refits the Chinchilla law on `resamples` bootstrap resamples of `points`. */
 export function bootstrapChinchilla(points: readonly ScalingPoint[], options: BootstrapOptions): ChinchillaBootstrap {
   const fn = "bootstrapChinchilla";
-  checkPoints(fn, points, ["E", "A", "B", "alpha", "beta"]);
+  const parameters = ["E", "A", "B", "alpha", "beta"];
+  checkPoints(fn, points, parameters);
+  checkSpread(fn, points, parameters);
   if (options == null) throw new Error(`${fn}: options { resamples, seed } are required; got ${options}`);
   const { resamples, seed } = options;
   if (!Number.isInteger(resamples) || resamples < 2) throw new Error(`${fn}: resamples = ${resamples} must be an integer ≥ 2`);
@@ -74,7 +76,12 @@ export function bootstrapChinchilla(points: readonly ScalingPoint[], options: Bo
   const rng = new Random(seed);
   const samples: ChinchillaFit[] = [];
   for (let r = 0; r < resamples; r++) {
-    const resample = points.map(() => points[rng.int(points.length)]);
+    // A resample in which N or D no longer varies fits nothing: draw it again (rare unless runs are few).
+    let resample = points.map(() => points[rng.int(points.length)]);
+    for (let tries = 1; !hasSpread(resample, parameters); tries++) {
+      if (tries === 100) throw new Error(`${fn}: 100 resamples in a row lacked two distinct N and D; ${points.length} points are too few to bootstrap`);
+      resample = points.map(() => points[rng.int(points.length)]);
+    }
     samples.push(fitChinchilla(resample, { delta, grid: options.grid ?? REDUCED_GRID, extraStarts: [fit] }));
   }
 

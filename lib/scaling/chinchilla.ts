@@ -12,7 +12,7 @@
 // L1 fit, so a few diverged or mis-logged runs do not drag it; the grid is there because the
 // objective has flat directions and local minima.
 import { minimizeLbfgs, type LbfgsOptions } from "./lbfgs";
-import { checkPoints, checkPositive, type ScalingPoint } from "./validate";
+import { checkPoints, checkPositive, checkSpread, type ScalingPoint } from "./validate";
 
 export interface ChinchillaParams {
   E: number;
@@ -147,6 +147,7 @@ export function chinchillaObjective(data: ChinchillaData, theta: ArrayLike<numbe
 export function fitChinchilla(points: readonly ScalingPoint[], options: ChinchillaFitOptions = {}): ChinchillaFit {
   const fn = "fitChinchilla";
   checkPoints(fn, points, CHINCHILLA_PARAMETERS);
+  checkSpread(fn, points, CHINCHILLA_PARAMETERS);
   const delta = options.delta ?? 1e-3;
   checkPositive(fn, "delta", delta);
   const grid = options.grid ?? HOFFMANN_GRID;

@@ -11,7 +11,7 @@
 // is a log-sum-exp of terms linear in the parameters, which L-BFGS handles far better than the
 // raw (N_c, D_c) that differ from N and D by many orders of magnitude.
 import { minimizeLbfgs, type LbfgsOptions } from "./lbfgs";
-import { checkPoints, checkPositive, type ScalingPoint } from "./validate";
+import { checkPoints, checkPositive, checkSpread, type ScalingPoint } from "./validate";
 
 export interface KaplanParams {
   Nc: number;
@@ -84,6 +84,7 @@ export function kaplanObjective(
 export function fitKaplanJoint(points: readonly ScalingPoint[], options: KaplanFitOptions = {}): KaplanFit {
   const fn = "fitKaplanJoint";
   checkPoints(fn, points, ["Nc", "Dc", "alphaN", "alphaD"]);
+  checkSpread(fn, points, ["Nc", "Dc", "alphaN", "alphaD"]);
   const delta = options.delta ?? 1e-3;
   checkPositive(fn, "delta", delta);
   const logN = Float64Array.from(points, (p) => Math.log(p.N));

@@ -68,3 +68,25 @@ export function checkDistinct(fn: string, label: string, values: ArrayLike<numbe
     throw new Error(`${fn}: ${label} has ${distinct.size} distinct value(s); needs at least ${needed} to fit`);
   }
 }
+
+/** Distinct N, distinct D and distinct (N, D) pairs among the points. */
+function spread(points: readonly ScalingPoint[]): { N: number; D: number; pairs: number } {
+  return { N: new Set(points.map((p) => p.N)).size, D: new Set(points.map((p) => p.D)).size, pairs: new Set(points.map((p) => `${p.N} ${p.D}`)).size };
+}
+
+/** Whether a law in N and D with these parameters can be fitted at all: both must vary, over enough distinct runs. */
+export function hasSpread(points: readonly ScalingPoint[], parameters: readonly string[]): boolean {
+  const s = spread(points);
+  return s.N >= 2 && s.D >= 2 && s.pairs >= parameters.length;
+}
+
+/**
+ * Throws unless N and D each take at least two values over at least as many distinct runs as
+ * parameters: on identical points every fit "converges" to one of infinitely many laws.
+ */
+export function checkSpread(fn: string, points: readonly ScalingPoint[], parameters: readonly string[]): void {
+  if (hasSpread(points, parameters)) return;
+  const s = spread(points);
+  throw new Error(`${fn}: the points have ${s.N} distinct N, ${s.D} distinct D and ${s.pairs} distinct (N, D) runs; fitting ${parameters.length} parameters `
+    + `(${parameters.join(", ")}) needs at least 2 distinct N, 2 distinct D and ${parameters.length} distinct runs`);
+}
