@@ -1,5 +1,6 @@
 // Bad inputs at the doors of lib/, one table per area: each must be refused with an error that
 // names the function, the argument and its value, never answered with a silently wrong result.
+import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,8 +21,23 @@ import { quantile } from "../lib/scaling/bootstrap";
 import { chinchillaLoss, fitChinchilla } from "../lib/scaling/chinchilla";
 import { bootstrapChinchilla } from "../lib/scaling/bootstrap";
 import { fitKaplanJoint } from "../lib/scaling/kaplan";
+import { budgetSizes, scalingDesign } from "../lib/scaling/sweep";
 import { flashAttention, naiveAttention } from "../lib/efficiency/attention";
 import { data, quiet, TINY } from "./tiny";
+import * as tf from "@tensorflow/tfjs";
+import { chooseBackend as choose } from "../lib/core/backend";
+import { movingAverage } from "../lib/core/chart";
+import { loadDataset, sampleBatch, splitTrainVal, splitTrainValTest } from "../lib/core/data";
+import { progress, tableBundle } from "../lib/core/display";
+import { measureMatmul } from "../lib/core/machine";
+import { atScale, type Scale } from "../lib/core/scale";
+import { usefulThreads } from "../lib/core/threads";
+import { AdamW } from "../lib/gpt/adamw";
+import { castHalf, allFinite } from "../lib/gpt/mixed";
+import { LoRA } from "../lib/gpt/lora";
+import { generate } from "../lib/gpt/sample";
+import { heldOutLoss, modelParameters } from "../lib/gpt/train";
+import { classMeans, continuationLogLikelihood, evaluateClassifier, fineTune, layerFeatures, predictFromScores } from "../lib/gpt/transfer";
 
 beforeAll(async () => {
   await chooseBackend("wasm");
@@ -53,6 +69,43 @@ const synchronous: [string, () => unknown, string | RegExp][] = [
   ["fitChinchilla, one model size", () => fitChinchilla(oneSize), "fitChinchilla: the points have 1 distinct N, 6 distinct D and 6 distinct (N, D) runs"],
   ["fitKaplanJoint, identical points", () => fitKaplanJoint(identical), "fitKaplanJoint: the points have 1 distinct N, 1 distinct D and 1 distinct (N, D) runs; fitting 4 parameters"],
   ["bootstrapChinchilla, identical points", () => bootstrapChinchilla(identical, { resamples: 10, seed: 1 }), "bootstrapChinchilla: the points have 1 distinct N"],
+  ["chart, an infinite y", () => chart([{ name: "loss", x: [1, 2], y: [1, Infinity] }], { title: "t", x: "x", y: "y" }),
+    'chart: series "loss": y[1] is Infinity; plot finite values (NaN leaves a gap)'],
+  ["chart, an unknown mode", () => chart([{ x: [1], y: [1], mode: "bars" as "lines" }], { title: "t", x: "x", y: "y" }),
+    'chart: series 0: mode must be one of lines, markers, lines+markers; got "bars"'],
+  ["chart, an unknown look", () => chart([{ x: [1], y: [1], look: "bold" as "main" }], { title: "t", x: "x", y: "y" }),
+    'chart: series 0: look must be one of reference, main, faint; got "bold"'],
+  ["chart, yRange with NaN", () => chart([{ x: [1], y: [1] }], { title: "t", x: "x", y: "y", yRange: [NaN, 1] }),
+    "chart: yRange must be [low, high], two finite numbers with low < high (log10 units on a log axis); got [null,1]"],
+  ["chart, a mark at a negative x on a log axis", () => chart([{ x: [1], y: [1] }], { title: "t", x: "x", y: "y", logX: true, markX: { at: -5, label: "m" } }),
+    "chart: markX.at must be a finite number > 0 on a log axis; got -5"],
+  ["movingAverage, a NaN", () => movingAverage([1, NaN, 3], 2), "movingAverage: xs[1] is NaN; expected finite numbers"],
+  ["CharTokenizer, a token of two characters", () => new CharTokenizer(["ab", "c"]), 'CharTokenizer: every token must be one character; token 0 is "ab"'],
+  ["loadDataset, a path outside datasets/", () => loadDataset("../package.json"), 'loadDataset: "../package.json" is outside datasets/'],
+  ["splitTrainVal, no tokens", () => splitTrainVal(new Int32Array(0)), "splitTrainVal: 0 tokens leave one part empty at trainFraction 0.9"],
+  ["splitTrainValTest, one token", () => splitTrainValTest(Int32Array.of(1)), "splitTrainValTest: 1 tokens leave a part empty at trainFraction 0.9"],
+  ["sampleBatch, a batch too large to hold", () => sampleBatch(data.train, 3e8, 8, new Random(1)), "sampleBatch: 300000000 × 8 = 2400000000 tokens per batch is more than 2^28"],
+  ["Random.int, n 0", () => new Random(1).int(0), "Random.int: n must be a positive integer (draws lie in [0, n)); got 0"],
+  ["Random.int, n negative", () => new Random(1).int(-5), "Random.int: n must be a positive integer (draws lie in [0, n)); got -5"],
+  ["Random.normals, n negative", () => new Random(1).normals(-1, 1), "Random.normals: n must be a non-negative integer; got -1"],
+  ["Random.normals, std NaN", () => new Random(1).normals(3, NaN), "Random.normals: std must be a finite number ≥ 0; got NaN"],
+  ["atScale, no choice for the current scale", () => atScale({ nothing: 1 } as unknown as Record<Scale, number>), /^atScale: no choice for the current scale "(smoke|full)"/],
+  ["usefulThreads, an unknown backend", () => usefulThreads("bogus"), /^usefulThreads: backend must be one of .*wasm.*; got "bogus"$/],
+  ["tableBundle, digits 0", () => tableBundle({ columns: ["a"], values: [[1.5]] }, { digits: 0 }), "table: digits must be an integer from 1 to 21 (significant digits); got 0"],
+  ["progress.update, a negative step", () => progress("p").update({ step: -5, total: 10 }),
+    'progress "p": step must be a number in [0, total] and total a positive number; got step -5 of 10'],
+  ["castHalf, an unknown format", () => castHalf(tf.zeros([2]), "fp8" as "fp16"), 'roundToHalf: format must be one of fp16, bf16; got "fp8"'],
+  ["learningRateAt, learningRate NaN", () => learningRateAt(3, { ...schedule, learningRate: NaN }), "learningRateAt: learningRate must be a finite number ≥ 0; got NaN"],
+  ["learningRateAt, negative warmup", () => learningRateAt(3, { ...schedule, warmupSteps: -3 }), "learningRateAt: warmupSteps must be a non-negative integer; got -3"],
+  ["sampleFromLogits, a logit +Infinity", () => sampleFromLogits(Float32Array.of(1, Infinity), 1, undefined, new Random(1)),
+    "sampleFromLogits: logits[1] is Infinity; logits must be finite, or -Infinity for a token that cannot be drawn"],
+  ["classMeans, ragged scores", () => classMeans([Float64Array.of(1, 2), Float64Array.of(1)]), "classMeans: example 1 has 1 class scores, example 0 has 2"],
+  ["predictFromScores, a NaN score", () => predictFromScores([Float64Array.of(NaN, 1)]), "predictFromScores: example 0, class 0: the score is NaN"],
+  ["predictFromScores, a bias of the wrong length", () => predictFromScores([Float64Array.of(0, 1, 2)], Float64Array.of(1)), "predictFromScores: bias has 1 values for 3 classes"],
+  ["budgetSizes, a NaN budget", () => budgetSizes({ ...scalingDesign("smoke"), budgets: [1e7, NaN] }, 11, 5000),
+    'budgetSizes: design "kjv-smoke": budgets[1] must be a positive number; got NaN'],
+  ["budgetSizes, a shape whose width does not split into its heads", () => budgetSizes({ ...scalingDesign("smoke"), ladder: [{ nLayer: 1, nHead: 3, nEmbd: 8 }] }, 11, 5000),
+    "GPTConfig.nEmbd (8) must be divisible by nHead (3)"],
   ["naiveAttention, a NaN query", () => naiveAttention(Float32Array.of(1, NaN, 0, 1), Float32Array.of(1, 0, 0, 1), Float32Array.of(1, 0, 0, 1), 2, 2),
     "naiveAttention: q[0, 1] is NaN; attention needs finite inputs"],
   ["flashAttention, an infinite value", () => flashAttention(Float32Array.of(1, 0, 0, 1), Float32Array.of(1, 0, 0, 1), Float32Array.of(1, 0, 0, Infinity), 2, 2),
@@ -74,6 +127,54 @@ describe("bad inputs are refused at the door, naming the argument and its value"
     await expect(train(model, data, { ...quiet, steps: 1, batchSize: 1e7 })).rejects.toThrow(
       /^train: a batch of 10000000 sequences of 8 tokens through this model needs about \d+\.\d GiB, more than /,
     );
+    model.dispose();
+  });
+
+  it("the engine: backends, models, optimizers, sampling, classifiers", async () => {
+    await expect(choose("" as "wasm")).rejects.toThrow('chooseBackend: requested must be one of tensorflow-gpu, webgpu, tensorflow, wasm, cpu; got ""');
+    await expect(choose("gpu" as "wasm")).rejects.toThrow('chooseBackend: requested must be one of');
+    await choose("wasm");
+    await expect(measureMatmul(40_000)).rejects.toThrow(/^measureMatmul: three 40000 × 40000 matrices needs about 17\.9 GiB, more than /);
+    const model = GPT.create(TINY, 1);
+    expect(() => model.forward(new Int32Array(0), 0, 8)).toThrow("GPT.forward: batchSize must be a positive integer; got 0");
+    expect(() => model.forward(new Int32Array(12), 1.5, 8)).toThrow("GPT.forward: batchSize must be a positive integer; got 1.5");
+    await expect(train(model, data, { ...quiet, steps: 1, lerningRate: 5 } as object)).rejects.toThrow(
+      'TrainConfig: unknown option "lerningRate" (did you mean "learningRate"?); known: steps,',
+    );
+    await expect(train(model, data, { ...quiet, steps: 1, weightDecay: Infinity })).rejects.toThrow("TrainConfig.weightDecay must be a finite number ≥ 0; got Infinity");
+    await expect(heldOutLoss(model, data.val, 100, 0)).rejects.toThrow("heldOutLoss: batchSize must be a positive integer; got 0");
+    await expect(heldOutLoss(model, data.val, NaN)).rejects.toThrow("heldOutLoss: maxTokens must be a positive integer (or Infinity: all of ids); got NaN");
+    const adam = { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, gradClip: 0 };
+    expect(() => new AdamW(modelParameters(model), { ...adam, beta1: NaN })).toThrow("AdamW: beta1 must be in [0, 1); got NaN");
+    const optimizer = new AdamW(modelParameters(model), adam);
+    await expect(optimizer.step(new Float32Array(optimizer.size), NaN)).rejects.toThrow("AdamW.step: learningRate must be a finite number ≥ 0; got NaN");
+    await expect(generate(model, Int32Array.of(1), { maxNewTokens: 1e10 })).rejects.toThrow(
+      "generate: maxNewTokens must be an integer from 0 to 1,000,000 (one model call each); got 10000000000",
+    );
+    await expect(continuationLogLikelihood(model, Int32Array.of(1, 2), 1, 1)).rejects.toThrow(
+      "continuationLogLikelihood: length must be an integer ≥ 2 (a token of context and one to score); got 1",
+    );
+    await expect(continuationLogLikelihood(model, Int32Array.of(1, 2), 2, 1, 0)).rejects.toThrow("continuationLogLikelihood: batchSize must be a positive integer; got 0");
+    const labelled = { ids: Int32Array.of(1, 2, 3, 4), labels: Int32Array.of(0, 1), length: 2, classes: ["a", "b"] };
+    const head = ClassifierHead.create(TINY.nEmbd, 2);
+    await expect(evaluateClassifier(model, head, labelled, undefined, 0)).rejects.toThrow("evaluateClassifier: batchSize must be a positive integer; got 0");
+    await expect(evaluateClassifier(model, ClassifierHead.create(TINY.nEmbd, 3), labelled)).rejects.toThrow("evaluateClassifier: the head has 3 classes but the data 2 (a, b)");
+    await expect(layerFeatures(model, labelled, 0)).rejects.toThrow("layerFeatures: batchSize must be a positive integer; got 0");
+    await expect(fineTune({ model, head, data: labelled, trainable: [{ variable: head.w, decay: true }, { variable: head.b, decay: false }], steps: 1, batchSize: 0, learningRate: 1e-3 })).rejects.toThrow(
+      "fineTune: batchSize must be a positive integer; got 0",
+    );
+    await expect(fineTune({ model, head, data: labelled, trainable: [{ variable: head.w, decay: true }, { variable: head.b, decay: false }], steps: 1, batchSize: 2, learningRate: -1 })).rejects.toThrow(
+      "fineTune: learningRate must be a positive number; got -1",
+    );
+    const lora = LoRA.create(model, { rank: 1, targets: ["mlp"] });
+    const saved = await lora.weights();
+    const [first] = saved.keys();
+    const poisoned = new Map(saved);
+    poisoned.set(first, saved.get(first)!.map((v, i) => (i === 0 ? NaN : v)));
+    expect(() => lora.load(poisoned)).toThrow(`LoRA.load: ${first}[0] is NaN; adapter weights must be finite`);
+    expect(await allFinite([])).toBe(true);
+    tf.dispose([head.w, head.b]);
+    lora.dispose();
     model.dispose();
   });
 
@@ -104,8 +205,18 @@ describe("tensor files refuse corruption, naming the file", () => {
     writeFileSync(join(dir, "flipped.ckpt"), flipped);
     expect(() => loadCheckpoint(join(dir, "flipped.ckpt"))).toThrow(/flipped\.ckpt is corrupted: its tensors' SHA-256 is [0-9a-f]{12}…, the header says [0-9a-f]{12}…/);
 
-    // A NaN weight written by the course's own writer (so the checksum agrees) is still refused.
-    writeTensorFile(join(dir, "nan.ckpt"), { config: TINY }, new Map([["w", { shape: [2], values: Float32Array.of(1, NaN) }]]));
+    // The writer refuses a NaN weight; a file holding one with a checksum that agrees (made by hand
+    // here: the last float set to NaN and the header's SHA-256 set to match) is refused when read.
+    expect(() => writeTensorFile(join(dir, "nan.ckpt"), { config: TINY }, new Map([["w", { shape: [2], values: Float32Array.of(1, NaN) }]])))
+      .toThrow(`writeTensorFile: w[1] is NaN; saved weights must be finite (${join(dir, "nan.ckpt")} not written)`);
+    writeTensorFile(join(dir, "nan.ckpt"), { config: TINY }, new Map([["w", { shape: [2], values: Float32Array.of(1, 2) }]]));
+    const withNaN = readFileSync(join(dir, "nan.ckpt"));
+    const payload = withNaN.subarray(withNaN.length - 8);
+    const oldSha = createHash("sha256").update(payload).digest("hex");
+    payload.writeFloatLE(NaN, 4);
+    const at = withNaN.indexOf(oldSha);
+    withNaN.write(createHash("sha256").update(payload).digest("hex"), at, "ascii");
+    writeFileSync(join(dir, "nan.ckpt"), withNaN);
     expect(() => readTensorFile(join(dir, "nan.ckpt"))).toThrow(/nan\.ckpt: tensor w holds NaN at index 1; a saved model's weights must be finite/);
 
     const header = Buffer.from(good);

@@ -187,7 +187,9 @@ export async function chooseBackend(
   requested: BackendName | undefined,
   probes: Record<BackendName, BackendProbe> = defaultProbes,
 ): Promise<BackendInfo> {
-  const candidates = requested ? [requested] : BACKENDS;
+  // "" or a misspelling must not pass for "no preference" (that would pick one silently).
+  if (requested !== undefined) parseBackendName(requested, "chooseBackend: requested");
+  const candidates = requested !== undefined ? [requested] : BACKENDS;
   const skipped: BackendInfo["skipped"] = [];
   for (const name of candidates) {
     const reason = await probes[name](requested !== undefined);

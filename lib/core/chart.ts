@@ -66,18 +66,40 @@ function markX(mark: { at: number; label: string }, logX?: boolean) {
   };
 }
 
-/** A line or scatter chart: `plot(chart([{ name: "train", x: steps, y: losses }], { title: "Loss", x: "step", y: "loss", logY: true }))`. */
-export function chart(series: Series[], options: ChartOptions): PlotlyFigure {
-  if (!Array.isArray(series)) throw new Error(`chart: series must be an array of { x, y } objects; got ${typeof series}`);
+const MODES = ["lines", "markers", "lines+markers"];
+
+/** Refuses options Plotly would silently ignore or draw wrongly. */
+function checkOptions(options: ChartOptions): void {
   if (options.height !== undefined && !(Number.isFinite(options.height) && options.height > 0)) {
     throw new Error(`chart: height must be a positive number of pixels; got ${shown(options.height)}`);
   }
+  const range = options.yRange;
+  if (range !== undefined && !(range.length === 2 && range.every(Number.isFinite) && range[0] < range[1])) {
+    throw new Error(`chart: yRange must be [low, high], two finite numbers with low < high (log10 units on a log axis); got ${shown(range)}`);
+  }
+  const at = options.markX?.at;
+  if (at !== undefined && !(Number.isFinite(at) && (!options.logX || at > 0))) {
+    throw new Error(`chart: markX.at must be a finite number${options.logX ? " > 0 on a log axis" : ""}; got ${shown(at)}`);
+  }
+}
+
+/**
+ * A line or scatter chart: `plot(chart([{ name: "train", x: steps, y: losses }], { title: "Loss", x: "step", y: "loss", logY: true }))`.
+ * A NaN in y leaves a gap in its line (a diverged run, a missing point); an infinite y is refused.
+ */
+export function chart(series: Series[], options: ChartOptions): PlotlyFigure {
+  if (!Array.isArray(series)) throw new Error(`chart: series must be an array of { x, y } objects; got ${typeof series}`);
+  checkOptions(options);
   const data = series.map((s, i) => {
     const label = s.name ? JSON.stringify(s.name) : String(i);
     const x = values(label, "x", s.x);
     const y = values(label, "y", s.y);
     if (x.length !== y.length) throw new Error(`chart: series ${label} has ${x.length} x values but ${y.length} y values`);
     if (s.error && s.error.length !== y.length) throw new Error(`chart: series ${label} has ${s.error.length} error bars for ${y.length} points`);
+    const infinite = y.findIndex((v) => v === Infinity || v === -Infinity);
+    if (infinite >= 0) throw new Error(`chart: series ${label}: y[${infinite}] is ${y[infinite]}; plot finite values (NaN leaves a gap)`);
+    if (s.mode !== undefined && !MODES.includes(s.mode)) throw new Error(`chart: series ${label}: mode must be one of ${MODES.join(", ")}; got ${shown(s.mode)}`);
+    if (s.look !== undefined && !(s.look in LOOKS)) throw new Error(`chart: series ${label}: look must be one of ${Object.keys(LOOKS).join(", ")}; got ${shown(s.look)}`);
     return {
       type: "scatter", x, y, name: s.name, mode: s.mode ?? "lines+markers",
       ...(s.error ? { error_y: { type: "data", array: Array.from(s.error) } } : {}),
@@ -103,6 +125,9 @@ export function chart(series: Series[], options: ChartOptions): PlotlyFigure {
 /** The mean of each value and the `window − 1` before it (fewer at the start): a noisy curve made readable. */
 export function movingAverage(xs: ArrayLike<number>, window: number): number[] {
   if (!Number.isInteger(window) || window < 1) throw new Error(`movingAverage: window must be a positive integer; got ${window}`);
+  // One NaN would blank the next `window` points without saying why.
+  const bad = Array.prototype.findIndex.call(xs, (v: number) => !Number.isFinite(v));
+  if (bad >= 0) throw new Error(`movingAverage: xs[${bad}] is ${shown(xs[bad])}; expected finite numbers`);
   return Array.from(xs, (_, i) => {
     const from = Math.max(0, i - window + 1);
     let sum = 0;

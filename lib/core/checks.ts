@@ -9,3 +9,39 @@ export function shown(value: unknown): string {
     return String(value); // a cycle, say
   }
 }
+
+/** `value` if it is an integer ≥ 1; otherwise an error naming `fn`, `name` and the value. */
+export function checkPositiveInteger(fn: string, name: string, value: number): number {
+  if (!(Number.isInteger(value) && value >= 1)) throw new Error(`${fn}: ${name} must be a positive integer; got ${shown(value)}`);
+  return value;
+}
+
+/** `value` if it is a finite number in [min, max]; otherwise an error naming `fn`, `name` and the value. */
+export function checkNumber(fn: string, name: string, value: number, min = -Infinity, max = Infinity): number {
+  if (!(typeof value === "number" && Number.isFinite(value) && value >= min && value <= max)) {
+    const range = min === -Infinity && max === Infinity ? "" : max === Infinity ? ` ≥ ${min}` : min === -Infinity ? ` ≤ ${max}` : ` in [${min}, ${max}]`;
+    throw new Error(`${fn}: ${name} must be a finite number${range}; got ${shown(value)}`);
+  }
+  return value;
+}
+
+/** Edit distance (insertions, deletions, substitutions) between two short strings. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
+}
+
+/** Refuses keys of `given` that `known` lacks: a misspelt option would otherwise be ignored in silence. */
+export function checkKnownKeys(fn: string, given: object, known: object): void {
+  const names = Object.keys(known);
+  for (const key of Object.keys(given)) {
+    if (names.includes(key)) continue;
+    const near = names.find((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
+    throw new Error(`${fn}: unknown option ${JSON.stringify(key)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ""}; known: ${names.join(", ")}`);
+  }
+}

@@ -1,8 +1,9 @@
 // Text in, token ids out: a character tokenizer, the train/validation split and seeded
 // random batches of (context, next-token) pairs, as in nanoGPT's shakespeare_char.
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 
+import { shown } from "./checks";
 import { projectRoot } from "./paths";
 import type { Random } from "./random";
 
@@ -25,6 +26,8 @@ export class CharTokenizer implements Tokenizer {
 
   constructor(chars: string[]) {
     if (chars.length === 0) throw new Error("CharTokenizer: the vocabulary is empty; build it from a non-empty text");
+    const long = chars.findIndex((c) => typeof c !== "string" || Array.from(c).length !== 1);
+    if (long >= 0) throw new Error(`CharTokenizer: every token must be one character; token ${long} is ${shown(chars[long])}`);
     const seen = new Set(chars);
     if (seen.size !== chars.length) throw new Error(`CharTokenizer: the vocabulary repeats characters (${chars.length} given, ${seen.size} distinct)`);
     this.chars = chars;
@@ -64,9 +67,13 @@ export class CharTokenizer implements Tokenizer {
   }
 }
 
-/** Reads a text file from the course's datasets/ folder. */
+/** Reads a text file from the course's datasets/ folder (a name inside it, e.g. "kjv.txt"). */
 export function loadDataset(name: string): string {
-  const path = join(projectRoot(), "datasets", name);
+  const folder = join(projectRoot(), "datasets");
+  const path = resolve(folder, name);
+  if (relative(folder, path).startsWith("..") || isAbsolute(relative(folder, path))) {
+    throw new Error(`loadDataset: ${shown(name)} is outside datasets/; give the name of a file listed in datasets/README.md`);
+  }
   try {
     return readFileSync(path, "utf8");
   } catch (err) {
@@ -78,6 +85,7 @@ export function loadDataset(name: string): string {
 export function splitTrainVal(ids: Int32Array, trainFraction = 0.9): { train: Int32Array; val: Int32Array } {
   if (!(trainFraction > 0 && trainFraction < 1)) throw new Error(`splitTrainVal: trainFraction must be in (0, 1); got ${trainFraction}`);
   const n = Math.floor(ids.length * trainFraction);
+  if (n === 0 || n === ids.length) throw new Error(`splitTrainVal: ${ids.length} tokens leave one part empty at trainFraction ${trainFraction}`);
   return { train: ids.subarray(0, n), val: ids.subarray(n) };
 }
 
@@ -89,6 +97,7 @@ export function splitTrainValTest(ids: Int32Array, trainFraction = 0.9): { train
   if (!(trainFraction > 0 && trainFraction < 1)) throw new Error(`splitTrainValTest: trainFraction must be in (0, 1); got ${trainFraction}`);
   const n = Math.floor(ids.length * trainFraction);
   const m = n + Math.floor((ids.length - n) / 2);
+  if (n === 0 || m === n || m === ids.length) throw new Error(`splitTrainValTest: ${ids.length} tokens leave a part empty at trainFraction ${trainFraction}`);
   return { train: ids.subarray(0, n), val: ids.subarray(n, m), test: ids.subarray(m) };
 }
 
@@ -107,6 +116,9 @@ export function sampleBatch(ids: Int32Array, batchSize: number, blockSize: numbe
   if (!Number.isInteger(blockSize) || blockSize < 1) throw new Error(`sampleBatch: blockSize must be a positive integer; got ${blockSize}`);
   if (ids.length < blockSize + 1) {
     throw new Error(`sampleBatch: the data has ${ids.length} tokens but a window needs blockSize + 1 = ${blockSize + 1}`);
+  }
+  if (batchSize * blockSize > 2 ** 28) {
+    throw new Error(`sampleBatch: ${batchSize} × ${blockSize} = ${batchSize * blockSize} tokens per batch is more than 2^28; use a smaller batch`);
   }
   const x = new Int32Array(batchSize * blockSize);
   const y = new Int32Array(batchSize * blockSize);

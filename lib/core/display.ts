@@ -214,6 +214,7 @@ function formatCell(value: unknown, digits: number): string {
 /** A DataFrame as HTML (rendered in notebooks) and aligned text. */
 export function tableBundle(df: TableLike, options: { digits?: number; caption?: string } = {}): MimeBundle {
   const digits = options.digits ?? 4;
+  if (!(Number.isInteger(digits) && digits >= 1 && digits <= 21)) throw new Error(`table: digits must be an integer from 1 to 21 (significant digits); got ${shown(digits)}`);
   const rows = rowsOf(df);
   for (const [i, row] of rows.entries()) {
     if (row.length !== df.columns.length) {
@@ -296,15 +297,19 @@ export function progress(label: string, options: { minIntervalMs?: number } = {}
   const started = Date.now();
   let last: ProgressState | null = null;
   let lastDrawn = -Infinity;
-  let shown = false;
+  let drawnOnce = false;
   const draw = () => {
     if (!last) return;
-    displayBundle(progressBundle(label, last, (Date.now() - started) / 1000), { displayId, update: shown });
-    shown = live;
+    displayBundle(progressBundle(label, last, (Date.now() - started) / 1000), { displayId, update: drawnOnce });
+    drawnOnce = live;
     lastDrawn = Date.now();
   };
   return {
     update(state) {
+      const { step, total } = state;
+      if (!(Number.isFinite(total) && total > 0 && Number.isFinite(step) && step >= 0 && step <= total)) {
+        throw new Error(`progress ${shown(label)}: step must be a number in [0, total] and total a positive number; got step ${shown(step)} of ${shown(total)}`);
+      }
       last = state;
       if (Date.now() - lastDrawn >= minInterval) draw();
     },

@@ -61,6 +61,7 @@ export interface MatmulMeasurement {
 export async function measureMatmul(size: number, repeats = 5): Promise<MatmulMeasurement> {
   if (!Number.isInteger(size) || size < 1) throw new Error(`measureMatmul: size must be a positive integer; got ${size}`);
   if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`measureMatmul: repeats must be a positive integer; got ${repeats}`);
+  checkMemory("measureMatmul", `three ${size} × ${size} matrices`, 3 * 4 * size * size);
   const a = tf.randomUniform([size, size], -1, 1, "float32", 1);
   const b = tf.randomUniform([size, size], -1, 1, "float32", 2);
   const products = async (count: number): Promise<number> => {

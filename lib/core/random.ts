@@ -20,6 +20,7 @@ export class Random {
 
   /** Uniform integer in [0, n). */
   int(n: number): number {
+    if (!(n >= 1 && Number.isInteger(n))) throw new Error(`Random.int: n must be a positive integer (draws lie in [0, n)); got ${n}`);
     return Math.floor(this.next() * n);
   }
 
@@ -32,6 +33,8 @@ export class Random {
 
   /** `n` draws from N(0, std²) as float32. */
   normals(n: number, std: number): Float32Array {
+    if (!(Number.isInteger(n) && n >= 0)) throw new Error(`Random.normals: n must be a non-negative integer; got ${n}`);
+    if (!(Number.isFinite(std) && std >= 0)) throw new Error(`Random.normals: std must be a finite number ≥ 0; got ${std}`);
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = this.normal() * std;
     return out;

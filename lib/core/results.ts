@@ -5,7 +5,7 @@
 // out the same, and a line made from other data, on another backend or by an older design of the
 // file never counts as finished.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 
 import { writeJsonLines } from "./files";
 
@@ -63,7 +63,9 @@ export function stamp<T extends object>(settings: unknown, context: RunContext, 
  * is the one that writes the file, e.g. "npm run sweep -- --grid full".
  */
 export function readResults<T extends StampedResult>(path: string, required: readonly (keyof T & string)[], command: string): T[] {
+  if (typeof path !== "string" || path === "") throw new Error(`a results file must be named by a path; got ${JSON.stringify(path)} (written by \`${command}\`)`);
   if (!existsSync(path)) return [];
+  if (statSync(path).isDirectory()) throw new Error(`${path} is a folder; expected a results file (one JSON line per run) written by \`${command}\``);
   const lines = readFileSync(path, "utf8").split("\n");
   const results: T[] = [];
   for (const [i, line] of lines.entries()) {

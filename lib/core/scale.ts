@@ -19,7 +19,9 @@ export function courseScale(): Scale {
 
 /** Picks the setting for the current scale: `atScale({ smoke: 200, full: 5000 })`. */
 export function atScale<T>(choices: Record<Scale, T>): T {
-  return choices[courseScale()];
+  const scale = courseScale();
+  if (!(scale in choices)) throw new Error(`atScale: no choice for the current scale ${shown(scale)}; give one for each of ${SCALES.join(", ")}`);
+  return choices[scale];
 }
 
 /**

@@ -15,6 +15,8 @@ const SINGLE_THREADED = new Set(["wasm", "cpu"]);
 
 /** Threads worth running side by side: one per core on a single-threaded backend, else 1 (native TensorFlow threads itself). */
 export function usefulThreads(backend: string = tf.getBackend()): number {
+  const known = ["cpu", "wasm", "webgl", "webgpu", "tensorflow"]; // tfjs's names for its backends
+  if (!known.includes(backend)) throw new Error(`usefulThreads: backend must be one of ${known.join(", ")}; got ${JSON.stringify(backend)}`);
   return SINGLE_THREADED.has(backend) ? availableParallelism() : 1;
 }
 

@@ -11,7 +11,8 @@
 // Plain TypeScript on row-major Float32Arrays, so that the memory reported is exactly the buffers
 // the code allocates. Arithmetic happens in JS numbers (float64); every buffer stores float32.
 
-import { MemoryTracker } from "./memory";
+import { shown } from "../core/checks";
+import { MAX_BUFFER_ELEMENTS, MemoryTracker } from "./memory";
 
 export interface AttentionOptions {
   /** Query i attends only to keys j ≤ i; needs as many keys as queries. Default false. */
@@ -61,12 +62,26 @@ export const FLASH_BLOCK_COLS = 64;
 // ---------------------------------------------------------------------------------------------
 // Validation
 
-function checkPositiveInteger(fn: string, name: string, value: number): number {
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${fn}: ${name} must be a positive integer; got ${value}`);
+export function checkPositiveInteger(fn: string, name: string, value: number): number {
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${fn}: ${name} must be a positive integer; got ${shown(value)}`);
   return value;
 }
 
-function describeValue(value: unknown): string {
+/**
+ * Refuses, before anything is allocated, a working buffer of more than MAX_BUFFER_ELEMENTS
+ * float32s (1 GiB): `what` names the buffer and the sizes it comes from, `advice` what to change.
+ */
+export function checkBufferSize(fn: string, what: string, elements: number, advice: string): void {
+  if (elements <= MAX_BUFFER_ELEMENTS) return;
+  const gib = ((elements * 4) / 2 ** 30).toFixed(1);
+  throw new Error(
+    `${fn}: ${what} would hold ${elements.toLocaleString("en-US")} float32s (${gib} GiB); `
+    + `a working buffer may hold at most ${MAX_BUFFER_ELEMENTS.toLocaleString("en-US")} (1 GiB); ${advice}`,
+  );
+}
+
+/** What kind of value this is, for "must be a Float32Array; got …": the class name of an object. */
+export function describeValue(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   return typeof value === "object" ? (value.constructor?.name ?? "object") : typeof value;
 }
@@ -101,10 +116,15 @@ export function checkAttentionInputs(
 }
 
 function checkBlocks(fn: string, options: FlashAttentionOptions): { br: number; bc: number } {
-  return {
-    br: checkPositiveInteger(fn, "blockRows", options.blockRows ?? FLASH_BLOCK_ROWS),
-    bc: checkPositiveInteger(fn, "blockCols", options.blockCols ?? FLASH_BLOCK_COLS),
-  };
+  const br = checkPositiveInteger(fn, "blockRows", options.blockRows ?? FLASH_BLOCK_ROWS);
+  const bc = checkPositiveInteger(fn, "blockCols", options.blockCols ?? FLASH_BLOCK_COLS);
+  checkBufferSize(fn, `a tile of [blockRows, blockCols] = [${br}, ${bc}] scores`, br * bc, "choose smaller blocks");
+  return { br, bc };
+}
+
+/** The [n, nKeys] matrices of standard attention (S, P, dP, dS), refused before allocating if too large. */
+export function checkScoresSize(fn: string, n: number, nKeys: number, advice: string): void {
+  checkBufferSize(fn, `the scores [n, nKeys] = [${n}, ${nKeys}]`, n * nKeys, advice);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -150,6 +170,7 @@ function axpy(alpha: number, x: Float32Array, xOff: number, y: Float32Array, yOf
  */
 export function naiveAttention(q: Float32Array, k: Float32Array, v: Float32Array, n: number, d: number, options: AttentionOptions = {}): NaiveAttentionResult {
   const { nKeys, causal } = checkAttentionInputs("naiveAttention", q, k, v, n, d, options);
+  checkScoresSize("naiveAttention", n, nKeys, "use flashAttention, whose memory grows as n, or a smaller n");
   const scale = 1 / Math.sqrt(d);
   const memory = new MemoryTracker("naiveAttention");
   const out = new Float32Array(n * d); // [N, d]
@@ -197,6 +218,7 @@ export function naiveAttentionBackward(
 ): AttentionGradients {
   const fn = "naiveAttentionBackward";
   const { nKeys } = checkAttentionInputs(fn, q, k, v, n, d, { nKeys: options.nKeys });
+  checkScoresSize(fn, n, nKeys, "use flashAttentionBackward, whose memory grows as n, or a smaller n");
   checkMatrix(fn, "probs", probs, "[n, nKeys]", n, nKeys);
   checkMatrix(fn, "dOut", dOut, "[n, d]", n, d);
   const scale = 1 / Math.sqrt(d);
@@ -426,7 +448,7 @@ export function attentionMemoryAccesses(n: number, d: number, sramBytes: number,
   checkPositiveInteger(fn, "d", d);
   checkPositiveInteger(fn, "bytesPerElement", bytesPerElement);
   if (!Number.isInteger(sramBytes) || sramBytes < bytesPerElement) {
-    throw new Error(`${fn}: sramBytes must be an integer of at least one element (${bytesPerElement} bytes); got ${sramBytes}`);
+    throw new Error(`${fn}: sramBytes must be an integer of at least one element (${bytesPerElement} bytes); got ${shown(sramBytes)}`);
   }
   const sramElements = Math.floor(sramBytes / bytesPerElement);
   const blockCols = Math.ceil(sramElements / (4 * d));

@@ -1,7 +1,8 @@
 // Standard attention against FlashAttention on the same random inputs: time, working memory
 // at its peak, and how far apart the outputs are. Shared by lesson 06 and bench:attention.
 import { Random } from "../core/random";
-import { flashAttention, naiveAttention, type FlashAttentionOptions } from "./attention";
+import { shown } from "../core/checks";
+import { checkBufferSize, checkPositiveInteger, checkScoresSize, flashAttention, naiveAttention, type FlashAttentionOptions } from "./attention";
 import { maxAbsDifference } from "./precision";
 
 export interface AttentionComparison {
@@ -16,15 +17,26 @@ export interface AttentionComparison {
   maxAbsDiff: number;
 }
 
+/** n and d positive integers, and four [n, d] matrices small enough to allocate. */
+function checkShape(fn: string, n: number, d: number): void {
+  checkPositiveInteger(fn, "n", n);
+  checkPositiveInteger(fn, "d", d);
+  checkBufferSize(fn, `each of q, k, v and dOut, [n, d] = [${n}, ${d}],`, n * d, "choose a smaller n or d");
+}
+
 /** Random query, key and value matrices [n, d] (and an output gradient), seeded by the shape. */
 export function randomAttentionInputs(n: number, d: number) {
+  checkShape("randomAttentionInputs", n, d);
   const rng = new Random(n + d);
   return { q: rng.normals(n * d, 1), k: rng.normals(n * d, 1), v: rng.normals(n * d, 1), dOut: rng.normals(n * d, 1) };
 }
 
 export function compareAttention(n: number, d: number, options: { causal?: boolean; runs?: number; blocks?: Pick<FlashAttentionOptions, "blockRows" | "blockCols"> } = {}): AttentionComparison {
+  const fn = "compareAttention";
   const { causal = false, runs = 3, blocks = {} } = options;
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`compareAttention: runs must be a positive integer; got ${runs}`);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`${fn}: runs must be a positive integer; got ${shown(runs)}`);
+  checkShape(fn, n, d);
+  checkScoresSize(fn, n, n, "choose a smaller n (standard attention holds two [n, n] matrices)");
   const { q, k, v } = randomAttentionInputs(n, d);
   const naiveTimes: number[] = [];
   const flashTimes: number[] = [];

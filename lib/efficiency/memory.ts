@@ -4,6 +4,14 @@
 // when the garbage collector decides; `free` marks the moment the algorithm no longer needs
 // the buffer, which is when a C or CUDA kernel would release it.
 
+import { shown } from "../core/checks";
+
+/**
+ * The largest scratch buffer a tracker hands out: 2^28 float32s, 1 GiB. The kernels refuse larger
+ * sizes at their door, naming the sizes the buffer comes from; this is the last line behind them.
+ */
+export const MAX_BUFFER_ELEMENTS = 2 ** 28;
+
 export class MemoryTracker {
   private live = new Set<ArrayBufferView>();
   private liveBytes = 0;
@@ -11,8 +19,13 @@ export class MemoryTracker {
 
   constructor(private readonly owner: string) {}
 
-  /** A zeroed float32 scratch buffer of `length` elements, counted until `free`. */
+  /** A zeroed float32 scratch buffer of `length` elements (at most MAX_BUFFER_ELEMENTS), counted until `free`. */
   float32(length: number): Float32Array {
+    if (!Number.isInteger(length) || length < 0 || length > MAX_BUFFER_ELEMENTS) {
+      throw new Error(
+        `MemoryTracker.float32 (for ${this.owner}): length must be an integer in [0, ${MAX_BUFFER_ELEMENTS}] (1 GiB of float32s); got ${shown(length)}`,
+      );
+    }
     const array = new Float32Array(length);
     this.live.add(array);
     this.liveBytes += array.byteLength;

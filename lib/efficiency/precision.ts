@@ -11,7 +11,7 @@
 // Conversions round to nearest, ties to even, as hardware does.
 
 import type { HalfFormat } from "../gpt/mixed";
-import { checkAttentionInputs, checkMatrix, naiveAttention, type AttentionOptions } from "./attention";
+import { checkAttentionInputs, checkBufferSize, checkMatrix, checkScoresSize, describeValue, naiveAttention, type AttentionOptions } from "./attention";
 import { shown } from "../core/checks";
 
 export interface FloatFormat {
@@ -40,7 +40,17 @@ function checkFormat(fn: string, format: string): void {
 }
 
 function checkBits16(fn: string, bits: number): void {
-  if (!Number.isInteger(bits) || bits < 0 || bits > 0xffff) throw new Error(`${fn}: bits must be an integer in [0, 65535]; got ${bits}`);
+  if (!Number.isInteger(bits) || bits < 0 || bits > 0xffff) throw new Error(`${fn}: bits must be an integer in [0, 65535]; got ${shown(bits)}`);
+}
+
+// The array conversions read a Float32Array's bytes as 32-bit patterns: any other array would be
+// read wrongly (a Float64Array's 8-byte floats as pairs of garbage) or as empty (a plain array).
+function checkFloat32Array(fn: string, name: string, x: Float32Array): void {
+  if (!(x instanceof Float32Array)) throw new Error(`${fn}: ${name} must be a Float32Array; got ${describeValue(x)}`);
+}
+
+function checkUint16Array(fn: string, bits: Uint16Array): void {
+  if (!(bits instanceof Uint16Array)) throw new Error(`${fn}: bits must be a Uint16Array (16-bit patterns); got ${describeValue(bits)}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -130,19 +140,42 @@ function toHalfArray(x: Float32Array, convert: (float32Bits: number) => number):
   return Uint16Array.from(bits, convert);
 }
 
-/** x after a round trip through fp16. */
+// As in hardware, rounding never fails: NaN stays NaN, ±Infinity stays ±Infinity, and finite values
+// beyond the format's largest finite one (65504 for fp16, ≈ 3.39e38 for bf16) become ±Infinity.
+
+/** x after a round trip through fp16 (NaN stays NaN; |x| ≥ 65520 becomes ±Infinity). */
 export function roundToFloat16(x: number): number { return fromFloat16Bits(toFloat16Bits(x)); }
-export function toFloat16Array(x: Float32Array): Uint16Array { return toHalfArray(x, float32BitsToFloat16Bits); }
-export function fromFloat16Array(bits: Uint16Array): Float32Array { return Float32Array.from(bits, fromFloat16Bits); }
+/** The fp16 bits of each element of a Float32Array (NaN stays NaN; |x| ≥ 65520 becomes ±Infinity). */
+export function toFloat16Array(x: Float32Array): Uint16Array {
+  checkFloat32Array("toFloat16Array", "x", x);
+  return toHalfArray(x, float32BitsToFloat16Bits);
+}
+/** The values of fp16 bit patterns held in a Uint16Array. */
+export function fromFloat16Array(bits: Uint16Array): Float32Array {
+  checkUint16Array("fromFloat16Array", bits);
+  return Float32Array.from(bits, fromFloat16Bits);
+}
 
-/** x after a round trip through bf16. */
+/** x after a round trip through bf16 (NaN stays NaN; beyond ≈ 3.39e38 becomes ±Infinity). */
 export function roundToBFloat16(x: number): number { return fromBFloat16Bits(toBFloat16Bits(x)); }
-export function toBFloat16Array(x: Float32Array): Uint16Array { return toHalfArray(x, float32BitsToBFloat16Bits); }
-export function fromBFloat16Array(bits: Uint16Array): Float32Array { return Float32Array.from(bits, fromBFloat16Bits); }
+/** The bf16 bits of each element of a Float32Array (NaN stays NaN; beyond ≈ 3.39e38 becomes ±Infinity). */
+export function toBFloat16Array(x: Float32Array): Uint16Array {
+  checkFloat32Array("toBFloat16Array", "x", x);
+  return toHalfArray(x, float32BitsToBFloat16Bits);
+}
+/** The values of bf16 bit patterns held in a Uint16Array. */
+export function fromBFloat16Array(bits: Uint16Array): Float32Array {
+  checkUint16Array("fromBFloat16Array", bits);
+  return Float32Array.from(bits, fromBFloat16Bits);
+}
 
-/** Every element of x rounded to the format, as float32 (the values the format can hold). */
+/**
+ * Every element of a Float32Array rounded to the format, as float32 (the values the format can
+ * hold). NaN stays NaN; values beyond the format's largest finite one become ±Infinity.
+ */
 export function roundToFormat(x: Float32Array, format: HalfFormat): Float32Array {
   checkFormat("roundToFormat", format);
+  checkFloat32Array("roundToFormat", "x", x);
   return format === "fp16" ? fromFloat16Array(toFloat16Array(x)) : fromBFloat16Array(toBFloat16Array(x));
 }
 
@@ -169,11 +202,12 @@ export function maxAbsDifference(a: Float32Array, b: Float32Array): number {
 export function matmulLowPrecision(a: Float32Array, b: Float32Array, m: number, k: number, n: number, format: HalfFormat): Float32Array {
   const fn = "matmulLowPrecision";
   for (const [name, value] of [["m", m], ["k", k], ["n", n]] as const) {
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`${fn}: ${name} must be a positive integer; got ${value}`);
+    if (!Number.isInteger(value) || value <= 0) throw new Error(`${fn}: ${name} must be a positive integer; got ${shown(value)}`);
   }
   checkFormat(fn, format);
   checkMatrix(fn, "a", a, "[m, k]", m, k);
   checkMatrix(fn, "b", b, "[k, n]", k, n);
+  checkBufferSize(fn, `the product c [m, n] = [${m}, ${n}]`, m * n, "choose a smaller m or n");
   const aLow = roundToFormat(a, format); // [m, k]
   const bLow = roundToFormat(b, format); // [k, n]
   const c = new Float32Array(m * n); // [m, n]
@@ -207,8 +241,10 @@ export function mixedPrecisionAttention(
   q: Float32Array, k: Float32Array, v: Float32Array, n: number, d: number, options: MixedPrecisionAttentionOptions,
 ): MixedPrecisionAttentionResult {
   const fn = "mixedPrecisionAttention";
-  const { nKeys, causal } = checkAttentionInputs(fn, q, k, v, n, d, options);
-  checkFormat(fn, options.format);
+  const { nKeys, causal } = checkAttentionInputs(fn, q, k, v, n, d, options ?? {});
+  checkFormat(fn, options?.format);
+  // It compares against naiveAttention, which holds [n, nKeys] scores: refused here, before the work.
+  checkScoresSize(fn, n, nKeys, "choose a smaller n (the float32 reference is standard attention)");
   const f = Math.fround;
   const scale = f(1 / Math.sqrt(d));
   const qLow = roundToFormat(q, options.format); // [N, d]
@@ -285,6 +321,7 @@ export class LossScaler {
 
   constructor(options: LossScalerOptions) {
     const fn = "LossScaler";
+    if (options === undefined || options === null) throw new Error(`${fn}: options must be { kind: "static", scale } or { kind: "dynamic", … }; got ${shown(options)}`);
     this.kind = options.kind;
     if (options.kind === "static") {
       this.currentScale = options.scale;
@@ -296,13 +333,13 @@ export class LossScaler {
       this.growthInterval = options.growthInterval ?? 2000;
       this.growthFactor = options.growthFactor ?? 2;
       this.backoffFactor = options.backoffFactor ?? 0.5;
-      if (!Number.isInteger(this.growthInterval) || this.growthInterval <= 0) throw new Error(`${fn}: growthInterval must be a positive integer; got ${this.growthInterval}`);
-      if (!(this.growthFactor > 1) || !Number.isFinite(this.growthFactor)) throw new Error(`${fn}: growthFactor must be a finite number > 1; got ${this.growthFactor}`);
-      if (!(this.backoffFactor > 0 && this.backoffFactor < 1)) throw new Error(`${fn}: backoffFactor must be in (0, 1); got ${this.backoffFactor}`);
+      if (!Number.isInteger(this.growthInterval) || this.growthInterval <= 0) throw new Error(`${fn}: growthInterval must be a positive integer; got ${shown(this.growthInterval)}`);
+      if (!(this.growthFactor > 1) || !Number.isFinite(this.growthFactor)) throw new Error(`${fn}: growthFactor must be a finite number > 1; got ${shown(this.growthFactor)}`);
+      if (!(this.backoffFactor > 0 && this.backoffFactor < 1)) throw new Error(`${fn}: backoffFactor must be in (0, 1); got ${shown(this.backoffFactor)}`);
     } else {
       throw new Error(`${fn}: kind must be "static" or "dynamic"; got ${shown((options as { kind: unknown }).kind)}`);
     }
-    if (!(this.currentScale > 0) || !Number.isFinite(this.currentScale)) throw new Error(`${fn}: scale must be a finite number > 0; got ${this.currentScale}`);
+    if (!(this.currentScale > 0) || !Number.isFinite(this.currentScale)) throw new Error(`${fn}: scale must be a finite number > 0; got ${shown(this.currentScale)}`);
   }
 
   get scale(): number {
@@ -314,6 +351,7 @@ export class LossScaler {
    * store them in fp16, check for ±∞/NaN, unscale in float32, then update s.
    */
   step(gradients: Float32Array[]): LossScaleStep {
+    if (!Array.isArray(gradients)) throw new Error(`LossScaler.step: gradients must be an array of Float32Arrays; got ${describeValue(gradients)}`);
     const scale = this.currentScale;
     let overflow = false;
     const unscaled = gradients.map((g, index) => {
@@ -362,12 +400,16 @@ export interface GradientUnderflow {
 
 /**
  * What fp16 storage does to small gradients: below 2^-25 they round to zero (2^-24 is the
- * smallest fp16 subnormal), unless they are scaled up first.
+ * smallest fp16 subnormal), unless they are scaled up first. The gradients must be finite. If
+ * some g·scale overflows fp16 (beyond 65504), maxRelativeErrorWithScaling is Infinity: the scale
+ * is too large. With no non-zero gradient, every count is 0.
  */
 export function gradientUnderflow(gradients: Float32Array, scale: number): GradientUnderflow {
-  if (!(scale > 0) || !Number.isFinite(scale)) throw new Error(`gradientUnderflow: scale must be a finite number > 0; got ${scale}`);
+  if (!(scale > 0) || !Number.isFinite(scale)) throw new Error(`gradientUnderflow: scale must be a finite number > 0; got ${shown(scale)}`);
   let nonZero = 0, flushedWithoutScaling = 0, flushedWithScaling = 0, maxRelativeErrorWithScaling = 0;
-  for (const g of gradients) {
+  for (let i = 0; i < gradients.length; i++) {
+    const g = gradients[i];
+    if (!Number.isFinite(g)) throw new Error(`gradientUnderflow: gradients[${i}] is ${g}; expected finite gradients`);
     if (g === 0) continue;
     nonZero++;
     if (roundToFloat16(g) === 0) flushedWithoutScaling++;
@@ -378,13 +420,19 @@ export function gradientUnderflow(gradients: Float32Array, scale: number): Gradi
   return { nonZero, flushedWithoutScaling, flushedWithScaling, maxRelativeErrorWithScaling };
 }
 
+const LOG2_HISTOGRAM_MAX_BINS = 10_000;
+
 /**
  * Where values lie on a binary log scale: the share of `values` whose |x| falls in [2^e, 2^(e+1)),
  * for each e from `lo` to `hi` (the first and last bins also take what lies beyond), and the share
  * that is exactly zero. What a format can hold is then read off against its exponent range.
  */
 export function log2Histogram(values: Float32Array, lo: number, hi: number): { exponents: number[]; shares: number[]; zeros: number } {
-  if (!Number.isInteger(lo) || !Number.isInteger(hi) || !(lo < hi)) throw new Error(`log2Histogram: lo and hi must be integers with lo < hi; got ${lo} and ${hi}`);
+  if (!Number.isInteger(lo) || !Number.isInteger(hi) || !(lo < hi)) throw new Error(`log2Histogram: lo and hi must be integers with lo < hi; got ${shown(lo)} and ${shown(hi)}`);
+  // A float32's exponent lies in [-149, 127]: a few hundred bins hold every value there is.
+  if (hi - lo + 1 > LOG2_HISTOGRAM_MAX_BINS) {
+    throw new Error(`log2Histogram: lo and hi span ${hi - lo + 1} bins, more than ${LOG2_HISTOGRAM_MAX_BINS}; got ${shown(lo)} and ${shown(hi)} (float32 exponents lie in [-149, 127])`);
+  }
   if (values.length === 0) throw new Error("log2Histogram: no values given");
   const counts = new Array<number>(hi - lo + 1).fill(0);
   let zeros = 0;

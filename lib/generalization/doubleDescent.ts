@@ -5,10 +5,29 @@
 // as more features let it interpolate with a smaller norm. Float64 throughout.
 import { quantile } from "../scaling/bootstrap";
 import { Random } from "../core/random";
+import { shown } from "../core/checks";
+
+/** The most float64 values one array here may hold (2^28, 2 GiB): beyond it, refuse before allocating. */
+const MAX_FLOAT64S = 2 ** 28;
+
+function checkFloat64Count(fn: string, what: string, count: number): void {
+  if (!(count <= MAX_FLOAT64S)) {
+    throw new Error(`${fn}: ${what} would hold ${count.toLocaleString("en-US")} float64 values (${(count * 8 / 2 ** 30).toFixed(1)} GiB), more than the ${MAX_FLOAT64S.toLocaleString("en-US")} (2 GiB) allowed; choose smaller sizes`);
+  }
+}
+
+/** Throws at the first value of `values` that is not finite, naming it as `what`[i]. */
+function checkFinite(fn: string, what: string, values: ArrayLike<number>): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) throw new Error(`${fn}: ${what}[${i}] is ${values[i]}; expected finite numbers`);
+  }
+}
 
 /** Solves A x = b for a symmetric positive definite A (n × n, row-major) by Cholesky. */
 export function solveSpd(a: Float64Array, b: Float64Array, n: number): Float64Array {
   if (a.length !== n * n || b.length !== n) throw new Error(`solveSpd: expected a ${n}×${n} matrix and ${n} values; got ${a.length} and ${b.length}`);
+  checkFinite("solveSpd", "a", a);
+  checkFinite("solveSpd", "b", b);
   const l = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j <= i; j++) {
@@ -44,7 +63,10 @@ export function solveSpd(a: Float64Array, b: Float64Array, n: number): Float64Ar
  */
 export function ridgeWeights(phi: Float64Array, y: Float64Array, n: number, p: number, lambda: number): Float64Array {
   if (phi.length !== n * p || y.length !== n) throw new Error(`ridgeWeights: expected Φ of ${n}×${p} and ${n} targets; got ${phi.length} and ${y.length} values`);
-  if (!(lambda > 0)) throw new Error(`ridgeWeights: lambda must be positive (use a tiny one for the minimum-norm limit); got ${lambda}`);
+  if (!(lambda > 0) || !Number.isFinite(lambda)) throw new Error(`ridgeWeights: lambda must be positive and finite (use a tiny one for the minimum-norm limit); got ${shown(lambda)}`);
+  checkFinite("ridgeWeights", "Φ", phi);
+  checkFinite("ridgeWeights", "y", y);
+  checkFloat64Count("ridgeWeights", `the ${Math.min(n, p)}×${Math.min(n, p)} system`, Math.min(n, p) ** 2);
   if (p <= n) {
     const g = new Float64Array(p * p);
     const rhs = new Float64Array(p);
@@ -109,10 +131,26 @@ function features(x: Float64Array, rows: number, d: number, w: Float64Array, p: 
  * target is a fixed linear function of Gaussian inputs plus label noise on the training set.
  */
 export function randomFeaturesTestError(featureCounts: number[], o: DoubleDescentOptions): { p: number; trainMse: number; testMse: number }[] {
+  const fn = "randomFeaturesTestError";
+  if (o == null) throw new Error(`${fn}: options {nTrain, nTest, inputDim, noise, lambda, seed} are required; got ${o}`);
   for (const [k, v] of Object.entries({ nTrain: o.nTrain, nTest: o.nTest, inputDim: o.inputDim })) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`randomFeaturesTestError: ${k} must be a positive integer; got ${v}`);
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${fn}: ${k} must be a positive integer; got ${shown(v)}`);
   }
-  if (!(o.noise >= 0)) throw new Error(`randomFeaturesTestError: noise must be ≥ 0; got ${o.noise}`);
+  if (!(o.noise >= 0) || !Number.isFinite(o.noise)) throw new Error(`${fn}: noise must be a finite number ≥ 0; got ${shown(o.noise)}`);
+  if (!(o.lambda > 0) || !Number.isFinite(o.lambda)) throw new Error(`${fn}: lambda must be positive and finite (use a tiny one for the minimum-norm limit); got ${shown(o.lambda)}`);
+  if (featureCounts.length === 0) throw new Error(`${fn}: featureCounts is empty; give at least one number of features`);
+  for (const p of featureCounts) {
+    if (!Number.isInteger(p) || p < 1) throw new Error(`${fn}: feature counts must be positive integers; got ${shown(p)}`);
+  }
+  const pLargest = Math.max(...featureCounts);
+  for (const [what, count] of [
+    [`the training inputs (nTrain ${o.nTrain} × inputDim ${o.inputDim})`, o.nTrain * o.inputDim],
+    [`the test inputs (nTest ${o.nTest} × inputDim ${o.inputDim})`, o.nTest * o.inputDim],
+    [`the feature weights (${pLargest} features × inputDim ${o.inputDim})`, pLargest * o.inputDim],
+    [`the training features (nTrain ${o.nTrain} × ${pLargest} features)`, o.nTrain * pLargest],
+    [`the test features (nTest ${o.nTest} × ${pLargest} features)`, o.nTest * pLargest],
+    [`the ridge system (${Math.min(o.nTrain, pLargest)}×${Math.min(o.nTrain, pLargest)})`, Math.min(o.nTrain, pLargest) ** 2],
+  ] as const) checkFloat64Count(fn, what, count);
   const r = new Random(o.seed);
   const d = o.inputDim;
   const teacher = Float64Array.from({ length: d }, () => r.normal() / Math.sqrt(d));
@@ -132,7 +170,6 @@ export function randomFeaturesTestError(featureCounts: number[], o: DoubleDescen
   // Nested features: the model with p features uses the first p rows of one weight matrix.
   const wAll = Float64Array.from({ length: pMax * d }, () => r.normal() / Math.sqrt(d));
   return featureCounts.map((p) => {
-    if (!Number.isInteger(p) || p < 1) throw new Error(`randomFeaturesTestError: feature counts must be positive integers; got ${p}`);
     const w = wAll.subarray(0, p * d);
     const phiTrain = features(train.x, o.nTrain, d, w, p);
     const beta = ridgeWeights(phiTrain, train.y, o.nTrain, p, o.lambda);
@@ -169,8 +206,17 @@ function summarise(xs: number[], perSeed: { trainMse: number; testMse: number }[
   });
 }
 
-function checkSeeds(fn: string, seeds: number): void {
-  if (!Number.isInteger(seeds) || seeds < 1) throw new Error(`${fn}: seeds must be a positive integer; got ${seeds}`);
+function checkSeeds(fn: string, seeds: number, onSeed: unknown): void {
+  if (!Number.isInteger(seeds) || seeds < 1) throw new Error(`${fn}: seeds must be a positive integer; got ${shown(seeds)}`);
+  if (onSeed !== undefined && typeof onSeed !== "function") throw new Error(`${fn}: onSeed must be a function (done, total) or omitted; got ${shown(onSeed)}`);
+}
+
+/** Throws unless `counts` is a non-empty list of positive integers; `what` names it. */
+function checkCounts(fn: string, what: string, counts: number[]): void {
+  if (!Array.isArray(counts) || counts.length === 0) throw new Error(`${fn}: ${what} must be a non-empty array of positive integers; got ${shown(counts)}`);
+  counts.forEach((v, i) => {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${fn}: ${what}[${i}] must be a positive integer; got ${shown(v)}`);
+  });
 }
 
 /**
@@ -180,7 +226,8 @@ function checkSeeds(fn: string, seeds: number): void {
 export function randomFeaturesCurve(
   featureCounts: number[], o: Omit<DoubleDescentOptions, "seed">, seeds: number, onSeed?: (done: number, total: number) => void,
 ): CurvePoint[] {
-  checkSeeds("randomFeaturesCurve", seeds);
+  checkSeeds("randomFeaturesCurve", seeds, onSeed);
+  checkCounts("randomFeaturesCurve", "featureCounts", featureCounts);
   const perSeed = Array.from({ length: seeds }, (_, seed) => {
     const errors = randomFeaturesTestError(featureCounts, { ...o, seed });
     onSeed?.(seed + 1, seeds);
@@ -197,7 +244,9 @@ export function randomFeaturesSampleCurve(
   trainCounts: number[], features: number, o: Omit<DoubleDescentOptions, "seed" | "nTrain">, seeds: number,
   onSeed?: (done: number, total: number) => void,
 ): CurvePoint[] {
-  checkSeeds("randomFeaturesSampleCurve", seeds);
+  checkSeeds("randomFeaturesSampleCurve", seeds, onSeed);
+  checkCounts("randomFeaturesSampleCurve", "trainCounts", trainCounts);
+  if (!Number.isInteger(features) || features < 1) throw new Error(`randomFeaturesSampleCurve: features must be a positive integer; got ${shown(features)}`);
   const perSeed = Array.from({ length: seeds }, (_, seed) => {
     const errors = trainCounts.map((nTrain) => randomFeaturesTestError([features], { ...o, nTrain, seed })[0]);
     onSeed?.(seed + 1, seeds);

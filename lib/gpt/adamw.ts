@@ -4,7 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { roundToBFloat16, roundToFloat16 } from "../efficiency/precision";
 import { roundToHalf, type HalfFormat } from "./mixed";
 import { sumTensors } from "./ops";
-import { shown } from "../core/checks";
+import { checkNumber, shown } from "../core/checks";
 
 export interface AdamWConfig {
   beta1: number;
@@ -24,6 +24,10 @@ export interface AdamWConfig {
 
 function checkOptimizer(name: string, params: unknown[], c: AdamWConfig): void {
   if (params.length === 0) throw new Error(`${name}: no parameters to optimise`);
+  for (const k of ["beta1", "beta2"] as const) if (!(c[k] >= 0 && c[k] < 1)) throw new Error(`${name}: ${k} must be in [0, 1); got ${c[k]}`);
+  checkNumber(name, "eps", c.eps, Number.MIN_VALUE);
+  checkNumber(name, "weightDecay", c.weightDecay, 0);
+  checkNumber(name, "gradClip", c.gradClip, 0);
   if (!["fp32", "fp16", "bf16", undefined].includes(c.masterWeights)) {
     throw new Error(`${name}: masterWeights must be "fp32", "fp16" or "bf16"; got ${shown(c.masterWeights)}`);
   }
@@ -68,6 +72,7 @@ export class AdamW {
    * variable, or all of them flat in `variables` order. Returns the global gradient norm before clipping.
    */
   async step(grads: tf.Tensor[] | Float32Array, learningRate: number): Promise<number> {
+    checkNumber("AdamW.step", "learningRate", learningRate, 0);
     const parts = grads instanceof Float32Array ? this.split(grads) : await this.read(grads);
     // Copies: the cpu backend hands out its own array, which must not change under it.
     this.weights ??= (await Promise.all(this.vars.map((x) => x.data() as Promise<Float32Array>))).map((w) => w.slice());
@@ -146,6 +151,7 @@ export class DeviceAdamW {
 
   /** Applies one update; returns the global gradient norm before clipping, as a tensor (not read). */
   step(grads: tf.Tensor[], learningRate: number): tf.Scalar {
+    checkNumber("DeviceAdamW.step", "learningRate", learningRate, 0);
     if (grads.length !== this.vars.length) throw new Error(`DeviceAdamW.step: ${grads.length} gradients for ${this.vars.length} parameters`);
     this.t += 1;
     const { beta1, beta2, eps, weightDecay, gradClip } = this.c;

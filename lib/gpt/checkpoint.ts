@@ -28,6 +28,9 @@ export function writeTensorFile(path: string, header: Record<string, unknown>, t
   for (const [name, t] of tensors) {
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (n !== t.values.length) throw new Error(`writeTensorFile: ${name} has ${t.values.length} values but shape [${t.shape}] needs ${n}`);
+    // Refused now, not when the file is read back (readTensorFile refuses it too).
+    const bad = t.values.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new Error(`writeTensorFile: ${name}[${bad}] is ${t.values[bad]}; saved weights must be finite (${path} not written)`);
     for (let i = 0; i < n; i++, offset += 4) payload.writeFloatLE(t.values[i], offset);
   }
   const sha256 = createHash("sha256").update(payload).digest("hex");
@@ -104,6 +107,9 @@ export function loadCheckpoint(path: string, expected?: GPTConfig): { model: GPT
     file = readTensorFile(path);
   } catch (err) {
     throw new Error(`loadCheckpoint: ${(err as Error).message}`);
+  }
+  if (typeof file.header.config !== "object" || file.header.config === null) {
+    throw new Error(`loadCheckpoint: ${path} has no model config in its header; it is not a checkpoint of a GPT (an adapter file, say)`);
   }
   const config = validateConfig(file.header.config as GPTConfig);
   if (expected) {

@@ -119,13 +119,15 @@ export class LoRA implements Adapters {
 
   /** Replaces the adapter weights with saved ones (switching tasks without touching the base model). */
   load(weights: Map<string, Float32Array>): void {
-    for (const [name, ad] of this.adapters) {
-      for (const [key, v] of [[`${name}.lora_a`, ad.a], [`${name}.lora_b`, ad.b]] as const) {
-        const values = weights.get(key);
-        if (!values || values.length !== v.size) throw new Error(`LoRA.load: ${key} needs ${v.size} values; got ${values ? values.length : "none"}`);
-        tf.tidy(() => v.assign(tf.tensor(values, v.shape)));
-      }
+    const targets = [...this.adapters].flatMap(([name, ad]) => [[`${name}.lora_a`, ad.a], [`${name}.lora_b`, ad.b]] as const);
+    // Every adapter is checked before any is replaced: a bad file leaves the old adapters whole.
+    for (const [key, v] of targets) {
+      const values = weights.get(key);
+      if (!values || values.length !== v.size) throw new Error(`LoRA.load: ${key} needs ${v.size} values; got ${values ? values.length : "none"}`);
+      const bad = values.findIndex((x) => !Number.isFinite(x));
+      if (bad >= 0) throw new Error(`LoRA.load: ${key}[${bad}] is ${values[bad]}; adapter weights must be finite`);
     }
+    for (const [key, v] of targets) tf.tidy(() => v.assign(tf.tensor(weights.get(key)!, v.shape)));
   }
 
   dispose(): void {

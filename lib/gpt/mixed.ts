@@ -36,6 +36,7 @@ export const HALF_FORMATS: Record<HalfFormat, FormatSpec> = {
  * promise ties-to-even); the bit-exact conversions are in lib/efficiency/precision.ts.
  */
 export function roundToHalf(x: tf.Tensor, format: HalfFormat): tf.Tensor {
+  if (!Object.hasOwn(HALF_FORMATS, format)) throw new Error(`roundToHalf: format must be one of ${Object.keys(HALF_FORMATS).join(", ")}; got ${JSON.stringify(format)}`);
   const { precision, minNormal, maxFinite, splitLimit } = HALF_FORMATS[format];
   return tf.tidy(() => {
     const sigma = 2 ** (24 - precision) + 1;
@@ -69,6 +70,7 @@ export function castHalf(x: tf.Tensor, format: HalfFormat): tf.Tensor {
 
 /** Whether every value of every tensor is finite: one reduction and one read per call. */
 export async function allFinite(tensors: tf.Tensor[]): Promise<boolean> {
+  if (tensors.length === 0) return true; // nothing to overflow
   const bad = tf.tidy(() => sumTensors(tensors.map((t) => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(t)), "int32")))));
   const [count] = await bad.data();
   bad.dispose();

@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Random } from "../core/random";
 import { castHalf, type HalfFormat } from "./mixed";
 import { crossEntropy, embed, gelu, layerNorm, linear, matMul2d } from "./ops";
-import { shown } from "../core/checks";
+import { checkPositiveInteger, shown } from "../core/checks";
 import { checkMemory } from "../core/machine";
 
 export interface GPTConfig {
@@ -33,6 +33,7 @@ export const BABY_GPT: Omit<GPTConfig, "vocabSize"> = {
 };
 
 export function validateConfig(config: GPTConfig): GPTConfig {
+  if (typeof config !== "object" || config === null) throw new Error(`GPTConfig must be an object { vocabSize, blockSize, nLayer, nHead, nEmbd, ... }; got ${shown(config)}`);
   const positiveInts: (keyof GPTConfig)[] = ["vocabSize", "blockSize", "nLayer", "nHead", "nEmbd"];
   for (const key of positiveInts) {
     const v = config[key];
@@ -197,6 +198,8 @@ export class GPT {
       if (values.length !== size(spec.shape)) {
         throw new Error(`GPT.fromWeights: ${spec.name} has ${values.length} values; shape [${spec.shape}] needs ${size(spec.shape)}`);
       }
+      const bad = values.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw new Error(`GPT.fromWeights: ${spec.name}[${bad}] is ${values[bad]}; a model's weights must be finite`);
       params.set(spec.name, variableFrom(values, spec.shape));
     }
     return new GPT({ ...config }, params);
@@ -228,6 +231,7 @@ export class GPT {
   private checkInput(ids: Int32Array, batchSize: number, T: number): void {
     const { blockSize, vocabSize } = this.config;
     if (!Number.isInteger(T) || T < 1) throw new Error(`GPT.forward: sequence length must be a positive integer; got ${T}`);
+    checkPositiveInteger("GPT.forward", "batchSize", batchSize);
     if (T > blockSize) throw new Error(`GPT.forward: cannot forward a sequence of length ${T}; blockSize is only ${blockSize}`);
     if (ids.length !== batchSize * T) throw new Error(`GPT.forward: got ${ids.length} token ids for batch ${batchSize} × length ${T} = ${batchSize * T}`);
     for (let i = 0; i < ids.length; i++) {

@@ -20,6 +20,8 @@ export function sampleFromLogits(logits: Float32Array, temperature: number, topK
   if (logits.length === 0) throw new Error("sampleFromLogits: no logits to sample from");
   if (!(Number.isFinite(temperature) && temperature > 0)) throw new Error(`sampleFromLogits: temperature must be a positive number; got ${temperature}`);
   if (topK !== undefined && !(Number.isInteger(topK) && topK >= 1)) throw new Error(`sampleFromLogits: topK must be a positive integer (or undefined for all); got ${topK}`);
+  const bad = logits.findIndex((l) => Number.isNaN(l) || l === Infinity);
+  if (bad >= 0) throw new Error(`sampleFromLogits: logits[${bad}] is ${logits[bad]}; logits must be finite, or -Infinity for a token that cannot be drawn`);
   const scaled = Array.from(logits, (l) => l / temperature);
   if (topK !== undefined && topK < scaled.length) {
     const threshold = [...scaled].sort((a, b) => b - a)[topK - 1];
@@ -35,7 +37,7 @@ export function sampleFromLogits(logits: Float32Array, temperature: number, topK
   }
   // Rounding left r ≥ 0 after the last token: it is the last one with weight.
   for (let i = weights.length - 1; i >= 0; i--) if (weights[i] > 0) return i;
-  throw new Error("sampleFromLogits: every logit is -Infinity or NaN");
+  throw new Error("sampleFromLogits: every logit is -Infinity; at least one token must be possible");
 }
 
 /** The prompt followed by `maxNewTokens` sampled tokens. */
@@ -43,7 +45,9 @@ export async function generate(model: GPT, prompt: Int32Array, options: SampleOp
   const { maxNewTokens, temperature = 1, topK, seed = 1337 } = options;
   const { blockSize, vocabSize } = model.config;
   if (prompt.length < 1) throw new Error("generate: the prompt is empty; give at least one token (e.g. a newline)");
-  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) throw new Error(`generate: maxNewTokens must be a non-negative integer; got ${maxNewTokens}`);
+  if (!(Number.isInteger(maxNewTokens) && maxNewTokens >= 0 && maxNewTokens <= 1e6)) {
+    throw new Error(`generate: maxNewTokens must be an integer from 0 to 1,000,000 (one model call each); got ${maxNewTokens}`);
+  }
   if (!(temperature > 0)) throw new Error(`generate: temperature must be positive; got ${temperature}`);
   if (topK !== undefined && !(Number.isInteger(topK) && topK >= 1 && topK <= vocabSize)) {
     throw new Error(`generate: topK must be an integer in [1, ${vocabSize}]; got ${topK}`);

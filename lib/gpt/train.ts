@@ -17,7 +17,7 @@ import { allFinite } from "./mixed";
 import { parameterSpecs, flopsPerToken, trainingBytes, type GPT } from "./model";
 import { checkMemory } from "../core/machine";
 import { batchLoss, DataParallel, resolveWorkers } from "./parallel";
-import { shown } from "../core/checks";
+import { checkKnownKeys, checkNumber, checkPositiveInteger, shown } from "../core/checks";
 
 export { AdamW, DeviceAdamW, type AdamWConfig } from "./adamw";
 
@@ -81,18 +81,19 @@ export const DEFAULT_TRAIN: TrainConfig = {
 };
 
 export function validateTrainConfig(c: TrainConfig): TrainConfig {
+  checkKnownKeys("TrainConfig", c, { ...DEFAULT_TRAIN, decaySteps: undefined });
   const ints: (keyof TrainConfig)[] = ["steps", "batchSize", "gradAccumSteps"];
   for (const k of ints) if (!Number.isInteger(c[k]) || (c[k] as number) < 1) throw new Error(`TrainConfig.${k} must be a positive integer; got ${c[k]}`);
   for (const k of ["warmupSteps", "evalInterval"] as const) {
     if (!Number.isInteger(c[k]) || c[k] < 0) throw new Error(`TrainConfig.${k} must be a non-negative integer; got ${c[k]}`);
   }
   if (!Number.isInteger(c.evalBatches) || c.evalBatches < 0) throw new Error(`TrainConfig.evalBatches must be a non-negative integer; got ${c.evalBatches}`);
-  if (!(c.learningRate > 0)) throw new Error(`TrainConfig.learningRate must be positive; got ${c.learningRate}`);
+  if (!(c.learningRate > 0 && c.learningRate < Infinity)) throw new Error(`TrainConfig.learningRate must be positive; got ${c.learningRate}`);
   if (!(c.minLearningRate >= 0 && c.minLearningRate <= c.learningRate)) {
     throw new Error(`TrainConfig.minLearningRate must be in [0, learningRate = ${c.learningRate}]; got ${c.minLearningRate}`);
   }
   for (const k of ["beta1", "beta2"] as const) if (!(c[k] >= 0 && c[k] < 1)) throw new Error(`TrainConfig.${k} must be in [0, 1); got ${c[k]}`);
-  for (const k of ["weightDecay", "gradClip"] as const) if (!(c[k] >= 0)) throw new Error(`TrainConfig.${k} must be ≥ 0; got ${c[k]}`);
+  for (const k of ["weightDecay", "gradClip"] as const) if (!(c[k] >= 0 && c[k] < Infinity)) throw new Error(`TrainConfig.${k} must be a finite number ≥ 0; got ${c[k]}`);
   if (!(c.eps > 0)) throw new Error(`TrainConfig.eps must be positive; got ${c.eps}`);
   if (!["fp32", "fp16", "bf16"].includes(c.precision)) throw new Error(`TrainConfig.precision must be "fp32", "fp16" or "bf16"; got ${shown(c.precision)}`);
   if (!["fp32", "fp16", "bf16"].includes(c.masterWeights)) throw new Error(`TrainConfig.masterWeights must be "fp32", "fp16" or "bf16"; got ${shown(c.masterWeights)}`);
@@ -109,6 +110,10 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
 /** Linear warmup from 0 to the peak, then cosine decay to the minimum (nanoGPT's get_lr). */
 export function learningRateAt(step: number, c: Pick<TrainConfig, "learningRate" | "minLearningRate" | "warmupSteps" | "decaySteps" | "steps">): number {
   if (!(Number.isInteger(step) && step >= 0)) throw new Error(`learningRateAt: step must be a non-negative integer; got ${step}`);
+  checkNumber("learningRateAt", "learningRate", c.learningRate, 0);
+  checkNumber("learningRateAt", "minLearningRate", c.minLearningRate, 0, c.learningRate);
+  if (!(Number.isInteger(c.warmupSteps) && c.warmupSteps >= 0)) throw new Error(`learningRateAt: warmupSteps must be a non-negative integer; got ${c.warmupSteps}`);
+  checkPositiveInteger("learningRateAt", "steps", c.steps);
   if (c.decaySteps !== undefined && !(Number.isInteger(c.decaySteps) && c.decaySteps >= 1)) throw new Error(`learningRateAt: decaySteps must be a positive integer; got ${c.decaySteps}`);
   const decaySteps = c.decaySteps ?? c.steps;
   if (step < c.warmupSteps) return (c.learningRate * (step + 1)) / (c.warmupSteps + 1);
@@ -210,6 +215,10 @@ export async function parameterGradients(model: GPT, batch: { x: Int32Array; y: 
  * runs) are compared on exactly the same text.
  */
 export async function heldOutLoss(model: GPT, ids: Int32Array, maxTokens: number, batchSize = 16): Promise<number> {
+  if (!(maxTokens === Infinity || (Number.isInteger(maxTokens) && maxTokens >= 1))) {
+    throw new Error(`heldOutLoss: maxTokens must be a positive integer (or Infinity: all of ids); got ${shown(maxTokens)}`);
+  }
+  checkPositiveInteger("heldOutLoss", "batchSize", batchSize);
   const T = model.config.blockSize;
   const windows = Math.floor((Math.min(maxTokens, ids.length) - 1) / T);
   if (windows < 1) throw new Error(`heldOutLoss: needs at least ${T + 1} tokens for one window of ${T}; got ${Math.min(maxTokens, ids.length)}`);

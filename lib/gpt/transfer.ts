@@ -4,6 +4,7 @@
 import * as tf from "@tensorflow/tfjs";
 
 import type { Tokenizer } from "../core/data";
+import { checkPositiveInteger } from "../core/checks";
 import { Random } from "../core/random";
 import type { Adapters, GPT } from "./model";
 import { crossEntropy, matMul2d } from "./ops";
@@ -30,6 +31,12 @@ export function checkLabeled(data: LabeledSequences, where: string): number {
     }
   }
   return n;
+}
+
+/** A head must answer with as many classes as the data has. */
+function checkHeadFits(fn: string, head: ClassifierHead, data: LabeledSequences): void {
+  const classes = head.b.shape[0];
+  if (classes !== data.classes.length) throw new Error(`${fn}: the head has ${classes} classes but the data ${data.classes.length} (${data.classes.join(", ")})`);
 }
 
 function rows(data: LabeledSequences, indices: ArrayLike<number>): { ids: Int32Array; labels: Int32Array } {
@@ -100,6 +107,9 @@ export interface FineTuneOptions {
 export async function fineTune(o: FineTuneOptions): Promise<number[]> {
   const n = checkLabeled(o.data, "fineTune");
   if (!Number.isInteger(o.steps) || o.steps < 1) throw new Error(`fineTune: steps must be a positive integer; got ${o.steps}`);
+  checkPositiveInteger("fineTune", "batchSize", o.batchSize);
+  checkHeadFits("fineTune", o.head, o.data);
+  if (!(o.learningRate > 0 && o.learningRate < Infinity)) throw new Error(`fineTune: learningRate must be a positive number; got ${o.learningRate}`);
   const batchSize = Math.min(o.batchSize, n);
   const random = new Random(o.seed ?? 1);
   const optimizer = new AdamW(o.trainable, { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: o.weightDecay ?? 0.01, gradClip: 1 });
@@ -138,6 +148,8 @@ export async function evaluateClassifier(
   model: GPT, head: ClassifierHead, data: LabeledSequences, adapters?: Adapters, batchSize = 32,
 ): Promise<{ predicted: Int32Array; loss: number; accuracy: number }> {
   const n = checkLabeled(data, "evaluateClassifier");
+  checkPositiveInteger("evaluateClassifier", "batchSize", batchSize);
+  checkHeadFits("evaluateClassifier", head, data);
   const predicted = new Int32Array(n);
   let lossSum = 0, correct = 0;
   for (let start = 0; start < n; start += batchSize) {
@@ -163,6 +175,7 @@ export async function evaluateClassifier(
  */
 export async function layerFeatures(model: GPT, data: LabeledSequences, batchSize = 32): Promise<Float32Array[]> {
   const n = checkLabeled(data, "layerFeatures");
+  checkPositiveInteger("layerFeatures", "batchSize", batchSize);
   const { nLayer, nEmbd: C } = model.config;
   const T = data.length;
   const out = Array.from({ length: nLayer + 2 }, () => new Float32Array(n * C));
@@ -186,6 +199,10 @@ export async function layerFeatures(model: GPT, data: LabeledSequences, batchSiz
  * sequences of equal length L (row-major [N, L]): Σ_t log p(x_t | x_<t), t ≥ scoreFrom.
  */
 export async function continuationLogLikelihood(model: GPT, ids: Int32Array, length: number, scoreFrom: number, batchSize = 32): Promise<Float64Array> {
+  if (!(Number.isInteger(length) && length >= 2)) {
+    throw new Error(`continuationLogLikelihood: length must be an integer ≥ 2 (a token of context and one to score); got ${length}`);
+  }
+  checkPositiveInteger("continuationLogLikelihood", "batchSize", batchSize);
   if (!(Number.isInteger(scoreFrom) && scoreFrom >= 1 && scoreFrom < length)) {
     throw new Error(`continuationLogLikelihood: scoreFrom must be in [1, ${length - 1}] (at least one token of context and one to score); got ${scoreFrom}`);
   }
@@ -273,9 +290,19 @@ export async function zeroShotScores(
   return scores;
 }
 
+/** Every example scores the same classes, each with a number (-Infinity allowed: an impossible answer; NaN not). */
+function checkScores(fn: string, scores: Float64Array[]): void {
+  scores.forEach((s, i) => {
+    if (s.length !== scores[0].length) throw new Error(`${fn}: example ${i} has ${s.length} class scores, example 0 has ${scores[0].length}`);
+    const c = s.findIndex(Number.isNaN);
+    if (c >= 0) throw new Error(`${fn}: example ${i}, class ${c}: the score is NaN`);
+  });
+}
+
 /** Each class's mean score over a set of (unlabelled) examples. */
 export function classMeans(scores: Float64Array[]): Float64Array {
   if (scores.length === 0) throw new Error("classMeans: no examples to average");
+  checkScores("classMeans", scores);
   const means = new Float64Array(scores[0].length);
   for (const s of scores) s.forEach((v, c) => { means[c] += v / scores.length; });
   return means;
@@ -283,6 +310,10 @@ export function classMeans(scores: Float64Array[]): Float64Array {
 
 /** The class with the highest score, after subtracting each class's `bias` (a calibration) if given. */
 export function predictFromScores(scores: Float64Array[], bias?: Float64Array): Int32Array {
+  checkScores("predictFromScores", scores);
+  const classes = scores[0]?.length ?? 0;
+  if (bias !== undefined && bias.length !== classes) throw new Error(`predictFromScores: bias has ${bias.length} values for ${classes} classes`);
+  if (bias?.some((b) => !Number.isFinite(b))) throw new Error(`predictFromScores: bias[${bias.findIndex((b) => !Number.isFinite(b))}] is not finite`);
   return Int32Array.from(scores, (s) => {
     let best = 0;
     for (let c = 1; c < s.length; c++) if (s[c] - (bias?.[c] ?? 0) > s[best] - (bias?.[best] ?? 0)) best = c;

@@ -3,18 +3,26 @@
 // equal compute, with and without the cost of computing the scores, and how well a score finds
 // the truly hard examples.
 import { fitPowerLaw, type PowerLawFit } from "../scaling/powerlaw";
-import { selectByScore, type KeepRule } from "./select";
+import { KEEP_RULES, selectByScore, type KeepRule } from "./select";
 import { localExponents, paretoFrontier, rankCorrelation, type PruningRow, type ScoreName } from "./experiment";
+import { shown } from "../core/checks";
+
+function checkRule(fn: string, keep: string, fraction: number): void {
+  if (!(KEEP_RULES as readonly string[]).includes(keep)) throw new Error(`${fn}: keep must be one of ${KEEP_RULES.join(", ")}; got ${shown(keep)}`);
+  if (!(fraction > 0 && fraction <= 1)) throw new Error(`${fn}: fraction must be in (0, 1]; got ${shown(fraction)}`);
+}
 
 /** The row for one rule, fraction kept and pool size (and score, when the rows hold several). */
 export function pruningRow(rows: PruningRow[], keep: KeepRule, fraction: number, poolSize: number, score?: ScoreName): PruningRow {
+  checkRule("pruningRow", keep, fraction);
   const row = rows.find((r) => r.keep === keep && r.fraction === fraction && r.poolSize === poolSize && (score === undefined || r.score === score));
   if (!row) throw new Error(`pruningRow: no row keeps ${keep} ${fraction} of a pool of ${poolSize}${score ? ` by ${score}` : ""}`);
   return row;
 }
 
-/** One rule's runs at one fraction kept, fewest examples first: test error against training-set size. */
+/** One rule's runs at one fraction kept, fewest examples first: test error against training-set size (empty if the rows have none). */
 export function pruningCurve(rows: PruningRow[], keep: KeepRule, fraction: number): PruningRow[] {
+  checkRule("pruningCurve", keep, fraction);
   return rows.filter((r) => r.fraction === fraction && r.keep === keep).sort((a, b) => a.kept - b.kept);
 }
 
@@ -23,6 +31,7 @@ export function pruningCurve(rows: PruningRow[], keep: KeepRule, fraction: numbe
  * larger pool, and whether keep-easy wins somewhere below it; null when keep-hard never settles.
  */
 export function crossover(rows: PruningRow[], fraction: number, poolSizes: number[]): { poolSize: number; easyWinsBelow: boolean } | null {
+  if (poolSizes.length === 0) throw new Error("crossover: poolSizes is empty; give the pool sizes to compare keep-hard and keep-easy at");
   const wins = poolSizes.map((p) => pruningRow(rows, "hard", fraction, p).testError < pruningRow(rows, "easy", fraction, p).testError);
   const from = wins.findIndex((_, i) => wins.slice(i).every((w) => w));
   return from < 0 ? null : { poolSize: poolSizes[from], easyWinsBelow: wins.slice(0, from).some((w) => !w) };
@@ -30,6 +39,12 @@ export function crossover(rows: PruningRow[], fraction: number, poolSizes: numbe
 
 /** A power law error ≈ a·n^(−α) per fraction kept (keep hard), each fitted on kept sizes in [lo, hi] (±5%); null with < 2 points. */
 export function powerLawsByFraction(rows: PruningRow[], fractions: number[], range: { lo: number; hi: number }): { fraction: number; fit: PowerLawFit | null }[] {
+  const fn = "powerLawsByFraction";
+  if (fractions.length === 0) throw new Error(`${fn}: fractions is empty; give at least one`);
+  if (range == null || !(range.lo > 0) || !(range.hi >= range.lo) || !Number.isFinite(range.hi)) {
+    throw new Error(`${fn}: range must have finite lo and hi with 0 < lo ≤ hi; got ${shown(range)}`);
+  }
+  fractions.forEach((f) => checkRule(fn, "hard", f));
   return fractions.map((fraction) => {
     const inRange = pruningCurve(rows, "hard", fraction).filter((r) => r.kept >= range.lo * 0.95 && r.kept <= range.hi * 1.05);
     return { fraction, fit: inRange.length >= 2 ? fitPowerLaw(inRange.map((r) => r.kept), inRange.map((r) => r.testError)) : null };
@@ -43,6 +58,8 @@ export function powerLawsByFraction(rows: PruningRow[], fractions: number[], ran
 export function fasterThan(
   rows: PruningRow[], fraction: number, alpha: number,
 ): { range: { from: number; to: number } | null; steepest: { x: number; exponent: number } } | null {
+  if (!Number.isFinite(alpha)) throw new Error(`fasterThan: alpha must be a finite number (the exponent to compare with); got ${shown(alpha)}`);
+  checkRule("fasterThan", "hard", fraction);
   const curve = pruningCurve(rows, "hard", fraction);
   if (curve.length < 2) return null;
   const points = localExponents(curve.map((r) => r.kept), curve.map((r) => r.testError));
@@ -115,6 +132,9 @@ function checkReuses(fn: string, reuses: number): void {
  * that is truly among the hardest `fraction` (a random score gets `fraction` on average).
  */
 export function scoreAgreement(scores: ArrayLike<number>, teacherMargin: ArrayLike<number>, fraction = 0.2): { rankCorrelation: number; hardestOverlap: number } {
+  const fn = "scoreAgreement";
+  if (scores.length !== teacherMargin.length) throw new Error(`${fn}: there are ${scores.length} scores but ${teacherMargin.length} margins; expected one per example`);
+  checkRule(fn, "hard", fraction);
   const closeness = Float64Array.from(teacherMargin, (t) => -Math.abs(t));
   const hardest = (values: ArrayLike<number>) => selectByScore(values, { fraction, keep: "hard" });
   const truly = new Set(hardest(closeness));

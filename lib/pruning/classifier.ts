@@ -1,8 +1,9 @@
 // The small classifier the pruning scores are read from, and the one trained on the pruned
 // sets: softmax over a linear map, or over one hidden ReLU layer. Float64 and one example at a
 // time, so that every per-example gradient is exact (GraNd needs them) and checkable by hand.
-import { checkExamples, type Examples } from "./examples";
+import { checkExamples, checkFloat64Count, type Examples } from "./examples";
 import { Random } from "../core/random";
+import { shown } from "../core/checks";
 
 export interface ClassifierConfig {
   inputDim: number;
@@ -30,13 +31,29 @@ export interface SgdOptions {
   onEpochEnd?: (epoch: number) => void;
 }
 
-function checkConfig(c: ClassifierConfig): void {
+/** Throws unless the shape is whole numbers (inputDim ≥ 1, hidden ≥ 0, classes ≥ 2) and initScale a finite number ≥ 0; `fn` names the caller. */
+export function checkConfig(c: ClassifierConfig, fn = "SoftmaxClassifier"): void {
+  if (c == null) throw new Error(`${fn}: expected a config {inputDim, classes, hidden}; got ${c}`);
   for (const [k, v] of Object.entries({ inputDim: c.inputDim, classes: c.classes, hidden: c.hidden })) {
-    if (!Number.isInteger(v) || v < (k === "hidden" ? 0 : 1)) throw new Error(`SoftmaxClassifier: ${k} must be an integer ≥ ${k === "hidden" ? 0 : 1}; got ${v}`);
+    if (!Number.isInteger(v) || v < (k === "hidden" ? 0 : 1)) throw new Error(`${fn}: ${k} must be an integer ≥ ${k === "hidden" ? 0 : 1}; got ${shown(v)}`);
   }
-  if (c.classes < 2) throw new Error(`SoftmaxClassifier: classes must be ≥ 2; got ${c.classes}`);
+  if (c.classes < 2) throw new Error(`${fn}: classes must be ≥ 2; got ${c.classes}`);
   const s = c.initScale ?? 1;
-  if (!(s >= 0) || !Number.isFinite(s)) throw new Error(`SoftmaxClassifier: initScale must be a finite number ≥ 0; got ${s}`);
+  if (!(s >= 0) || !Number.isFinite(s)) throw new Error(`${fn}: initScale must be a finite number ≥ 0; got ${shown(s)}`);
+}
+
+/** Throws unless every parameter is finite (a NaN would make every prediction class 0, silently). */
+function checkFinite(fn: string, params: Float64Array, advice: string): void {
+  for (let j = 0; j < params.length; j++) {
+    if (!Number.isFinite(params[j])) throw new Error(`${fn}: params[${j}] is ${params[j]}; ${advice}`);
+  }
+}
+
+/** A logit that is not finite: parameters too large for the inputs, as after diverged training. */
+class LogitOverflowError extends Error {
+  constructor(readonly row: number, readonly unit: number, readonly logit: number) {
+    super(`probabilitiesInto: the logit of class ${unit} for row ${row} is ${logit}; the parameters are too large for these inputs (did training diverge? lower the learning rate)`);
+  }
 }
 
 /**
@@ -56,9 +73,11 @@ export class SoftmaxClassifier {
     checkConfig(config);
     this.config = { ...config };
     const size = SoftmaxClassifier.parameterCount(config);
+    checkFloat64Count("SoftmaxClassifier", `the parameters of inputDim ${config.inputDim}, hidden ${config.hidden}, classes ${config.classes}`, size);
     if (params && params.length !== size) {
       throw new Error(`SoftmaxClassifier: expected ${size} parameters for inputDim ${config.inputDim}, hidden ${config.hidden}, classes ${config.classes}; got ${params.length}`);
     }
+    if (params) checkFinite("SoftmaxClassifier", params, "every parameter must be a finite number");
     this.params = params ? Float64Array.from(params) : new Float64Array(size);
     this.hiddenBuffer = new Float64Array(config.hidden);
     this.logitBuffer = new Float64Array(config.classes);
@@ -67,6 +86,7 @@ export class SoftmaxClassifier {
   }
 
   static parameterCount(c: ClassifierConfig): number {
+    checkConfig(c, "SoftmaxClassifier.parameterCount");
     const { inputDim: d, classes: k, hidden: h } = c;
     return h > 0 ? h * d + h + k * h + k : k * d + k;
   }
@@ -105,9 +125,22 @@ export class SoftmaxClassifier {
     return { f: a, off: 0 };
   }
 
-  /** Softmax probabilities of the example at row `row` of `x` ([?, inputDim]), written into `out`. */
+  /** Throws unless `row` is a whole row of `x` ([?, inputDim]). O(1): called once per example. */
+  private checkRow(fn: string, x: Float64Array, row: number): void {
+    const d = this.config.inputDim;
+    if (!(x instanceof Float64Array)) throw new Error(`${fn}: x must be a Float64Array [rows, inputDim]`);
+    const rows = Math.floor(x.length / d);
+    if (!Number.isInteger(row) || row < 0 || row >= rows) throw new Error(`${fn}: row ${shown(row)} is outside [0, ${rows}) (x holds ${rows} rows of inputDim ${d})`);
+  }
+
+  /**
+   * Softmax probabilities of the example at row `row` of `x` ([?, inputDim]), written into `out`.
+   * Unlike the methods that take Examples, it does not scan x or the parameters for NaN.
+   */
   probabilitiesInto(x: Float64Array, row: number, out: Float64Array): Float64Array {
     const { inputDim: d, classes: k, hidden: h } = this.config;
+    this.checkRow("probabilitiesInto", x, row);
+    if (!(out != null && out.length >= k)) throw new Error(`probabilitiesInto: out must hold ${k} values (one per class); got ${out == null ? shown(out) : out.length}`);
     const { f, off } = this.features(x, row * d);
     const m = h > 0 ? h : d;
     const base = h > 0 ? h * d + h : 0; // where the last layer's weights start
@@ -117,6 +150,7 @@ export class SoftmaxClassifier {
       let z = p[base + k * m + c];
       const w = base + c * m;
       for (let i = 0; i < m; i++) z += p[w + i] * f[off + i];
+      if (!Number.isFinite(z)) throw new LogitOverflowError(row, c, z);
       this.logitBuffer[c] = z;
       if (z > max) max = z;
     }
@@ -152,6 +186,13 @@ export class SoftmaxClassifier {
    */
   accumulateGradient(x: Float64Array, row: number, label: number, grad: Float64Array, scale = 1): { loss: number; correct: boolean } {
     const { inputDim: d, classes: k, hidden: h } = this.config;
+    const fn = "accumulateGradient";
+    this.checkRow(fn, x, row);
+    if (!Number.isInteger(label) || label < 0 || label >= k) throw new Error(`${fn}: label ${shown(label)} is not a class in [0, ${k})`);
+    if (!(grad instanceof Float64Array) || grad.length !== this.params.length) {
+      throw new Error(`${fn}: grad must be a Float64Array of ${this.params.length} values (one per parameter); got ${grad instanceof Float64Array ? grad.length : shown(grad)}`);
+    }
+    if (!Number.isFinite(scale)) throw new Error(`${fn}: scale must be a finite number; got ${shown(scale)}`);
     const prob = this.probabilitiesInto(x, row, this.probBuffer);
     const correct = argmax(prob) === label;
     const loss = -Math.log(Math.max(prob[label], 1e-300));
@@ -197,32 +238,47 @@ export class SoftmaxClassifier {
     return new SoftmaxClassifier(this.config, this.params);
   }
 
+  /** Checks `data` against the classifier, and that its parameters are still finite; returns the number of examples. */
   checkData(fn: string, data: Examples): number {
     const n = checkExamples(fn, data);
     if (data.dim !== this.config.inputDim || data.classes !== this.config.classes) {
       throw new Error(`${fn}: examples have dim ${data.dim} and ${data.classes} classes but the classifier expects inputDim ${this.config.inputDim} and ${this.config.classes} classes`);
     }
+    checkFinite(fn, this.params, "the classifier's parameters must be finite (did training diverge? lower the learning rate)");
     return n;
   }
 }
 
+/** Index of the largest value (the first, among ties). */
 export function argmax(values: ArrayLike<number>): number {
+  if (values == null || values.length === 0) throw new Error("argmax: no values given; expected at least one");
+  if (Number.isNaN(values[0])) throw new Error("argmax: values[0] is NaN; expected numbers");
   let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  for (let i = 1; i < values.length; i++) {
+    if (values[i] > values[best]) best = i;
+    else if (Number.isNaN(values[i])) throw new Error(`argmax: values[${i}] is NaN; expected numbers`);
+  }
   return best;
 }
 
 function checkSgd(o: SgdOptions): void {
+  if (o == null) throw new Error(`trainClassifier: options {epochs, batchSize, learningRate, seed} are required; got ${o}`);
   if (!Number.isInteger(o.epochs) || o.epochs < 0) throw new Error(`trainClassifier: epochs must be an integer ≥ 0; got ${o.epochs}`);
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new Error(`trainClassifier: batchSize must be a positive integer; got ${o.batchSize}`);
   if (!(o.learningRate > 0) || !Number.isFinite(o.learningRate)) throw new Error(`trainClassifier: learningRate must be a finite positive number; got ${o.learningRate}`);
   const wd = o.weightDecay ?? 0;
   if (!(wd >= 0) || !Number.isFinite(wd)) throw new Error(`trainClassifier: weightDecay must be a finite number ≥ 0; got ${wd}`);
   if (!Number.isFinite(o.seed)) throw new Error(`trainClassifier: seed must be a finite number; got ${o.seed}`);
+  for (const k of ["onPresented", "onEpochEnd"] as const) {
+    if (o[k] !== undefined && typeof o[k] !== "function") throw new Error(`trainClassifier: ${k} must be a function (or omitted); got ${shown(o[k])}`);
+  }
 }
 
-/** A seeded permutation of 0..n−1 (Fisher–Yates). */
+/** A seeded permutation of 0..n−1 (Fisher–Yates); n = 0 gives an empty one. */
 export function permutation(n: number, random: Random): Int32Array {
+  if (!Number.isInteger(n) || n < 0) throw new Error(`permutation: n must be an integer ≥ 0; got ${shown(n)}`);
+  if (n > 2 ** 28) throw new Error(`permutation: n = ${n} would need an Int32Array of ${(n * 4 / 2 ** 30).toFixed(1)} GiB; expected n ≤ 2^28`);
+  if (random == null || typeof random.int !== "function") throw new Error(`permutation: random must be a Random (from lib/core/random); got ${shown(random)}`);
   const order = Int32Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = random.int(i + 1);
@@ -243,21 +299,34 @@ export function trainClassifier(model: SoftmaxClassifier, data: Examples, option
   const grad = new Float64Array(model.params.length);
   const p = model.params;
   const wd = options.weightDecay ?? 0;
-  for (let epoch = 0; epoch < options.epochs; epoch++) {
-    const order = permutation(n, random);
-    for (let start = 0; start < n; start += options.batchSize) {
-      const end = Math.min(n, start + options.batchSize);
-      grad.fill(0);
-      const scale = 1 / (end - start);
-      for (let b = start; b < end; b++) {
-        const i = order[b];
-        const { correct } = model.accumulateGradient(data.x, i, data.labels[i], grad, scale);
-        options.onPresented?.(i, correct, epoch);
+  const diverged = (epoch: number) => `training diverged in epoch ${epoch}; lower learningRate (${options.learningRate})`;
+  let epoch = 0;
+  try {
+    for (; epoch < options.epochs; epoch++) {
+      const order = permutation(n, random);
+      for (let start = 0; start < n; start += options.batchSize) {
+        const end = Math.min(n, start + options.batchSize);
+        grad.fill(0);
+        const scale = 1 / (end - start);
+        for (let b = start; b < end; b++) {
+          const i = order[b];
+          const { correct } = model.accumulateGradient(data.x, i, data.labels[i], grad, scale);
+          options.onPresented?.(i, correct, epoch);
+        }
+        const lr = options.learningRate;
+        let finite = true;
+        for (let j = 0; j < p.length; j++) {
+          p[j] -= lr * (grad[j] + wd * p[j]);
+          if (!Number.isFinite(p[j])) finite = false;
+        }
+        // Divergence is caught here, before it silently turns every prediction into class 0.
+        if (!finite) checkFinite("trainClassifier", p, diverged(epoch));
       }
-      const lr = options.learningRate;
-      for (let j = 0; j < p.length; j++) p[j] -= lr * (grad[j] + wd * p[j]);
+      options.onEpochEnd?.(epoch);
     }
-    options.onEpochEnd?.(epoch);
+  } catch (e) {
+    if (e instanceof LogitOverflowError) throw new Error(`trainClassifier: a logit of example ${e.row} became ${e.logit}; ${diverged(epoch)}`);
+    throw e;
   }
   return model;
 }

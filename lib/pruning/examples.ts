@@ -1,6 +1,31 @@
 // A labelled data set as the pruning toolkit sees it: one float64 row per example and an
 // integer class per row. Every public function checks it at the door, so that a mismatched
 // label count or an empty set fails with its numbers instead of as a NaN several calls later.
+import { shown } from "../core/checks";
+
+/** The most float64 values one array here may hold (2^28, 2 GiB): beyond it, refuse before allocating. */
+export const MAX_FLOAT64S = 2 ** 28;
+
+/** Throws unless `count` values (of `what`) fit under MAX_FLOAT64S; names the size and the bytes it would need. */
+export function checkFloat64Count(fn: string, what: string, count: number): void {
+  if (!(count <= MAX_FLOAT64S)) {
+    throw new Error(`${fn}: ${what} would hold ${count.toLocaleString("en-US")} float64 values (${(count * 8 / 2 ** 30).toFixed(1)} GiB), more than the ${MAX_FLOAT64S.toLocaleString("en-US")} (2 GiB) allowed; choose smaller sizes`);
+  }
+}
+
+/**
+ * ‖v‖₂. Math.hypot(...v) for short vectors (as before, to the last bit); for long ones, whose
+ * spread would overflow the call stack, a scaled sum of squares.
+ */
+export function euclideanNorm(v: Float64Array): number {
+  if (v.length <= 10_000) return Math.hypot(...v);
+  let largest = 0;
+  for (let i = 0; i < v.length; i++) largest = Math.max(largest, Math.abs(v[i]));
+  if (largest === 0 || !Number.isFinite(largest)) return largest;
+  let sum = 0;
+  for (let i = 0; i < v.length; i++) { const r = v[i] / largest; sum += r * r; }
+  return largest * Math.sqrt(sum);
+}
 
 export interface Examples {
   /** Inputs, row-major [n, dim]. */
@@ -42,7 +67,7 @@ export function subsetExamples(data: Examples, indices: ArrayLike<number>): Exam
   const labels = new Int32Array(indices.length);
   for (let k = 0; k < indices.length; k++) {
     const i = indices[k];
-    if (!Number.isInteger(i) || i < 0 || i >= n) throw new Error(`subsetExamples: index ${i} (position ${k}) is outside [0, ${n})`);
+    if (!Number.isInteger(i) || i < 0 || i >= n) throw new Error(`subsetExamples: index ${shown(i)} (position ${k}) is outside [0, ${n})`);
     x.set(data.x.subarray(i * d, i * d + d), k * d);
     labels[k] = data.labels[i];
   }

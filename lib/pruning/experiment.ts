@@ -4,12 +4,26 @@
 // a transformer's: one example through a network forward and backward costs 6 per parameter (2 forward,
 // 4 backward), a forward pass alone 2. The probes behind the scores have a hidden layer and the
 // student has none, so an epoch of a probe costs several epochs of the student.
-import { SoftmaxClassifier, trainClassifier, type ClassifierConfig } from "./classifier";
+import { checkConfig, SoftmaxClassifier, trainClassifier, type ClassifierConfig } from "./classifier";
 import { subsetExamples, type Examples } from "./examples";
 import { KMEANS_DEFAULTS, principalComponents } from "./kmeans";
 import { el2nScores, forgettingScores, grandScores, prototypeScores, randomScores, type ProbeOptions } from "./scores";
-import { selectByScore, type KeepRule } from "./select";
-import { teacherStudentData, teacherStudentError, type TeacherStudentData } from "./teacher";
+import { KEEP_RULES, selectByScore, type KeepRule } from "./select";
+import { checkTeacher, separationOf, teacherStudentData, teacherStudentError, type TeacherStudentData } from "./teacher";
+import { shown } from "../core/checks";
+
+/** Throws unless `value` is an integer ≥ `min`; `what` names it in the message. */
+function checkInteger(fn: string, what: string, value: number, min: number): void {
+  if (!Number.isInteger(value) || value < min) throw new Error(`${fn}: ${what} must be an integer ≥ ${min}; got ${shown(value)}`);
+}
+
+function checkScoreName(fn: string, name: string): void {
+  if (!(SCORE_NAMES as readonly string[]).includes(name)) throw new Error(`${fn}: unknown score ${shown(name)}; expected one of ${SCORE_NAMES.join(", ")}`);
+}
+
+function checkKeepRule(fn: string, keep: string): void {
+  if (!(KEEP_RULES as readonly string[]).includes(keep)) throw new Error(`${fn}: keep must be one of ${KEEP_RULES.join(", ")}; got ${shown(keep)}`);
+}
 
 export const SCORE_NAMES = ["EL2N", "GraNd", "forgetting", "prototype", "random"] as const;
 export type ScoreName = (typeof SCORE_NAMES)[number];
@@ -27,6 +41,8 @@ export interface ScoringOptions {
 
 /** FLOPs of one example through a classifier: forward and backward (6 per parameter), or forward only (2). */
 export function exampleFlops(config: ClassifierConfig, pass: "forward and backward" | "forward"): number {
+  checkConfig(config, "exampleFlops");
+  if (pass !== "forward and backward" && pass !== "forward") throw new Error(`exampleFlops: pass must be "forward and backward" or "forward"; got ${shown(pass)}`);
   return (pass === "forward" ? 2 : 6) * SoftmaxClassifier.parameterCount(config);
 }
 
@@ -44,6 +60,21 @@ export interface PoolShape {
  * (n·d² multiply-adds), power iteration, and k-means counted at its iteration cap, so an upper bound.
  */
 export function scoringFlops(name: ScoreName, pool: PoolShape, o: ScoringOptions): number {
+  const fn = "scoringFlops";
+  checkScoreName(fn, name);
+  if (pool == null || o == null) throw new Error(`${fn}: the pool's shape and the scoring options are required; got ${shown(pool)} and ${shown(o)}`);
+  checkInteger(fn, "poolSize", pool.poolSize, 1);
+  checkInteger(fn, "inputDim", pool.inputDim, 1);
+  checkInteger(fn, "classes", pool.classes, 2);
+  if (name === "EL2N" || name === "GraNd" || name === "forgetting") {
+    if (o.probe == null) throw new Error(`${fn}: scoring.probe is required for ${name}; got ${o.probe}`);
+    checkInteger(fn, "probe.runs", o.probe.runs, 1);
+    checkInteger(fn, "probe.hidden", o.probe.hidden, 0);
+    checkInteger(fn, name === "forgetting" ? "forgettingEpochs" : "probe.epochs", name === "forgetting" ? o.forgettingEpochs : o.probe.epochs, 0);
+  } else if (name === "prototype") {
+    checkInteger(fn, "prototypeComponents", o.prototypeComponents, 1);
+    checkInteger(fn, "prototypeClusters", o.prototypeClusters, 1);
+  }
   const { poolSize: n, inputDim: d, classes } = pool;
   const probe = { inputDim: d, classes, hidden: o.probe.hidden };
   const training = (epochs: number) => o.probe.runs * epochs * n * exampleFlops(probe, "forward and backward");
@@ -58,12 +89,18 @@ export function scoringFlops(name: ScoreName, pool: PoolShape, o: ScoringOptions
       return pca + kMeansCap;
     }
     case "random": return 0;
-    default: throw new Error(`scoringFlops: unknown score ${JSON.stringify(name)}; expected one of ${SCORE_NAMES.join(", ")}`);
+    default: throw new Error(`scoringFlops: unknown score ${shown(name)}; expected one of ${SCORE_NAMES.join(", ")}`);
   }
 }
 
-/** FLOPs to train the linear student for `epochs` on `kept` examples. */
+/** FLOPs to train the linear student for `epochs` on `kept` examples (a mean over seeds may be fractional). */
 export function studentFlops(kept: number, pool: Omit<PoolShape, "poolSize">, epochs: number): number {
+  const fn = "studentFlops";
+  if (!(kept >= 0) || !Number.isFinite(kept)) throw new Error(`${fn}: kept must be a finite number ≥ 0; got ${shown(kept)}`);
+  checkInteger(fn, "epochs", epochs, 0);
+  if (pool == null) throw new Error(`${fn}: the pool's shape {inputDim, classes} is required; got ${pool}`);
+  checkInteger(fn, "inputDim", pool.inputDim, 1);
+  checkInteger(fn, "classes", pool.classes, 2);
   return epochs * kept * exampleFlops({ inputDim: pool.inputDim, classes: pool.classes, hidden: 0 }, "forward and backward");
 }
 
@@ -139,11 +176,19 @@ export interface PruningRow {
  */
 export function pruningExperiment(o: PruningExperimentOptions): PruningRow[] {
   const fn = "pruningExperiment";
+  if (o == null) throw new Error(`${fn}: options are required; got ${o}`);
   if (o.seeds.length === 0) throw new Error(`${fn}: seeds is empty; give at least one`);
   if (o.poolSizes.length === 0 || o.fractions.length === 0 || o.keeps.length === 0 || o.scores.length === 0) {
     throw new Error(`${fn}: poolSizes, fractions, keeps and scores must each be non-empty; got ${o.poolSizes.length}, ${o.fractions.length}, ${o.keeps.length}, ${o.scores.length}`);
   }
-  for (const f of o.fractions) if (!(f > 0 && f <= 1)) throw new Error(`${fn}: fractions must be in (0, 1]; got ${f}`);
+  for (const f of o.fractions) if (!(f > 0 && f <= 1)) throw new Error(`${fn}: fractions must be in (0, 1]; got ${shown(f)}`);
+  o.poolSizes.forEach((n, i) => checkInteger(fn, `poolSizes[${i}]`, n, 1));
+  o.seeds.forEach((seed, i) => { if (!Number.isFinite(seed)) throw new Error(`${fn}: seeds[${i}] must be a finite number; got ${shown(seed)}`); });
+  o.keeps.forEach((keep) => checkKeepRule(fn, keep));
+  o.scores.forEach((score) => checkScoreName(fn, score));
+  checkTeacher(fn, o.teacher);
+  separationOf(fn, o.clusterSeparation);
+  if (o.onProgress !== undefined && typeof o.onProgress !== "function") throw new Error(`${fn}: onProgress must be a function (or omitted); got ${shown(o.onProgress)}`);
   const largest = Math.max(...o.poolSizes);
   const sums = new Map<string, { errors: number[]; mislabeled: number; kept: number; row: Omit<PruningRow, "testError" | "testErrorSe" | "mislabeled" | "kept" | "trainingFlops"> }>();
   const total = o.poolSizes.length * o.seeds.length;
@@ -217,7 +262,11 @@ export function paretoFrontier<T extends { compute: number; error: number }>(poi
   return frontier;
 }
 
-/** Spearman's rank correlation of two score vectors (ties get their mean rank; Infinity ranks last). */
+/**
+ * Spearman's rank correlation of two score vectors (ties get their mean rank; Infinity ranks last).
+ * A constant vector (every rank tied) has no order to agree with: its correlation is taken as 0,
+ * what a score that carries no information gets, rather than the undefined 0/0.
+ */
 export function rankCorrelation(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`rankCorrelation: the score vectors have ${a.length} and ${b.length} values; expected the same number`);
   if (a.length < 2) throw new Error(`rankCorrelation: needs at least 2 values; got ${a.length}`);

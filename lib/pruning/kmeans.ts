@@ -3,6 +3,7 @@
 // Written here rather than taken from a package so that it is float64, seeded with the course's
 // own generator, and small enough to read.
 import { Random } from "../core/random";
+import { checkFloat64Count, euclideanNorm } from "./examples";
 
 /** Defaults, and the power iteration's cap: also what lesson 04's FLOP count of the prototype score assumes. */
 export const KMEANS_DEFAULTS = { maxIterations: 100, restarts: 4, powerIterations: 1000 } as const;
@@ -86,6 +87,7 @@ function seedCentroids(points: Float64Array, n: number, dim: number, k: number, 
 export function kMeans(points: Float64Array, dim: number, options: KMeansOptions): KMeansResult {
   const fn = "kMeans";
   const n = checkPoints(fn, points, dim);
+  if (options == null) throw new Error(`${fn}: options {k, seed} are required; got ${options}`);
   const { k, seed } = options;
   if (!Number.isInteger(k) || k < 1 || k > n) throw new Error(`${fn}: k must be an integer in [1, ${n}] (the number of points); got ${k}`);
   const maxIterations = options.maxIterations ?? KMEANS_DEFAULTS.maxIterations;
@@ -132,11 +134,15 @@ export function kMeans(points: Float64Array, dim: number, options: KMeansOptions
 /**
  * The top `components` principal directions of the rows of `points` [n, dim], by power iteration
  * with deflation on the covariance, and the centred points projected onto them [n, components].
+ * Directions are unit vectors. Where no variance is left (identical points, or more components
+ * than the points span) a direction is an arbitrary (seeded) unit vector orthogonal to the ones
+ * before it, and its variance is 0. The covariance is dim × dim float64s, so dim ≤ 2^14.
  */
 export function principalComponents(points: Float64Array, dim: number, components: number, seed: number): { directions: Float64Array; projected: Float64Array; variances: Float64Array } {
   const fn = "principalComponents";
   const n = checkPoints(fn, points, dim);
   if (!Number.isInteger(components) || components < 1 || components > dim) throw new Error(`${fn}: components must be an integer in [1, ${dim}]; got ${components}`);
+  checkFloat64Count(fn, `the covariance of dim ${dim} (${dim}×${dim})`, dim * dim);
   const mean = new Float64Array(dim);
   for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) mean[j] += points[i * dim + j] / n;
   const cov = new Float64Array(dim * dim);
@@ -166,8 +172,11 @@ export function principalComponents(points: Float64Array, dim: number, component
         for (let j = 0; j < dim; j++) dot += w[j] * directions[p * dim + j];
         for (let j = 0; j < dim; j++) w[j] -= dot * directions[p * dim + j];
       }
-      const norm = Math.hypot(...w);
-      if (norm === 0) break;
+      const norm = euclideanNorm(w);
+      if (norm === 0) {
+        if (it === 0) orthonormalise(v, directions, c, dim); // v is still the raw random start
+        break;
+      }
       let change = 0;
       for (let j = 0; j < dim; j++) { const nv = w[j] / norm; change = Math.max(change, Math.abs(nv - v[j])); v[j] = nv; }
       lambda = norm;
@@ -185,4 +194,17 @@ export function principalComponents(points: Float64Array, dim: number, component
     }
   }
   return { directions, projected, variances };
+}
+
+/** Makes v (length dim) a unit vector orthogonal to the first `count` rows of `directions` (Gram–Schmidt, twice for accuracy). */
+function orthonormalise(v: Float64Array, directions: Float64Array, count: number, dim: number): void {
+  for (let pass = 0; pass < 2; pass++) {
+    for (let p = 0; p < count; p++) {
+      let dot = 0;
+      for (let j = 0; j < dim; j++) dot += v[j] * directions[p * dim + j];
+      for (let j = 0; j < dim; j++) v[j] -= dot * directions[p * dim + j];
+    }
+  }
+  const norm = euclideanNorm(v);
+  if (norm > 0) for (let j = 0; j < dim; j++) v[j] /= norm;
 }

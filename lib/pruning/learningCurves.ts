@@ -11,7 +11,8 @@
 // a bias) minimised exactly by Newton's method, which SGD would reach only after very many epochs.
 import { checkExamples, type Examples } from "./examples";
 import { meanAndStandardError, streamPrefix } from "./experiment";
-import { linearStudentError, teacherStudentData } from "./teacher";
+import { checkTeacher, linearStudentError, separationOf, teacherStudentData } from "./teacher";
+import { shown } from "../core/checks";
 import { solveSpd } from "../generalization/doubleDescent";
 
 /** Test error of the Hebbian student at α = n/d in the limit of large d, isotropic inputs (closed form). */
@@ -141,7 +142,18 @@ export interface LearningCurveOptions {
 /** Test error (mean and standard error over seeds) of a student trained on the first n examples of each seed's stream. */
 export function learningCurve(o: LearningCurveOptions): { poolSize: number; testError: number; testErrorSe: number }[] {
   const fn = "learningCurve";
+  if (o == null) throw new Error(`${fn}: options {teacher, clusterSeparation, poolSizes, seeds, student} are required; got ${o}`);
   if (o.seeds.length === 0 || o.poolSizes.length === 0) throw new Error(`${fn}: seeds and poolSizes must be non-empty; got ${o.seeds.length} and ${o.poolSizes.length}`);
+  checkTeacher(fn, o.teacher);
+  separationOf(fn, o.clusterSeparation);
+  o.poolSizes.forEach((n, i) => {
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${fn}: poolSizes[${i}] must be a positive integer; got ${shown(n)}`);
+  });
+  o.seeds.forEach((seed, i) => {
+    if (!Number.isFinite(seed)) throw new Error(`${fn}: seeds[${i}] must be a finite number; got ${shown(seed)}`);
+  });
+  if (typeof o.student !== "function") throw new Error(`${fn}: student must be a function (examples, seed) → {weights, bias}; got ${shown(o.student)}`);
+  if (o.onProgress !== undefined && typeof o.onProgress !== "function") throw new Error(`${fn}: onProgress must be a function (or omitted); got ${shown(o.onProgress)}`);
   const largest = Math.max(...o.poolSizes);
   const errors = o.poolSizes.map(() => [] as number[]);
   for (const seed of o.seeds) {

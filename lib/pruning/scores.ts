@@ -6,9 +6,10 @@
 //   prototype  distance to the nearest k-means centroid in an embedding, no labels (Sorscher et al. 2022)
 //   random     a seeded uniform draw: the baseline every score must beat
 import { SoftmaxClassifier, trainClassifier } from "./classifier";
-import { checkExamples, type Examples } from "./examples";
+import { checkExamples, checkFloat64Count, type Examples } from "./examples";
 import { kMeans } from "./kmeans";
 import { Random } from "../core/random";
+import { shown } from "../core/checks";
 
 /** How the probe classifiers behind EL2N, GraNd and forgetting are trained on the whole pool. */
 export interface ProbeOptions {
@@ -25,12 +26,16 @@ export interface ProbeOptions {
 }
 
 function checkProbe(fn: string, o: ProbeOptions): void {
+  if (o == null) throw new Error(`${fn}: options {hidden, epochs, batchSize, learningRate, runs, seed} are required; got ${o}`);
   if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error(`${fn}: runs must be a positive integer; got ${o.runs}`);
   if (!Number.isInteger(o.epochs) || o.epochs < 0) throw new Error(`${fn}: epochs must be an integer ≥ 0; got ${o.epochs}`);
+  if (!Number.isFinite(o.seed)) throw new Error(`${fn}: seed must be a finite number; got ${shown(o.seed)}`);
 }
 
 /** Seeds for each probe run's initialisation and example order, all drawn from one seed. */
 export function probeSeeds(seed: number, runs: number): { init: number; order: number }[] {
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`probeSeeds: runs must be a positive integer; got ${shown(runs)}`);
+  if (!Number.isFinite(seed)) throw new Error(`probeSeeds: seed must be a finite number; got ${shown(seed)}`);
   const r = new Random(seed);
   return Array.from({ length: runs }, () => ({ init: r.int(2 ** 31), order: r.int(2 ** 31) }));
 }
@@ -100,14 +105,16 @@ export class ForgettingCounter {
   private readonly learned: Uint8Array;
 
   constructor(readonly n: number) {
-    if (!Number.isInteger(n) || n < 1) throw new Error(`ForgettingCounter: n must be a positive integer; got ${n}`);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`ForgettingCounter: n must be a positive integer; got ${shown(n)}`);
+    checkFloat64Count("ForgettingCounter", `the counts of ${n} examples`, n);
     this.previous = new Int8Array(n).fill(-1); // −1: not presented yet
     this.events = new Float64Array(n);
     this.learned = new Uint8Array(n);
   }
 
   record(index: number, correct: boolean): void {
-    if (!Number.isInteger(index) || index < 0 || index >= this.n) throw new Error(`ForgettingCounter: index ${index} is outside [0, ${this.n})`);
+    if (!Number.isInteger(index) || index < 0 || index >= this.n) throw new Error(`ForgettingCounter: index ${shown(index)} is outside [0, ${this.n})`);
+    if (typeof correct !== "boolean") throw new Error(`ForgettingCounter.record: correct must be true or false; got ${shown(correct)}`);
     if (this.previous[index] === 1 && !correct) this.events[index]++;
     if (correct) this.learned[index] = 1;
     this.previous[index] = correct ? 1 : 0;
@@ -121,6 +128,12 @@ export class ForgettingCounter {
 /** Forgetting counts from a scripted history: history[i] is example i's correctness at each presentation, in order. */
 export function forgettingCounts(history: readonly (readonly boolean[])[]): Float64Array {
   if (!Array.isArray(history) || history.length === 0) throw new Error("forgettingCounts: the history is empty; expected one array of presentations per example");
+  history.forEach((presentations, i) => {
+    if (!Array.isArray(presentations)) throw new Error(`forgettingCounts: history[${i}] must be an array of true/false presentations; got ${shown(presentations)}`);
+    presentations.forEach((correct, j) => {
+      if (typeof correct !== "boolean") throw new Error(`forgettingCounts: history[${i}][${j}] must be true or false; got ${shown(correct)}`);
+    });
+  });
   const counter = new ForgettingCounter(history.length);
   history.forEach((presentations, i) => presentations.forEach((correct: boolean) => counter.record(i, correct)));
   return counter.counts();
@@ -162,12 +175,14 @@ export interface PrototypeOptions {
  * nearest k-means centroid. Uses no labels; far from every prototype = hard.
  */
 export function prototypeScores(embedding: Float64Array, dim: number, options: PrototypeOptions): Float64Array {
+  if (options == null) throw new Error(`prototypeScores: options {k, seed} are required; got ${options}`);
   return kMeans(embedding, dim, { k: options.k, seed: options.seed, restarts: options.restarts }).distances;
 }
 
 /** Random scores, uniform in [0, 1): keeping the "hardest" of these keeps a random subset. */
 export function randomScores(n: number, seed: number): Float64Array {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`randomScores: n must be a positive integer; got ${n}`);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`randomScores: n must be a positive integer; got ${shown(n)}`);
+  checkFloat64Count("randomScores", `the scores of ${n} examples`, n);
   const r = new Random(seed);
   return Float64Array.from({ length: n }, () => r.next());
 }

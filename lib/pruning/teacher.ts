@@ -7,9 +7,10 @@
 // One addition: the inputs may form two clusters centred at ±m·u (m = 0 is Sorscher et al.'s
 // isotropic Gaussian). Natural data clusters by class, and that structure is what a label-free
 // score such as the self-supervised prototype distance can find.
-import type { Examples } from "./examples";
+import { checkFloat64Count, euclideanNorm, type Examples } from "./examples";
 import type { SoftmaxClassifier } from "./classifier";
 import { Random } from "../core/random";
+import { shown } from "../core/checks";
 
 export interface TeacherStudentOptions {
   /** Examples to draw. */
@@ -33,24 +34,25 @@ export interface TeacherStudentData extends Examples {
 
 /** A teacher perceptron: a unit vector drawn uniformly on the sphere in R^inputDim. */
 export function makeTeacher(inputDim: number, seed: number): Float64Array {
-  if (!Number.isInteger(inputDim) || inputDim < 1) throw new Error(`makeTeacher: inputDim must be a positive integer; got ${inputDim}`);
+  if (!Number.isInteger(inputDim) || inputDim < 1) throw new Error(`makeTeacher: inputDim must be a positive integer; got ${shown(inputDim)}`);
+  checkFloat64Count("makeTeacher", `a teacher of inputDim ${inputDim}`, inputDim);
   const r = new Random(seed);
   const u = Float64Array.from({ length: inputDim }, () => r.normal());
-  const norm = Math.hypot(...u);
+  const norm = euclideanNorm(u);
   for (let i = 0; i < inputDim; i++) u[i] /= norm;
   return u;
 }
 
-function checkTeacher(fn: string, teacher: Float64Array): void {
+export function checkTeacher(fn: string, teacher: Float64Array): void {
   if (!(teacher instanceof Float64Array) || teacher.length === 0) throw new Error(`${fn}: teacher must be a non-empty Float64Array (from makeTeacher)`);
   let norm = 0;
   for (const v of teacher) norm += v * v;
   if (!(Math.abs(norm - 1) < 1e-9)) throw new Error(`${fn}: teacher must be a unit vector; its norm is ${Math.sqrt(norm)}`);
 }
 
-function separationOf(fn: string, value: number | undefined): number {
+export function separationOf(fn: string, value: number | undefined): number {
   const m = value ?? 0;
-  if (!(m >= 0) || !Number.isFinite(m)) throw new Error(`${fn}: clusterSeparation must be a finite number ≥ 0; got ${m}`);
+  if (!(m >= 0) || !Number.isFinite(m)) throw new Error(`${fn}: clusterSeparation must be a finite number ≥ 0; got ${shown(m)}`);
   return m;
 }
 
@@ -58,11 +60,13 @@ function separationOf(fn: string, value: number | undefined): number {
 export function teacherStudentData(teacher: Float64Array, options: TeacherStudentOptions): TeacherStudentData {
   const fn = "teacherStudentData";
   checkTeacher(fn, teacher);
+  if (options == null) throw new Error(`${fn}: options {n, seed} are required; got ${options}`);
   const { n, seed } = options;
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${fn}: n must be a positive integer; got ${n}`);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${fn}: n must be a positive integer; got ${shown(n)}`);
+  checkFloat64Count(fn, `the inputs of ${n} examples of dim ${teacher.length}`, n * teacher.length);
   const m = separationOf(fn, options.clusterSeparation);
   const noise = options.labelNoise ?? 0;
-  if (!(noise >= 0 && noise <= 0.5)) throw new Error(`${fn}: labelNoise must be in [0, 0.5]; got ${noise}`);
+  if (!(noise >= 0 && noise <= 0.5)) throw new Error(`${fn}: labelNoise must be in [0, 0.5]; got ${shown(noise)}`);
   const d = teacher.length;
   const r = new Random(seed);
   const x = new Float64Array(n * d);
@@ -85,6 +89,7 @@ export function teacherStudentData(teacher: Float64Array, options: TeacherStuden
 
 /** Standard normal CDF Φ, through erfc (Numerical Recipes' erfcc: relative error < 1.2e-7 everywhere). */
 export function normalCdf(x: number): number {
+  if (Number.isNaN(x)) throw new Error("normalCdf: x is NaN; expected a number (±Infinity give 0 and 1)");
   const z = Math.abs(x) / Math.SQRT2;
   const t = 1 / (1 + 0.5 * z);
   const erfc = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 +

@@ -1,6 +1,7 @@
 // Lesson 01's numbers as a careful paper reports them: every method × task as a mean over seeds
 // with a 95% interval, and differences between methods paired by seed (every method of a seed
 // sees the same labelled examples, so the pairing removes the luck of the draw they share).
+import { shown } from "../core/checks";
 
 /** One method on one task for one seed. */
 export interface MethodRun {
@@ -57,8 +58,18 @@ export interface MethodSummary extends MeanInterval {
   singleClassRuns: number;
 }
 
+/** Refuses a run whose test accuracy is not a number in [0, 1] (a diverged run's NaN, say): it has no place in a mean. */
+function checkAccuracies(runs: readonly MethodRun[], where: string): void {
+  const bad = runs.findIndex((r) => !(r.testAccuracy >= 0 && r.testAccuracy <= 1));
+  if (bad >= 0) {
+    const r = runs[bad];
+    throw new Error(`${where}: runs[${bad}] (${r.method} on "${r.task}", seed ${r.seed}) has testAccuracy ${shown(r.testAccuracy)}; expected a fraction in [0, 1]`);
+  }
+}
+
 /** Every task × method, in the order first seen: its test accuracy over seeds with a 95% interval. */
 export function summarizeRuns(runs: readonly MethodRun[]): MethodSummary[] {
+  checkAccuracies(runs, "summarizeRuns");
   const keys = [...new Set(runs.map((r) => JSON.stringify([r.task, r.method])))];
   return keys.map((key) => {
     const [task, method] = JSON.parse(key) as [string, string];
@@ -78,13 +89,21 @@ export function pairedDifference(runs: readonly MethodRun[], task: string, a: st
     const have = [...new Set(runs.filter((r) => r.task === task).map((r) => r.method))];
     throw new Error(`pairedDifference: no runs of "${first.size === 0 ? a : b}" on "${task}"; have ${have.join(", ")}`);
   }
+  checkAccuracies(runs.filter((r) => r.task === task && (r.method === a || r.method === b)), "pairedDifference");
   const seeds = [...first.keys()].filter((s) => second.has(s));
   if (seeds.length === 0) throw new Error(`pairedDifference: "${a}" and "${b}" on "${task}" share no seed`);
   return meanInterval(seeds.map((s) => 100 * (first.get(s)! - second.get(s)!)));
 }
 
-/** How a difference's interval reads: above zero, below zero, or containing it. */
+/**
+ * How a difference's interval reads: above zero, below zero, or containing it. A single seed's
+ * difference has no interval (low = high = NaN) and reads "not distinguishable".
+ */
 export function verdict(d: MeanInterval): "higher" | "lower" | "not distinguishable" {
+  if (!Number.isFinite(d.mean)) throw new Error(`verdict: mean must be a finite number; got ${shown(d.mean)}`);
+  if (d.n > 1 && !(d.low <= d.mean && d.mean <= d.high)) {
+    throw new Error(`verdict: an interval of ${d.n} values must hold its mean; got low ${shown(d.low)}, mean ${shown(d.mean)}, high ${shown(d.high)}`);
+  }
   if (d.low > 0) return "higher";
   if (d.high < 0) return "lower";
   return "not distinguishable";
@@ -92,15 +111,21 @@ export function verdict(d: MeanInterval): "higher" | "lower" | "not distinguisha
 
 /** One standard error of an accuracy p measured on n test examples, in points: the test set's own noise. */
 export function testStandardError(p: number, n: number): number {
+  if (!(p >= 0 && p <= 1)) throw new Error(`testStandardError: p must be an accuracy in [0, 1]; got ${shown(p)}`);
+  if (!(Number.isInteger(n) && n >= 1)) throw new Error(`testStandardError: n must be a positive integer (test examples); got ${shown(n)}`);
   return 100 * Math.sqrt((p * (1 - p)) / n);
 }
 
-/** "a − b on task: +x points (95% interval lo to hi over n seeds): a is higher", from the runs. */
+/**
+ * "a − b on task: +x points (95% interval lo to hi over n seeds): a is higher", from the runs. With
+ * a single shared seed there is no interval, and the sentence says so.
+ */
 export function describeDifference(runs: readonly MethodRun[], task: string, a: string, b: string): string {
   const d = pairedDifference(runs, task, a, b);
   const sign = (v: number) => `${v >= 0 ? "+" : "−"}${Math.abs(v).toFixed(1)}`;
   const reading = { higher: `${a} is higher`, lower: `${a} is lower`, "not distinguishable": "not distinguishable at these seeds" }[verdict(d)];
-  return `${task}: ${a} − ${b} = ${sign(d.mean)} points (95% interval ${sign(d.low)} to ${sign(d.high)}, ${d.n} seeds): ${reading}`;
+  const interval = d.n === 1 ? "1 seed, so no interval" : `95% interval ${sign(d.low)} to ${sign(d.high)}, ${d.n} seeds`;
+  return `${task}: ${a} − ${b} = ${sign(d.mean)} points (${interval}): ${reading}`;
 }
 
 /** A summary as table rows: mean test accuracy, its 95% interval, seeds, trainable numbers and failed runs. */

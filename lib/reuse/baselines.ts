@@ -2,6 +2,7 @@
 // a text contains (no order, no model), and, where the label is visible to a simple rule, the rule.
 // The same L2-regularised logistic regression, its L2 chosen by cross-validation on the training
 // set alone, is the linear probe on a frozen model's features.
+import { shown } from "../core/checks";
 import { Random } from "../core/random";
 import { minimizeLbfgs } from "../scaling/lbfgs";
 
@@ -87,6 +88,9 @@ export function logisticProbabilities(model: LogisticModel, x: ArrayLike<number>
   const { dims, classes: K } = model;
   const n = x.length / dims;
   if (!Number.isInteger(n)) throw new Error(`logisticProbabilities: ${x.length} values is not a whole number of rows of ${dims} features`);
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i])) throw new Error(`logisticProbabilities: x[${i}] (row ${Math.floor(i / dims)}, feature ${i % dims}) is ${shown(x[i])}; expected finite feature values`);
+  }
   const out = new Float64Array(n * K);
   for (let i = 0; i < n; i++) {
     let max = -Infinity;
@@ -103,9 +107,13 @@ export function logisticProbabilities(model: LogisticModel, x: ArrayLike<number>
   return out;
 }
 
-/** The likeliest class of every row. */
+/** The likeliest class of every row (the lowest on a tie). */
 export function argmaxRows(p: Float64Array, classes: number): Int32Array {
+  if (!(Number.isInteger(classes) && classes >= 1)) throw new Error(`argmaxRows: classes must be a positive integer; got ${shown(classes)}`);
   const n = p.length / classes;
+  if (!Number.isInteger(n)) throw new Error(`argmaxRows: ${p.length} values is not a whole number of rows of ${classes} classes`);
+  const nan = p.findIndex(Number.isNaN);
+  if (nan >= 0) throw new Error(`argmaxRows: p[${nan}] (row ${Math.floor(nan / classes)}, class ${nan % classes}) is NaN; expected a score for every class`);
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     let best = 0;
@@ -124,6 +132,11 @@ export function accuracy(predicted: ArrayLike<number>, labels: ArrayLike<number>
 
 /** Rows `idx` of a row-major matrix with `dims` columns, as float64. */
 export function selectRows(x: ArrayLike<number>, dims: number, idx: readonly number[]): Float64Array {
+  if (!(Number.isInteger(dims) && dims >= 1)) throw new Error(`selectRows: dims must be a positive integer; got ${shown(dims)}`);
+  const rows = x.length / dims;
+  if (!Number.isInteger(rows)) throw new Error(`selectRows: ${x.length} values is not a whole number of rows of ${dims} columns`);
+  const bad = idx.findIndex((i) => !(Number.isInteger(i) && i >= 0 && i < rows));
+  if (bad >= 0) throw new Error(`selectRows: idx[${bad}] must be an integer in [0, ${rows}) (the matrix's rows); got ${shown(idx[bad])}`);
   const out = new Float64Array(idx.length * dims);
   idx.forEach((i, r) => { for (let j = 0; j < dims; j++) out[r * dims + j] = x[i * dims + j]; });
   return out;
@@ -139,6 +152,10 @@ export const L2_GRID = [1e-4, 1e-3, 1e-2, 1e-1, 1];
 export function fitLogisticCV(x: ArrayLike<number>, y: ArrayLike<number>, classes: number, options: { grid?: number[]; folds?: number; seed?: number } = {}): LogisticModel & { cvAccuracy: number[] } {
   const dims = checkData(x, y, classes, "fitLogisticCV");
   const { grid = L2_GRID, folds = 4, seed = 1 } = options;
+  if (grid.length === 0) throw new Error("fitLogisticCV: grid must hold at least one l2 to choose from; got []");
+  const badL2 = grid.findIndex((l2) => !(l2 > 0 && Number.isFinite(l2)));
+  if (badL2 >= 0) throw new Error(`fitLogisticCV: grid[${badL2}] must be a positive number (an l2 strength); got ${shown(grid[badL2])}`);
+  if (!(Number.isInteger(folds) && folds >= 2)) throw new Error(`fitLogisticCV: folds must be an integer ≥ 2; got ${shown(folds)}`);
   const n = y.length;
   const random = new Random(seed);
   // Stratified folds: every class dealt round the folds in random order.
@@ -150,6 +167,10 @@ export function fitLogisticCV(x: ArrayLike<number>, y: ArrayLike<number>, classe
       [members[i], members[j]] = [members[j], members[i]];
     }
     members.forEach((i, k) => { fold[i] = k % folds; });
+  }
+  // Classes are dealt from the first fold on: only when no class has two examples does every example land in it.
+  if (fold.every((f) => f === 0)) {
+    throw new Error(`fitLogisticCV: no class has more than one of the ${n} examples, so cross-validation would train on nothing; needs at least 2 examples of some class`);
   }
   const rowsOf = (keep: (i: number) => boolean) => {
     const idx = Array.from({ length: n }, (_, i) => i).filter(keep);
@@ -187,6 +208,11 @@ export function characterCounts(texts: string[], vocabulary: string[]): Float64A
 
 /** The most frequent training label (the lowest on a tie), predicted for every input. */
 export function majorityClass(labels: ArrayLike<number>, classes: number): number {
+  if (!(Number.isInteger(classes) && classes >= 1)) throw new Error(`majorityClass: classes must be a positive integer; got ${shown(classes)}`);
+  if (labels.length === 0) throw new Error("majorityClass: no labels");
+  for (let i = 0; i < labels.length; i++) {
+    if (!(Number.isInteger(labels[i]) && labels[i] >= 0 && labels[i] < classes)) throw new Error(`majorityClass: labels[${i}] must be an integer in [0, ${classes}); got ${shown(labels[i])}`);
+  }
   const counts = new Array(classes).fill(0);
   for (let i = 0; i < labels.length; i++) counts[labels[i]]++;
   return counts.indexOf(Math.max(...counts));
@@ -203,6 +229,7 @@ export function newlineRule(text: string): number {
  */
 export function auroc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
   if (scores.length !== labels.length) throw new Error(`auroc: ${scores.length} scores for ${labels.length} labels`);
+  checkScores(scores, "auroc");
   const order = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
   let rankSumPositive = 0, positives = 0;
   for (let start = 0; start < order.length;) {
@@ -227,6 +254,8 @@ export function auroc(scores: ArrayLike<number>, labels: ArrayLike<number>): num
  */
 export function fitThreshold(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
   if (scores.length === 0 || scores.length !== labels.length) throw new Error(`fitThreshold: ${scores.length} scores for ${labels.length} labels`);
+  checkScores(scores, "fitThreshold");
+  for (let i = 0; i < labels.length; i++) if (labels[i] !== 0 && labels[i] !== 1) throw new Error(`fitThreshold: labels[${i}] must be 0 or 1; got ${shown(labels[i])}`);
   const order = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
   const sorted = order.map((i) => scores[i]);
   // Threshold below everything: every example predicted 1.
@@ -242,4 +271,9 @@ export function fitThreshold(scores: ArrayLike<number>, labels: ArrayLike<number
   }
   const finite = bestCuts.filter(Number.isFinite);
   return finite.length ? finite[Math.floor((finite.length - 1) / 2)] : bestCuts[0];
+}
+
+/** A NaN score has no place in an order; ±Infinity has. */
+function checkScores(scores: ArrayLike<number>, where: string): void {
+  for (let i = 0; i < scores.length; i++) if (Number.isNaN(scores[i])) throw new Error(`${where}: scores[${i}] is NaN; expected numbers that can be ordered`);
 }

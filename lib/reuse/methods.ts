@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+import { shown } from "../core/checks";
 import type { Tokenizer } from "../core/data";
 import { loadCheckpoint, readTensorFile, saveCheckpoint, writeTensorFile } from "../gpt/checkpoint";
 import { LoRA, type LoRATarget } from "../gpt/lora";
@@ -58,6 +59,9 @@ export interface TuneData {
  */
 export async function tuneClassifier(kind: TunedMethod["kind"], pretrained: GPT, data: TuneData, options: TuneOptions): Promise<TuneResult> {
   const started = performance.now();
+  if (!["fine-tune", "lora", "scratch"].includes(kind?.method)) {
+    throw new Error(`tuneClassifier: kind.method must be "fine-tune", "lora" or "scratch"; got ${shown(kind?.method)}`);
+  }
   const { seed } = options;
   const model = kind.method === "scratch" ? GPT.create(pretrained.config, seed) : kind.method === "fine-tune" ? await cloneModel(pretrained) : pretrained;
   const classes = data.train.classes.length;
@@ -94,6 +98,8 @@ export async function tuneClassifier(kind: TunedMethod["kind"], pretrained: GPT,
 
 /** The speaker task's zero-shot question: the window as it would read after each speaker's name. */
 export function speakerPrompt(speakers: string[], length: number): (text: string, c: number) => { prompt: string; continuation: string } {
+  if (speakers.length === 0) throw new Error("speakerPrompt: speakers must name at least one speaker; got []");
+  if (!(Number.isInteger(length) && length >= 1)) throw new Error(`speakerPrompt: length must be a positive integer (the model's window); got ${shown(length)}`);
   const header = (c: number) => `\n${speakers[c]}:\n`;
   // Every class scores the same characters: the window cut to fit after the longest header.
   const longest = Math.max(...speakers.map((_, c) => header(c).length));
@@ -108,6 +114,9 @@ export function speakerScores(model: GPT, tokenizer: Tokenizer, texts: string[],
 
 /** Mean log-likelihood per character of every text after its first: how typical the model finds it. */
 export async function typicality(model: GPT, data: LabeledSequences): Promise<Float64Array> {
+  if (!(Number.isInteger(data.length) && data.length >= 2)) {
+    throw new Error(`typicality: data.length must be an integer ≥ 2 (a first token of context and at least one to score); got ${shown(data.length)}`);
+  }
   return (await continuationLogLikelihood(model, data.ids, data.length, 1)).map((ll) => ll / (data.length - 1));
 }
 
@@ -128,6 +137,15 @@ export function fitProbes(
   features: { pool: Float32Array[]; test: Float32Array[] }, labels: { pool: ArrayLike<number>; test: ArrayLike<number> },
   sample: { train: number[]; val: number[] }, classes: number, grid?: number[],
 ): ProbeFit {
+  const layers = features.pool.length;
+  if (layers === 0) throw new Error("fitProbes: features.pool has no layers");
+  if (features.test.length !== layers) throw new Error(`fitProbes: features.test has ${features.test.length} layers; features.pool has ${layers}`);
+  for (const [part, n] of [["pool", labels.pool.length], ["test", labels.test.length]] as const) {
+    features[part].forEach((x, l) => {
+      if (x.length === 0 || x.length % n !== 0) throw new Error(`fitProbes: features.${part}[${l}] has ${x.length} values, not a whole number of rows for ${n} labels`);
+    });
+  }
+  for (const key of ["train", "val"] as const) if (sample[key].length === 0) throw new Error(`fitProbes: sample.${key} is empty; the probes need examples to ${key === "train" ? "train on" : "choose a layer with"}`);
   const rowsOf = (x: Float32Array, idx: number[]) => selectRows(x, x.length / labels.pool.length, idx);
   const yTrain = sample.train.map((i) => labels.pool[i]), yVal = sample.val.map((i) => labels.pool[i]);
   const fits = features.pool.map((x, l) => {
@@ -160,6 +178,7 @@ export interface SwitchingCost {
  * model in memory and read and load only a task's adapter weights.
  */
 export async function measureSwitching(model: GPT, rank: number, targets: LoRATarget[], repeats = 5): Promise<SwitchingCost> {
+  if (!(Number.isInteger(repeats) && repeats >= 1)) throw new Error(`measureSwitching: repeats must be a positive integer; got ${shown(repeats)}`);
   const dir = mkdtempSync(join(tmpdir(), "course-switch-"));
   const lora = LoRA.create(model, { rank, targets });
   try {

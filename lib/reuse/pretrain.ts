@@ -29,7 +29,7 @@ export async function pretrain(
   options: { title: string; liveSteps: number; dirs?: CacheDirs },
 ): Promise<PretrainingRun> {
   const full = validateTrainConfig({ ...DEFAULT_TRAIN, ...config });
-  if (!Number.isInteger(options.liveSteps) || options.liveSteps < 1) throw new Error(`pretrain: liveSteps must be a positive integer; got ${options.liveSteps}`);
+  if (!Number.isInteger(options?.liveSteps) || options.liveSteps < 1) throw new Error(`pretrain: liveSteps must be a positive integer; got ${options?.liveSteps}`);
   const stored = precomputing() ? null : await findStoredRun(name, model, data, full, options.dirs?.storedDir);
   const curve = trainingCurve(options.title, { reference: stored?.result });
   const liveSteps = stored ? Math.min(options.liveSteps, full.steps) : full.steps;

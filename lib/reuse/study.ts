@@ -10,7 +10,8 @@ import { cpuDescription } from "../core/machine";
 import { projectRoot } from "../core/paths";
 import { mapInWorkers } from "../core/threads";
 import { CharTokenizer, loadDataset, splitTrainVal, type Tokenizer } from "../core/data";
-import type { Scale } from "../core/scale";
+import { shown } from "../core/checks";
+import { parseScale, type Scale } from "../core/scale";
 import { BABY_GPT, GPT, type GPTConfig } from "../gpt/model";
 import type { TrainConfig } from "../gpt/train";
 import type { LabeledSequences } from "../gpt/transfer";
@@ -50,6 +51,7 @@ export interface ReuseDesign {
 }
 
 export function reuseDesign(scale: Scale): ReuseDesign {
+  parseScale(scale, "reuseDesign: scale");
   // Hu et al. fix α and never tune it, so a larger rank does not mean a larger update; the rate
   // is tuned per rank instead.
   const lora = (rank: number, rates: number[]): TunedMethod => ({ name: `LoRA r=${rank}`, kind: { method: "lora", rank, alpha: 1 }, rates });
@@ -200,8 +202,22 @@ export function upgradeStudyResults(path: string, design: ReuseDesign, data: Reu
 /** The study's tasks, in the order reuseData builds them. */
 export const TASKS = ["speaker", "verse or prose", "real or scrambled"];
 
+/** Refuses a design with no method, rate or seed to run: its study would be silently empty. */
+function checkGrid(design: ReuseDesign, where: string): void {
+  if (design.methods.length === 0) throw new Error(`${where}: design "${design.name}" has no methods; expected at least one`);
+  for (const m of design.methods) {
+    if (m.rates.length === 0) throw new Error(`${where}: method "${m.name}" of design "${design.name}" has no rates; expected at least one`);
+    const bad = m.rates.findIndex((r) => !(r > 0 && Number.isFinite(r)));
+    if (bad >= 0) throw new Error(`${where}: method "${m.name}" of design "${design.name}": rates[${bad}] must be a positive number; got ${shown(m.rates[bad])}`);
+  }
+  for (const key of ["tuningSeeds", "seeds"] as const) {
+    if (design[key].length === 0) throw new Error(`${where}: design "${design.name}" has no ${key}; expected at least one`);
+  }
+}
+
 /** The learning-rate sweep: every method on every task at every rate, for the tuning seeds. */
 export function tuningRuns(design: ReuseDesign): StudyRun[] {
+  checkGrid(design, "tuningRuns");
   return TASKS.flatMap((task) => design.methods.flatMap((method) =>
     method.rates.flatMap((learningRate) => design.tuningSeeds.map((seed) => ({ task, method, learningRate, seed })))));
 }
@@ -221,6 +237,7 @@ export interface ChosenRate {
  * seeds (on a tie, the lower mean validation loss): test accuracy is never looked at.
  */
 export function chooseRates(design: ReuseDesign, results: StudyResult[]): ChosenRate[] {
+  checkGrid(design, "chooseRates");
   return TASKS.flatMap((task) => design.methods.map((method) => {
     const byRate = method.rates.map((learningRate) => {
       const runs = results.filter((r) => r.task === task && r.method === method.name && r.learningRate === learningRate && design.tuningSeeds.includes(r.seed));
@@ -243,9 +260,12 @@ export function chooseRates(design: ReuseDesign, results: StudyResult[]): Chosen
 
 /** The reported runs: every method on every task at its chosen rate, for every seed. */
 export function reportedRuns(design: ReuseDesign, chosen: ChosenRate[], seeds = design.seeds): StudyRun[] {
-  return chosen.flatMap((c) => seeds.map((seed) => ({
-    task: c.task, method: design.methods.find((m) => m.name === c.method)!, learningRate: c.learningRate, seed,
-  })));
+  if (seeds.length === 0) throw new Error("reportedRuns: seeds must hold at least one seed; got []");
+  return chosen.flatMap((c, k) => {
+    const method = design.methods.find((m) => m.name === c.method);
+    if (!method) throw new Error(`reportedRuns: chosen[${k}].method ${shown(c.method)} is not a method of design "${design.name}"; have ${design.methods.map((m) => m.name).join(", ")}`);
+    return seeds.map((seed) => ({ task: c.task, method, learningRate: c.learningRate, seed }));
+  });
 }
 
 /** The labelled sets of one run: its seed's training and validation examples, and the task's test set. */
@@ -349,6 +369,8 @@ export function storedStudyPath(design: ReuseDesign): string {
 export async function reuseStudy(
   scale: Scale, design: ReuseDesign, data: ReuseData, pretrained: { model: GPT; checkpoint: string }, options: Omit<StudyOptions, "path">,
 ): Promise<ReuseStudy> {
+  parseScale(scale, "reuseStudy: scale");
+  checkGrid(design, "reuseStudy");
   if (scale === "full") {
     const stored = storedStudyPath(design);
     const name = pretrained.checkpoint.split(/[\\/]/).at(-1)!;

@@ -7,6 +7,7 @@
 // train and test never share a speech either, so neighbouring windows cannot leak across.
 import type { Tokenizer } from "../core/data";
 import type { LabeledSequences } from "../gpt/transfer";
+import { shown } from "../core/checks";
 import { Random } from "../core/random";
 
 export interface Speech {
@@ -27,6 +28,7 @@ function parseBlock(block: string, index: number): Speech | null {
 
 /** Splits the corpus into speeches: blocks separated by blank lines that start with "NAME:". */
 export function parseSpeeches(corpus: string): Speech[] {
+  if (typeof corpus !== "string") throw new Error(`parseSpeeches: corpus must be a string (the corpus's text); got ${shown(corpus)}`);
   const speeches = corpus.split("\n\n").map(parseBlock).filter((s): s is Speech => s !== null);
   if (speeches.length === 0) throw new Error('parseSpeeches: found no speeches (blocks starting with a "NAME:" line)');
   return speeches;
@@ -122,6 +124,9 @@ function shuffle<T>(items: T[], random: Random): T[] {
 /** Which of these speakers says this? Every whole window of their speeches. */
 export function speakerTask(speeches: Speech[], options: { speakers: string[]; length: number }): TextTask {
   checkLength(options.length, "speakerTask");
+  if (options.speakers.length < 2) throw new Error(`speakerTask: speakers must name at least 2 speakers (a task needs two classes); got ${shown(options.speakers)}`);
+  const repeat = options.speakers.findIndex((name, c) => options.speakers.indexOf(name) !== c);
+  if (repeat >= 0) throw new Error(`speakerTask: speakers[${repeat}] repeats ${shown(options.speakers[repeat])}; every speaker must be a class of its own`);
   const task: TextTask = { name: "speaker", classes: options.speakers, texts: [], labels: [], groups: [] };
   for (const s of speeches) {
     const c = options.speakers.indexOf(s.speaker);
@@ -156,11 +161,13 @@ export function verseProseTask(speeches: Speech[], options: { length: number; ex
       task.groups.push(s.block);
     }
   }
+  if (task.texts.length === 0) throw new Error(`verseProseTask: no window of ${options.length} characters in the speeches of two lines or more${excluding(options.exclude)}`);
   return task;
 }
 
 /** Shuffles the inner letters of every word of four letters or more, keeping its first and last ("queen" → "qeeun"). */
 export function scrambleWords(text: string, random: Random): string {
+  if (typeof random?.int !== "function") throw new Error(`scrambleWords: random must be a Random; got ${shown(random)}`);
   return text.replace(/[A-Za-z]{4,}/g, (word) => {
     const inner = shuffle([...word.slice(1, -1)], random).join("");
     return word[0] + inner + word[word.length - 1];
@@ -187,7 +194,26 @@ export function realOrScrambledTask(speeches: Speech[], options: { length: numbe
       task.groups.push(s.block);
     }
   }
+  if (task.texts.length === 0) throw new Error(`realOrScrambledTask: no window of ${options.length} characters in the speeches${excluding(options.exclude)}`);
   return task;
+}
+
+function excluding(exclude: string[] | undefined): string {
+  return exclude?.length ? ` (excluding ${exclude.join(", ")})` : "";
+}
+
+/** Refuses a task whose texts, labels and groups are not one per example, or whose labels are not classes. */
+function checkTask(task: TextTask, where: string, groups = true): void {
+  const n = task.texts.length;
+  for (const key of groups ? (["labels", "groups"] as const) : (["labels"] as const)) {
+    const values = task[key];
+    if (!Array.isArray(values) || values.length !== n) {
+      throw new Error(`${where}: task "${task.name}" has ${n} texts and ${Array.isArray(values) ? values.length : shown(values)} ${key}; expected one per text`);
+    }
+  }
+  const K = task.classes.length;
+  const bad = task.labels.findIndex((l) => !(Number.isInteger(l) && l >= 0 && l < K));
+  if (bad >= 0) throw new Error(`${where}: task "${task.name}" labels[${bad}] must be an integer in [0, ${K}) (its ${K} classes); got ${shown(task.labels[bad])}`);
 }
 
 export interface PoolAndTest {
@@ -207,6 +233,7 @@ export function splitPoolAndTest(task: TextTask, options: { poolPerClass: number
   for (const [key, v] of Object.entries({ poolPerClass, testPerClass })) {
     if (!(Number.isInteger(v) && v >= 1)) throw new Error(`splitPoolAndTest: ${key} must be a positive integer; got ${v}`);
   }
+  checkTask(task, "splitPoolAndTest");
   const random = new Random(options.seed);
   const pool = new Set<number>();
   const testByClass: number[][] = [];
@@ -239,6 +266,10 @@ export function splitPoolAndTest(task: TextTask, options: { poolPerClass: number
 
 /** The examples at these positions, in this order. */
 export function pickExamples(task: TextTask, indices: number[]): TextTask {
+  checkTask(task, "pickExamples");
+  const n = task.texts.length;
+  const bad = indices.findIndex((i) => !(Number.isInteger(i) && i >= 0 && i < n));
+  if (bad >= 0) throw new Error(`pickExamples: indices[${bad}] must be an integer in [0, ${n}) (the examples of "${task.name}"); got ${shown(indices[bad])}`);
   return { ...task, texts: indices.map((i) => task.texts[i]), labels: indices.map((i) => task.labels[i]), groups: indices.map((i) => task.groups[i]) };
 }
 
@@ -251,6 +282,7 @@ export function labelledSample(pool: TextTask, options: { trainPerClass: number;
   for (const [key, v] of Object.entries({ trainPerClass, valPerClass })) {
     if (!(Number.isInteger(v) && v >= 1)) throw new Error(`labelledSample: ${key} must be a positive integer; got ${v}`);
   }
+  checkTask(pool, "labelledSample", false);
   const random = new Random(options.seed);
   const train: number[] = [], val: number[] = [];
   pool.classes.forEach((name, c) => {
@@ -267,6 +299,7 @@ export function labelledSample(pool: TextTask, options: { trainPerClass: number;
 /** Token ids of every text (all the same length in characters), as the engine's labelled sequences. */
 export function encodeTask(task: TextTask, tokenizer: Tokenizer): LabeledSequences {
   if (task.texts.length === 0) throw new Error(`encodeTask: task "${task.name}" has no examples`);
+  checkTask(task, "encodeTask", false);
   const encoded = task.texts.map((t) => tokenizer.encode(t));
   const length = encoded[0].length;
   const ragged = encoded.findIndex((e) => e.length !== length);

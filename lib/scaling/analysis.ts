@@ -4,14 +4,24 @@
 // budget the fit never saw. Every loss reported here is a test loss, unless it comes from a
 // run's curve (random validation batches), which is said where it happens.
 import { COLORS, type Series } from "../core/chart";
+import { shown } from "../core/checks";
 import { Random } from "../core/random";
-import { percentileInterval, type Interval } from "./bootstrap";
+import { checkLevel, percentileInterval, type Interval } from "./bootstrap";
 import { isoflopFit, parabolaMinimum, type IsoflopFit, type IsoflopPoint } from "./isoflop";
 import { fitPowerLaw, type PowerLawFit } from "./powerlaw";
 import { sameShape, shapeName, type ScalingDesign, type ScalingSweep, type SweepResult } from "./sweep";
+import { checkFinite, checkPositive } from "./validate";
+
+/** Throws unless `runs` is an array of results, naming `fn`. */
+function checkRuns(fn: string, runs: readonly SweepResult[]): void {
+  if (!Array.isArray(runs)) throw new Error(`${fn}: runs must be an array of sweep results; got ${shown(runs)}`);
+}
 
 /** The design budget a run was planned at (its C = 6ND differs by the rounding of D to whole steps). */
 export function budgetOf(design: ScalingDesign, run: SweepResult): number {
+  const fn = "budgetOf";
+  if (!Array.isArray(design?.budgets) || design.budgets.length === 0) throw new Error(`${fn}: design.budgets must be a non-empty array of budgets; got ${shown(design?.budgets)}`);
+  checkPositive(fn, "run.flops", run?.flops);
   return design.budgets.reduce((best, C) => (Math.abs(Math.log(run.flops / C)) < Math.abs(Math.log(run.flops / best)) ? C : best));
 }
 
@@ -25,12 +35,18 @@ export function sweepParts(sweep: ScalingSweep) {
   return { ladder, seeds, shapes };
 }
 
+/** Each run as an IsoFLOP point: N its parameters, D its tokens, its test loss, C the budget it was planned at. */
 export function isoflopPoints(design: ScalingDesign, runs: SweepResult[]): IsoflopPoint[] {
+  const fn = "isoflopPoints";
+  checkRuns(fn, runs);
+  runs.forEach((r, i) => {
+    for (const key of ["params", "tokens", "testLoss"] as const) checkPositive(fn, `runs[${i}].${key}`, r[key]);
+  });
   return runs.map((r) => ({ N: r.params, D: r.tokens, loss: r.testLoss, C: budgetOf(design, r) }));
 }
 
 export interface SeedNoise {
-  /** Per size: mean and standard deviation of the test loss over seeds. */
+  /** Per size: mean and standard deviation of the test loss over seeds (sd NaN for a size with one seed). */
   sizes: { N: number; label: string; mean: number; sd: number; losses: number[] }[];
   /** The standard deviation pooled over sizes (each size's variance weighted by its degrees of freedom). */
   pooledSd: number;
@@ -39,6 +55,12 @@ export interface SeedNoise {
 
 /** Seed-to-seed noise of a loss (default: the test loss) from runs that differ only in their seed. */
 export function seedNoise(runs: SweepResult[], lossOf: (r: SweepResult) => number = (r) => r.testLoss): SeedNoise {
+  const fn = "seedNoise";
+  checkRuns(fn, runs);
+  runs.forEach((r, i) => {
+    checkPositive(fn, `runs[${i}].params`, r.params);
+    checkFinite(fn, `the loss of runs[${i}] (${r.label})`, lossOf(r));
+  });
   const bySize = new Map<number, SweepResult[]>();
   for (const r of runs) bySize.set(r.params, [...(bySize.get(r.params) ?? []), r]);
   const sizes = [...bySize.entries()].sort((a, b) => a[0] - b[0]).map(([N, rs]) => {
@@ -75,10 +97,22 @@ export interface IsoflopAnalysis {
  * runs of each budget with replacement (redrawn until they hold at least 3 sizes).
  */
 export function analyseIsoflop(points: IsoflopPoint[], options: { resamples: number; seed: number; level?: number }): IsoflopAnalysis {
+  const fn = "analyseIsoflop";
+  if (options == null) throw new Error(`${fn}: options { resamples, seed } are required; got ${shown(options)}`);
   const level = options.level ?? 0.9;
   if (!Number.isInteger(options.resamples) || options.resamples < 1) {
-    throw new Error(`analyseIsoflop: resamples must be a positive integer; got ${options.resamples}`);
+    throw new Error(`${fn}: resamples must be a positive integer; got ${shown(options.resamples)}`);
   }
+  checkLevel(fn, level);
+  if (!Number.isFinite(options.seed)) throw new Error(`${fn}: seed must be a finite number; got ${shown(options.seed)}`);
+  if (!Array.isArray(points)) throw new Error(`${fn}: points must be an array of {N, D, loss, C}; got ${shown(points)}`);
+  points.forEach((p, i) => {
+    if (p == null || typeof p !== "object") throw new Error(`${fn}: points[${i}] = ${shown(p)} must be an object {N, D, loss, C}`);
+    for (const key of ["N", "D", "loss"] as const) checkPositive(fn, `points[${i}].${key}`, p[key]);
+    if (!(typeof p.C === "number" && Number.isFinite(p.C) && p.C > 0)) {
+      throw new Error(`${fn}: points[${i}].C = ${shown(p.C)} must be a finite positive number: the budget the run was planned at (isoflopPoints sets it)`);
+    }
+  });
   // A budget whose runs do not form a valley has no optimum to take: it is left out, and said so.
   const skippedBudgets: { C: number; why: string }[] = [];
   const budgets = [...new Set(points.map((p) => p.C!))].sort((a, b) => a - b).filter((C) => {
@@ -133,7 +167,12 @@ export function analyseIsoflop(points: IsoflopPoint[], options: { resamples: num
 
 /** A one-variable power law y = a·x^(−α) with a bootstrap interval on α (points resampled with replacement). */
 export function powerLawWithInterval(x: number[], y: number[], options: { resamples: number; seed: number; level?: number }) {
+  const fn = "powerLawWithInterval";
+  if (options == null) throw new Error(`${fn}: options { resamples, seed } are required; got ${shown(options)}`);
   const level = options.level ?? 0.9;
+  if (!Number.isInteger(options.resamples) || options.resamples < 1) throw new Error(`${fn}: resamples must be a positive integer; got ${shown(options.resamples)}`);
+  checkLevel(fn, level);
+  if (!Number.isFinite(options.seed)) throw new Error(`${fn}: seed must be a finite number; got ${shown(options.seed)}`);
   const fit = fitPowerLaw(x, y);
   const random = new Random(options.seed);
   const alphas: number[] = [];
@@ -141,6 +180,9 @@ export function powerLawWithInterval(x: number[], y: number[], options: { resamp
     const idx = x.map(() => random.int(x.length));
     if (new Set(idx.map((j) => x[j])).size < 2) continue; // a resample of one x value has no slope
     alphas.push(fitPowerLaw(idx.map((j) => x[j]), idx.map((j) => y[j])).alpha);
+  }
+  if (alphas.length === 0) {
+    throw new Error(`${fn}: all ${options.resamples} resample(s) drew a single x value, so none has a slope; use more resamples or more points`);
   }
   return { fit, alpha: percentileInterval(fit.alpha, alphas, level), level };
 }
@@ -152,6 +194,12 @@ export function powerLawWithInterval(x: number[], y: number[], options: { resamp
  * most 1/`margin` of it (their loss is set by D: L(D)).
  */
 export function regimes(runs: SweepResult[], tokensPerParameter: number, margin = 4) {
+  const fn = "regimes";
+  checkRuns(fn, runs);
+  checkPositive(fn, "tokensPerParameter", tokensPerParameter);
+  if (!(typeof margin === "number" && Number.isFinite(margin) && margin >= 1)) {
+    throw new Error(`${fn}: margin = ${shown(margin)} must be a finite number ≥ 1 (below 1 the data-rich and model-rich runs overlap)`);
+  }
   const ratio = (r: SweepResult) => r.tokens / r.params;
   return {
     dataRich: runs.filter((r) => ratio(r) >= margin * tokensPerParameter).sort((a, b) => a.params - b.params),
@@ -173,6 +221,11 @@ export interface StopEarlyRow {
  * validation batches), so they are measured the same way.
  */
 export function stopEarlyComparison(design: ScalingDesign, runs: SweepResult[]): StopEarlyRow[] {
+  const fn = "stopEarlyComparison";
+  checkRuns(fn, runs);
+  runs.forEach((r, i) => {
+    if (!Array.isArray(r.curve) || r.curve.length === 0) throw new Error(`${fn}: runs[${i}] (${shown(r.label)}) has no curve (${shown(r.curve)}); every run needs its validation losses along the way`);
+  });
   return design.budgets.filter((C) => runs.some((r) => budgetOf(design, r) === C)).map((C) => {
     const finishing = runs.filter((r) => budgetOf(design, r) === C);
     const finished = finishing.map((r) => ({ N: r.params, loss: r.curve.at(-1)!.valLoss })).reduce((a, b) => (b.loss < a.loss ? b : a));
@@ -188,6 +241,8 @@ export function stopEarlyComparison(design: ScalingDesign, runs: SweepResult[]):
 
 /** Test loss of one size at D tokens, interpolated linearly in log D between its finished runs (null outside them). */
 export function lossAtTokens(runsOfOneSize: SweepResult[], D: number): number | null {
+  checkRuns("lossAtTokens", runsOfOneSize);
+  checkPositive("lossAtTokens", "D", D);
   const sorted = [...runsOfOneSize].sort((a, b) => a.tokens - b.tokens);
   for (let i = 0; i + 1 < sorted.length; i++) {
     const a = sorted[i], b = sorted[i + 1];
@@ -223,8 +278,13 @@ export function sampleEfficiency(ladderRuns: SweepResult[]) {
  * over the sizes run), in one colour, and the minima.
  */
 export function isoflopSeries(fit: IsoflopFit, points: IsoflopPoint[]): Series[] {
+  if (!Array.isArray(fit?.minima)) throw new Error(`isoflopSeries: fit must be an isoflopFit result; got ${shown(fit)}`);
+  if (!Array.isArray(points)) throw new Error(`isoflopSeries: points must be an array of {N, D, loss, C}; got ${shown(points)}`);
   const series: Series[] = fit.minima.flatMap((m, i) => {
     const runs = points.filter((p) => p.C === m.C).sort((a, b) => a.N - b.N);
+    if (runs.length === 0) {
+      throw new Error(`isoflopSeries: no point has C = ${m.C.toExponential(3)}, a budget of the fit; pass the points the fit was made from (with their C)`);
+    }
     const lo = Math.log(runs[0].N), hi = Math.log(runs.at(-1)!.N);
     const xs = Array.from({ length: 40 }, (_, k) => Math.exp(lo + ((hi - lo) * k) / 39));
     const { c0, c1, c2, centre } = m.parabola;

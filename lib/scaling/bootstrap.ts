@@ -2,8 +2,9 @@
 // many runs as there are, with replacement) and read percentile intervals off the refits,
 // for the parameters and for anything computed from them: predicted losses, and the
 // compute-optimal N and D at a budget, which is what a lesson draws as a band.
+import { shown } from "../core/checks";
 import { Random } from "../core/random";
-import { chinchillaLoss, fitChinchilla, HOFFMANN_GRID, REDUCED_GRID, type ChinchillaFit, type ChinchillaGrid } from "./chinchilla";
+import { checkChinchillaParams, chinchillaLoss, fitChinchilla, HOFFMANN_GRID, REDUCED_GRID, type ChinchillaFit, type ChinchillaGrid } from "./chinchilla";
 import { computeOptimal } from "./compute";
 import { checkPoints, checkPositive, checkSpread, hasSpread, type ScalingPoint } from "./validate";
 
@@ -63,14 +64,16 @@ export function bootstrapChinchilla(points: readonly ScalingPoint[], options: Bo
   const parameters = ["E", "A", "B", "alpha", "beta"];
   checkPoints(fn, points, parameters);
   checkSpread(fn, points, parameters);
-  if (options == null) throw new Error(`${fn}: options { resamples, seed } are required; got ${options}`);
+  if (options == null) throw new Error(`${fn}: options { resamples, seed } are required; got ${shown(options)}`);
   const { resamples, seed } = options;
-  if (!Number.isInteger(resamples) || resamples < 2) throw new Error(`${fn}: resamples = ${resamples} must be an integer ≥ 2`);
-  if (!Number.isFinite(seed)) throw new Error(`${fn}: seed = ${seed} must be a finite number`);
+  if (!Number.isInteger(resamples) || resamples < 2) throw new Error(`${fn}: resamples = ${shown(resamples)} must be an integer ≥ 2`);
+  if (!Number.isFinite(seed)) throw new Error(`${fn}: seed = ${shown(seed)} must be a finite number`);
   const level = options.level ?? 0.9;
-  if (!(level > 0 && level < 1)) throw new Error(`${fn}: level = ${level} must be between 0 and 1 (e.g. 0.9 for 5–95%)`);
+  checkLevel(fn, level);
   const delta = options.delta ?? 1e-3;
   checkPositive(fn, "delta", delta);
+  // The given fit is each resample's extra start: refuse it here rather than as fitChinchilla's extraStarts[0].
+  if (options.fit !== undefined) checkChinchillaParams(fn, options.fit, "options.fit", true);
 
   const fit = options.fit ?? fitChinchilla(points, { delta, grid: options.fullGrid ?? HOFFMANN_GRID });
   const rng = new Random(seed);
@@ -125,16 +128,35 @@ export function bootstrapChinchilla(points: readonly ScalingPoint[], options: Bo
   };
 }
 
+/** Throws unless 0 < level < 1: the central coverage of an interval. */
+export function checkLevel(fn: string, level: number): void {
+  if (!(typeof level === "number" && level > 0 && level < 1)) throw new Error(`${fn}: level = ${shown(level)} must be between 0 and 1 (e.g. 0.9 for 5–95%)`);
+}
+
 /** An estimate with the central `level` of bootstrap values around it (e.g. 0.9: their 5th to 95th percentiles). */
 export function percentileInterval(estimate: number, values: readonly number[], level: number): Interval {
+  const fn = "percentileInterval";
+  checkLevel(fn, level);
+  if (values == null || typeof values.length !== "number") throw new Error(`${fn}: values must be an array of numbers; got ${shown(values)}`);
+  if (values.length === 0) throw new Error(`${fn}: no values to take percentiles of`);
+  for (let i = 0; i < values.length; i++) {
+    if (!(typeof values[i] === "number" && !Number.isNaN(values[i]))) throw new Error(`${fn}: values[${i}] = ${shown(values[i])} must be a number`);
+  }
   const sorted = values.slice().sort((x, y) => x - y);
   return { estimate, low: quantile(sorted, (1 - level) / 2), high: quantile(sorted, (1 + level) / 2) };
 }
 
-/** The q-quantile of sorted values, interpolating linearly between order statistics (numpy's default). */
+/** The q-quantile of sorted values (ascending, no NaN), interpolating linearly between order statistics (numpy's default). */
 export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted == null || typeof sorted.length !== "number") throw new Error(`quantile: sorted must be an array of numbers; got ${shown(sorted)}`);
   if (sorted.length === 0) throw new Error("quantile: no values");
-  if (!(q >= 0 && q <= 1)) throw new Error(`quantile: q must be in [0, 1]; got ${q}`);
+  if (!(q >= 0 && q <= 1)) throw new Error(`quantile: q must be in [0, 1]; got ${shown(q)}`);
+  for (let i = 0; i < sorted.length; i++) {
+    if (!(typeof sorted[i] === "number" && !Number.isNaN(sorted[i]))) throw new Error(`quantile: sorted[${i}] = ${shown(sorted[i])} must be a number`);
+    if (i > 0 && sorted[i] < sorted[i - 1]) {
+      throw new Error(`quantile: the values must be sorted ascending; sorted[${i}] = ${shown(sorted[i])} < sorted[${i - 1}] = ${shown(sorted[i - 1])}`);
+    }
+  }
   const position = q * (sorted.length - 1);
   const lo = Math.floor(position), hi = Math.ceil(position);
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (position - lo);

@@ -11,8 +11,9 @@
 // relative errors (small and large models count alike); Huber with a small δ makes it nearly an
 // L1 fit, so a few diverged or mis-logged runs do not drag it; the grid is there because the
 // objective has flat directions and local minima.
-import { minimizeLbfgs, type LbfgsOptions } from "./lbfgs";
-import { checkPoints, checkPositive, checkSpread, type ScalingPoint } from "./validate";
+import { shown } from "../core/checks";
+import { checkLbfgsOptions, minimizeLbfgs, type LbfgsOptions } from "./lbfgs";
+import { checkFinite, checkObjectiveArguments, checkPoints, checkPositive, checkSpread, type ScalingPoint } from "./validate";
 
 export interface ChinchillaParams {
   E: number;
@@ -84,14 +85,29 @@ export interface ChinchillaData {
 
 export const CHINCHILLA_PARAMETERS = ["E", "A", "B", "alpha", "beta"] as const;
 
+/**
+ * Throws unless `params` holds the five numbers of a Chinchilla law, naming them as `label`.E
+ * etc.; with `positive`, E, A and B must be > 0 (as a fit's are: they are exponentials).
+ */
+export function checkChinchillaParams(fn: string, params: ChinchillaParams, label: string, positive = false): void {
+  if (params == null || typeof params !== "object") throw new Error(`${fn}: ${label} must be {E, A, B, alpha, beta}; got ${shown(params)}`);
+  for (const key of CHINCHILLA_PARAMETERS) {
+    if (positive && (key === "E" || key === "A" || key === "B")) checkPositive(fn, `${label}.${key}`, params[key]);
+    else checkFinite(fn, `${label}.${key}`, params[key]);
+  }
+}
+
 /** L(N, D) = E + A/N^α + B/D^β. */
 export function chinchillaLoss(params: ChinchillaParams, N: number, D: number): number {
+  checkChinchillaParams("chinchillaLoss", params, "params");
   if (!(Number.isFinite(N) && N > 0)) throw new Error(`chinchillaLoss: N (parameters) must be a positive number; got ${N}`);
   if (!(Number.isFinite(D) && D > 0)) throw new Error(`chinchillaLoss: D (tokens) must be a positive number; got ${D}`);
   return params.E + params.A / Math.pow(N, params.alpha) + params.B / Math.pow(D, params.beta);
 }
 
+/** log N, log D and log loss of the points (each field a finite positive number). */
 export function chinchillaData(points: readonly ScalingPoint[]): ChinchillaData {
+  checkPoints("chinchillaData", points, []);
   return {
     logN: Float64Array.from(points, (p) => Math.log(p.N)),
     logD: Float64Array.from(points, (p) => Math.log(p.D)),
@@ -107,6 +123,10 @@ export function chinchillaData(points: readonly ScalingPoint[]): ChinchillaData 
  *   ∂/∂a = Σ h·w_1,  ∂/∂α = −Σ h·w_1·log N,  ∂/∂b = Σ h·w_2,  ∂/∂β = −Σ h·w_2·log D,  ∂/∂e = Σ h·w_3.
  */
 export function chinchillaObjective(data: ChinchillaData, theta: ArrayLike<number>, grad: Float64Array | null, delta = 1e-3): number {
+  checkObjectiveArguments("chinchillaObjective", ["a", "b", "e", "alpha", "beta"], theta, grad, delta);
+  if (data == null || data.logD?.length !== data.logN?.length || data.logLoss?.length !== data.logN?.length) {
+    throw new Error(`chinchillaObjective: data must hold logN, logD and logLoss of one length (from chinchillaData); got lengths ${data?.logN?.length}, ${data?.logD?.length} and ${data?.logLoss?.length}`);
+  }
   const a = theta[0], b = theta[1], e = theta[2], alpha = theta[3], beta = theta[4];
   const { logN, logD, logLoss } = data;
   const expE = Math.exp(e);
@@ -150,10 +170,11 @@ export function fitChinchilla(points: readonly ScalingPoint[], options: Chinchil
   checkSpread(fn, points, CHINCHILLA_PARAMETERS);
   const delta = options.delta ?? 1e-3;
   checkPositive(fn, "delta", delta);
+  checkLbfgsOptions(fn, options.lbfgs, "lbfgs.");
   const grid = options.grid ?? HOFFMANN_GRID;
   for (const key of ["alpha", "beta", "e", "a", "b"] as const) {
-    if (!Array.isArray(grid[key]) || grid[key].length === 0) throw new Error(`${fn}: grid.${key} must be a non-empty array; got ${grid[key]}`);
-    grid[key].forEach((v, i) => { if (!Number.isFinite(v)) throw new Error(`${fn}: grid.${key}[${i}] = ${v} must be finite`); });
+    if (!Array.isArray(grid[key]) || grid[key].length === 0) throw new Error(`${fn}: grid.${key} must be a non-empty array; got ${shown(grid[key])}`);
+    grid[key].forEach((v, i) => { if (!Number.isFinite(v)) throw new Error(`${fn}: grid.${key}[${i}] = ${shown(v)} must be finite`); });
   }
   // L-BFGS runs in centred coordinates a' = a − α·mean(log N), b' = b − β·mean(log D): the same
   // objective and the same starts, but a' and α are far less correlated than a and α (log N ≈ 20
@@ -168,10 +189,7 @@ export function fitChinchilla(points: readonly ScalingPoint[], options: Chinchil
     addStart(a, b, e, alpha, beta);
   }
   for (const [i, p] of (options.extraStarts ?? []).entries()) {
-    for (const key of CHINCHILLA_PARAMETERS) {
-      if (key === "E" || key === "A" || key === "B") checkPositive(fn, `extraStarts[${i}].${key}`, p[key]);
-      else if (!Number.isFinite(p[key])) throw new Error(`${fn}: extraStarts[${i}].${key} = ${p[key]} must be finite`);
-    }
+    checkChinchillaParams(fn, p, `extraStarts[${i}]`, true);
     addStart(Math.log(p.A), Math.log(p.B), Math.log(p.E), p.alpha, p.beta);
   }
 

@@ -5,6 +5,7 @@
 // A parabola is a second-order Taylor expansion of the true IsoFLOP curve around its minimum,
 // so N_opt is biased when the sweep is wide or off-centre; `extrapolated` flags a minimum
 // outside the sizes that were actually run.
+import { shown } from "../core/checks";
 import { fitPowerLaw } from "./powerlaw";
 import { checkPositive, type ScalingPoint } from "./validate";
 
@@ -51,8 +52,14 @@ export function isoflopFit(points: readonly IsoflopPoint[], options: IsoflopOpti
   if (!Array.isArray(points)) throw new Error(`${fn}: points must be an array of {N, D, loss, C?}; got ${typeof points}`);
   const tolerance = options.tolerance ?? 0.1;
   checkPositive(fn, "tolerance", tolerance);
+  if (options.budgets !== undefined) {
+    if (!Array.isArray(options.budgets) || options.budgets.length === 0) {
+      throw new Error(`${fn}: options.budgets must be a non-empty array of compute budgets (or left out to group the runs by cost); got ${shown(options.budgets)}`);
+    }
+    options.budgets.forEach((C, i) => checkPositive(fn, `budgets[${i}]`, C));
+  }
   const costs = points.map((p, i) => {
-    if (p == null || typeof p !== "object") throw new Error(`${fn}: points[${i}] = ${p} must be an object {N, D, loss, C?}`);
+    if (p == null || typeof p !== "object") throw new Error(`${fn}: points[${i}] = ${shown(p)} must be an object {N, D, loss, C?}`);
     checkPositive(fn, `points[${i}].N`, p.N);
     checkPositive(fn, `points[${i}].D`, p.D);
     checkPositive(fn, `points[${i}].loss`, p.loss);

@@ -10,8 +10,9 @@
 //   log L = α_D · LSE(p − q·log N, log D_c − log D)
 // is a log-sum-exp of terms linear in the parameters, which L-BFGS handles far better than the
 // raw (N_c, D_c) that differ from N and D by many orders of magnitude.
-import { minimizeLbfgs, type LbfgsOptions } from "./lbfgs";
-import { checkPoints, checkPositive, checkSpread, type ScalingPoint } from "./validate";
+import { shown } from "../core/checks";
+import { checkLbfgsOptions, minimizeLbfgs, type LbfgsOptions } from "./lbfgs";
+import { checkObjectiveArguments, checkPoints, checkPositive, checkSpread, type ScalingPoint } from "./validate";
 
 export interface KaplanParams {
   Nc: number;
@@ -31,8 +32,13 @@ export interface KaplanFitOptions {
   lbfgs?: LbfgsOptions;
 }
 
-/** L(N, D) = [(N_c/N)^(α_N/α_D) + D_c/D]^α_D. */
+/** L(N, D) = [(N_c/N)^(α_N/α_D) + D_c/D]^α_D; N, D and every parameter must be finite and positive. */
 export function kaplanLoss(params: KaplanParams, N: number, D: number): number {
+  const fn = "kaplanLoss";
+  if (params == null || typeof params !== "object") throw new Error(`${fn}: params must be {Nc, Dc, alphaN, alphaD}; got ${shown(params)}`);
+  for (const key of ["Nc", "Dc", "alphaN", "alphaD"] as const) checkPositive(fn, `params.${key}`, params[key]);
+  checkPositive(fn, "N", N);
+  checkPositive(fn, "D", D);
   return Math.pow(Math.pow(params.Nc / N, params.alphaN / params.alphaD) + params.Dc / D, params.alphaD);
 }
 
@@ -49,6 +55,7 @@ export function kaplanObjective(
   grad: Float64Array | null,
   delta = 1e-3,
 ): number {
+  checkObjectiveArguments("kaplanObjective", ["p", "q", "log Dc", "alphaD"], theta, grad, delta);
   const p = theta[0], q = theta[1], lDc = theta[2], alphaD = theta[3];
   if (!(alphaD > 0 && q > 0)) return Infinity;
   const { logN, logD, logLoss } = data;
@@ -87,6 +94,7 @@ export function fitKaplanJoint(points: readonly ScalingPoint[], options: KaplanF
   checkSpread(fn, points, ["Nc", "Dc", "alphaN", "alphaD"]);
   const delta = options.delta ?? 1e-3;
   checkPositive(fn, "delta", delta);
+  checkLbfgsOptions(fn, options.lbfgs, "lbfgs.");
   const logN = Float64Array.from(points, (p) => Math.log(p.N));
   const logD = Float64Array.from(points, (p) => Math.log(p.D));
   const logL = Float64Array.from(points, (p) => Math.log(p.loss));

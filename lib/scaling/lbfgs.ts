@@ -6,6 +6,7 @@
 // allocates nothing after setup. Stopping rules and defaults follow scipy's L-BFGS-B (m = 10,
 // pgtol = 1e-5, factr·eps ≈ 2.2e-9, at most 20 evaluations per line search, 15,000 iterations),
 // the optimiser Hoffmann et al. and most replications used.
+import { shown } from "../core/checks";
 
 /** Writes ∇f(x) into `grad` and returns f(x). May return a non-finite value outside its domain. */
 export type Objective = (x: Float64Array, grad: Float64Array) => number;
@@ -40,18 +41,38 @@ export interface LbfgsResult {
 const C1 = 1e-4;
 const C2 = 0.9;
 
+/**
+ * Throws unless the L-BFGS options are usable, naming them as `prefix` + name in `fn`'s error
+ * (fits pass their own name and "lbfgs.", so the message names what the caller passed).
+ */
+export function checkLbfgsOptions(fn: string, options: LbfgsOptions | undefined, prefix = ""): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== "object") throw new Error(`${fn}: ${prefix || "options"} must be an object of L-BFGS options; got ${shown(options)}`);
+  const { memory, maxIterations, gradientTolerance, relativeTolerance, maxLineSearchEvaluations } = options;
+  if (memory !== undefined && !(Number.isInteger(memory) && memory >= 1)) throw new Error(`${fn}: ${prefix}memory = ${shown(memory)} must be a positive integer`);
+  if (maxIterations !== undefined && !(maxIterations >= 0 && (Number.isInteger(maxIterations) || maxIterations === Infinity))) {
+    throw new Error(`${fn}: ${prefix}maxIterations = ${shown(maxIterations)} must be ≥ 0 (an integer, or Infinity for no cap)`);
+  }
+  if (maxLineSearchEvaluations !== undefined && !(Number.isInteger(maxLineSearchEvaluations) && maxLineSearchEvaluations >= 1)) {
+    throw new Error(`${fn}: ${prefix}maxLineSearchEvaluations = ${shown(maxLineSearchEvaluations)} must be a positive integer`);
+  }
+  for (const [name, value] of [["gradientTolerance", gradientTolerance], ["relativeTolerance", relativeTolerance]] as const) {
+    if (value !== undefined && !(typeof value === "number" && Number.isFinite(value) && value >= 0)) {
+      throw new Error(`${fn}: ${prefix}${name} = ${shown(value)} must be a finite number ≥ 0`);
+    }
+  }
+}
+
 /** Minimises `f` from `x0`. Throws if f or its gradient is not finite at x0. */
 export function minimizeLbfgs(f: Objective, x0: ArrayLike<number>, options: LbfgsOptions = {}): LbfgsResult {
+  if (typeof f !== "function") throw new Error(`minimizeLbfgs: f must be a function (x, grad) => f(x); got ${shown(f)}`);
+  if (x0 == null || typeof x0.length !== "number") throw new Error(`minimizeLbfgs: x0 must be an array of numbers; got ${shown(x0)}`);
+  checkLbfgsOptions("minimizeLbfgs", options);
   const m = options.memory ?? 10;
   const maxIterations = options.maxIterations ?? 15_000;
   const gtol = options.gradientTolerance ?? 1e-5;
   const ftol = options.relativeTolerance ?? 2.220446049250313e-9;
   const maxEvals = options.maxLineSearchEvaluations ?? 20;
-  if (!Number.isInteger(m) || m < 1) throw new Error(`minimizeLbfgs: memory = ${m} must be a positive integer`);
-  if (!(maxIterations >= 0)) throw new Error(`minimizeLbfgs: maxIterations = ${maxIterations} must be ≥ 0`);
-  if (!Number.isInteger(maxEvals) || maxEvals < 1) {
-    throw new Error(`minimizeLbfgs: maxLineSearchEvaluations = ${maxEvals} must be a positive integer`);
-  }
 
   const n = x0.length;
   const x = Float64Array.from(x0);

@@ -1,6 +1,7 @@
 // Counting baselines for a character model: an n-gram table with add-k smoothing. A trained
 // network that does not beat the bigram table has learned nothing a count could not; the
 // trigram table is the next bar. Lessons draw both as reference lines.
+import { shown } from "../core/checks";
 
 /** Counts of each (context of n − 1 tokens, next token), and of each context. */
 function countNgrams(ids: Int32Array, vocabSize: number, n: number): { pairs: Map<number, number>; contexts: Map<number, number> } {
@@ -16,10 +17,19 @@ function countNgrams(ids: Int32Array, vocabSize: number, n: number): { pairs: Ma
   return { pairs, contexts };
 }
 
-function check(fn: string, ids: Int32Array, vocabSize: number, n: number): void {
-  if (!Number.isInteger(n) || n < 1 || vocabSize ** n > Number.MAX_SAFE_INTEGER) {
-    throw new Error(`${fn}: n must be a positive integer with vocabSize^n a safe integer; got n = ${n} for vocabSize ${vocabSize}`);
+/** k must be finite and > 0: at k = 0 an unseen sequence has probability 0, at k = ∞ every probability is ∞/∞ = NaN. */
+function checkSmoothing(fn: string, label: string, k: number): void {
+  if (!(typeof k === "number" && k > 0 && Number.isFinite(k))) {
+    throw new Error(`${fn}: the smoothing ${label} must be > 0 and finite (at 0 a test sequence unseen in training has probability 0; at Infinity every one is NaN); got ${shown(k)}`);
   }
+}
+
+function check(fn: string, ids: Int32Array, vocabSize: number, n: number, label: string): void {
+  if (!Number.isInteger(vocabSize) || vocabSize < 1) throw new Error(`${fn}: vocabSize must be a positive integer; got ${shown(vocabSize)}`);
+  if (!Number.isInteger(n) || n < 1 || vocabSize ** n > Number.MAX_SAFE_INTEGER) {
+    throw new Error(`${fn}: n must be a positive integer with vocabSize^n a safe integer; got n = ${shown(n)} for vocabSize ${vocabSize}`);
+  }
+  if (ids == null || typeof ids.length !== "number") throw new Error(`${fn}: ${label} must be an Int32Array of token ids; got ${shown(ids)}`);
   for (let i = 0; i < ids.length; i++) {
     if (!(ids[i] >= 0 && ids[i] < vocabSize)) throw new Error(`${fn}: token ${i} is ${ids[i]}; expected 0 … ${vocabSize - 1}`);
   }
@@ -31,9 +41,9 @@ function check(fn: string, ids: Int32Array, vocabSize: number, n: number): void 
  * full context of n − 1 tokens is scored.
  */
 export function ngramCrossEntropy(train: Int32Array, test: Int32Array, vocabSize: number, n: number, k: number): number {
-  check("ngramCrossEntropy", train, vocabSize, n);
-  check("ngramCrossEntropy", test, vocabSize, n);
-  if (!(k > 0)) throw new Error(`ngramCrossEntropy: the smoothing k must be > 0 (or a test sequence unseen in training has probability 0); got ${k}`);
+  check("ngramCrossEntropy", train, vocabSize, n, "train");
+  check("ngramCrossEntropy", test, vocabSize, n, "test");
+  checkSmoothing("ngramCrossEntropy", "k", k);
   if (test.length < n) throw new Error(`ngramCrossEntropy: the test sequence needs at least n = ${n} tokens; got ${test.length}`);
   const { pairs, contexts } = countNgrams(train, vocabSize, n);
   let total = 0;
@@ -60,8 +70,16 @@ export interface NgramBaseline {
  * with a table counted on all of `train`.
  */
 export function ngramBaseline(train: Int32Array, test: Int32Array, vocabSize: number, n: number, ks = [0.001, 0.01, 0.1, 0.5, 1]): NgramBaseline {
-  if (ks.length === 0) throw new Error("ngramBaseline: ks is empty; give the smoothing values to choose from");
+  const fn = "ngramBaseline";
+  if (!Array.isArray(ks) || ks.length === 0) throw new Error(`${fn}: ks is empty; give the smoothing values to choose from`);
+  ks.forEach((k, i) => checkSmoothing(fn, `ks[${i}]`, k));
+  check(fn, train, vocabSize, n, "train");
+  check(fn, test, vocabSize, n, "test");
+  if (test.length < n) throw new Error(`${fn}: the test sequence needs at least n = ${n} tokens; got ${test.length}`);
   const cut = Math.floor(train.length * 0.9);
+  if (train.length - cut < n) {
+    throw new Error(`${fn}: train has ${train.length} tokens; its last tenth (${train.length - cut} tokens), on which k is chosen, needs at least n = ${n}: give more training tokens`);
+  }
   const fit = train.subarray(0, cut), tune = train.subarray(cut);
   const scored = ks.map((k) => ({ k, loss: ngramCrossEntropy(fit, tune, vocabSize, n, k) }));
   const { k } = scored.reduce((a, b) => (b.loss < a.loss ? b : a));

@@ -1,8 +1,8 @@
 // One-variable scaling laws: loss (or error) against one of parameters, data or compute.
 //   fitPowerLaw:        y = a·x^(−α)        a straight line in log-log space, fitted in closed form
 //   fitOffsetPowerLaw:  y = E + a·x^(−α)    the same with an irreducible floor E, fitted robustly
-import { minimizeLbfgs, type LbfgsOptions } from "./lbfgs";
-import { checkDistinct, checkPositive, checkSeries } from "./validate";
+import { checkLbfgsOptions, minimizeLbfgs, type LbfgsOptions } from "./lbfgs";
+import { checkDistinct, checkObjectiveArguments, checkPositive, checkSeries } from "./validate";
 
 export interface PowerLawFit {
   a: number;
@@ -64,6 +64,7 @@ export function fitOffsetPowerLaw(x: ArrayLike<number>, y: ArrayLike<number>, op
   checkDistinct(fn, "x", x, 3);
   const delta = options.delta ?? 1e-3;
   checkPositive(fn, "delta", delta);
+  checkLbfgsOptions(fn, options.lbfgs, "lbfgs.");
   const n = x.length;
   const logX = Float64Array.from({ length: n }, (_, i) => Math.log(x[i]));
   const logY = Float64Array.from({ length: n }, (_, i) => Math.log(y[i]));
@@ -106,6 +107,8 @@ export function fitOffsetPowerLaw(x: ArrayLike<number>, y: ArrayLike<number>, op
  * ∂/∂log E = Σ h·w_2, where h = Huber'(r).
  */
 export function offsetPowerLawObjective(logX: Float64Array, logY: Float64Array, theta: ArrayLike<number>, grad: Float64Array | null, delta = 1e-3): number {
+  checkObjectiveArguments("offsetPowerLawObjective", ["log a", "log E", "alpha"], theta, grad, delta);
+  if (logX.length !== logY.length) throw new Error(`offsetPowerLawObjective: logX has ${logX.length} values but logY has ${logY.length}; they must have the same length`);
   const la = theta[0], e = theta[1], alpha = theta[2];
   let f = 0, gla = 0, ge = 0, galpha = 0;
   for (let i = 0; i < logX.length; i++) {

@@ -8,11 +8,12 @@ import * as tf from "@tensorflow/tfjs";
 
 import { writeJsonLines } from "../core/files";
 import { fingerprint, readResults, resultId, stamp, storedBackend, upgradeResults, type RunContext, type StampedResult } from "../core/results";
-import { countParameters, GPT, type GPTConfig } from "../gpt/model";
+import { countParameters, GPT, validateConfig, type GPTConfig } from "../gpt/model";
+import { shown } from "../core/checks";
 import { cpuDescription } from "../core/machine";
 import { heldOutLoss, train } from "../gpt/train";
 import { projectRoot } from "../core/paths";
-import type { Scale } from "../core/scale";
+import { parseScale, type Scale } from "../core/scale";
 import { mapInWorkers } from "../core/threads";
 
 export interface SweepRun {
@@ -68,8 +69,17 @@ export function runId(run: SweepRun, context: RunContext): string {
   return resultId(runSettings(run), context);
 }
 
+/** Throws unless `data` holds the train, val and test token arrays, naming it as `label` in `fn`'s error. */
+function checkSweepData(fn: string, data: SweepData, label: string): void {
+  if (data == null || typeof data !== "object") throw new Error(`${fn}: ${label} must be { train, val, test } token arrays; got ${shown(data)}`);
+  for (const part of ["train", "val", "test"] as const) {
+    if (!(data[part] instanceof Int32Array)) throw new Error(`${fn}: ${label}.${part} must be an Int32Array of token ids; got ${shown(data[part])}`);
+  }
+}
+
 /** The data and backend a sweep's runs are trained on. */
 export function sweepContext(data: SweepData, backend: string): RunContext {
+  checkSweepData("sweepContext", data, "data");
   return { dataHash: fingerprint(data.train, data.val, data.test), backend };
 }
 
@@ -151,15 +161,58 @@ export async function trainSweepRun(job: SweepJob): Promise<SweepResult> {
 
 /** Lines of a results file whose id is none of `ids` (left by another grid or an older design): to report, never to use. */
 export function strayResults(path: string, ids: Iterable<string>, command = SWEEP_COMMAND): SweepResult[] {
+  if (typeof (ids as { [Symbol.iterator]?: unknown } | null)?.[Symbol.iterator] !== "function") {
+    throw new Error(`strayResults: ids must be the ids of the runs to keep (an array or set of strings); got ${shown(ids)}`);
+  }
   const kept = new Set(ids);
   return readSweepResults(path, command).filter((r) => !kept.has(r.id));
 }
 
+/** The counts of a sweep's options, checked before any run trains (a bad one would fail only after training, or under another name). */
+function checkSweepOptions(fn: string, options: Omit<SweepOptions, "path" | "evalTokens"> & { evalTokens?: number }): void {
+  const positive = (label: string, v: unknown) => {
+    if (!(Number.isInteger(v) && (v as number) >= 1)) throw new Error(`${fn}: options.${label} must be a positive integer; got ${shown(v)}`);
+  };
+  if (options.evalTokens !== undefined) positive("evalTokens", options.evalTokens);
+  if (options.curvePoints !== undefined) positive("curvePoints", options.curvePoints);
+  if (options.jobs !== undefined) positive("jobs", options.jobs);
+  if (options.evalBatches !== undefined && !(Number.isInteger(options.evalBatches) && options.evalBatches >= 0)) {
+    throw new Error(`${fn}: options.evalBatches must be a non-negative integer; got ${shown(options.evalBatches)}`);
+  }
+}
+
+/** A run's numbers, and whether its model can be scored on the evaluation tokens at all. */
+function checkSweepRun(fn: string, run: SweepRun, i: number, options: SweepOptions): void {
+  if (run == null || typeof run !== "object") throw new Error(`${fn}: runs[${i}] must be a sweep run; got ${shown(run)}`);
+  const where = `${fn}: runs[${i}] (${shown(run.label)})`;
+  if (!(typeof run.tokens === "number" && Number.isFinite(run.tokens) && run.tokens > 0)) throw new Error(`${where}: tokens must be a positive number; got ${shown(run.tokens)}`);
+  if (!(Number.isInteger(run.batchSize) && run.batchSize >= 1)) throw new Error(`${where}: batchSize must be a positive integer; got ${shown(run.batchSize)}`);
+  if (!(typeof run.learningRate === "number" && Number.isFinite(run.learningRate) && run.learningRate > 0)) {
+    throw new Error(`${where}: learningRate must be a positive number; got ${shown(run.learningRate)}`);
+  }
+  if (!Number.isFinite(run.seed)) throw new Error(`${where}: seed must be a finite number; got ${shown(run.seed)}`);
+  // The model's config itself is checked as the run starts (GPT.create), naming the run, after the runs before it are kept.
+  if (run.model == null || typeof run.model !== "object") throw new Error(`${where}: model must be a GPTConfig; got ${shown(run.model)}`);
+  const scored = Math.min(options.evalTokens, options.data.val.length, options.data.test.length);
+  if (scored < run.model.blockSize + 1) {
+    throw new Error(`${where}: scoring takes the first min(evalTokens ${options.evalTokens}, validation ${options.data.val.length}, test ${options.data.test.length}) = ${scored} tokens, `
+      + `fewer than one window of blockSize ${run.model.blockSize} + 1 = ${run.model.blockSize + 1}`);
+  }
+}
+
 /** Trains every run not yet in the results file; returns all results for `runs`, in order. */
 export async function runSweep(runs: SweepRun[], options: SweepOptions): Promise<SweepResult[]> {
+  const fn = "runSweep";
+  if (options == null) throw new Error(`${fn}: options { path, data, backend, evalTokens } are required; got ${shown(options)}`);
   if (options.backend !== tf.getBackend()) {
     throw new Error(`runSweep: options.backend is ${options.backend} but tfjs runs ${tf.getBackend()}; the backend is part of every run's id`);
   }
+  checkSweepData(fn, options.data, "options.data");
+  readSweepResults(options.path, options.command); // a folder or a damaged file fails here, before any training
+  if (options.evalTokens === undefined) throw new Error(`${fn}: options.evalTokens is required: the validation and test tokens each model is scored on`);
+  checkSweepOptions(fn, options);
+  if (!Array.isArray(runs)) throw new Error(`${fn}: runs must be an array of sweep runs; got ${shown(runs)}`);
+  runs.forEach((run, i) => checkSweepRun(fn, run, i, options));
   const context = sweepContext(options.data, options.backend);
   const ids = runs.map((run) => runId(run, context));
   const duplicate = ids.findIndex((id, i) => ids.indexOf(id) !== i);
@@ -239,6 +292,7 @@ export interface ScalingDesign {
  * four tiny sizes at three tiny budgets, one rate.
  */
 export function scalingDesign(scale: Scale): ScalingDesign {
+  parseScale(scale, "scalingDesign: scale");
   const common = { corpus: "kjv.txt", dataset: "kjv.txt 90/5/5", maxEpochs: 4 };
   const base = { dropout: 0, bias: true, tieWeights: true };
   if (scale === "smoke") {
@@ -264,6 +318,10 @@ export function scalingDesign(scale: Scale): ScalingDesign {
 }
 
 export function shapeName(s: Shape): string {
+  if (s == null || typeof s !== "object") throw new Error(`shapeName: shape must be { nLayer, nHead, nEmbd }; got ${shown(s)}`);
+  for (const key of ["nLayer", "nHead", "nEmbd"] as const) {
+    if (!(Number.isInteger(s[key]) && s[key] >= 1)) throw new Error(`shapeName: shape.${key} must be a positive integer; got ${shown(s[key])}`);
+  }
   return `L${s.nLayer} H${s.nHead} W${s.nEmbd}`;
 }
 
@@ -301,8 +359,34 @@ function isoflopRun(design: ScalingDesign, shape: Shape, vocabSize: number, C: n
   return { label, model, tokens, batchSize: design.batchSize, learningRate, seed, dataset: design.dataset };
 }
 
+/** Refuses a design whose numbers would make every later step fail under another name. */
+function checkDesign(fn: string, design: ScalingDesign, vocabSize: number, trainTokens: number): void {
+  const where = `${fn}: design ${shown(design.name)}`;
+  const positive = (label: string, values: readonly number[]) => values.forEach((v, i) => {
+    if (!(typeof v === "number" && Number.isFinite(v) && v > 0)) throw new Error(`${where}: ${label}[${i}] must be a positive number; got ${shown(v)}`);
+  });
+  positive("budgets", design.budgets);
+  positive("rates", design.rates);
+  positive("fitBudgets", design.fitBudgets);
+  for (const [label, v] of [["batchSize", design.batchSize], ["minSteps", design.minSteps], ["evalTokens", design.evalTokens], ["vocabSize", vocabSize],
+    ["trainTokens", trainTokens]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${where}: ${label} must be a positive integer; got ${shown(v)}`);
+  }
+  if (!(design.maxEpochs > 0)) throw new Error(`${where}: maxEpochs must be a positive number; got ${shown(design.maxEpochs)}`);
+  const missing = design.fitBudgets.find((C) => !design.budgets.includes(C));
+  if (missing !== undefined) throw new Error(`${where}: fitBudgets holds ${missing}, which is not one of the budgets`);
+  if (!design.budgets.includes(design.seedBudget)) throw new Error(`${where}: seedBudget ${shown(design.seedBudget)} is not one of the budgets`);
+  for (const shape of [...design.ladder, ...design.shapes]) validateConfig(modelOf(design, shape, vocabSize));
+}
+
 /** The ladder sizes trainable at each budget, and those left out with the reason. */
 export function budgetSizes(design: ScalingDesign, vocabSize: number, trainTokens: number) {
+  checkDesign("budgetSizes", design, vocabSize, trainTokens);
+  return sizesAtBudgets(design, vocabSize, trainTokens);
+}
+
+/** budgetSizes on a design already checked (by the public function that names itself in the error). */
+function sizesAtBudgets(design: ScalingDesign, vocabSize: number, trainTokens: number) {
   return design.budgets.map((C) => {
     const sizes: Shape[] = [];
     const skipped: { shape: Shape; why: string }[] = [];
@@ -316,11 +400,15 @@ export function budgetSizes(design: ScalingDesign, vocabSize: number, trainToken
 }
 
 /** Each size's tuning budget: of the budgets it is trained at, the one nearest their middle (in log C), the cheaper on a tie. */
-function tuningBudgets(design: ScalingDesign, vocabSize: number, trainTokens: number): { shape: Shape; C: number }[] {
-  const table = budgetSizes(design, vocabSize, trainTokens);
+function tuningBudgets(fn: string, design: ScalingDesign, vocabSize: number, trainTokens: number): { shape: Shape; C: number }[] {
+  checkDesign(fn, design, vocabSize, trainTokens);
+  const table = sizesAtBudgets(design, vocabSize, trainTokens);
   return design.ladder.map((shape) => {
     const at = table.filter((b) => b.sizes.some((s) => sameShape(s, shape))).map((b) => b.C);
-    if (at.length === 0) throw new Error(`scaling design ${design.name}: ${shapeName(shape)} fits no budget; remove it from the ladder`);
+    if (at.length === 0) {
+      const why = table.map((b) => `C ${b.C.toExponential(0)}: ${b.skipped.find((k) => sameShape(k.shape, shape))?.why}`).join("; ");
+      throw new Error(`${fn}: scaling design ${design.name}: ${shapeName(shape)} fits no budget (${why}) with ${trainTokens} training tokens; remove it from the ladder`);
+    }
     const middle = (Math.log(at[0]) + Math.log(at.at(-1)!)) / 2;
     const C = at.reduce((best, c) => (Math.abs(Math.log(c) - middle) < Math.abs(Math.log(best) - middle) - 1e-9 ? c : best));
     return { shape, C };
@@ -329,7 +417,7 @@ function tuningBudgets(design: ScalingDesign, vocabSize: number, trainTokens: nu
 
 /** The learning-rate sweep: every size at its tuning budget with every rate, the costliest budgets first. */
 export function learningRateRuns(design: ScalingDesign, vocabSize: number, trainTokens: number): SweepRun[] {
-  return tuningBudgets(design, vocabSize, trainTokens).sort((a, b) => b.C - a.C)
+  return tuningBudgets("learningRateRuns", design, vocabSize, trainTokens).sort((a, b) => b.C - a.C)
     .flatMap(({ shape, C }) => design.rates.map((rate) => isoflopRun(design, shape, vocabSize, C, rate, 1)));
 }
 
@@ -348,8 +436,13 @@ export interface TunedRate {
 
 /** Picks each size's learning rate from the tuning runs (trained in `context`), by validation loss (never test loss). */
 export function tuneLearningRates(design: ScalingDesign, vocabSize: number, trainTokens: number, results: SweepResult[], context: RunContext): TunedRate[] {
+  const fn = "tuneLearningRates";
+  if (!Array.isArray(results)) throw new Error(`${fn}: results must be an array of sweep results; got ${shown(results)}`);
+  if (context == null || typeof context.dataHash !== "string" || typeof context.backend !== "string") {
+    throw new Error(`${fn}: context must be the { dataHash, backend } the tuning runs were trained in (sweepContext(data, backend)); got ${shown(context)}`);
+  }
   const byId = new Map(results.map((r) => [r.id, r]));
-  return tuningBudgets(design, vocabSize, trainTokens).map(({ shape, C }) => {
+  return tuningBudgets(fn, design, vocabSize, trainTokens).map(({ shape, C }) => {
     const losses = design.rates.map((rate) => {
       const run = isoflopRun(design, shape, vocabSize, C, rate, 1);
       const result = byId.get(runId(run, context));
@@ -370,13 +463,15 @@ export function tuneLearningRates(design: ScalingDesign, vocabSize: number, trai
  * finish before the large ones it predicts.
  */
 export function isoflopRuns(design: ScalingDesign, vocabSize: number, trainTokens: number, tuned: TunedRate[]): SweepRun[] {
+  checkDesign("isoflopRuns", design, vocabSize, trainTokens);
+  if (!Array.isArray(tuned)) throw new Error(`isoflopRuns: tuned must be the rates tuneLearningRates chose; got ${shown(tuned)}`);
   const rateOf = (shape: Shape) => {
     const t = tuned.find((r) => sameShape(r.shape, shape));
     if (!t) throw new Error(`isoflopRuns: no tuned learning rate for ${shapeName(shape)}`);
     return t.rate;
   };
   const runs: SweepRun[] = [];
-  for (const { C, sizes } of budgetSizes(design, vocabSize, trainTokens)) {
+  for (const { C, sizes } of sizesAtBudgets(design, vocabSize, trainTokens)) {
     const seeds = C === design.seedBudget ? design.seeds : [1];
     for (const seed of seeds) for (const shape of sizes) runs.push(isoflopRun(design, shape, vocabSize, C, rateOf(shape), seed));
   }
@@ -399,6 +494,11 @@ export interface ScalingSweep {
 
 /** The learning-rate sweep, then the IsoFLOP runs at the rates it chose; resumable like runSweep. */
 export async function runScalingSweep(design: ScalingDesign, vocabSize: number, options: Omit<SweepOptions, "evalTokens">): Promise<ScalingSweep> {
+  const fn = "runScalingSweep";
+  if (options == null) throw new Error(`${fn}: options { path, data, backend } are required; got ${shown(options)}`);
+  checkSweepData(fn, options.data, "options.data");
+  checkDesign(fn, design, vocabSize, options.data.train.length);
+  checkSweepOptions(fn, options);
   const trainTokens = options.data.train.length;
   const sweep = { ...options, evalTokens: design.evalTokens };
   const tuning = await runSweep(learningRateRuns(design, vocabSize, trainTokens), sweep);
@@ -418,7 +518,13 @@ export function storedSweepPath(design: ScalingDesign): string {
  * a scratch file that is removed afterwards.
  */
 export async function scalingSweep(scale: Scale, vocabSize: number, options: Omit<SweepOptions, "evalTokens" | "path">): Promise<ScalingSweep> {
+  const fn = "scalingSweep";
+  parseScale(scale, `${fn}: scale`);
+  if (options == null) throw new Error(`${fn}: options { data, backend } are required; got ${shown(options)}`);
+  checkSweepData(fn, options.data, "options.data");
   const design = scalingDesign(scale);
+  checkDesign(fn, design, vocabSize, options.data.train.length);
+  checkSweepOptions(fn, options);
   if (scale === "full") {
     const stored = storedSweepPath(design);
     const results = readSweepResults(join(projectRoot(), stored));
@@ -454,6 +560,8 @@ export async function scalingSweep(scale: Scale, vocabSize: number, options: Omi
  * old id and given its id on `data`. The caller vouches that the runs were trained on `data`.
  */
 export function upgradeSweepResults(path: string, design: ScalingDesign, vocabSize: number, data: SweepData): number {
+  checkSweepData("upgradeSweepResults", data, "data");
+  checkDesign("upgradeSweepResults", design, vocabSize, data.train.length);
   const seeds = [...new Set([1, ...design.seeds])];
   const candidates = [...design.ladder, ...design.shapes].flatMap((shape) => design.budgets.flatMap((C) => design.rates.flatMap((rate) =>
     seeds.map((seed) => runSettings(isoflopRun(design, shape, vocabSize, C, rate, seed))))));
@@ -467,6 +575,17 @@ export function upgradeSweepResults(path: string, design: ScalingDesign, vocabSi
  * runs early rather than finishing each one's schedule.
  */
 export function lossComputeFrontier(results: SweepResult[]): { flops: number; valLoss: number; label: string }[] {
+  const fn = "lossComputeFrontier";
+  if (!Array.isArray(results)) throw new Error(`${fn}: results must be an array of sweep results; got ${shown(results)}`);
+  results.forEach((r, i) => {
+    const where = `${fn}: results[${i}] (${shown(r?.label)})`;
+    if (!(typeof r?.params === "number" && Number.isFinite(r.params) && r.params > 0)) throw new Error(`${where}: params must be a positive number; got ${shown(r?.params)}`);
+    if (!Array.isArray(r.curve)) throw new Error(`${where}: curve must be an array of { tokens, valLoss }; got ${shown(r.curve)}`);
+    r.curve.forEach((c, j) => {
+      if (!(Number.isFinite(c?.tokens) && c.tokens >= 0)) throw new Error(`${where}: curve[${j}].tokens must be a finite number ≥ 0; got ${shown(c?.tokens)}`);
+      if (!Number.isFinite(c.valLoss)) throw new Error(`${where}: curve[${j}].valLoss must be a finite number; got ${shown(c.valLoss)}`);
+    });
+  });
   // Cheapest first; at equal compute the lower loss first, so only it can enter.
   const points = results.flatMap((r) => r.curve.map((c) => ({ flops: 6 * r.params * c.tokens, valLoss: c.valLoss, label: r.label })))
     .sort((a, b) => a.flops - b.flops || a.valLoss - b.valLoss);

@@ -1,5 +1,6 @@
 // Synthetic training runs drawn from a known law, so that a fit can be checked against the
 // parameters that made the data (tests, the fit benchmark, and lessons before real runs exist).
+import { shown } from "../core/checks";
 import { Random } from "../core/random";
 import { checkPositive, type ScalingPoint } from "./validate";
 
@@ -16,6 +17,9 @@ export interface IsoflopDesignOptions {
   decades?: number;
 }
 
+/** More runs than any design trains, and than a list of them should hold in memory. */
+const MAX_RUNS = 1_000_000;
+
 /**
  * Hoffmann's approach-2 design: for each budget C, `modelsPerBudget` model sizes log-spaced
  * around a centre, each trained on D = C/(6N) tokens so that every run costs C.
@@ -23,15 +27,22 @@ export interface IsoflopDesignOptions {
 export function isoflopDesign(budgets: readonly number[], modelsPerBudget: number, options: IsoflopDesignOptions = {}): RunDesign[] {
   const fn = "isoflopDesign";
   if (!Number.isInteger(modelsPerBudget) || modelsPerBudget < 1) {
-    throw new Error(`${fn}: modelsPerBudget = ${modelsPerBudget} must be a positive integer`);
+    throw new Error(`${fn}: modelsPerBudget = ${shown(modelsPerBudget)} must be a positive integer`);
+  }
+  if (!Array.isArray(budgets)) throw new Error(`${fn}: budgets must be an array of compute budgets; got ${shown(budgets)}`);
+  if (budgets.length * modelsPerBudget > MAX_RUNS) {
+    throw new Error(`${fn}: ${budgets.length} budget(s) × modelsPerBudget = ${modelsPerBudget} make ${budgets.length * modelsPerBudget} runs; at most ${MAX_RUNS.toLocaleString("en-US")} are supported`);
   }
   const centre = options.centre ?? ((C: number) => Math.sqrt(C / 120));
+  if (typeof centre !== "function") throw new Error(`${fn}: options.centre must be a function C => N; got ${shown(centre)}`);
   const decades = options.decades ?? 1.5;
   checkPositive(fn, "decades", decades);
   const runs: RunDesign[] = [];
   budgets.forEach((C, j) => {
     checkPositive(fn, `budgets[${j}]`, C);
-    const mid = Math.log10(centre(C));
+    const at = centre(C);
+    checkPositive(fn, `centre(budgets[${j}])`, at);
+    const mid = Math.log10(at);
     for (let i = 0; i < modelsPerBudget; i++) {
       const offset = modelsPerBudget === 1 ? 0 : decades * (i / (modelsPerBudget - 1) - 0.5);
       const N = Math.pow(10, mid + offset);
@@ -45,7 +56,8 @@ export function isoflopDesign(budgets: readonly number[], modelsPerBudget: numbe
 export function logSpace(from: number, to: number, count: number): number[] {
   checkPositive("logSpace", "from", from);
   checkPositive("logSpace", "to", to);
-  if (!Number.isInteger(count) || count < 1) throw new Error(`logSpace: count = ${count} must be a positive integer`);
+  if (!Number.isInteger(count) || count < 1) throw new Error(`logSpace: count = ${shown(count)} must be a positive integer`);
+  if (count > MAX_RUNS) throw new Error(`logSpace: count = ${count} is more than the ${MAX_RUNS.toLocaleString("en-US")} values supported`);
   if (count === 1) return [from];
   const a = Math.log(from), b = Math.log(to);
   return Array.from({ length: count }, (_, i) => Math.exp(a + ((b - a) * i) / (count - 1)));
@@ -64,18 +76,26 @@ export interface NoiseOptions {
 /** Losses at each run of `design` from `law`, with seeded log-normal noise and optional outliers. */
 export function sampleLosses(law: (N: number, D: number) => number, design: readonly RunDesign[], options: NoiseOptions): ScalingPoint[] {
   const fn = "sampleLosses";
+  if (typeof law !== "function") throw new Error(`${fn}: law must be a function (N, D) => loss; got ${shown(law)}`);
+  if (!Array.isArray(design)) throw new Error(`${fn}: design must be an array of {N, D}; got ${shown(design)}`);
+  if (options == null) throw new Error(`${fn}: options { seed } are required; got ${shown(options)}`);
   const noise = options.noise ?? 0.01;
   const outliers = options.outliers ?? 0;
   const outlierScale = options.outlierScale ?? 0.3;
-  if (!(noise >= 0) || !Number.isFinite(noise)) throw new Error(`${fn}: noise = ${noise} must be a finite number ≥ 0`);
+  if (!(noise >= 0) || !Number.isFinite(noise)) throw new Error(`${fn}: noise = ${shown(noise)} must be a finite number ≥ 0`);
   if (!Number.isInteger(outliers) || outliers < 0 || outliers > design.length) {
-    throw new Error(`${fn}: outliers = ${outliers} must be an integer from 0 to the ${design.length} runs`);
+    throw new Error(`${fn}: outliers = ${shown(outliers)} must be an integer from 0 to the ${design.length} runs`);
+  }
+  if (!(typeof outlierScale === "number" && Number.isFinite(outlierScale) && outlierScale > -1)) {
+    throw new Error(`${fn}: outlierScale = ${shown(outlierScale)} must be a finite number > −1 (an outlier's loss is multiplied by 1 + outlierScale, which must stay positive)`);
   }
   const rng = new Random(options.seed);
   const points = design.map(({ N, D }, i) => {
     checkPositive(fn, `design[${i}].N`, N);
     checkPositive(fn, `design[${i}].D`, D);
-    return { N, D, loss: law(N, D) * Math.exp(noise * rng.normal()) };
+    const loss = law(N, D);
+    checkPositive(fn, `law(N, D) at design[${i}] (N = ${N}, D = ${D})`, loss);
+    return { N, D, loss: loss * Math.exp(noise * rng.normal()) };
   });
   // Partial Fisher–Yates: the first `outliers` of a shuffled index list.
   const order = points.map((_, i) => i);

@@ -1,6 +1,7 @@
 // Input checks shared by the scaling-law fits. A fit on a NaN, a zero or a mismatched array
 // fails far from its cause (as a NaN parameter, or a "converged" nonsense fit), so every
 // public function checks its inputs first and names the offending value.
+import { shown } from "../core/checks";
 
 /** One training run: N parameters, trained on D tokens, reached this (validation) loss. */
 export interface ScalingPoint {
@@ -12,15 +13,15 @@ export interface ScalingPoint {
 /** Throws unless `value` is a finite number > 0, naming it as `label` in `fn`'s error. */
 export function checkPositive(fn: string, label: string, value: number): void {
   if (typeof value !== "number" || !Number.isFinite(value)) {
-    throw new Error(`${fn}: ${label} = ${value} must be a finite positive number`);
+    throw new Error(`${fn}: ${label} = ${shown(value)} must be a finite positive number`);
   }
-  if (value <= 0) throw new Error(`${fn}: ${label} = ${value} must be positive`);
+  if (value <= 0) throw new Error(`${fn}: ${label} = ${shown(value)} must be positive`);
 }
 
 /** Throws unless `value` is a finite number. */
 export function checkFinite(fn: string, label: string, value: number): void {
   if (typeof value !== "number" || !Number.isFinite(value)) {
-    throw new Error(`${fn}: ${label} = ${value} must be a finite number`);
+    throw new Error(`${fn}: ${label} = ${shown(value)} must be a finite number`);
   }
 }
 
@@ -53,7 +54,7 @@ export function checkPoints(fn: string, points: readonly ScalingPoint[], paramet
   enough(fn, points.length, parameters, "points");
   for (let i = 0; i < points.length; i++) {
     const p = points[i];
-    if (p == null || typeof p !== "object") throw new Error(`${fn}: points[${i}] = ${p} must be an object {N, D, loss}`);
+    if (p == null || typeof p !== "object") throw new Error(`${fn}: points[${i}] = ${shown(p)} must be an object {N, D, loss}`);
     checkPositive(fn, `points[${i}].N`, p.N);
     checkPositive(fn, `points[${i}].D`, p.D);
     checkPositive(fn, `points[${i}].loss`, p.loss);
@@ -89,4 +90,18 @@ export function checkSpread(fn: string, points: readonly ScalingPoint[], paramet
   const s = spread(points);
   throw new Error(`${fn}: the points have ${s.N} distinct N, ${s.D} distinct D and ${s.pairs} distinct (N, D) runs; fitting ${parameters.length} parameters `
     + `(${parameters.join(", ")}) needs at least 2 distinct N, 2 distinct D and ${parameters.length} distinct runs`);
+}
+
+/**
+ * The O(1) checks at the door of an objective (it runs inside L-BFGS, so nothing per point):
+ * θ holds one value per parameter, `grad` has room for them, δ > 0.
+ */
+export function checkObjectiveArguments(fn: string, parameters: readonly string[], theta: ArrayLike<number>, grad: Float64Array | null, delta: number): void {
+  if (theta == null || theta.length !== parameters.length) {
+    throw new Error(`${fn}: theta must hold ${parameters.length} values [${parameters.join(", ")}]; got ${theta == null ? shown(theta) : `${theta.length}`}`);
+  }
+  if (grad !== null && grad !== undefined && !(grad.length >= parameters.length)) {
+    throw new Error(`${fn}: grad must have room for ${parameters.length} values; got length ${grad.length}`);
+  }
+  if (!(typeof delta === "number" && delta > 0 && Number.isFinite(delta))) throw new Error(`${fn}: delta = ${shown(delta)} must be a finite positive number`);
 }

@@ -10,6 +10,7 @@
 // so a question asked in that phrasing cannot be answered by recalling a line seen in training.
 // Concepts occur with Zipf-distributed frequencies; some pairs never occur at all (held out),
 // although their words do.
+import { shown } from "../core/checks";
 import { Random } from "../core/random";
 import { ConceptMatcher } from "./count";
 import { checkZipf, ZipfSampler } from "./zipf";
@@ -85,7 +86,11 @@ export interface ConceptWorldOptions {
   attributes?: number;
   /** How many object words (at most 24); default 20. */
   objects?: number;
-  /** Fraction of pairs kept out of pretraining; default 0.1. */
+  /**
+   * Fraction of pairs kept out of pretraining; default 0.1. A target that would leave an
+   * attribute or object with fewer than two seen pairs is not reached: fewer pairs are held out
+   * (world.heldOut lists those that are), e.g. at most 3 of the 9 pairs of a 3 × 3 world.
+   */
   heldOutFraction?: number;
   /** Phrasings in use, 2 to TEMPLATES.length (default all); each concept appears in all but one. */
   templates?: number;
@@ -108,16 +113,17 @@ function balanced(count: number, classes: number, random: Random): number[] {
 /**
  * A seeded world of attribute–object concepts. Textures, colours and places are spread evenly;
  * held-out pairs are chosen so that every attribute and every object still occurs in at least
- * two pairs that are seen in pretraining.
+ * two pairs that are seen in pretraining, which may hold out fewer pairs than heldOutFraction
+ * asks for (world.heldOut has the pairs actually held out).
  */
 export function buildConceptWorld(options: ConceptWorldOptions = {}): ConceptWorld {
   const { attributes: nA = 20, objects: nO = 20, heldOutFraction = 0.1, templates = TEMPLATES.length, seed = 1 } = options;
   for (const [label, n, max] of [["attributes", nA, ATTRIBUTE_WORDS.length], ["objects", nO, OBJECT_WORDS.length]] as const) {
-    if (!Number.isInteger(n) || n < 3 || n > max) throw new Error(`buildConceptWorld: ${label} must be an integer in [3, ${max}]; got ${n}`);
+    if (!Number.isInteger(n) || n < 3 || n > max) throw new Error(`buildConceptWorld: ${label} must be an integer in [3, ${max}]; got ${shown(n)}`);
   }
-  if (!(heldOutFraction >= 0 && heldOutFraction <= 0.5)) throw new Error(`buildConceptWorld: heldOutFraction must be in [0, 0.5]; got ${heldOutFraction}`);
+  if (!(heldOutFraction >= 0 && heldOutFraction <= 0.5)) throw new Error(`buildConceptWorld: heldOutFraction must be in [0, 0.5]; got ${shown(heldOutFraction)}`);
   if (!Number.isInteger(templates) || templates < 2 || templates > TEMPLATES.length) {
-    throw new Error(`buildConceptWorld: templates must be an integer in [2, ${TEMPLATES.length}]; got ${templates}`);
+    throw new Error(`buildConceptWorld: templates must be an integer in [2, ${TEMPLATES.length}]; got ${shown(templates)}`);
   }
   const random = new Random(seed);
   const attributes = ATTRIBUTE_WORDS.slice(0, nA);
@@ -154,9 +160,18 @@ export function buildConceptWorld(options: ConceptWorldOptions = {}): ConceptWor
   };
 }
 
+/** Throws unless `world` looks like buildConceptWorld's: concepts to ask about, 2 to TEMPLATES.length phrasings. */
+function checkWorld(fn: string, world: ConceptWorld): void {
+  if (world == null || !Array.isArray(world.concepts)) throw new Error(`${fn}: world must be a ConceptWorld (from buildConceptWorld); got ${shown(world)}`);
+  if (!(Number.isInteger(world.templates) && world.templates >= 2 && world.templates <= TEMPLATES.length)) {
+    throw new Error(`${fn}: world.templates must be an integer in [2, ${TEMPLATES.length}]; got ${shown(world.templates)}`);
+  }
+}
+
 function checkConcept(fn: string, world: ConceptWorld, concept: number, template: number): void {
-  if (!world.concepts[concept]) throw new Error(`${fn}: concept ${concept} is outside [0, ${world.concepts.length})`);
-  if (!(Number.isInteger(template) && template >= 0 && template < world.templates)) throw new Error(`${fn}: template ${template} is outside [0, ${world.templates})`);
+  checkWorld(fn, world);
+  if (!(Number.isInteger(concept) && world.concepts[concept])) throw new Error(`${fn}: concept ${shown(concept)} is outside [0, ${world.concepts.length})`);
+  if (!(Number.isInteger(template) && template >= 0 && template < world.templates)) throw new Error(`${fn}: template ${shown(template)} is outside [0, ${world.templates})`);
 }
 
 /** The parts of a concept's line in one phrasing: `prompt + place + "."` is the line, `before + traits + afterTraits` too. */
@@ -179,8 +194,12 @@ export function conceptSentence(world: ConceptWorld, concept: number, template =
 
 /** Every line the world can produce, in every phrasing in use (for tokenizers and context lengths). */
 export function allConceptSentences(world: ConceptWorld): string[] {
+  checkWorld("allConceptSentences", world);
   return world.concepts.flatMap((_, i) => Array.from({ length: world.templates }, (_, t) => conceptSentence(world, i, t)));
 }
+
+/** The most lines a generated or resampled corpus holds (tens of characters each, as JS strings). */
+const MAX_LINES = 10_000_000;
 
 export interface CorpusOptions {
   /** Lines in the corpus. */
@@ -196,7 +215,9 @@ export interface CorpusOptions {
  */
 export function generateCorpus(world: ConceptWorld, options: CorpusOptions): string[] {
   const { sentences, exponent, seed = 1 } = options;
-  if (!Number.isInteger(sentences) || sentences < 1) throw new Error(`generateCorpus: sentences must be a positive integer; got ${sentences}`);
+  if (!Number.isInteger(sentences) || sentences < 1) throw new Error(`generateCorpus: sentences must be a positive integer; got ${shown(sentences)}`);
+  if (sentences > MAX_LINES) throw new Error(`generateCorpus: sentences = ${sentences} is more lines than the ${MAX_LINES.toLocaleString("en-US")} a corpus in memory is built for`);
+  checkWorld("generateCorpus", world);
   if (world.popularity.length === 0) throw new Error("generateCorpus: the world has no seen concepts (empty vocabulary)");
   checkZipf("generateCorpus", world.popularity.length, exponent);
   const sampler = new ZipfSampler(world.popularity.length, exponent);
@@ -211,7 +232,8 @@ export function generateCorpus(world: ConceptWorld, options: CorpusOptions): str
 /** The first concept each sentence mentions, or −1. */
 function firstMentions(sentences: readonly string[], phrases: readonly string[], where: string): Int32Array {
   const matcher = new ConceptMatcher(phrases, where);
-  return Int32Array.from(sentences, (s) => {
+  return Int32Array.from(sentences, (s, i) => {
+    if (typeof s !== "string") throw new Error(`${where}: sentences[${i}] must be a string; got ${shown(s)}`);
     const m = matcher.mentions(s);
     return m.length ? m[0] : -1;
   });
@@ -226,9 +248,11 @@ function firstMentions(sentences: readonly string[], phrases: readonly string[],
 export function rebalanceCorpus(sentences: readonly string[], phrases: readonly string[], options: { temperature: number; size?: number; seed?: number }): string[] {
   const fn = "rebalanceCorpus";
   const { temperature, size = sentences.length, seed = 1 } = options;
-  if (!(Number.isFinite(temperature) && temperature >= 0 && temperature <= 1)) throw new Error(`${fn}: temperature must be in [0, 1]; got ${temperature}`);
+  if (!(Number.isFinite(temperature) && temperature >= 0 && temperature <= 1)) throw new Error(`${fn}: temperature must be in [0, 1]; got ${shown(temperature)}`);
+  if (!Array.isArray(sentences)) throw new Error(`${fn}: sentences must be an array of strings; got ${shown(sentences)}`);
   if (sentences.length === 0) throw new Error(`${fn}: the corpus is empty`);
-  if (!Number.isInteger(size) || size < 1) throw new Error(`${fn}: size must be a positive integer; got ${size}`);
+  if (!Number.isInteger(size) || size < 1) throw new Error(`${fn}: size must be a positive integer; got ${shown(size)}`);
+  if (size > MAX_LINES) throw new Error(`${fn}: size = ${size} is more lines than the ${MAX_LINES.toLocaleString("en-US")} a corpus in memory is built for`);
   const first = firstMentions(sentences, phrases, fn);
   const groups = new Map<number, number[]>();
   first.forEach((c, i) => {
@@ -263,7 +287,8 @@ export function rebalanceCorpus(sentences: readonly string[], phrases: readonly 
  * deduplicating or capping over-represented concepts. Sentences that mention no concept stay.
  */
 export function capConceptFrequency(sentences: readonly string[], phrases: readonly string[], cap: number): string[] {
-  if (!Number.isInteger(cap) || cap < 1) throw new Error(`capConceptFrequency: cap must be a positive integer; got ${cap}`);
+  if (!Number.isInteger(cap) || cap < 1) throw new Error(`capConceptFrequency: cap must be a positive integer; got ${shown(cap)}`);
+  if (!Array.isArray(sentences)) throw new Error(`capConceptFrequency: sentences must be an array of strings; got ${shown(sentences)}`);
   const first = firstMentions(sentences, phrases, "capConceptFrequency");
   const kept = new Map<number, number>();
   return sentences.filter((_, i) => {

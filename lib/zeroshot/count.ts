@@ -1,6 +1,7 @@
 // Counting concepts in a corpus: how often each phrase ("wet dog") occurs as whole words.
 // Frequencies are measured on the text the model is trained on, never taken from the
 // distribution that generated it (Udandarao et al. 2024 likewise search the pretraining data itself).
+import { shown } from "../core/checks";
 
 const WORD_CHAR = /[\p{L}\p{N}_]/u;
 
@@ -22,7 +23,8 @@ export class ConceptMatcher {
     if (phrases.length === 0) throw new Error(`${where}: no concepts to count (the vocabulary is empty); give at least one phrase`);
     const seen = new Map<string, number>();
     phrases.forEach((phrase, i) => {
-      if (typeof phrase !== "string" || phrase.length === 0) throw new Error(`${where}: phrase ${i} is empty; every concept needs a name`);
+      if (typeof phrase !== "string") throw new Error(`${where}: phrase ${i} must be a string; got ${shown(phrase)}`);
+      if (phrase.length === 0) throw new Error(`${where}: phrase ${i} is empty; every concept needs a name`);
       const chars = Array.from(phrase);
       if (!isWordChar(chars[0]) || !isWordChar(chars[chars.length - 1])) {
         throw new Error(`${where}: phrase ${i} (${JSON.stringify(phrase)}) must start and end with a letter or digit`);
@@ -39,6 +41,8 @@ export class ConceptMatcher {
 
   /** Calls `found(conceptIndex)` once per occurrence in `text`, in order of position. */
   scan(text: string, found: (concept: number) => void): void {
+    if (typeof text !== "string") throw new Error(`ConceptMatcher.scan: text must be a string; got ${shown(text)}`);
+    if (typeof found !== "function") throw new Error(`ConceptMatcher.scan: found must be a function (concept) => void; got ${shown(found)}`);
     const wordRun = /[\p{L}\p{N}_]+/gu;
     for (let m = wordRun.exec(text); m !== null; m = wordRun.exec(text)) {
       const candidates = this.byFirstWord.get(m[0]);
@@ -53,13 +57,19 @@ export class ConceptMatcher {
 
   /** Occurrences of every phrase in `text` (or summed over several texts). */
   count(text: string | readonly string[]): Int32Array {
+    const texts = typeof text === "string" ? [text] : text;
+    if (!Array.isArray(texts)) throw new Error(`ConceptMatcher.count: text must be a string or an array of strings; got ${shown(text)}`);
+    texts.forEach((t, i) => {
+      if (typeof t !== "string") throw new Error(`ConceptMatcher.count: text[${i}] must be a string; got ${shown(t)}`);
+    });
     const counts = new Int32Array(this.phrases.length);
-    for (const t of typeof text === "string" ? [text] : text) this.scan(t, (c) => counts[c]++);
+    for (const t of texts) this.scan(t, (c) => counts[c]++);
     return counts;
   }
 
   /** The concepts each text mentions (in order of position, repeats included). */
   mentions(text: string): number[] {
+    if (typeof text !== "string") throw new Error(`ConceptMatcher.mentions: text must be a string; got ${shown(text)}`);
     const out: number[] = [];
     this.scan(text, (c) => out.push(c));
     return out;
@@ -78,5 +88,10 @@ function wordCharAt(text: string, at: number): boolean {
  */
 export function countConcepts(corpus: string | readonly string[], phrases: readonly string[]): Int32Array {
   if (typeof corpus !== "string" && !Array.isArray(corpus)) throw new Error(`countConcepts: the corpus must be a string or an array of strings; got ${typeof corpus}`);
+  if (Array.isArray(corpus)) {
+    corpus.forEach((t, i) => {
+      if (typeof t !== "string") throw new Error(`countConcepts: corpus[${i}] must be a string; got ${shown(t)}`);
+    });
+  }
   return new ConceptMatcher(phrases, "countConcepts").count(corpus);
 }

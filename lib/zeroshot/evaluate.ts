@@ -1,5 +1,6 @@
 // Zero-shot questions about every concept, answered by a pretrained language model's
 // likelihoods alone (no labelled examples, no task head), and summaries of the answers.
+import { shown } from "../core/checks";
 import { CharTokenizer } from "../core/data";
 import type { GPT } from "../gpt/model";
 import { zeroShotPredict } from "../gpt/transfer";
@@ -103,8 +104,11 @@ export interface HeadAndTail {
  * corpus, to compare runs trained on other versions of the data on the same concepts.
  */
 export function headAndTail(world: ConceptWorld, frequency: ArrayLike<number>, fraction = 0.2): HeadAndTail {
-  if (!(fraction > 0 && fraction <= 0.5)) throw new Error(`headAndTail: fraction must be in (0, 0.5]; got ${fraction}`);
+  if (!(fraction > 0 && fraction <= 0.5)) throw new Error(`headAndTail: fraction must be in (0, 0.5]; got ${shown(fraction)}`);
   if (frequency.length !== world.concepts.length) throw new Error(`headAndTail: ${frequency.length} frequencies for ${world.concepts.length} concepts`);
+  for (let i = 0; i < frequency.length; i++) {
+    if (!(Number.isFinite(frequency[i]) && frequency[i] >= 0)) throw new Error(`headAndTail: frequency[${i}] = ${shown(frequency[i])} must be a finite number ≥ 0`);
+  }
   const seen = world.concepts.map((_, i) => i).filter((i) => !world.concepts[i].heldOut).sort((a, b) => frequency[b] - frequency[a] || a - b);
   const k = Math.max(1, Math.round(fraction * seen.length));
   return { head: seen.slice(0, k), middle: seen.slice(k, seen.length - k), tail: seen.slice(seen.length - k) };
@@ -165,11 +169,24 @@ export interface ZeroShotSummary {
   compositionalGap: number;
 }
 
-/** The lesson's numbers for one run; head and tail are concept sets (see headAndTail). */
+/**
+ * The lesson's numbers for one run; head and tail are concept sets (see headAndTail). A
+ * percentage over no concepts (e.g. held-out pairs in a world that holds none out) is NaN.
+ */
 export function summarizeScores(scores: readonly ConceptScore[], split: HeadAndTail): ZeroShotSummary {
+  const fn = "summarizeScores";
+  if (!Array.isArray(scores)) throw new Error(`${fn}: scores must be an array of concept scores (from evaluateConcepts); got ${shown(scores)}`);
+  if (split == null || typeof split !== "object") throw new Error(`${fn}: split must be { head, middle, tail } (from headAndTail); got ${shown(split)}`);
   scores.forEach((s, i) => {
     if (s.concept !== i) throw new Error(`summarizeScores: score ${i} is for concept ${s.concept}; pass the scores of every concept, in order`);
   });
+  for (const part of ["head", "middle", "tail"] as const) {
+    const indices = split[part];
+    if (!Array.isArray(indices)) throw new Error(`${fn}: split.${part} must be an array of concept indices (from headAndTail); got ${shown(indices)}`);
+    indices.forEach((c, j) => {
+      if (!(Number.isInteger(c) && c >= 0 && c < scores.length)) throw new Error(`${fn}: split.${part}[${j}] = ${shown(c)} is outside the ${scores.length} scores [0, ${scores.length})`);
+    });
+  }
   const pick = (indices: number[]) => indices.map((i) => scores[i]);
   const seen = scores.filter((s) => !s.heldOut);
   const held = scores.filter((s) => s.heldOut);
@@ -201,6 +218,10 @@ export interface CurveComparison {
 
 /** The line fitted on frequency bins against a sigmoid in log frequency, on the seen concepts' own answers. */
 export function compareAccuracyCurves(scores: readonly ConceptScore[], line: LogLinearFit, chance: number): CurveComparison {
+  const fn = "compareAccuracyCurves";
+  if (!(typeof chance === "number" && chance >= 0 && chance < 1)) throw new Error(`${fn}: chance must be in [0, 1) (1/8 for one of eight answers); got ${shown(chance)}`);
+  if (!(Number.isFinite(line?.intercept) && Number.isFinite(line?.slope))) throw new Error(`${fn}: line must be a fitLogLinear result with finite intercept and slope; got ${shown(line)}`);
+  if (!Array.isArray(scores)) throw new Error(`${fn}: scores must be an array of concept scores; got ${shown(scores)}`);
   const seen = scores.filter((s) => !s.heldOut && s.frequency > 0);
   const frequency = seen.map((s) => s.frequency), right = seen.map((s) => s.placeCorrect === true);
   const sigmoid = fitSigmoidInLogFrequency(frequency, right, chance);

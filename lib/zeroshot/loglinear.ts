@@ -2,6 +2,7 @@
 //   accuracy ≈ intercept + slope · log10(frequency)
 // (Udandarao et al. 2024). A straight line in log10 frequency means each further fixed gain in
 // accuracy costs a fixed *factor* more data: 10^(gain / slope).
+import { shown } from "../core/checks";
 import { checkDistinct, checkFinite, checkPositive } from "../scaling/validate";
 
 export interface LogLinearFit {
@@ -49,14 +50,23 @@ export function fitLogLinear(frequency: ArrayLike<number>, y: ArrayLike<number>,
   return { intercept: my - slope * mx, slope, r2: syy > 0 ? 1 - ssRes / syy : 1, n };
 }
 
+/** Throws unless `fit` has a finite intercept and slope (as fitLogLinear's has). */
+function checkLine(fn: string, fit: LogLinearFit): void {
+  if (fit == null || typeof fit !== "object") throw new Error(`${fn}: fit must be { intercept, slope } (from fitLogLinear); got ${shown(fit)}`);
+  checkFinite(fn, "fit.intercept", fit.intercept);
+  checkFinite(fn, "fit.slope", fit.slope);
+}
+
 /** The fitted accuracy at a frequency. */
 export function logLinearAt(fit: LogLinearFit, frequency: number): number {
+  checkLine("logLinearAt", fit);
   checkPositive("logLinearAt", "frequency", frequency);
   return fit.intercept + fit.slope * Math.log10(frequency);
 }
 
 /** How many times more data the fit says buys `gain` more accuracy: 10^(gain / slope). */
 export function dataMultiplierForGain(fit: LogLinearFit, gain: number): number {
+  checkLine("dataMultiplierForGain", fit);
   checkPositive("dataMultiplierForGain", "gain", gain);
   if (!(fit.slope > 0)) throw new Error(`dataMultiplierForGain: the fit's slope is ${fit.slope}; more data buys accuracy only if the slope is positive`);
   return Math.pow(10, gain / fit.slope);
@@ -64,6 +74,7 @@ export function dataMultiplierForGain(fit: LogLinearFit, gain: number): number {
 
 /** The frequency at which the fit reaches `accuracy`: 10^((accuracy − intercept) / slope). */
 export function frequencyForAccuracy(fit: LogLinearFit, accuracy: number): number {
+  checkLine("frequencyForAccuracy", fit);
   checkFinite("frequencyForAccuracy", "accuracy", accuracy);
   if (!(fit.slope > 0)) throw new Error(`frequencyForAccuracy: the fit's slope is ${fit.slope}; no frequency reaches a higher accuracy unless the slope is positive`);
   return Math.pow(10, (accuracy - fit.intercept) / fit.slope);
@@ -126,14 +137,33 @@ export interface SigmoidFit {
   n: number;
 }
 
+/**
+ * Throws unless `fit` is a sigmoid: finite midpoint, finite steepness (non-zero where `fn`
+ * divides by it: a flat sigmoid reaches no accuracy and has no linear range), chance in [0, 1).
+ */
+function checkSigmoid(fn: string, fit: SigmoidFit, nonZeroSteepness: boolean): void {
+  if (fit == null || typeof fit !== "object") throw new Error(`${fn}: fit must be { midpoint, steepness, chance } (from fitSigmoidInLogFrequency); got ${shown(fit)}`);
+  checkFinite(fn, "fit.midpoint", fit.midpoint);
+  checkFinite(fn, "fit.steepness", fit.steepness);
+  if (nonZeroSteepness && fit.steepness === 0) throw new Error(`${fn}: fit.steepness = 0 is a flat line at chance; it must be non-zero`);
+  if (!(typeof fit.chance === "number" && fit.chance >= 0 && fit.chance < 1)) throw new Error(`${fn}: fit.chance = ${shown(fit.chance)} must be in [0, 1)`);
+}
+
+/** sigmoidAt without the checks, for the fit's inner loop (its arguments checked once at its door). */
+function sigmoidValue(midpoint: number, steepness: number, chance: number, frequency: number): number {
+  return 100 * (chance + (1 - chance) / (1 + Math.exp(-steepness * (Math.log10(frequency) - midpoint))));
+}
+
 /** The fitted accuracy (percent) at a frequency. */
 export function sigmoidAt(fit: SigmoidFit, frequency: number): number {
+  checkSigmoid("sigmoidAt", fit, false);
   checkPositive("sigmoidAt", "frequency", frequency);
-  return 100 * (fit.chance + (1 - fit.chance) / (1 + Math.exp(-fit.steepness * (Math.log10(frequency) - fit.midpoint))));
+  return sigmoidValue(fit.midpoint, fit.steepness, fit.chance, frequency);
 }
 
 /** The frequency at which the sigmoid reaches `accuracy` percent (strictly between chance and 100). */
 export function sigmoidFrequencyFor(fit: SigmoidFit, accuracy: number): number {
+  checkSigmoid("sigmoidFrequencyFor", fit, true);
   const share = (accuracy / 100 - fit.chance) / (1 - fit.chance);
   if (!(share > 0 && share < 1)) throw new Error(`sigmoidFrequencyFor: accuracy must lie strictly between chance (${100 * fit.chance}%) and 100%; got ${accuracy}`);
   return Math.pow(10, fit.midpoint + Math.log(share / (1 - share)) / fit.steepness);
@@ -144,6 +174,7 @@ export function sigmoidFrequencyFor(fit: SigmoidFit, accuracy: number): number {
  * slope is at least half its steepest, σ(1 − σ) ≥ 1/8, i.e. σ between 0.146 and 0.854.
  */
 export function sigmoidLinearRange(fit: SigmoidFit): { from: number; to: number; steepestSlope: number } {
+  checkSigmoid("sigmoidLinearRange", fit, true);
   const half = Math.log(3 + 2 * Math.SQRT2) / Math.abs(fit.steepness); // σ(z)(1 − σ(z)) = 1/8 at z = ±ln(3 + 2√2)
   return {
     from: Math.pow(10, fit.midpoint - half), to: Math.pow(10, fit.midpoint + half),
@@ -151,11 +182,27 @@ export function sigmoidLinearRange(fit: SigmoidFit): { from: number; to: number;
   };
 }
 
-/** Log-likelihood of right/wrong answers when each item's chance of being right is p(frequency). */
+/**
+ * Log-likelihood of right/wrong answers when each item's chance of being right is p(frequency);
+ * p may leave [0, 1] (a line does) and is clamped, but must be a number.
+ */
 export function answersLogLikelihood(frequency: ArrayLike<number>, right: ArrayLike<boolean>, p: (f: number) => number): number {
+  const fn = "answersLogLikelihood";
+  if (frequency == null || right == null || typeof frequency.length !== "number" || typeof right.length !== "number") {
+    throw new Error(`${fn}: frequency and right must be arrays; got ${shown(frequency)} and ${shown(right)}`);
+  }
+  if (frequency.length !== right.length) throw new Error(`${fn}: frequency has ${frequency.length} values but right has ${right.length}; they must have the same length`);
+  if (typeof p !== "function") throw new Error(`${fn}: p must be a function frequency => probability; got ${shown(p)}`);
+  return logLikelihood(frequency, right, p);
+}
+
+/** answersLogLikelihood past its door checks (lengths and p), for the fit's inner loop. */
+function logLikelihood(frequency: ArrayLike<number>, right: ArrayLike<boolean>, p: (f: number) => number): number {
   let sum = 0;
   for (let i = 0; i < frequency.length; i++) {
-    const q = Math.min(Math.max(p(frequency[i]), 1e-9), 1 - 1e-9); // a line can leave [0, 1]; clamp it
+    const v = p(frequency[i]);
+    if (Number.isNaN(v)) throw new Error(`answersLogLikelihood: p(frequency[${i}] = ${shown(frequency[i])}) is NaN; it must return a probability`);
+    const q = Math.min(Math.max(v, 1e-9), 1 - 1e-9); // a line can leave [0, 1]; clamp it
     sum += right[i] ? Math.log(q) : Math.log(1 - q);
   }
   return sum;
@@ -170,13 +217,13 @@ export function fitSigmoidInLogFrequency(frequency: ArrayLike<number>, right: Ar
   const fn = "fitSigmoidInLogFrequency";
   if (frequency.length !== right.length) throw new Error(`${fn}: frequency has ${frequency.length} values but right has ${right.length}`);
   if (frequency.length < 3) throw new Error(`${fn}: needs at least 3 items; got ${frequency.length}`);
-  if (!(chance >= 0 && chance < 1)) throw new Error(`${fn}: chance must be in [0, 1); got ${chance}`);
+  if (!(chance >= 0 && chance < 1)) throw new Error(`${fn}: chance must be in [0, 1); got ${shown(chance)}`);
   for (let i = 0; i < frequency.length; i++) checkPositive(fn, `frequency[${i}]`, frequency[i]);
   checkDistinct(fn, "frequency", frequency, 2);
   const logs = Array.from(frequency, Math.log10);
   const [lo, hi] = [Math.min(...logs), Math.max(...logs)];
   const likelihood = (midpoint: number, steepness: number) =>
-    answersLogLikelihood(frequency, right, (f) => sigmoidAt({ midpoint, steepness, chance, logLikelihood: 0, n: 0 }, f) / 100);
+    logLikelihood(frequency, right, (f) => sigmoidValue(midpoint, steepness, chance, f) / 100);
   let best = { midpoint: (lo + hi) / 2, logSteepness: 0, value: -Infinity };
   let span = { midpoint: hi - lo + 2, logSteepness: 8 }; // midpoints a decade beyond the data; steepness 0.02 to 50
   for (let round = 0; round < 4; round++) {

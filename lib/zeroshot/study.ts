@@ -7,11 +7,12 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 
+import { shown } from "../core/checks";
 import { writeJsonLines } from "../core/files";
 import { fingerprint, readResults, resultId, stamp, storedBackend, upgradeResults, type RunContext, type StampedResult } from "../core/results";
 import { cpuDescription } from "../core/machine";
 import { projectRoot } from "../core/paths";
-import type { Scale } from "../core/scale";
+import { parseScale, type Scale } from "../core/scale";
 import type { GPTConfig } from "../gpt/model";
 import { meanInterval, type MeanInterval } from "../reuse/analysis";
 import { buildConceptWorld, generateCorpus, type ConceptWorld, type ConceptWorldOptions } from "./corpus";
@@ -42,6 +43,7 @@ const shape = { dropout: 0, bias: true, tieWeights: true };
 
 /** The design the lesson and the stored study share. */
 export function compositionDesign(scale: Scale): CompositionDesign {
+  parseScale(scale, "compositionDesign: scale");
   if (scale === "smoke") {
     return {
       name: "smoke", worlds: [1, 2], seeds: [1], world: { attributes: 5, objects: 5, heldOutFraction: 0.25 }, sentences: 800, exponent: 1.25,
@@ -95,8 +97,36 @@ export function readCompositionResults(path: string, command = STUDY_COMMAND): C
   return readResults<CompositionResult>(path, REQUIRED, command);
 }
 
+const MODEL_SIZES: readonly ModelSize[] = ["small", "larger"];
+const DATA_SIZES: readonly DataSize[] = ["half", "all"];
+
+/** Throws unless the design has worlds and seeds to run (finite seeds) and a model for each size. */
+function checkCompositionDesign(fn: string, design: CompositionDesign): void {
+  if (design == null || typeof design !== "object") throw new Error(`${fn}: design must be a CompositionDesign (from compositionDesign); got ${shown(design)}`);
+  for (const key of ["worlds", "seeds"] as const) {
+    const values = design[key];
+    if (!Array.isArray(values) || values.length === 0) throw new Error(`${fn}: design.${key} must be a non-empty array of seeds; got ${shown(values)}`);
+    values.forEach((v, i) => {
+      if (!Number.isFinite(v)) throw new Error(`${fn}: design.${key}[${i}] must be a finite number; got ${shown(v)}`);
+    });
+  }
+  for (const size of MODEL_SIZES) {
+    if (design.models?.[size] == null) throw new Error(`${fn}: design.models.${size} must be a model config; got ${shown(design.models?.[size])}`);
+  }
+}
+
+/** Throws unless the cell names a world and seed (finite numbers), a model size and a data size of the design. */
+function checkSpec(fn: string, spec: CompositionRunSpec): void {
+  if (spec == null || typeof spec !== "object") throw new Error(`${fn}: spec must be { world, seed, model, data }; got ${shown(spec)}`);
+  if (!Number.isFinite(spec.world)) throw new Error(`${fn}: spec.world must be a finite number; got ${shown(spec.world)}`);
+  if (!Number.isFinite(spec.seed)) throw new Error(`${fn}: spec.seed must be a finite number; got ${shown(spec.seed)}`);
+  if (!MODEL_SIZES.includes(spec.model)) throw new Error(`${fn}: spec.model must be one of ${MODEL_SIZES.join(", ")}; got ${shown(spec.model)}`);
+  if (!DATA_SIZES.includes(spec.data)) throw new Error(`${fn}: spec.data must be one of ${DATA_SIZES.join(", ")}; got ${shown(spec.data)}`);
+}
+
 /** Every run of the design: worlds × seeds × model sizes × data sizes. */
 export function compositionRuns(design: CompositionDesign): CompositionRunSpec[] {
+  checkCompositionDesign("compositionRuns", design);
   return design.worlds.flatMap((world) => design.seeds.flatMap((seed) =>
     (["small", "larger"] as const).flatMap((model) => (["half", "all"] as const).map((data) => ({ world, seed, model, data })))));
 }
@@ -134,6 +164,9 @@ export function upgradeCompositionResults(path: string, design: CompositionDesig
 
 /** The world and its corpus (half or all of it) for one run. */
 export function compositionData(design: CompositionDesign, world: number, data: DataSize): { world: ConceptWorld; sentences: string[] } {
+  if (design == null || typeof design !== "object") throw new Error(`compositionData: design must be a CompositionDesign (from compositionDesign); got ${shown(design)}`);
+  if (!Number.isFinite(world)) throw new Error(`compositionData: world must be a finite number (the world's seed); got ${shown(world)}`);
+  if (!DATA_SIZES.includes(data)) throw new Error(`compositionData: data must be one of ${DATA_SIZES.join(", ")}; got ${shown(data)}`);
   const w = buildConceptWorld({ ...design.world, seed: world });
   const sentences = generateCorpus(w, { sentences: design.sentences, exponent: design.exponent, seed: world + 1 });
   return { world: w, sentences: data === "all" ? sentences : sentences.slice(0, Math.floor(sentences.length / 2)) };
@@ -156,6 +189,8 @@ export function compositionResult(design: CompositionDesign, spec: CompositionRu
 export async function trainCompositionRun(
   design: CompositionDesign, spec: CompositionRunSpec, onStep?: (step: number, total: number) => void,
 ): Promise<{ result: CompositionResult; run: ConceptRun; world: ConceptWorld }> {
+  checkCompositionDesign("trainCompositionRun", design);
+  checkSpec("trainCompositionRun", spec);
   const { world, sentences } = compositionData(design, spec.world, spec.data);
   const run = await pretrainAndEvaluate({
     world, sentences, model: design.models[spec.model], epochs: design.epochs, batchSize: design.batchSize, learningRate: design.learningRate,
@@ -176,6 +211,7 @@ export interface CompositionStudyOptions {
 
 /** Trains every run of the design not yet in the results file; returns all of them, in design order. */
 export async function runCompositionStudy(design: CompositionDesign, options: CompositionStudyOptions): Promise<CompositionResult[]> {
+  checkCompositionDesign("runCompositionStudy", design);
   const specs = compositionRuns(design);
   const ids = specs.map((s) => compositionRunId(design, s, tf.getBackend()));
   const results = readCompositionResults(options.path, options.command);
@@ -203,6 +239,8 @@ export function storedCompositionPath(design: CompositionDesign): string {
  * the command that trains it); at smoke scale trained now into a scratch file removed afterwards.
  */
 export async function compositionStudy(scale: Scale, design: CompositionDesign, options: Omit<CompositionStudyOptions, "path"> = {}): Promise<CompositionResult[]> {
+  parseScale(scale, "compositionStudy: scale");
+  checkCompositionDesign("compositionStudy", design);
   const specs = compositionRuns(design);
   if (scale === "full") {
     const stored = storedCompositionPath(design);
@@ -240,19 +278,39 @@ export interface CompositionCell {
   clearGaps: number;
 }
 
-/** One binomial standard error, in points, of a percentage p measured on n items. */
+/** One binomial standard error, in points, of a percentage p (0 to 100) measured on n items. */
 export function binomialStandardError(percent: number, n: number): number {
-  if (!(n >= 1)) throw new Error(`binomialStandardError: n must be at least 1; got ${n}`);
+  if (!(typeof percent === "number" && percent >= 0 && percent <= 100)) throw new Error(`binomialStandardError: percent must be in [0, 100]; got ${shown(percent)}`);
+  if (!(n >= 1)) throw new Error(`binomialStandardError: n must be at least 1; got ${shown(n)}`);
   return Math.sqrt((percent * (100 - percent)) / n);
 }
 
 /** A run's gap against its own noise: the two binomial standard errors combined. */
 export function gapStandardError(r: CompositionResult): number {
+  checkResultNumbers("gapStandardError", r, "r", false);
   return Math.hypot(binomialStandardError(r.traitsSeen, r.seenConcepts), binomialStandardError(r.traitsHeldOut, r.heldOutConcepts));
+}
+
+/**
+ * Throws unless a result's percentages are in [0, 100], its gap finite (if `gap`) and its concept counts at
+ * least 1 (a world without held-out pairs has no gap to measure), naming the run as `label`.
+ */
+function checkResultNumbers(fn: string, r: CompositionResult, label: string, gap = true): void {
+  if (r == null || typeof r !== "object") throw new Error(`${fn}: ${label} must be a composition result; got ${shown(r)}`);
+  const where = `${fn}: ${label} (world ${shown(r.world)}, seed ${shown(r.seed)}, ${String(r.model)}/${String(r.data)})`;
+  for (const key of ["traitsSeen", "traitsHeldOut"] as const) {
+    if (!(typeof r[key] === "number" && r[key] >= 0 && r[key] <= 100)) throw new Error(`${where}: ${key} = ${shown(r[key])} must be a percentage in [0, 100]`);
+  }
+  if (gap && !Number.isFinite(r.gap)) throw new Error(`${where}: gap = ${shown(r.gap)} must be a finite number`);
+  for (const key of ["seenConcepts", "heldOutConcepts"] as const) {
+    if (!(Number.isInteger(r[key]) && r[key] >= 1)) throw new Error(`${where}: ${key} = ${shown(r[key])} must be a positive integer`);
+  }
 }
 
 /** Each model × data cell over its runs: mean seen, held-out and gap with 95% intervals. */
 export function summarizeComposition(results: readonly CompositionResult[]): CompositionCell[] {
+  if (!Array.isArray(results)) throw new Error(`summarizeComposition: results must be an array of composition results; got ${shown(results)}`);
+  results.forEach((r, i) => checkResultNumbers("summarizeComposition", r, `results[${i}]`));
   const cells: CompositionCell[] = [];
   for (const model of ["small", "larger"] as const) {
     for (const data of ["half", "all"] as const) {
@@ -273,6 +331,10 @@ export function summarizeComposition(results: readonly CompositionResult[]): Com
  * initial weights on both sides), with its 95% interval: a − b.
  */
 export function pairedGapDifference(results: readonly CompositionResult[], a: Pick<CompositionRunSpec, "model" | "data">, b: Pick<CompositionRunSpec, "model" | "data">): MeanInterval {
+  if (!Array.isArray(results)) throw new Error(`pairedGapDifference: results must be an array of composition results; got ${shown(results)}`);
+  results.forEach((r, i) => {
+    if (!Number.isFinite(r?.gap)) throw new Error(`pairedGapDifference: results[${i}] (world ${shown(r?.world)}, seed ${shown(r?.seed)}, ${String(r?.model)}/${String(r?.data)}): gap = ${shown(r?.gap)} must be a finite number`);
+  });
   const key = (r: CompositionRunSpec) => `${r.world}/${r.seed}`;
   const of = (c: Pick<CompositionRunSpec, "model" | "data">) => new Map(results.filter((r) => r.model === c.model && r.data === c.data).map((r) => [key(r), r.gap]));
   const left = of(a), right = of(b);

@@ -1,13 +1,23 @@
 // Zipf's law: the item of popularity rank k (1-based) among n is drawn with probability
 // p_k = k^(−s) / H(n, s), where H(n, s) = Σ_{j=1..n} j^(−s). Word and concept frequencies in
 // web text follow it roughly with s ≈ 1: a few items are everywhere, most are rare.
+import { shown } from "../core/checks";
 import type { Random } from "../core/random";
 
-/** Throws, naming `fn`, unless n is a positive integer and the exponent a finite number > 0. */
+/** The largest vocabulary a Zipf distribution is built for: two tables of n float64s (probabilities and their sums) must fit in memory. */
+export const MAX_ZIPF_ITEMS = 2 ** 25;
+
+/** The most ranks one call draws: an Int32Array of 1 GiB. */
+const MAX_SAMPLES = 2 ** 28;
+
+/** Throws, naming `fn`, unless n is a positive integer (at most MAX_ZIPF_ITEMS) and the exponent a finite number > 0. */
 export function checkZipf(fn: string, n: number, exponent: number): void {
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${fn}: the vocabulary size n must be a positive integer; got ${n}`);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${fn}: the vocabulary size n must be a positive integer; got ${shown(n)}`);
   if (n === 0) throw new Error(`${fn}: the vocabulary is empty (n = 0); a Zipf distribution needs at least one item`);
-  if (typeof exponent !== "number" || !Number.isFinite(exponent)) throw new Error(`${fn}: exponent must be a finite number > 0; got ${exponent}`);
+  if (n > MAX_ZIPF_ITEMS) {
+    throw new Error(`${fn}: the vocabulary size n = ${n} needs ${(16 * n / 2 ** 30).toFixed(1)} GiB of tables; at most ${MAX_ZIPF_ITEMS.toLocaleString("en-US")} items are supported`);
+  }
+  if (typeof exponent !== "number" || !Number.isFinite(exponent)) throw new Error(`${fn}: exponent must be a finite number > 0; got ${shown(exponent)}`);
   if (exponent <= 0) throw new Error(`${fn}: exponent must be > 0 (s ≤ 0 is flat or increasing, not a long tail); got ${exponent}`);
 }
 
@@ -42,6 +52,7 @@ export class ZipfSampler {
 
   /** One 0-based rank. */
   sample(random: Random): number {
+    if (typeof random?.next !== "function") throw new Error(`ZipfSampler.sample: random must be a Random (new Random(seed)); got ${shown(random)}`);
     const u = random.next();
     // The first index whose cumulative probability exceeds u.
     let lo = 0, hi = this.n - 1;
@@ -55,7 +66,9 @@ export class ZipfSampler {
 
   /** `count` independent 0-based ranks. */
   sampleMany(count: number, random: Random): Int32Array {
-    if (!Number.isInteger(count) || count < 0) throw new Error(`ZipfSampler.sampleMany: count must be a non-negative integer; got ${count}`);
+    if (!Number.isInteger(count) || count < 0) throw new Error(`ZipfSampler.sampleMany: count must be a non-negative integer; got ${shown(count)}`);
+    if (count > MAX_SAMPLES) throw new Error(`ZipfSampler.sampleMany: count = ${count} ranks need ${(4 * count / 2 ** 30).toFixed(1)} GiB; at most ${MAX_SAMPLES.toLocaleString("en-US")} per call`);
+    if (typeof random?.next !== "function") throw new Error(`ZipfSampler.sampleMany: random must be a Random (new Random(seed)); got ${shown(random)}`);
     const out = new Int32Array(count);
     for (let i = 0; i < count; i++) out[i] = this.sample(random);
     return out;
