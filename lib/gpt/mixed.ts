@@ -36,7 +36,7 @@ export const HALF_FORMATS: Record<HalfFormat, FormatSpec> = {
  * promise ties-to-even); the bit-exact conversions are in lib/efficiency/precision.ts.
  */
 export function roundToHalf(x: tf.Tensor, format: HalfFormat): tf.Tensor {
-  if (!Object.hasOwn(HALF_FORMATS, format)) throw new Error(`roundToHalf: format must be one of ${Object.keys(HALF_FORMATS).join(", ")}; got ${JSON.stringify(format)}`);
+  if (!(format === "fp16" || format === "bf16")) throw new Error(`roundToHalf: format must be one of ${Object.keys(HALF_FORMATS).join(", ")}; got ${JSON.stringify(format)}`);
   const { precision, minNormal, maxFinite, splitLimit } = HALF_FORMATS[format];
   return tf.tidy(() => {
     const sigma = 2 ** (24 - precision) + 1;
