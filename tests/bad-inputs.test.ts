@@ -22,6 +22,9 @@ import { chinchillaLoss, fitChinchilla } from "../lib/scaling/chinchilla";
 import { bootstrapChinchilla } from "../lib/scaling/bootstrap";
 import { fitKaplanJoint } from "../lib/scaling/kaplan";
 import { budgetSizes, scalingDesign } from "../lib/scaling/sweep";
+import { analyseIsoflop } from "../lib/scaling/analysis";
+import { displayBundle } from "../lib/core/display";
+import { initBackend } from "../lib/core/backend";
 import { flashAttention, naiveAttention } from "../lib/efficiency/attention";
 import { data, quiet, TINY } from "./tiny";
 import * as tf from "@tensorflow/tfjs";
@@ -112,7 +115,27 @@ const synchronous: [string, () => unknown, string | RegExp][] = [
     "flashAttention: v[1, 1] is Infinity; attention needs finite inputs"],
 ];
 
+/** Values of the wrong type: tslab's type checker refuses these before a cell runs, and so does the function if one slips through (a cast, plain JavaScript). */
+const untyped = <T>(value: unknown) => value as T;
+const wrongTypes: [string, () => unknown, string | RegExp][] = [
+  ["chart, options left out", () => chart([], untyped(undefined)), "chart: options must be { title, x, y, ... }; got undefined"],
+  ["movingAverage, null", () => movingAverage(untyped(null), 2), "movingAverage: xs must be an array of numbers; got null"],
+  ["CharTokenizer, null", () => new CharTokenizer(untyped(null)), "CharTokenizer: chars must be an array of one-character strings; got null"],
+  ["splitTrainVal, null", () => splitTrainVal(untyped(null)), "splitTrainVal: ids must be an Int32Array of token ids; got null"],
+  ["sampleBatch, no Random", () => sampleBatch(data.train, 2, 4, untyped(null)), "sampleBatch: random.int (a Random) must be a function; got undefined"],
+  ["tableBundle, no values", () => tableBundle(untyped({ columns: ["a"] })), "table: values must be an array of rows; got undefined"],
+  ["displayBundle, null", () => displayBundle(untyped(null)), 'displayBundle: data must be a MIME bundle such as { "text/plain": "…" }; got null'],
+  ["sampleFromLogits, no Random", () => sampleFromLogits(Float32Array.of(1), 1, undefined, untyped(null)), "sampleFromLogits: random.next (a Random) must be a function; got undefined"],
+  ["AdamW, no config", () => new AdamW([{ variable: untyped({}), decay: false }], untyped(undefined)), "AdamW: config must be { beta1, beta2, eps, weightDecay, gradClip }; got undefined"],
+  ["initBackend, log not a function", () => initBackend(untyped("print")), 'initBackend: log must be a function; got "print"'],
+  ["analyseIsoflop, no points", () => analyseIsoflop([], { resamples: 10, seed: 1 }), "analyseIsoflop: no points; give the runs of the IsoFLOP study (isoflopPoints)"],
+];
+
 describe("bad inputs are refused at the door, naming the argument and its value", () => {
+  for (const [what, call, message] of wrongTypes) {
+    it(`${what} (a type error in a notebook)`, () => expect(call).toThrow(message));
+  }
+
   for (const [what, call, message] of synchronous) {
     it(what, () => expect(call).toThrow(message));
   }
@@ -165,6 +188,15 @@ describe("bad inputs are refused at the door, naming the argument and its value"
     );
     await expect(fineTune({ model, head, data: labelled, trainable: [{ variable: head.w, decay: true }, { variable: head.b, decay: false }], steps: 1, batchSize: 2, learningRate: -1 })).rejects.toThrow(
       "fineTune: learningRate must be a positive number; got -1",
+    );
+    await expect(train(model, untyped({ train: data.train }), quiet)).rejects.toThrow("train: data.val must be an Int32Array of token ids; got undefined");
+    await expect(train(model, data, quiet, untyped({ onStep: "log" }))).rejects.toThrow('train: callbacks.onStep must be a function (or left out); got "log"');
+    await expect(generate(model, Int32Array.of(1), untyped(undefined))).rejects.toThrow("generate: options must be { maxNewTokens, temperature?, topK?, seed? }; got undefined");
+    expect(() => LoRA.create(model, untyped({ rank: 1 }))).toThrow('LoRA: targets must be an array such as ["attn", "mlp"]; got undefined');
+    expect(() => modelParameters(untyped(null))).toThrow("modelParameters: model must be a GPT; got null");
+    const tokenizer = CharTokenizer.fromText("abcdefghijk");
+    await expect(zeroShotScores(model, tokenizer, ["ab"], 2, untyped(() => undefined))).rejects.toThrow(
+      "zeroShotScores: render(example 0, class 0) must return { prompt, continuation } as strings; got undefined",
     );
     const lora = LoRA.create(model, { rank: 1, targets: ["mlp"] });
     const saved = await lora.weights();

@@ -7,7 +7,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import { installWasmKernels } from "../gpt/wasmKernels";
 import { inKernel } from "./display";
 import { describeScale } from "./scale";
-import { shown } from "./checks";
+import { checkFunction, shown } from "./checks";
 
 // Attention's batched matmuls on wasm go to the course's SIMD kernel instead of a scalar loop,
 // and clones share data (COURSE_WASM_KERNELS=0 keeps tfjs's own kernels, for comparison in benchmarks).
@@ -192,6 +192,7 @@ export async function chooseBackend(
   const candidates = requested !== undefined ? [requested] : BACKENDS;
   const skipped: BackendInfo["skipped"] = [];
   for (const name of candidates) {
+    checkFunction("chooseBackend", `probes["${name}"]`, probes[name]);
     const reason = await probes[name](requested !== undefined);
     if (reason === null) {
       await tf.ready();
@@ -215,6 +216,7 @@ let chosen: Promise<BackendInfo> | undefined;
  * line (in a notebook, the lesson's scale in another). Later calls return the same choice.
  */
 export function initBackend(log: (line: string) => void = console.log): Promise<BackendInfo> {
+  checkFunction("initBackend", "log", log);
   if (!chosen) {
     const env = process.env.COURSE_BACKEND;
     const requested = env ? parseBackendName(env, "COURSE_BACKEND") : undefined;

@@ -2,7 +2,7 @@
 // and how to label it; chart() builds the Plotly figure, which plot() shows. The figure is plain
 // data, so a lesson can still adjust it (a second axis, annotations) before showing it.
 import type { PlotlyFigure } from "./display";
-import { shown } from "./checks";
+import { checkObject, shown } from "./checks";
 
 export interface Series {
   name?: string;
@@ -89,6 +89,7 @@ function checkOptions(options: ChartOptions): void {
  */
 export function chart(series: Series[], options: ChartOptions): PlotlyFigure {
   if (!Array.isArray(series)) throw new Error(`chart: series must be an array of { x, y } objects; got ${typeof series}`);
+  checkObject("chart", "options", options, "{ title, x, y, ... }");
   checkOptions(options);
   const data = series.map((s, i) => {
     const label = s.name ? JSON.stringify(s.name) : String(i);
@@ -124,6 +125,7 @@ export function chart(series: Series[], options: ChartOptions): PlotlyFigure {
 
 /** The mean of each value and the `window − 1` before it (fewer at the start): a noisy curve made readable. */
 export function movingAverage(xs: ArrayLike<number>, window: number): number[] {
+  if (xs === null || typeof xs !== "object" || typeof xs.length !== "number") throw new Error(`movingAverage: xs must be an array of numbers; got ${shown(xs)}`);
   if (!Number.isInteger(window) || window < 1) throw new Error(`movingAverage: window must be a positive integer; got ${window}`);
   // One NaN would blank the next `window` points without saying why.
   const bad = Array.prototype.findIndex.call(xs, (v: number) => !Number.isFinite(v));

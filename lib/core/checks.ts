@@ -3,11 +3,13 @@
 export function shown(value: unknown): string {
   if (typeof value === "number" || typeof value === "bigint" || value === undefined) return String(value);
   if (typeof value === "function") return `a function (${value.name || "anonymous"})`;
+  let text: string;
   try {
-    return JSON.stringify(value) ?? String(value);
+    text = JSON.stringify(value) ?? String(value);
   } catch {
-    return String(value); // a cycle, say
+    text = String(value); // a cycle, say
   }
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
 /** `value` if it is an integer ≥ 1; otherwise an error naming `fn`, `name` and the value. */
@@ -44,4 +46,20 @@ export function checkKnownKeys(fn: string, given: object, known: object): void {
     const near = names.find((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
     throw new Error(`${fn}: unknown option ${JSON.stringify(key)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ""}; known: ${names.join(", ")}`);
   }
+}
+
+/** Refuses a value that is not a function (a callback given as a string, say). */
+export function checkFunction(fn: string, name: string, value: unknown, optional = false): void {
+  if (optional && value === undefined) return;
+  if (typeof value !== "function") throw new Error(`${fn}: ${name} must be a function${optional ? " (or left out)" : ""}; got ${shown(value)}`);
+}
+
+/** Refuses a value that is not a plain object (options left out, null). */
+export function checkObject(fn: string, name: string, value: unknown, expected: string): void {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`${fn}: ${name} must be ${expected}; got ${shown(value)}`);
+}
+
+/** Refuses anything but an Int32Array of token ids. */
+export function checkIds(fn: string, name: string, value: unknown): void {
+  if (!(value instanceof Int32Array)) throw new Error(`${fn}: ${name} must be an Int32Array of token ids; got ${value === null || value === undefined ? String(value) : (value as object).constructor?.name ?? typeof value}`);
 }

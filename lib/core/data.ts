@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 
-import { shown } from "./checks";
+import { checkFunction, checkIds, shown } from "./checks";
 import { projectRoot } from "./paths";
 import type { Random } from "./random";
 
@@ -25,6 +25,7 @@ export class CharTokenizer implements Tokenizer {
   private readonly index: Map<string, number>;
 
   constructor(chars: string[]) {
+    if (!Array.isArray(chars)) throw new Error(`CharTokenizer: chars must be an array of one-character strings; got ${shown(chars)}`);
     if (chars.length === 0) throw new Error("CharTokenizer: the vocabulary is empty; build it from a non-empty text");
     const long = chars.findIndex((c) => typeof c !== "string" || Array.from(c).length !== 1);
     if (long >= 0) throw new Error(`CharTokenizer: every token must be one character; token ${long} is ${shown(chars[long])}`);
@@ -83,6 +84,7 @@ export function loadDataset(name: string): string {
 
 /** The first `trainFraction` of the ids for training, the rest for validation (no shuffling: the text is contiguous). */
 export function splitTrainVal(ids: Int32Array, trainFraction = 0.9): { train: Int32Array; val: Int32Array } {
+  checkIds("splitTrainVal", "ids", ids);
   if (!(trainFraction > 0 && trainFraction < 1)) throw new Error(`splitTrainVal: trainFraction must be in (0, 1); got ${trainFraction}`);
   const n = Math.floor(ids.length * trainFraction);
   if (n === 0 || n === ids.length) throw new Error(`splitTrainVal: ${ids.length} tokens leave one part empty at trainFraction ${trainFraction}`);
@@ -94,6 +96,7 @@ export function splitTrainVal(ids: Int32Array, trainFraction = 0.9): { train: In
  * validation part (for choosing hyper-parameters) and a test part (for reporting).
  */
 export function splitTrainValTest(ids: Int32Array, trainFraction = 0.9): { train: Int32Array; val: Int32Array; test: Int32Array } {
+  checkIds("splitTrainValTest", "ids", ids);
   if (!(trainFraction > 0 && trainFraction < 1)) throw new Error(`splitTrainValTest: trainFraction must be in (0, 1); got ${trainFraction}`);
   const n = Math.floor(ids.length * trainFraction);
   const m = n + Math.floor((ids.length - n) / 2);
@@ -112,6 +115,8 @@ export interface Batch {
 
 /** `batchSize` random windows of `blockSize + 1` tokens; the same generator state gives the same batch. */
 export function sampleBatch(ids: Int32Array, batchSize: number, blockSize: number, random: Random): Batch {
+  checkIds("sampleBatch", "ids", ids);
+  checkFunction("sampleBatch", "random.int (a Random)", random?.int);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`sampleBatch: batchSize must be a positive integer; got ${batchSize}`);
   if (!Number.isInteger(blockSize) || blockSize < 1) throw new Error(`sampleBatch: blockSize must be a positive integer; got ${blockSize}`);
   if (ids.length < blockSize + 1) {

@@ -4,7 +4,7 @@
 import { sep } from "node:path";
 
 import type { EvalInfo, StepInfo, TrainResult } from "../gpt/train";
-import { shown } from "./checks";
+import { checkObject, shown } from "./checks";
 
 /** One Jupyter output: MIME type → content. */
 export type MimeBundle = Record<string, string | object>;
@@ -48,6 +48,7 @@ export function inKernel(): boolean {
 
 /** Sends a bundle as one output; with `displayId`, `update: true` overwrites that output in place. */
 export function displayBundle(data: MimeBundle, options: { displayId?: string; update?: boolean } = {}): void {
+  checkObject("displayBundle", "data", data, 'a MIME bundle such as { "text/plain": "…" }');
   const write = kernelWriter();
   if (!write) {
     const text = data["text/plain"];
@@ -179,6 +180,9 @@ export function trainingCurve(title: string, options: { reference?: TrainResult 
   const steps: StepInfo[] = [];
   const chart = livePlot();
   const ref = options.reference;
+  if (ref !== undefined && !(Array.isArray(ref.steps) && Array.isArray(ref.evals))) {
+    throw new Error(`trainingCurve: reference must be a finished run (what train() returns, with steps and evals); got ${shown(ref)}`);
+  }
   const referenceTraces = ref ? [
     { x: ref.steps.map((s) => s.tokens), y: ref.steps.map((s) => s.loss), name: "stored run: train (batch)", mode: "lines", line: { width: 1, color: "#bbb" } },
     { x: ref.evals.map((e) => e.tokens), y: ref.evals.map((e) => e.valLoss), name: "stored run: validation", mode: "lines", line: { dash: "dot", color: "#888" } },
@@ -201,7 +205,9 @@ export function trainingCurve(title: string, options: { reference?: TrainResult 
 }
 
 function rowsOf(df: TableLike): unknown[][] {
+  checkObject("table", "the table", df, "{ columns, values } (a danfo DataFrame, say)");
   const values = df.values;
+  if (!Array.isArray(values)) throw new Error(`table: values must be an array of rows; got ${shown(values)}`);
   // A one-column frame or a Series gives a flat array.
   return values.map((row) => (Array.isArray(row) ? row : [row]));
 }

@@ -4,7 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { roundToBFloat16, roundToFloat16 } from "../efficiency/precision";
 import { roundToHalf, type HalfFormat } from "./mixed";
 import { sumTensors } from "./ops";
-import { checkNumber, shown } from "../core/checks";
+import { checkNumber, checkObject, shown } from "../core/checks";
 
 export interface AdamWConfig {
   beta1: number;
@@ -23,6 +23,7 @@ export interface AdamWConfig {
 }
 
 function checkOptimizer(name: string, params: unknown[], c: AdamWConfig): void {
+  checkObject(name, "config", c, "{ beta1, beta2, eps, weightDecay, gradClip }");
   if (params.length === 0) throw new Error(`${name}: no parameters to optimise`);
   for (const k of ["beta1", "beta2"] as const) if (!(c[k] >= 0 && c[k] < 1)) throw new Error(`${name}: ${k} must be in [0, 1); got ${c[k]}`);
   checkNumber(name, "eps", c.eps, Number.MIN_VALUE);

@@ -14,7 +14,7 @@ import { projectRoot } from "../core/paths";
 import { loadCheckpoint, readTensorFile, saveCheckpoint } from "./checkpoint";
 import type { GPT } from "./model";
 import { DEFAULT_TRAIN, train, validateTrainConfig, type TrainCallbacks, type TrainConfig, type TrainResult } from "./train";
-import { shown } from "../core/checks";
+import { checkIds, shown } from "../core/checks";
 
 /** Where precomputed runs are committed. */
 export const storedRunsDir = () => join(projectRoot(), "datasets", "checkpoints");
@@ -50,6 +50,8 @@ export interface CacheDirs {
 
 /** A hex digest of everything that decides what training `model` on `data` with `config` produces. */
 export async function trainingKey(model: GPT, data: { train: Int32Array; val: Int32Array }, config: TrainConfig): Promise<string> {
+  checkIds("trainingKey", "data.train", data?.train);
+  checkIds("trainingKey", "data.val", data?.val);
   const hash = createHash("sha256");
   // Threads and where AdamW runs (host or device) change the result only by float rounding: a run
   // cached with one is valid for any. A setting added after runs were stored enters the key only

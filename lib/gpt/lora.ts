@@ -3,6 +3,7 @@
 // adapted model is exactly the pretrained one; r(in + out) numbers per layer replace in·out.
 import * as tf from "@tensorflow/tfjs";
 
+import { shown } from "../core/checks";
 import { Random } from "../core/random";
 import { GPT, parameterSpecs, type Adapters } from "./model";
 import { matMul2d } from "./ops";
@@ -30,6 +31,7 @@ export function linearWeightNames(model: GPT): string[] {
 }
 
 function resolveTargets(model: GPT, targets: LoRATarget[]): string[] {
+  if (!Array.isArray(targets)) throw new Error(`LoRA: targets must be an array such as ["attn", "mlp"]; got ${shown(targets)}`);
   if (targets.length === 0) throw new Error(`LoRA: no targets; give "attn", "mlp" or weight names such as ${linearWeightNames(model)[0]}`);
   const all = linearWeightNames(model);
   const chosen = new Set<string>();

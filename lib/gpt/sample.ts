@@ -2,6 +2,7 @@
 // scale by 1/temperature, keep the top k, draw one token with a seeded generator, repeat.
 import * as tf from "@tensorflow/tfjs";
 
+import { checkFunction, checkObject } from "../core/checks";
 import { Random } from "../core/random";
 import type { GPT } from "./model";
 
@@ -18,6 +19,7 @@ export interface SampleOptions {
 /** Samples one index from unnormalised logits after temperature and top-k. */
 export function sampleFromLogits(logits: Float32Array, temperature: number, topK: number | undefined, random: Random): number {
   if (logits.length === 0) throw new Error("sampleFromLogits: no logits to sample from");
+  checkFunction("sampleFromLogits", "random.next (a Random)", random?.next);
   if (!(Number.isFinite(temperature) && temperature > 0)) throw new Error(`sampleFromLogits: temperature must be a positive number; got ${temperature}`);
   if (topK !== undefined && !(Number.isInteger(topK) && topK >= 1)) throw new Error(`sampleFromLogits: topK must be a positive integer (or undefined for all); got ${topK}`);
   const bad = logits.findIndex((l) => Number.isNaN(l) || l === Infinity);
@@ -42,6 +44,7 @@ export function sampleFromLogits(logits: Float32Array, temperature: number, topK
 
 /** The prompt followed by `maxNewTokens` sampled tokens. */
 export async function generate(model: GPT, prompt: Int32Array, options: SampleOptions): Promise<Int32Array> {
+  checkObject("generate", "options", options, "{ maxNewTokens, temperature?, topK?, seed? }");
   const { maxNewTokens, temperature = 1, topK, seed = 1337 } = options;
   const { blockSize, vocabSize } = model.config;
   if (prompt.length < 1) throw new Error("generate: the prompt is empty; give at least one token (e.g. a newline)");

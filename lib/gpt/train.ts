@@ -17,7 +17,7 @@ import { allFinite } from "./mixed";
 import { parameterSpecs, flopsPerToken, trainingBytes, type GPT } from "./model";
 import { checkMemory } from "../core/machine";
 import { batchLoss, DataParallel, resolveWorkers } from "./parallel";
-import { checkKnownKeys, checkNumber, checkPositiveInteger, shown } from "../core/checks";
+import { checkFunction, checkIds, checkKnownKeys, checkNumber, checkObject, checkPositiveInteger, shown } from "../core/checks";
 
 export { AdamW, DeviceAdamW, type AdamWConfig } from "./adamw";
 
@@ -124,6 +124,7 @@ export function learningRateAt(step: number, c: Pick<TrainConfig, "learningRate"
 
 /** Every parameter of a model with its weight-decay flag, in checkpoint order. */
 export function modelParameters(model: GPT): { variable: tf.Variable; decay: boolean }[] {
+  checkObject("modelParameters", "model", model, "a GPT");
   return parameterSpecs(model.config).map((s) => ({ variable: model.params.get(s.name)!, decay: s.decay }));
 }
 
@@ -250,6 +251,10 @@ export async function estimateLoss(model: GPT, ids: Int32Array, batches: number,
  * Throws TrainingDivergedError, naming the step, if the loss becomes NaN or infinite.
  */
 export async function train(model: GPT, data: { train: Int32Array; val: Int32Array }, config: Partial<TrainConfig> = {}, callbacks: TrainCallbacks = {}): Promise<TrainResult> {
+  checkObject("train", "data", data, "{ train, val }: token ids to train on and to validate with");
+  checkIds("train", "data.train", data.train);
+  checkIds("train", "data.val", data.val);
+  for (const k of ["onStep", "onEval", "shouldStop"] as const) checkFunction("train", `callbacks.${k}`, callbacks[k], true);
   const c = validateTrainConfig({ ...DEFAULT_TRAIN, ...config });
   checkMemory("train", `a batch of ${c.batchSize} sequences of ${model.config.blockSize} tokens through this model`, trainingBytes(model.config, c.batchSize));
   const T = model.config.blockSize;

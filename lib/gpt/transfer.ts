@@ -4,7 +4,7 @@
 import * as tf from "@tensorflow/tfjs";
 
 import type { Tokenizer } from "../core/data";
-import { checkPositiveInteger } from "../core/checks";
+import { checkPositiveInteger, shown } from "../core/checks";
 import { Random } from "../core/random";
 import type { Adapters, GPT } from "./model";
 import { crossEntropy, matMul2d } from "./ops";
@@ -264,7 +264,11 @@ export async function zeroShotScores(
     // Group sequences of equal shape so each group is one batched forward pass.
     const groups = new Map<string, { rows: number[]; ids: Int32Array[]; length: number; scoreFrom: number }>();
     examples.forEach((example, i) => {
-      const { prompt, continuation } = render(example, c);
+      const rendered = render(example, c);
+      if (typeof rendered?.prompt !== "string" || typeof rendered.continuation !== "string") {
+        throw new Error(`zeroShotScores: render(example ${i}, class ${c}) must return { prompt, continuation } as strings; got ${shown(rendered)}`);
+      }
+      const { prompt, continuation } = rendered;
       const p = tokenizer.encode(prompt), q = tokenizer.encode(continuation);
       const length = p.length + q.length;
       if (p.length < 1 || q.length < 1) throw new Error(`zeroShotScores: example ${i}, class ${c}: the prompt and the continuation must each have at least one token`);

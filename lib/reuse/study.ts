@@ -178,6 +178,9 @@ function studySettings(design: ReuseDesign, pretrained: string, run: StudyRun) {
 
 /** The data (pretraining text and every task's examples) and backend of a study's runs. */
 export function studyContext(data: ReuseData, backend: string): RunContext {
+  if (!(data?.pretraining?.train instanceof Int32Array && Array.isArray(data.tasks))) {
+    throw new Error("studyContext: data must be what reuseData(design) returns (pretraining ids and tasks)");
+  }
   const tasks = data.tasks.map((t) => [t.name, t.pool.texts, t.pool.labels, t.test.texts, t.test.labels]);
   return { dataHash: fingerprint(data.pretraining.train, data.pretraining.val, JSON.stringify(tasks)), backend };
 }

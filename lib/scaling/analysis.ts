@@ -106,6 +106,7 @@ export function analyseIsoflop(points: IsoflopPoint[], options: { resamples: num
   checkLevel(fn, level);
   if (!Number.isFinite(options.seed)) throw new Error(`${fn}: seed must be a finite number; got ${shown(options.seed)}`);
   if (!Array.isArray(points)) throw new Error(`${fn}: points must be an array of {N, D, loss, C}; got ${shown(points)}`);
+  if (points.length === 0) throw new Error(`${fn}: no points; give the runs of the IsoFLOP study (isoflopPoints)`);
   points.forEach((p, i) => {
     if (p == null || typeof p !== "object") throw new Error(`${fn}: points[${i}] = ${shown(p)} must be an object {N, D, loss, C}`);
     for (const key of ["N", "D", "loss"] as const) checkPositive(fn, `points[${i}].${key}`, p[key]);
