@@ -128,6 +128,7 @@ const wrongTypes: [string, () => unknown, string | RegExp][] = [
   ["sampleFromLogits, no Random", () => sampleFromLogits(Float32Array.of(1), 1, undefined, untyped(null)), "sampleFromLogits: random.next (a Random) must be a function; got undefined"],
   ["AdamW, no config", () => new AdamW([{ variable: untyped({}), decay: false }], untyped(undefined)), "AdamW: config must be { beta1, beta2, eps, weightDecay, gradClip }; got undefined"],
   ["initBackend, log not a function", () => initBackend(untyped("print")), 'initBackend: log must be a function; got "print"'],
+  ["GPT.forward, float ids", () => GPT.create(TINY, 1).forward(untyped(Float32Array.of(0.5, 2.7)), 1, 2), "GPT.forward: ids must be an Int32Array of token ids; got Float32Array"],
   ["analyseIsoflop, no points", () => analyseIsoflop([], { resamples: 10, seed: 1 }), "analyseIsoflop: no points; give the runs of the IsoFLOP study (isoflopPoints)"],
 ];
 

@@ -68,7 +68,7 @@ export function castHalf(x: tf.Tensor, format: HalfFormat): tf.Tensor {
   return op(x);
 }
 
-/** Whether every value of every tensor is finite: one reduction and one read per call. */
+/** Whether every value of every tensor is finite (true for no tensors): one reduction and one read per call. */
 export async function allFinite(tensors: tf.Tensor[]): Promise<boolean> {
   if (tensors.length === 0) return true; // nothing to overflow
   const bad = tf.tidy(() => sumTensors(tensors.map((t) => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(t)), "int32")))));

@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Random } from "../core/random";
 import { castHalf, type HalfFormat } from "./mixed";
 import { crossEntropy, embed, gelu, layerNorm, linear, matMul2d } from "./ops";
-import { checkPositiveInteger, shown } from "../core/checks";
+import { checkIds, checkPositiveInteger, shown } from "../core/checks";
 import { checkMemory } from "../core/machine";
 
 export interface GPTConfig {
@@ -232,6 +232,7 @@ export class GPT {
     const { blockSize, vocabSize } = this.config;
     if (!Number.isInteger(T) || T < 1) throw new Error(`GPT.forward: sequence length must be a positive integer; got ${T}`);
     checkPositiveInteger("GPT.forward", "batchSize", batchSize);
+    checkIds("GPT.forward", "ids", ids); // a Float32Array would be cut to integers without a word
     if (T > blockSize) throw new Error(`GPT.forward: cannot forward a sequence of length ${T}; blockSize is only ${blockSize}`);
     if (ids.length !== batchSize * T) throw new Error(`GPT.forward: got ${ids.length} token ids for batch ${batchSize} × length ${T} = ${batchSize * T}`);
     for (let i = 0; i < ids.length; i++) {
