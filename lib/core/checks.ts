@@ -61,5 +61,21 @@ export function checkObject(fn: string, name: string, value: unknown, expected: 
 
 /** Refuses anything but an Int32Array of token ids. */
 export function checkIds(fn: string, name: string, value: unknown): void {
-  if (!(value instanceof Int32Array)) throw new Error(`${fn}: ${name} must be an Int32Array of token ids; got ${value === null || value === undefined ? String(value) : (value as object).constructor?.name ?? typeof value}`);
+  if (!(value instanceof Int32Array)) throw new Error(`${fn}: ${name} must be an Int32Array of token ids; got ${describeValue(value)}`);
+}
+
+/** What kind of value this is, for "must be a Float32Array; got …": the class name of an object. */
+export function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  return typeof value === "object" ? (value.constructor?.name ?? "object") : typeof value;
+}
+
+/** The most float64 values one plain array may hold (2^28, 2 GiB): beyond it, refuse before allocating. */
+export const MAX_FLOAT64S = 2 ** 28;
+
+/** Throws unless `count` values (of `what`) fit under MAX_FLOAT64S; names the size and the bytes it would need. */
+export function checkFloat64Count(fn: string, what: string, count: number): void {
+  if (!(count <= MAX_FLOAT64S)) {
+    throw new Error(`${fn}: ${what} would hold ${count.toLocaleString("en-US")} float64 values (${(count * 8 / 2 ** 30).toFixed(1)} GiB), more than the ${MAX_FLOAT64S.toLocaleString("en-US")} (2 GiB) allowed; choose smaller sizes`);
+  }
 }

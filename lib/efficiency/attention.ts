@@ -11,7 +11,7 @@
 // Plain TypeScript on row-major Float32Arrays, so that the memory reported is exactly the buffers
 // the code allocates. Arithmetic happens in JS numbers (float64); every buffer stores float32.
 
-import { shown } from "../core/checks";
+import { checkPositiveInteger, describeValue, shown } from "../core/checks";
 import { MAX_BUFFER_ELEMENTS, MemoryTracker } from "./memory";
 
 export interface AttentionOptions {
@@ -62,11 +62,6 @@ export const FLASH_BLOCK_COLS = 64;
 // ---------------------------------------------------------------------------------------------
 // Validation
 
-export function checkPositiveInteger(fn: string, name: string, value: number): number {
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${fn}: ${name} must be a positive integer; got ${shown(value)}`);
-  return value;
-}
-
 /**
  * Refuses, before anything is allocated, a working buffer of more than MAX_BUFFER_ELEMENTS
  * float32s (1 GiB): `what` names the buffer and the sizes it comes from, `advice` what to change.
@@ -78,12 +73,6 @@ export function checkBufferSize(fn: string, what: string, elements: number, advi
     `${fn}: ${what} would hold ${elements.toLocaleString("en-US")} float32s (${gib} GiB); `
     + `a working buffer may hold at most ${MAX_BUFFER_ELEMENTS.toLocaleString("en-US")} (1 GiB); ${advice}`,
   );
-}
-
-/** What kind of value this is, for "must be a Float32Array; got …": the class name of an object. */
-export function describeValue(value: unknown): string {
-  if (value === null || value === undefined) return String(value);
-  return typeof value === "object" ? (value.constructor?.name ?? "object") : typeof value;
 }
 
 /** Checks that `array` is a Float32Array holding a row-major [rows, cols] matrix. */

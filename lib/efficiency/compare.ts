@@ -1,8 +1,8 @@
 // Standard attention against FlashAttention on the same random inputs: time, working memory
 // at its peak, and how far apart the outputs are. Shared by lesson 06 and bench:attention.
 import { Random } from "../core/random";
-import { shown } from "../core/checks";
-import { checkBufferSize, checkPositiveInteger, checkScoresSize, flashAttention, naiveAttention, type FlashAttentionOptions } from "./attention";
+import { checkPositiveInteger, shown } from "../core/checks";
+import { checkBufferSize, checkScoresSize, flashAttention, naiveAttention, type FlashAttentionOptions } from "./attention";
 import { maxAbsDifference } from "./precision";
 
 export interface AttentionComparison {

@@ -11,8 +11,8 @@
 // Conversions round to nearest, ties to even, as hardware does.
 
 import type { HalfFormat } from "../gpt/mixed";
-import { checkAttentionInputs, checkBufferSize, checkMatrix, checkScoresSize, describeValue, naiveAttention, type AttentionOptions } from "./attention";
-import { shown } from "../core/checks";
+import { checkAttentionInputs, checkBufferSize, checkMatrix, checkScoresSize, naiveAttention, type AttentionOptions } from "./attention";
+import { describeValue, shown } from "../core/checks";
 
 export interface FloatFormat {
   /** Bits of fraction stored (the significand has one more, implicit). */

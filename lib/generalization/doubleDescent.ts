@@ -5,16 +5,7 @@
 // as more features let it interpolate with a smaller norm. Float64 throughout.
 import { quantile } from "../scaling/bootstrap";
 import { Random } from "../core/random";
-import { shown } from "../core/checks";
-
-/** The most float64 values one array here may hold (2^28, 2 GiB): beyond it, refuse before allocating. */
-const MAX_FLOAT64S = 2 ** 28;
-
-function checkFloat64Count(fn: string, what: string, count: number): void {
-  if (!(count <= MAX_FLOAT64S)) {
-    throw new Error(`${fn}: ${what} would hold ${count.toLocaleString("en-US")} float64 values (${(count * 8 / 2 ** 30).toFixed(1)} GiB), more than the ${MAX_FLOAT64S.toLocaleString("en-US")} (2 GiB) allowed; choose smaller sizes`);
-  }
-}
+import { checkFloat64Count, shown } from "../core/checks";
 
 /** Throws at the first value of `values` that is not finite, naming it as `what`[i]. */
 function checkFinite(fn: string, what: string, values: ArrayLike<number>): void {

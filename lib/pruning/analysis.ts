@@ -3,12 +3,12 @@
 // equal compute, with and without the cost of computing the scores, and how well a score finds
 // the truly hard examples.
 import { fitPowerLaw, type PowerLawFit } from "../scaling/powerlaw";
-import { KEEP_RULES, selectByScore, type KeepRule } from "./select";
+import { checkKeepRule, selectByScore, type KeepRule } from "./select";
 import { localExponents, paretoFrontier, rankCorrelation, type PruningRow, type ScoreName } from "./experiment";
 import { shown } from "../core/checks";
 
 function checkRule(fn: string, keep: string, fraction: number): void {
-  if (!(KEEP_RULES as readonly string[]).includes(keep)) throw new Error(`${fn}: keep must be one of ${KEEP_RULES.join(", ")}; got ${shown(keep)}`);
+  checkKeepRule(fn, keep);
   if (!(fraction > 0 && fraction <= 1)) throw new Error(`${fn}: fraction must be in (0, 1]; got ${shown(fraction)}`);
 }
 

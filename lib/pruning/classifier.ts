@@ -1,9 +1,9 @@
 // The small classifier the pruning scores are read from, and the one trained on the pruned
 // sets: softmax over a linear map, or over one hidden ReLU layer. Float64 and one example at a
 // time, so that every per-example gradient is exact (GraNd needs them) and checkable by hand.
-import { checkExamples, checkFloat64Count, type Examples } from "./examples";
+import { checkExamples, type Examples } from "./examples";
 import { Random } from "../core/random";
-import { shown } from "../core/checks";
+import { checkFloat64Count, shown } from "../core/checks";
 
 export interface ClassifierConfig {
   inputDim: number;

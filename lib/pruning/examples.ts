@@ -3,16 +3,6 @@
 // label count or an empty set fails with its numbers instead of as a NaN several calls later.
 import { shown } from "../core/checks";
 
-/** The most float64 values one array here may hold (2^28, 2 GiB): beyond it, refuse before allocating. */
-export const MAX_FLOAT64S = 2 ** 28;
-
-/** Throws unless `count` values (of `what`) fit under MAX_FLOAT64S; names the size and the bytes it would need. */
-export function checkFloat64Count(fn: string, what: string, count: number): void {
-  if (!(count <= MAX_FLOAT64S)) {
-    throw new Error(`${fn}: ${what} would hold ${count.toLocaleString("en-US")} float64 values (${(count * 8 / 2 ** 30).toFixed(1)} GiB), more than the ${MAX_FLOAT64S.toLocaleString("en-US")} (2 GiB) allowed; choose smaller sizes`);
-  }
-}
-
 /**
  * ‖v‖₂. Math.hypot(...v) for short vectors (as before, to the last bit); for long ones, whose
  * spread would overflow the call stack, a scaled sum of squares.

@@ -8,7 +8,7 @@ import { checkConfig, SoftmaxClassifier, trainClassifier, type ClassifierConfig 
 import { subsetExamples, type Examples } from "./examples";
 import { KMEANS_DEFAULTS, principalComponents } from "./kmeans";
 import { el2nScores, forgettingScores, grandScores, prototypeScores, randomScores, type ProbeOptions } from "./scores";
-import { KEEP_RULES, selectByScore, type KeepRule } from "./select";
+import { checkKeepRule, selectByScore, type KeepRule } from "./select";
 import { checkTeacher, separationOf, teacherStudentData, teacherStudentError, type TeacherStudentData } from "./teacher";
 import { shown } from "../core/checks";
 
@@ -19,10 +19,6 @@ function checkInteger(fn: string, what: string, value: number, min: number): voi
 
 function checkScoreName(fn: string, name: string): void {
   if (!(SCORE_NAMES as readonly string[]).includes(name)) throw new Error(`${fn}: unknown score ${shown(name)}; expected one of ${SCORE_NAMES.join(", ")}`);
-}
-
-function checkKeepRule(fn: string, keep: string): void {
-  if (!(KEEP_RULES as readonly string[]).includes(keep)) throw new Error(`${fn}: keep must be one of ${KEEP_RULES.join(", ")}; got ${shown(keep)}`);
 }
 
 export const SCORE_NAMES = ["EL2N", "GraNd", "forgetting", "prototype", "random"] as const;

@@ -3,7 +3,8 @@
 // Written here rather than taken from a package so that it is float64, seeded with the course's
 // own generator, and small enough to read.
 import { Random } from "../core/random";
-import { checkFloat64Count, euclideanNorm } from "./examples";
+import { euclideanNorm } from "./examples";
+import { checkFloat64Count } from "../core/checks";
 
 /** Defaults, and the power iteration's cap: also what lesson 04's FLOP count of the prototype score assumes. */
 export const KMEANS_DEFAULTS = { maxIterations: 100, restarts: 4, powerIterations: 1000 } as const;

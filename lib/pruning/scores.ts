@@ -6,10 +6,10 @@
 //   prototype  distance to the nearest k-means centroid in an embedding, no labels (Sorscher et al. 2022)
 //   random     a seeded uniform draw: the baseline every score must beat
 import { SoftmaxClassifier, trainClassifier } from "./classifier";
-import { checkExamples, checkFloat64Count, type Examples } from "./examples";
+import { checkExamples, type Examples } from "./examples";
 import { kMeans } from "./kmeans";
 import { Random } from "../core/random";
-import { shown } from "../core/checks";
+import { checkFloat64Count, shown } from "../core/checks";
 
 /** How the probe classifiers behind EL2N, GraNd and forgetting are trained on the whole pool. */
 export interface ProbeOptions {

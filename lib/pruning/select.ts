@@ -7,6 +7,11 @@ import { shown } from "../core/checks";
 export const KEEP_RULES = ["hard", "easy", "random"] as const;
 export type KeepRule = (typeof KEEP_RULES)[number];
 
+/** Refuses a keep rule that is none of KEEP_RULES. */
+export function checkKeepRule(fn: string, keep: string): void {
+  if (!(KEEP_RULES as readonly string[]).includes(keep)) throw new Error(`${fn}: keep must be one of ${KEEP_RULES.join(", ")}; got ${shown(keep)}`);
+}
+
 export interface SelectOptions {
   /** Fraction of the examples to keep, in (0, 1]. At least one example is always kept. */
   fraction: number;
@@ -37,7 +42,7 @@ export function selectByScore(scores: ArrayLike<number>, options: SelectOptions)
   if (n === 0) throw new Error(`${fn}: there are no scores; expected one per example`);
   const { fraction, keep } = options;
   if (typeof fraction !== "number" || !(fraction > 0 && fraction <= 1)) throw new Error(`${fn}: fraction must be in (0, 1]; got ${fraction}`);
-  if (!(KEEP_RULES as readonly string[]).includes(keep)) throw new Error(`${fn}: keep must be one of ${KEEP_RULES.join(", ")}; got ${shown(keep)}`);
+  checkKeepRule(fn, keep);
   for (let i = 0; i < n; i++) if (Number.isNaN(scores[i])) throw new Error(`${fn}: scores[${i}] is NaN; every example needs a score`);
   const labels = options.labels;
   if (labels !== undefined && labels.length !== n) throw new Error(`${fn}: there are ${n} scores but ${labels.length} labels; expected one label per score`);

@@ -7,10 +7,10 @@
 // One addition: the inputs may form two clusters centred at ±m·u (m = 0 is Sorscher et al.'s
 // isotropic Gaussian). Natural data clusters by class, and that structure is what a label-free
 // score such as the self-supervised prototype distance can find.
-import { checkFloat64Count, euclideanNorm, type Examples } from "./examples";
+import { euclideanNorm, type Examples } from "./examples";
 import type { SoftmaxClassifier } from "./classifier";
 import { Random } from "../core/random";
-import { shown } from "../core/checks";
+import { checkFloat64Count, shown } from "../core/checks";
 
 export interface TeacherStudentOptions {
   /** Examples to draw. */

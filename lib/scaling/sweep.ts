@@ -208,7 +208,7 @@ export async function runSweep(runs: SweepRun[], options: SweepOptions): Promise
     throw new Error(`runSweep: options.backend is ${options.backend} but tfjs runs ${tf.getBackend()}; the backend is part of every run's id`);
   }
   checkSweepData(fn, options.data, "options.data");
-  readSweepResults(options.path, options.command); // a folder or a damaged file fails here, before any training
+  const results = readSweepResults(options.path, options.command); // a folder or a damaged file fails here, before any training
   if (options.evalTokens === undefined) throw new Error(`${fn}: options.evalTokens is required: the validation and test tokens each model is scored on`);
   checkSweepOptions(fn, options);
   if (!Array.isArray(runs)) throw new Error(`${fn}: runs must be an array of sweep runs; got ${shown(runs)}`);
@@ -219,7 +219,6 @@ export async function runSweep(runs: SweepRun[], options: SweepOptions): Promise
   if (duplicate >= 0) throw new Error(`runSweep: run ${duplicate} ("${runs[duplicate].label}") repeats the settings of run ${ids.indexOf(ids[duplicate])}`);
   const jobs = options.jobs ?? 1;
   if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`runSweep: jobs must be a positive integer; got ${jobs}`);
-  const results = readSweepResults(options.path, options.command);
   const done = new Map(results.map((r) => [r.id, r]));
   const todo = runs.map((run, i) => ({ run, i })).filter(({ i }) => !done.has(ids[i]));
   const job = (run: SweepRun, i: number): SweepJob => ({
