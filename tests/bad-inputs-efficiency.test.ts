@@ -9,7 +9,7 @@ import { MemoryTracker } from "../lib/efficiency/memory";
 import {
   fromBFloat16Array, fromFloat16Array, gradientUnderflow, log2Histogram, LossScaler, matmulLowPrecision, mixedPrecisionAttention, roundToFormat,
   toBFloat16Array, toFloat16Array,
-} from "../lib/efficiency/precision";
+} from "../lib/efficiency";
 
 const x8 = Float32Array.of(1, 0, 0, 1, 0.5, -0.5, 2, 1); // [4, 2]
 const big = (n: number, d: number) => new Float32Array(n * d); // zeros: finite, so only the size is wrong

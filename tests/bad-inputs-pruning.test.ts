@@ -10,7 +10,8 @@ import {
   pruningExperiment, randomScores, scoreAgreement, scoringFlops, SoftmaxClassifier, studentFlops, teacherStudentData, trainClassifier,
   type Examples, type PruningRow,
 } from "../lib/pruning";
-import { randomFeaturesCurve, randomFeaturesSampleCurve, randomFeaturesTestError, ridgeWeights, solveSpd } from "../lib/generalization/doubleDescent";
+import { randomFeaturesCurve, randomFeaturesSampleCurve, randomFeaturesTestError, ridgeWeights } from "../lib/generalization/doubleDescent";
+import { solveSpd } from "../lib/core/numerics";
 import { Random } from "../lib/core/random";
 
 /** 40 examples of dim 5, 2 classes. */

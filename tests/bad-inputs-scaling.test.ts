@@ -9,14 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chooseBackend } from "../lib/core/backend";
 import { Random } from "../lib/core/random";
 import { analyseIsoflop, budgetOf, isoflopPoints, isoflopSeries, lossAtTokens, powerLawWithInterval, regimes, seedNoise, stopEarlyComparison } from "../lib/scaling/analysis";
-import { bootstrapChinchilla, percentileInterval, quantile } from "../lib/scaling/bootstrap";
+import { bootstrapChinchilla } from "../lib/scaling/bootstrap";
+import { fitOffsetPowerLaw, percentileInterval, quantile } from "../lib/core/numerics";
 import { chinchillaData, chinchillaLoss, chinchillaObjective, fitChinchilla } from "../lib/scaling/chinchilla";
 import { computeOptimal } from "../lib/scaling/compute";
 import { isoflopFit } from "../lib/scaling/isoflop";
 import { fitKaplanJoint, kaplanLoss } from "../lib/scaling/kaplan";
-import { minimizeLbfgs } from "../lib/scaling/lbfgs";
+import { minimizeLbfgs } from "../lib/core/lbfgs";
 import { ngramBaseline, ngramCrossEntropy } from "../lib/scaling/ngram";
-import { fitOffsetPowerLaw } from "../lib/scaling/powerlaw";
 import {
   learningRateRuns, lossComputeFrontier, readSweepResults, runSweep, scalingDesign, scalingSweep, shapeName, strayResults, sweepContext, tuneLearningRates,
   type SweepResult,

@@ -14,10 +14,11 @@ import { loadCheckpoint, readTensorFile, saveCheckpoint, writeTensorFile } from 
 import { GPT } from "../lib/gpt/model";
 import { sampleFromLogits } from "../lib/gpt/sample";
 import { estimateLoss, learningRateAt, train } from "../lib/gpt/train";
-import { ClassifierHead, zeroShotPredict, zeroShotScores } from "../lib/gpt/transfer";
+import { zeroShotPredict, zeroShotScores } from "../lib/gpt/zeroShot";
+import { ClassifierHead } from "../lib/reuse/transfer";
 import { CharTokenizer } from "../lib/core/data";
 import { keptCount } from "../lib/pruning/select";
-import { quantile } from "../lib/scaling/bootstrap";
+import { quantile } from "../lib/core/numerics";
 import { chinchillaLoss, fitChinchilla } from "../lib/scaling/chinchilla";
 import { bootstrapChinchilla } from "../lib/scaling/bootstrap";
 import { fitKaplanJoint } from "../lib/scaling/kaplan";
@@ -36,11 +37,12 @@ import { measureMatmul } from "../lib/core/machine";
 import { atScale, type Scale } from "../lib/core/scale";
 import { usefulThreads } from "../lib/core/threads";
 import { AdamW } from "../lib/gpt/adamw";
-import { castHalf, allFinite } from "../lib/gpt/mixed";
+import { castHalf, allFinite } from "../lib/gpt/precision";
 import { LoRA } from "../lib/gpt/lora";
 import { generate } from "../lib/gpt/sample";
 import { heldOutLoss, modelParameters } from "../lib/gpt/train";
-import { classMeans, continuationLogLikelihood, evaluateClassifier, fineTune, layerFeatures, predictFromScores } from "../lib/gpt/transfer";
+import { classMeans, continuationLogLikelihood, predictFromScores } from "../lib/gpt/zeroShot";
+import { evaluateClassifier, fineTune, layerFeatures } from "../lib/reuse/transfer";
 
 beforeAll(async () => {
   await chooseBackend("wasm");

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 
-import { randomFeaturesCurve, randomFeaturesSampleCurve, randomFeaturesTestError, ridgeWeights, solveSpd } from "../lib/generalization/doubleDescent";
+import { randomFeaturesCurve, randomFeaturesSampleCurve, randomFeaturesTestError, ridgeWeights } from "../lib/generalization/doubleDescent";
+import { solveSpd } from "../lib/core/numerics";
 import { Random } from "../lib/core/random";
 
 /** Gaussian elimination with partial pivoting: an independent reference solver. */

@@ -2,8 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 
 import { chooseBackend } from "../lib/core/backend";
-import { roundToBFloat16, roundToFloat16 } from "../lib/efficiency/precision";
-import { allFinite, roundToHalf } from "../lib/gpt/mixed";
+import { allFinite, roundToBFloat16, roundToFloat16, roundToHalf } from "../lib/gpt/precision";
 import { GPT, type GPTConfig } from "../lib/gpt/model";
 import { train } from "../lib/gpt/train";
 import { Random } from "../lib/core/random";

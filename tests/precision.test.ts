@@ -4,7 +4,7 @@ import { naiveAttention } from "../lib/efficiency/attention";
 import {
   fromBFloat16Array, fromBFloat16Bits, fromFloat16Array, fromFloat16Bits, gradientUnderflow, LossScaler, matmulLowPrecision, maxAbsDifference,
   mixedPrecisionAttention, roundToBFloat16, roundToFloat16, roundToFormat, toBFloat16Array, toBFloat16Bits, toFloat16Array, toFloat16Bits, log2Histogram,
-} from "../lib/efficiency/precision";
+} from "../lib/efficiency";
 import { Random } from "../lib/core/random";
 
 // ---------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 
 import { chooseBackend } from "../lib/core/backend";
 import { GPT } from "../lib/gpt/model";
-import { classMeans, predictFromScores } from "../lib/gpt/transfer";
+import { classMeans, predictFromScores } from "../lib/gpt/zeroShot";
 import { accuracy, newlineRule } from "../lib/reuse/baselines";
 import { baselineRuns, probeCurve, probeRuns, zeroShotRuns } from "../lib/reuse/frozen";
 import { speakerScores } from "../lib/reuse/methods";

@@ -2,9 +2,10 @@ import { describe, expect, it } from "vitest";
 
 import { Random } from "../lib/core/random";
 import {
-  bestMethod, describeDifference, intervalRows, liveBesideStored, meanInterval, pairedDifference, summarizeRuns, testStandardError, tQuantile95, verdict,
+  bestMethod, describeDifference, intervalRows, liveBesideStored, pairedDifference, summarizeRuns, testStandardError, verdict,
   type MethodRun,
 } from "../lib/reuse/analysis";
+import { meanInterval, tQuantile95 } from "../lib/core/numerics";
 import {
   accuracy, argmaxRows, auroc, characterCounts, fitLogistic, fitLogisticCV, fitThreshold, logisticProbabilities, majorityClass, newlineRule,
 } from "../lib/reuse/baselines";

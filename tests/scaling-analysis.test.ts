@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 
 import {
-  analyseIsoflop, budgetOf, lossAtTokens, powerLawWithInterval, regimes, sampleEfficiency, seedNoise, signTestP, stopEarlyComparison,
+  analyseIsoflop, budgetOf, lossAtTokens, powerLawWithInterval, regimes, sampleEfficiency, seedNoise, stopEarlyComparison,
 } from "../lib/scaling/analysis";
+import { signTestP } from "../lib/core/numerics";
 import type { ScalingDesign, SweepResult } from "../lib/scaling/sweep";
 
 /** A finished run as the sweep would record it (only the fields the analysis reads). */

@@ -2,13 +2,14 @@ import { describe, expect, it } from "vitest";
 
 import { Random } from "../lib/core/random";
 import {
-  bootstrapChinchilla, CHINCHILLA_2022, chinchillaLoss, chinchillaObjective, computeOptimal, fitChinchilla, fitKaplanJoint, fitOffsetPowerLaw,
-  fitPowerLaw, HOFFMANN_GRID, isoflopDesign, isoflopFit, kaplanLoss, logSpace, minimizeLbfgs, quantile, REDUCED_GRID, sampleLosses,
+  bootstrapChinchilla, CHINCHILLA_2022, chinchillaLoss, chinchillaObjective, computeOptimal, fitChinchilla, fitKaplanJoint,
+  HOFFMANN_GRID, isoflopDesign, isoflopFit, kaplanLoss, logSpace, REDUCED_GRID, sampleLosses,
   trainingFlops, type ChinchillaParams, type ScalingPoint,
 } from "../lib/scaling/index";
 import { chinchillaData } from "../lib/scaling/chinchilla";
 import { kaplanObjective } from "../lib/scaling/kaplan";
-import { offsetPowerLawObjective } from "../lib/scaling/powerlaw";
+import { minimizeLbfgs } from "../lib/core/lbfgs";
+import { fitOffsetPowerLaw, fitPowerLaw, offsetPowerLawObjective, quantile } from "../lib/core/numerics";
 
 const LAW: ChinchillaParams = { E: CHINCHILLA_2022.E, A: CHINCHILLA_2022.A, B: CHINCHILLA_2022.B, alpha: CHINCHILLA_2022.alpha, beta: CHINCHILLA_2022.beta };
 

@@ -6,9 +6,8 @@ import { CharTokenizer } from "../lib/core/data";
 import { LoRA } from "../lib/gpt/lora";
 import { GPT, type GPTConfig } from "../lib/gpt/model";
 import { train } from "../lib/gpt/train";
-import {
-  ClassifierHead, classMeans, continuationLogLikelihood, evaluateClassifier, fineTune, predictFromScores, zeroShotPredict, zeroShotScores, type LabeledSequences,
-} from "../lib/gpt/transfer";
+import { classMeans, continuationLogLikelihood, predictFromScores, zeroShotPredict, zeroShotScores } from "../lib/gpt/zeroShot";
+import { ClassifierHead, evaluateClassifier, fineTune, type LabeledSequences } from "../lib/reuse/transfer";
 import { Random } from "../lib/core/random";
 
 const TINY: GPTConfig = { vocabSize: 9, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0, bias: true, tieWeights: true };

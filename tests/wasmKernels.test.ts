@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 import { chooseBackend } from "../lib/core/backend";
-import { batchMatMulSimd, type MatMulOperand } from "../lib/gpt/wasmKernels";
+import { batchMatMulSimd, type MatMulOperand } from "../lib/core/wasmKernels";
 import { projectRoot } from "../lib/core/paths";
 import { Random } from "../lib/core/random";
 
@@ -103,7 +103,7 @@ describe("the course's wasm kernels", () => {
 
   it("ships a .wasm built from the C source beside it", () => {
     // npm run build:kernels records the source's digest; a stale binary means the source was edited without rebuilding.
-    const dir = join(projectRoot(), "lib", "gpt", "kernels");
+    const dir = join(projectRoot(), "lib", "core", "kernels");
     const digest = createHash("sha256").update(readFileSync(join(dir, "batch_matmul.c"))).digest("hex");
     expect(readFileSync(join(dir, "batch_matmul.wasm.sha256"), "utf8").trim()).toBe(digest);
   });

@@ -1,6 +1,6 @@
 // npm run build:kernels
 //
-// Compiles the course's WebAssembly kernels (lib/gpt/kernels/*.c) with clang's wasm32 target and
+// Compiles the course's WebAssembly kernels (lib/core/kernels/*.c) with clang's wasm32 target and
 // SIMD, and records each source's SHA-256 beside its .wasm so that a test catches a stale binary.
 // The .wasm files are versioned: only whoever edits a kernel needs clang and lld
 // (Debian: apt-get install clang lld).
@@ -10,10 +10,10 @@ import { readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 import { writeFileAtomic } from "../lib/core/files";
-import { wasmApi } from "../lib/gpt/wasmKernels";
+import { wasmApi } from "../lib/core/wasmKernels";
 import { ROOT } from "./runner";
 
-const DIR = join(ROOT, "lib", "gpt", "kernels");
+const DIR = join(ROOT, "lib", "core", "kernels");
 /** What each kernel exports to JavaScript. */
 const EXPORTS: Record<string, string[]> = { batch_matmul: ["matmul_batched", "transpose_batched", "__heap_base"] };
 

@@ -4,7 +4,7 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 
-import { installWasmKernels } from "../gpt/wasmKernels";
+import { installWasmKernels } from "./wasmKernels";
 import { inKernel } from "./display";
 import { describeScale } from "./scale";
 import { checkFunction, shown } from "./checks";

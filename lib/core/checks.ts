@@ -79,3 +79,74 @@ export function checkFloat64Count(fn: string, what: string, count: number): void
     throw new Error(`${fn}: ${what} would hold ${count.toLocaleString("en-US")} float64 values (${(count * 8 / 2 ** 30).toFixed(1)} GiB), more than the ${MAX_FLOAT64S.toLocaleString("en-US")} (2 GiB) allowed; choose smaller sizes`);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Numbers and series for the fits (lib/core/numerics.ts, lib/scaling, lib/zeroshot)
+
+/** Throws unless `value` is a finite number > 0, naming it as `label` in `fn`'s error. */
+export function checkPositive(fn: string, label: string, value: number): void {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new Error(`${fn}: ${label} = ${shown(value)} must be a finite positive number`);
+  }
+  if (value <= 0) throw new Error(`${fn}: ${label} = ${shown(value)} must be positive`);
+}
+
+/** Throws unless `value` is a finite number. */
+export function checkFinite(fn: string, label: string, value: number): void {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new Error(`${fn}: ${label} = ${shown(value)} must be a finite number`);
+  }
+}
+
+export function checkEnough(fn: string, count: number, parameters: readonly string[], what: string): void {
+  if (count < parameters.length) {
+    throw new Error(
+      `${fn}: needs at least ${parameters.length} ${what} to fit ${parameters.length} parameters (${parameters.join(", ")}); got ${count}`,
+    );
+  }
+}
+
+/** Checks (x, y) series: same length, enough values for the parameters, all finite and positive. */
+export function checkSeries(fn: string, x: ArrayLike<number>, y: ArrayLike<number>, parameters: readonly string[]): void {
+  if (x == null || y == null || typeof x.length !== "number" || typeof y.length !== "number") {
+    throw new Error(`${fn}: x and y must be arrays of numbers; got ${typeof x} and ${typeof y}`);
+  }
+  if (x.length !== y.length) {
+    throw new Error(`${fn}: x has ${x.length} values but y has ${y.length}; they must have the same length`);
+  }
+  checkEnough(fn, x.length, parameters, "points");
+  for (let i = 0; i < x.length; i++) {
+    checkPositive(fn, `x[${i}]`, x[i]);
+    checkPositive(fn, `y[${i}]`, y[i]);
+  }
+}
+
+/** Throws unless at least `needed` distinct values occur, since a fit along a single x is degenerate. */
+export function checkDistinct(fn: string, label: string, values: ArrayLike<number>, needed: number): void {
+  const distinct = new Set<number>();
+  for (let i = 0; i < values.length && distinct.size < needed; i++) distinct.add(values[i]);
+  if (distinct.size < needed) {
+    throw new Error(`${fn}: ${label} has ${distinct.size} distinct value(s); needs at least ${needed} to fit`);
+  }
+}
+
+/** Throws at the first value of `values` that is not finite, naming it as `what`[i]. */
+export function checkAllFinite(fn: string, what: string, values: ArrayLike<number>): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) throw new Error(`${fn}: ${what}[${i}] is ${values[i]}; expected finite numbers`);
+  }
+}
+
+/**
+ * The O(1) checks at the door of an objective (it runs inside L-BFGS, so nothing per point):
+ * θ holds one value per parameter, `grad` has room for them, δ > 0.
+ */
+export function checkObjectiveArguments(fn: string, parameters: readonly string[], theta: ArrayLike<number>, grad: Float64Array | null, delta: number): void {
+  if (theta == null || theta.length !== parameters.length) {
+    throw new Error(`${fn}: theta must hold ${parameters.length} values [${parameters.join(", ")}]; got ${theta == null ? shown(theta) : `${theta.length}`}`);
+  }
+  if (grad !== null && grad !== undefined && !(grad.length >= parameters.length)) {
+    throw new Error(`${fn}: grad must have room for ${parameters.length} values; got length ${grad.length}`);
+  }
+  if (!(typeof delta === "number" && delta > 0 && Number.isFinite(delta))) throw new Error(`${fn}: delta = ${shown(delta)} must be a finite positive number`);
+}

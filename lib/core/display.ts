@@ -3,7 +3,6 @@
 // Outside a kernel (scripts, tests) the text/plain part goes to stdout.
 import { sep } from "node:path";
 
-import type { EvalInfo, StepInfo, TrainResult } from "../gpt/train";
 import { checkObject, shown } from "./checks";
 
 /** One Jupyter output: MIME type → content. */
@@ -168,39 +167,6 @@ export function livePlot(options: { minIntervalMs?: number } = {}): LivePlot {
     done() {
       draw();
     },
-  };
-}
-
-/**
- * A live chart of training and validation loss against tokens seen, for train()'s callbacks.
- * With a `reference` run (a stored one), its curves are drawn faint underneath for comparison.
- */
-export function trainingCurve(title: string, options: { reference?: TrainResult } = {}) {
-  const evals: EvalInfo[] = [];
-  const steps: StepInfo[] = [];
-  const chart = livePlot();
-  const ref = options.reference;
-  if (ref !== undefined && !(Array.isArray(ref.steps) && Array.isArray(ref.evals))) {
-    throw new Error(`trainingCurve: reference must be a finished run (what train() returns, with steps and evals); got ${shown(ref)}`);
-  }
-  const referenceTraces = ref ? [
-    { x: ref.steps.map((s) => s.tokens), y: ref.steps.map((s) => s.loss), name: "stored run: train (batch)", mode: "lines", line: { width: 1, color: "#bbb" } },
-    { x: ref.evals.map((e) => e.tokens), y: ref.evals.map((e) => e.valLoss), name: "stored run: validation", mode: "lines", line: { dash: "dot", color: "#888" } },
-  ] : [];
-  const figure = () => ({
-    data: [
-      ...referenceTraces,
-      { x: steps.map((s) => s.tokens), y: steps.map((s) => s.loss), name: "train (batch)", mode: "lines", line: { width: 1 }, opacity: 0.4 },
-      { x: evals.map((e) => e.tokens), y: evals.map((e) => e.trainLoss), name: "train", mode: "lines+markers" },
-      { x: evals.map((e) => e.tokens), y: evals.map((e) => e.valLoss), name: "validation", mode: "lines+markers" },
-    ],
-    layout: { title: { text: title }, xaxis: { title: { text: "tokens seen" } }, yaxis: { title: { text: "cross-entropy (nats per token)" } }, height: 380 },
-  });
-  return {
-    evals,
-    onStep: (s: StepInfo) => { steps.push(s); chart.update(figure()); },
-    onEval: (e: EvalInfo) => { evals.push(e); chart.update(figure()); },
-    done: () => chart.done(),
   };
 }
 

@@ -4,9 +4,14 @@ export { BACKENDS, chooseBackend, initBackend, parseBackendName, type BackendInf
 export { chart, movingAverage, type ChartOptions, type Series } from "./chart";
 export { CharTokenizer, loadDataset, sampleBatch, splitTrainVal, splitTrainValTest, type Batch, type Tokenizer } from "./data";
 export {
-  displayBundle, inKernel, livePlot, plot, progress, table, trainingCurve, type LivePlot, type PlotlyFigure, type Progress, type TableLike,
+  displayBundle, inKernel, livePlot, plot, progress, table, type LivePlot, type PlotlyFigure, type Progress, type TableLike,
 } from "./display";
 export { writeFileAtomic } from "./files";
+export { minimizeLbfgs, type LbfgsOptions, type LbfgsResult, type LbfgsStop, type Objective } from "./lbfgs";
+export {
+  fitOffsetPowerLaw, fitPowerLaw, meanInterval, percentileInterval, quantile, signTestP, solveSpd, tQuantile95,
+  type Interval, type MeanInterval, type OffsetPowerLawFit, type OffsetPowerLawOptions, type PowerLawFit,
+} from "./numerics";
 export { InterruptedError } from "./interrupt";
 export { cpuDescription, environmentReport, measureMatmul, packageVersion, type MatmulMeasurement } from "./machine";
 export { projectRoot } from "./paths";

@@ -8,10 +8,11 @@ export {
 export { compareAttention, randomAttentionInputs, type AttentionComparison } from "./compare";
 export { MemoryTracker } from "./memory";
 export {
-  FLOAT_FORMATS, fromBFloat16Array, fromBFloat16Bits, fromFloat16Array, fromFloat16Bits, gradientUnderflow, log2Histogram, LossScaler,
-  matmulLowPrecision,
-  maxAbsDifference, mixedPrecisionAttention, roundToBFloat16, roundToFloat16, roundToFormat, toBFloat16Array, toBFloat16Bits, toFloat16Array,
-  toFloat16Bits,
-  type FloatFormat, type GradientUnderflow, type LossScaleStep, type LossScalerOptions, type MixedPrecisionAttentionOptions,
-  type MixedPrecisionAttentionResult,
+  gradientUnderflow, log2Histogram, matmulLowPrecision, maxAbsDifference, mixedPrecisionAttention,
+  type GradientUnderflow, type MixedPrecisionAttentionOptions, type MixedPrecisionAttentionResult,
 } from "./precision";
+// The formats, bit-exact, and loss scaling belong to the training engine, which trains with them.
+export {
+  FLOAT_FORMATS, fromBFloat16Array, fromBFloat16Bits, fromFloat16Array, fromFloat16Bits, LossScaler, roundToBFloat16, roundToFloat16, roundToFormat,
+  toBFloat16Array, toBFloat16Bits, toFloat16Array, toFloat16Bits, type FloatFormat, type LossScaleStep, type LossScalerOptions,
+} from "../gpt/precision";

@@ -3,49 +3,9 @@
 // Mei & Montanari 2019). Test error rises as p approaches the number of training points n,
 // where the fit must interpolate noisy labels with a barely invertible system, then falls again
 // as more features let it interpolate with a smaller norm. Float64 throughout.
-import { quantile } from "../scaling/bootstrap";
+import { checkAllFinite, checkFloat64Count, shown } from "../core/checks";
+import { quantile, solveSpd } from "../core/numerics";
 import { Random } from "../core/random";
-import { checkFloat64Count, shown } from "../core/checks";
-
-/** Throws at the first value of `values` that is not finite, naming it as `what`[i]. */
-function checkFinite(fn: string, what: string, values: ArrayLike<number>): void {
-  for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i])) throw new Error(`${fn}: ${what}[${i}] is ${values[i]}; expected finite numbers`);
-  }
-}
-
-/** Solves A x = b for a symmetric positive definite A (n × n, row-major) by Cholesky. */
-export function solveSpd(a: Float64Array, b: Float64Array, n: number): Float64Array {
-  if (a.length !== n * n || b.length !== n) throw new Error(`solveSpd: expected a ${n}×${n} matrix and ${n} values; got ${a.length} and ${b.length}`);
-  checkFinite("solveSpd", "a", a);
-  checkFinite("solveSpd", "b", b);
-  const l = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let sum = a[i * n + j];
-      for (let k = 0; k < j; k++) sum -= l[i * n + k] * l[j * n + k];
-      if (i === j) {
-        if (!(sum > 0)) throw new Error(`solveSpd: the matrix is not positive definite (pivot ${i} is ${sum}); add ridge regularisation`);
-        l[i * n + i] = Math.sqrt(sum);
-      } else {
-        l[i * n + j] = sum / l[j * n + j];
-      }
-    }
-  }
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let sum = b[i];
-    for (let k = 0; k < i; k++) sum -= l[i * n + k] * y[k];
-    y[i] = sum / l[i * n + i];
-  }
-  const x = new Float64Array(n);
-  for (let i = n - 1; i >= 0; i--) {
-    let sum = y[i];
-    for (let k = i + 1; k < n; k++) sum -= l[k * n + i] * x[k];
-    x[i] = sum / l[i * n + i];
-  }
-  return x;
-}
 
 /**
  * Ridge regression weights for features Φ [n, p] and targets y [n], with penalty λ:
@@ -55,8 +15,8 @@ export function solveSpd(a: Float64Array, b: Float64Array, n: number): Float64Ar
 export function ridgeWeights(phi: Float64Array, y: Float64Array, n: number, p: number, lambda: number): Float64Array {
   if (phi.length !== n * p || y.length !== n) throw new Error(`ridgeWeights: expected Φ of ${n}×${p} and ${n} targets; got ${phi.length} and ${y.length} values`);
   if (!(lambda > 0) || !Number.isFinite(lambda)) throw new Error(`ridgeWeights: lambda must be positive and finite (use a tiny one for the minimum-norm limit); got ${shown(lambda)}`);
-  checkFinite("ridgeWeights", "Φ", phi);
-  checkFinite("ridgeWeights", "y", y);
+  checkAllFinite("ridgeWeights", "Φ", phi);
+  checkAllFinite("ridgeWeights", "y", y);
   checkFloat64Count("ridgeWeights", `the ${Math.min(n, p)}×${Math.min(n, p)} system`, Math.min(n, p) ** 2);
   if (p <= n) {
     const g = new Float64Array(p * p);

@@ -1,2 +1,2 @@
 // Lesson 02: model-wise double descent, exactly, in random-features regression.
-export { randomFeaturesCurve, randomFeaturesSampleCurve, type CurvePoint, randomFeaturesTestError, ridgeWeights, solveSpd, type DoubleDescentOptions } from "./doubleDescent";
+export { randomFeaturesCurve, randomFeaturesSampleCurve, type CurvePoint, randomFeaturesTestError, ridgeWeights, type DoubleDescentOptions } from "./doubleDescent";

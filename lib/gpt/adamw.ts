@@ -1,8 +1,7 @@
 // AdamW (Loshchilov & Hutter): Adam's update with decoupled weight decay, bias correction and
 // global-norm gradient clipping, one small group of elementwise ops per parameter tensor.
 import * as tf from "@tensorflow/tfjs";
-import { roundToBFloat16, roundToFloat16 } from "../efficiency/precision";
-import { roundToHalf, type HalfFormat } from "./mixed";
+import { roundToBFloat16, roundToFloat16, roundToHalf, type HalfFormat } from "./precision";
 import { sumTensors } from "./ops";
 import { checkNumber, checkObject, shown } from "../core/checks";
 

@@ -9,8 +9,6 @@ export type { EvalInfo, StepInfo, TrainCallbacks, TrainConfig, TrainResult } fro
 export { generate, sampleFromLogits, type SampleOptions } from "./sample";
 export { loadCheckpoint, readTensorFile, saveCheckpoint, writeTensorFile, type TensorEntry } from "./checkpoint";
 export { findStoredRun, trainCached, trainingKey, type CachedTrainResult, type Provenance } from "./cache";
-export { checkLabeled, ClassifierHead, classMeans, continuationLogLikelihood, evaluateClassifier, fineTune } from "./transfer";
-export { layerFeatures, pooledFeatures, predictFromScores, zeroShotPredict, zeroShotScores } from "./transfer";
-export type { FineTuneOptions, LabeledSequences } from "./transfer";
+export { classMeans, continuationLogLikelihood, predictFromScores, zeroShotPredict, zeroShotScores } from "./zeroShot";
 export { LoRA, linearWeightNames, type LoRAConfig, type LoRATarget } from "./lora";
-export { allFinite, castHalf, HALF_FORMATS, roundToHalf, type HalfFormat } from "./mixed";
+export { allFinite, castHalf, HALF_FORMATS, roundToHalf, type HalfFormat } from "./precision";

@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 
 import { Random } from "../core/random";
-import { castHalf, type HalfFormat } from "./mixed";
+import { castHalf, type HalfFormat } from "./precision";
 import { crossEntropy, embed, gelu, layerNorm, linear, matMul2d } from "./ops";
 import { checkIds, checkPositiveInteger, shown } from "../core/checks";
 import { checkMemory } from "../core/machine";

@@ -11,7 +11,7 @@ import type { Worker } from "node:worker_threads";
 import type { Batch } from "../core/data";
 import { startWorker, usefulThreads, type ThreadError } from "../core/threads";
 import { AdamW, type AdamWConfig } from "./adamw";
-import type { HalfFormat } from "./mixed";
+import type { HalfFormat } from "./precision";
 import type { GPT, GPTConfig } from "./model";
 import { shown } from "../core/checks";
 

@@ -2,10 +2,10 @@
 // keeping the hard examples starts to win, power laws on a common range, and comparisons at
 // equal compute, with and without the cost of computing the scores, and how well a score finds
 // the truly hard examples.
-import { fitPowerLaw, type PowerLawFit } from "../scaling/powerlaw";
 import { checkKeepRule, selectByScore, type KeepRule } from "./select";
 import { localExponents, paretoFrontier, rankCorrelation, type PruningRow, type ScoreName } from "./experiment";
 import { shown } from "../core/checks";
+import { fitPowerLaw, type PowerLawFit } from "../core/numerics";
 
 function checkRule(fn: string, keep: string, fraction: number): void {
   checkKeepRule(fn, keep);

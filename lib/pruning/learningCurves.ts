@@ -13,7 +13,7 @@ import { checkExamples, type Examples } from "./examples";
 import { meanAndStandardError, streamPrefix } from "./experiment";
 import { checkTeacher, linearStudentError, separationOf, teacherStudentData } from "./teacher";
 import { shown } from "../core/checks";
-import { solveSpd } from "../generalization/doubleDescent";
+import { solveSpd } from "../core/numerics";
 
 /** Test error of the Hebbian student at α = n/d in the limit of large d, isotropic inputs (closed form). */
 export function hebbianError(alpha: number): number {

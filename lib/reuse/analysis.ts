@@ -2,6 +2,7 @@
 // with a 95% interval, and differences between methods paired by seed (every method of a seed
 // sees the same labelled examples, so the pairing removes the luck of the draw they share).
 import { shown } from "../core/checks";
+import { meanInterval, type MeanInterval } from "../core/numerics";
 
 /** One method on one task for one seed. */
 export interface MethodRun {
@@ -13,41 +14,6 @@ export interface MethodRun {
   trainableParams: number;
   /** How many test examples were predicted as each class, where recorded. */
   testPredictedCounts?: number[];
-}
-
-// Two-sided 95% quantiles of Student's t for 1 to 30 degrees of freedom (any statistics table).
-const T975 = [
-  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
-  2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
-];
-
-/** t such that P(|T| ≤ t) = 0.95 for Student's t with `df` degrees of freedom. */
-export function tQuantile95(df: number): number {
-  if (!(Number.isInteger(df) && df >= 1)) throw new Error(`tQuantile95: df must be a positive integer; got ${df}`);
-  if (df <= T975.length) return T975[df - 1];
-  // Beyond the table, the Cornish–Fisher expansion around the normal quantile (error < 1e-4 for df > 30).
-  const z = 1.959964;
-  return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2);
-}
-
-export interface MeanInterval {
-  mean: number;
-  low: number;
-  high: number;
-  n: number;
-}
-
-/** The mean and its 95% t-interval; a single value has no interval (low = high = NaN). */
-export function meanInterval(values: readonly number[]): MeanInterval {
-  const n = values.length;
-  if (n === 0) throw new Error("meanInterval: no values");
-  const bad = values.find((v) => !Number.isFinite(v));
-  if (bad !== undefined) throw new Error(`meanInterval: ${bad} among the values; expected finite numbers`);
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  if (n === 1) return { mean, low: NaN, high: NaN, n };
-  const sd = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1));
-  const half = (tQuantile95(n - 1) * sd) / Math.sqrt(n);
-  return { mean, low: mean - half, high: mean + half, n };
 }
 
 export interface MethodSummary extends MeanInterval {

@@ -4,7 +4,7 @@
 // set alone, is the linear probe on a frozen model's features.
 import { shown } from "../core/checks";
 import { Random } from "../core/random";
-import { minimizeLbfgs } from "../scaling/lbfgs";
+import { minimizeLbfgs } from "../core/lbfgs";
 
 export interface LogisticModel {
   dims: number;

@@ -3,7 +3,7 @@
 // pretraining. The model's outputs are computed once per task; each seed only refits what is
 // fitted on its small labelled set, so all of them run live in the lesson.
 import type { GPT } from "../gpt/model";
-import { classMeans, predictFromScores } from "../gpt/transfer";
+import { classMeans, predictFromScores } from "../gpt/zeroShot";
 import type { MethodRun } from "./analysis";
 import {
   accuracy, argmaxRows, auroc, characterCounts, fitLogisticCV, fitThreshold, logisticProbabilities, majorityClass, newlineRule, selectRows,

@@ -11,11 +11,16 @@ import { loadCheckpoint, readTensorFile, saveCheckpoint, writeTensorFile } from 
 import { LoRA, type LoRATarget } from "../gpt/lora";
 import { GPT } from "../gpt/model";
 import { TrainingDivergedError } from "../gpt/train";
-import {
-  ClassifierHead, continuationLogLikelihood, evaluateClassifier, fineTune, layerFeatures, zeroShotScores, type LabeledSequences,
-} from "../gpt/transfer";
+import { continuationLogLikelihood, zeroShotScores } from "../gpt/zeroShot";
 import { accuracy, argmaxRows, fitLogisticCV, logisticProbabilities, selectRows } from "./baselines";
-import type { TunedMethod } from "./study";
+import { ClassifierHead, evaluateClassifier, fineTune, layerFeatures, type LabeledSequences } from "./transfer";
+
+/** A way of training a classifier on a task, with the learning rates it is tried at. */
+export interface TunedMethod {
+  name: string;
+  kind: { method: "fine-tune" } | { method: "lora"; rank: number; alpha: number } | { method: "scratch" };
+  rates: number[];
+}
 
 const BYTES_PER_FLOAT = 4;
 

@@ -14,19 +14,12 @@ import { shown } from "../core/checks";
 import { parseScale, type Scale } from "../core/scale";
 import { BABY_GPT, GPT, type GPTConfig } from "../gpt/model";
 import type { TrainConfig } from "../gpt/train";
-import type { LabeledSequences } from "../gpt/transfer";
-import { tuneClassifier, type TuneData, type TuneResult } from "./methods";
+import type { LabeledSequences } from "./transfer";
+import { tuneClassifier, type TunedMethod, type TuneData, type TuneResult } from "./methods";
 import {
   encodeTask, labelledSample, pickExamples, realOrScrambledTask, reserveTaskSpeeches, speakerTask, splitPoolAndTest, verseProseTask,
   type ReserveOptions, type TaskSplit, type TextTask,
 } from "./tasks";
-
-/** A way of training a classifier on a task, with the learning rates it is tried at. */
-export interface TunedMethod {
-  name: string;
-  kind: { method: "fine-tune" } | { method: "lora"; rank: number; alpha: number } | { method: "scratch" };
-  rates: number[];
-}
 
 export interface ReuseDesign {
   /** Names the stored study: datasets/reuse/<name>.jsonl. */

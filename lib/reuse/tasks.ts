@@ -6,7 +6,7 @@
 // before pretraining, and every task example is a window of a reserved speech. Within a task,
 // train and test never share a speech either, so neighbouring windows cannot leak across.
 import type { Tokenizer } from "../core/data";
-import type { LabeledSequences } from "../gpt/transfer";
+import type { LabeledSequences } from "./transfer";
 import { shown } from "../core/checks";
 import { Random } from "../core/random";
 

@@ -4,13 +4,11 @@
 // budget the fit never saw. Every loss reported here is a test loss, unless it comes from a
 // run's curve (random validation batches), which is said where it happens.
 import { COLORS, type Series } from "../core/chart";
-import { shown } from "../core/checks";
+import { checkFinite, checkPositive, shown } from "../core/checks";
+import { checkLevel, fitPowerLaw, percentileInterval, type Interval, type PowerLawFit } from "../core/numerics";
 import { Random } from "../core/random";
-import { checkLevel, percentileInterval, type Interval } from "./bootstrap";
 import { isoflopFit, parabolaMinimum, type IsoflopFit, type IsoflopPoint } from "./isoflop";
-import { fitPowerLaw, type PowerLawFit } from "./powerlaw";
 import { sameShape, shapeName, type ScalingDesign, type ScalingSweep, type SweepResult } from "./sweep";
-import { checkFinite, checkPositive } from "./validate";
 
 /** Throws unless `runs` is an array of results, naming `fn`. */
 function checkRuns(fn: string, runs: readonly SweepResult[]): void {
@@ -303,20 +301,4 @@ export function isoflopSeries(fit: IsoflopFit, points: IsoflopPoint[]): Series[]
     trace: { marker: { symbol: "x", size: 10, color: "black" } },
   });
   return series;
-}
-
-/**
- * One-sided sign test: the probability of `successes` or more of `trials` fair coin flips
- * coming up heads, i.e. of a pattern at least this one-sided if neither side were truly better.
- */
-export function signTestP(successes: number, trials: number): number {
-  if (!Number.isInteger(trials) || trials < 0 || !Number.isInteger(successes) || successes < 0 || successes > trials) {
-    throw new Error(`signTestP: needs integers 0 ≤ successes ≤ trials; got ${successes} of ${trials}`);
-  }
-  let p = 0, choose = 1; // C(trials, 0)
-  for (let k = 0; k <= trials; k++) {
-    if (k >= successes) p += choose;
-    choose = (choose * (trials - k)) / (k + 1);
-  }
-  return p / 2 ** trials;
 }

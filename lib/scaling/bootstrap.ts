@@ -2,11 +2,12 @@
 // many runs as there are, with replacement) and read percentile intervals off the refits,
 // for the parameters and for anything computed from them: predicted losses, and the
 // compute-optimal N and D at a budget, which is what a lesson draws as a band.
-import { shown } from "../core/checks";
+import { checkPositive, shown } from "../core/checks";
+import { checkLevel, percentileInterval, type Interval } from "../core/numerics";
 import { Random } from "../core/random";
 import { checkChinchillaParams, chinchillaLoss, fitChinchilla, HOFFMANN_GRID, REDUCED_GRID, type ChinchillaFit, type ChinchillaGrid } from "./chinchilla";
 import { computeOptimal } from "./compute";
-import { checkPoints, checkPositive, checkSpread, hasSpread, type ScalingPoint } from "./validate";
+import { checkPoints, checkSpread, hasSpread, type ScalingPoint } from "./validate";
 
 export interface BootstrapOptions {
   /** Number of resampled refits. */
@@ -29,11 +30,6 @@ export interface BootstrapOptions {
 }
 
 /** A point estimate (from the fit on all points) with a percentile interval from the refits. */
-export interface Interval {
-  estimate: number;
-  low: number;
-  high: number;
-}
 
 export interface ChinchillaBootstrap {
   /** The fit on all points. */
@@ -126,38 +122,4 @@ export function bootstrapChinchilla(points: readonly ScalingPoint[], options: Bo
       };
     },
   };
-}
-
-/** Throws unless 0 < level < 1: the central coverage of an interval. */
-export function checkLevel(fn: string, level: number): void {
-  if (!(typeof level === "number" && level > 0 && level < 1)) throw new Error(`${fn}: level = ${shown(level)} must be between 0 and 1 (e.g. 0.9 for 5–95%)`);
-}
-
-/** An estimate with the central `level` of bootstrap values around it (e.g. 0.9: their 5th to 95th percentiles). */
-export function percentileInterval(estimate: number, values: readonly number[], level: number): Interval {
-  const fn = "percentileInterval";
-  checkLevel(fn, level);
-  if (values == null || typeof values.length !== "number") throw new Error(`${fn}: values must be an array of numbers; got ${shown(values)}`);
-  if (values.length === 0) throw new Error(`${fn}: no values to take percentiles of`);
-  for (let i = 0; i < values.length; i++) {
-    if (!(typeof values[i] === "number" && !Number.isNaN(values[i]))) throw new Error(`${fn}: values[${i}] = ${shown(values[i])} must be a number`);
-  }
-  const sorted = values.slice().sort((x, y) => x - y);
-  return { estimate, low: quantile(sorted, (1 - level) / 2), high: quantile(sorted, (1 + level) / 2) };
-}
-
-/** The q-quantile of sorted values (ascending, no NaN), interpolating linearly between order statistics (numpy's default). */
-export function quantile(sorted: readonly number[], q: number): number {
-  if (sorted == null || typeof sorted.length !== "number") throw new Error(`quantile: sorted must be an array of numbers; got ${shown(sorted)}`);
-  if (sorted.length === 0) throw new Error("quantile: no values");
-  if (!(q >= 0 && q <= 1)) throw new Error(`quantile: q must be in [0, 1]; got ${shown(q)}`);
-  for (let i = 0; i < sorted.length; i++) {
-    if (!(typeof sorted[i] === "number" && !Number.isNaN(sorted[i]))) throw new Error(`quantile: sorted[${i}] = ${shown(sorted[i])} must be a number`);
-    if (i > 0 && sorted[i] < sorted[i - 1]) {
-      throw new Error(`quantile: the values must be sorted ascending; sorted[${i}] = ${shown(sorted[i])} < sorted[${i - 1}] = ${shown(sorted[i - 1])}`);
-    }
-  }
-  const position = q * (sorted.length - 1);
-  const lo = Math.floor(position), hi = Math.ceil(position);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (position - lo);
 }

@@ -11,9 +11,9 @@
 // relative errors (small and large models count alike); Huber with a small δ makes it nearly an
 // L1 fit, so a few diverged or mis-logged runs do not drag it; the grid is there because the
 // objective has flat directions and local minima.
-import { shown } from "../core/checks";
-import { checkLbfgsOptions, minimizeLbfgs, type LbfgsOptions } from "./lbfgs";
-import { checkFinite, checkObjectiveArguments, checkPoints, checkPositive, checkSpread, type ScalingPoint } from "./validate";
+import { checkFinite, checkObjectiveArguments, checkPositive, shown } from "../core/checks";
+import { checkLbfgsOptions, minimizeLbfgs, type LbfgsOptions } from "../core/lbfgs";
+import { checkPoints, checkSpread, type ScalingPoint } from "./validate";
 
 export interface ChinchillaParams {
   E: number;

@@ -1,7 +1,6 @@
 // Compute accounting and the compute-optimal allocation under a fitted Chinchilla law.
-import { shown } from "../core/checks";
+import { checkPositive, shown } from "../core/checks";
 import { chinchillaLoss, type ChinchillaParams } from "./chinchilla";
-import { checkPositive } from "./validate";
 
 /**
  * Training FLOPs ≈ 6·N·D: 2 per parameter per token for the forward pass (a multiply and an

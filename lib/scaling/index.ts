@@ -2,10 +2,10 @@
 // intervals and approach 2 with IsoFLOP parabolas, compute-optimal allocation, published values)
 // and the IsoFLOP sweep of small GPTs on the King James Bible they are fitted to (lessons 02 and 03).
 export {
-  analyseIsoflop, budgetOf, isoflopPoints, isoflopSeries, lossAtTokens, powerLawWithInterval, regimes, sampleEfficiency, seedNoise, signTestP, stopEarlyComparison,
+  analyseIsoflop, budgetOf, isoflopPoints, isoflopSeries, lossAtTokens, powerLawWithInterval, regimes, sampleEfficiency, seedNoise, stopEarlyComparison,
   sweepParts, type IsoflopAnalysis, type SeedNoise, type StopEarlyRow,
 } from "./analysis";
-export { bootstrapChinchilla, percentileInterval, quantile, type BootstrapOptions, type ChinchillaBootstrap, type Interval } from "./bootstrap";
+export { bootstrapChinchilla, type BootstrapOptions, type ChinchillaBootstrap } from "./bootstrap";
 export {
   chinchillaData, chinchillaLoss, chinchillaObjective, fitChinchilla, HOFFMANN_GRID, REDUCED_GRID,
   type ChinchillaData, type ChinchillaFit, type ChinchillaFitOptions, type ChinchillaGrid, type ChinchillaParams,
@@ -13,8 +13,6 @@ export {
 export { computeOptimal, trainingFlops, type ComputeOptimal } from "./compute";
 export { isoflopFit, type IsoflopFit, type IsoflopMinimum, type IsoflopOptions, type IsoflopPoint } from "./isoflop";
 export { fitKaplanJoint, kaplanLoss, type KaplanFit, type KaplanFitOptions, type KaplanParams } from "./kaplan";
-export { minimizeLbfgs, type LbfgsOptions, type LbfgsResult, type LbfgsStop, type Objective } from "./lbfgs";
-export { fitOffsetPowerLaw, fitPowerLaw, type OffsetPowerLawFit, type OffsetPowerLawOptions, type PowerLawFit } from "./powerlaw";
 export { ngramBaseline, ngramCrossEntropy, type NgramBaseline } from "./ngram";
 export { CHINCHILLA_2022, HESTNESS_2017, KAPLAN_2020 } from "./reference";
 export { isoflopDesign, logSpace, sampleLosses, type IsoflopDesignOptions, type NoiseOptions, type RunDesign } from "./synthetic";

@@ -5,9 +5,9 @@
 // A parabola is a second-order Taylor expansion of the true IsoFLOP curve around its minimum,
 // so N_opt is biased when the sweep is wide or off-centre; `extrapolated` flags a minimum
 // outside the sizes that were actually run.
-import { shown } from "../core/checks";
-import { fitPowerLaw } from "./powerlaw";
-import { checkPositive, type ScalingPoint } from "./validate";
+import { checkPositive, shown } from "../core/checks";
+import { fitPowerLaw } from "../core/numerics";
+import type { ScalingPoint } from "./validate";
 
 /** A run; C is its budget in FLOPs, 6·N·D when omitted. */
 export interface IsoflopPoint extends ScalingPoint {

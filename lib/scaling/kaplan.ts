@@ -10,9 +10,9 @@
 //   log L = α_D · LSE(p − q·log N, log D_c − log D)
 // is a log-sum-exp of terms linear in the parameters, which L-BFGS handles far better than the
 // raw (N_c, D_c) that differ from N and D by many orders of magnitude.
-import { shown } from "../core/checks";
-import { checkLbfgsOptions, minimizeLbfgs, type LbfgsOptions } from "./lbfgs";
-import { checkObjectiveArguments, checkPoints, checkPositive, checkSpread, type ScalingPoint } from "./validate";
+import { checkObjectiveArguments, checkPositive, shown } from "../core/checks";
+import { checkLbfgsOptions, minimizeLbfgs, type LbfgsOptions } from "../core/lbfgs";
+import { checkPoints, checkSpread, type ScalingPoint } from "./validate";
 
 export interface KaplanParams {
   Nc: number;

@@ -1,8 +1,8 @@
 // Synthetic training runs drawn from a known law, so that a fit can be checked against the
 // parameters that made the data (tests, the fit benchmark, and lessons before real runs exist).
-import { shown } from "../core/checks";
+import { checkPositive, shown } from "../core/checks";
 import { Random } from "../core/random";
-import { checkPositive, type ScalingPoint } from "./validate";
+import type { ScalingPoint } from "./validate";
 
 /** Where runs were trained: (N, D) pairs. */
 export interface RunDesign {

@@ -3,7 +3,7 @@
 import { shown } from "../core/checks";
 import { CharTokenizer } from "../core/data";
 import type { GPT } from "../gpt/model";
-import { zeroShotPredict } from "../gpt/transfer";
+import { zeroShotPredict } from "../gpt/zeroShot";
 import { allConceptSentences, conceptLineParts, TEMPLATES, type ConceptWorld } from "./corpus";
 import {
   answersLogLikelihood, binByLogFrequency, fitLogLinear, fitSigmoidInLogFrequency, logLinearAt,

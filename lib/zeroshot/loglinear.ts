@@ -2,8 +2,7 @@
 //   accuracy ≈ intercept + slope · log10(frequency)
 // (Udandarao et al. 2024). A straight line in log10 frequency means each further fixed gain in
 // accuracy costs a fixed *factor* more data: 10^(gain / slope).
-import { shown } from "../core/checks";
-import { checkDistinct, checkFinite, checkPositive } from "../scaling/validate";
+import { checkDistinct, checkFinite, checkPositive, shown } from "../core/checks";
 
 export interface LogLinearFit {
   /** Accuracy at frequency 1 (log10 f = 0). */

@@ -13,7 +13,7 @@ import * as tf from "@tensorflow/tfjs";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { projectRoot } from "../core/paths";
+import { projectRoot } from "./paths";
 
 /** The part of the WebAssembly API used here (Node's type definitions for ES2022 lack it). */
 interface WasmMemory {
@@ -38,7 +38,7 @@ let kernel: SimdKernel | undefined;
 
 function simdKernel(): SimdKernel {
   if (kernel) return kernel;
-  const path = join(projectRoot(), "lib", "gpt", "kernels", "batch_matmul.wasm");
+  const path = join(projectRoot(), "lib", "core", "kernels", "batch_matmul.wasm");
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);

@@ -6,7 +6,7 @@
 // allocates nothing after setup. Stopping rules and defaults follow scipy's L-BFGS-B (m = 10,
 // pgtol = 1e-5, factr·eps ≈ 2.2e-9, at most 20 evaluations per line search, 15,000 iterations),
 // the optimiser Hoffmann et al. and most replications used.
-import { shown } from "../core/checks";
+import { shown } from "./checks";
 
 /** Writes ∇f(x) into `grad` and returns f(x). May return a non-finite value outside its domain. */
 export type Objective = (x: Float64Array, grad: Float64Array) => number;
