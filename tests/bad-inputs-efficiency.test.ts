@@ -57,8 +57,8 @@ const rows: [string, () => unknown, string | RegExp][] = [
   ["roundToFormat, a Float64Array", () => roundToFormat(untyped(Float64Array.of(1.1)), "bf16"), "roundToFormat: x must be a Float32Array; got Float64Array"],
 
   // Values that would silently poison the result.
-  ["gradientUnderflow, a NaN gradient", () => gradientUnderflow(Float32Array.of(NaN, 1e-3), 1024), "gradientUnderflow: gradients[0] is NaN; expected finite gradients"],
-  ["gradientUnderflow, an infinite gradient", () => gradientUnderflow(Float32Array.of(1e-3, -Infinity), 1024), "gradientUnderflow: gradients[1] is -Infinity; expected finite gradients"],
+  ["gradientUnderflow, a NaN gradient", () => gradientUnderflow(Float32Array.of(NaN, 1e-3), 1024), "gradientUnderflow: gradients[0] must be a finite number; got NaN"],
+  ["gradientUnderflow, an infinite gradient", () => gradientUnderflow(Float32Array.of(1e-3, -Infinity), 1024), "gradientUnderflow: gradients[1] must be a finite number; got -Infinity"],
 
   // Options omitted (caught by the type checker, but cheap to name).
   ["mixedPrecisionAttention, options omitted", () => untyped<(...a: unknown[]) => unknown>(mixedPrecisionAttention)(x8, x8, x8, 4, 2),

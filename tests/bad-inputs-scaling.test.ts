@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { chooseBackend } from "../lib/core/backend";
 import { Random } from "../lib/core/random";
-import { analyseIsoflop, budgetOf, isoflopPoints, isoflopSeries, lossAtTokens, powerLawWithInterval, regimes, seedNoise, stopEarlyComparison } from "../lib/scaling/analysis";
+import {
+  analyseIsoflop, budgetOf, isoflopPoints, isoflopSeries, lossAtTokens, lossComputeFrontier, powerLawWithInterval, regimes, seedNoise, stopEarlyComparison,
+} from "../lib/scaling/analysis";
 import { bootstrapChinchilla } from "../lib/scaling/bootstrap";
 import { fitOffsetPowerLaw, percentileInterval, quantile } from "../lib/core/numerics";
 import { chinchillaData, chinchillaLoss, chinchillaObjective, fitChinchilla } from "../lib/scaling/chinchilla";
@@ -17,10 +19,8 @@ import { isoflopFit } from "../lib/scaling/isoflop";
 import { fitKaplanJoint, kaplanLoss } from "../lib/scaling/kaplan";
 import { minimizeLbfgs } from "../lib/core/lbfgs";
 import { ngramBaseline, ngramCrossEntropy } from "../lib/scaling/ngram";
-import {
-  learningRateRuns, lossComputeFrontier, readSweepResults, runSweep, scalingDesign, scalingSweep, shapeName, strayResults, sweepContext, tuneLearningRates,
-  type SweepResult,
-} from "../lib/scaling/sweep";
+import { readSweepResults, runSweep, scalingSweep, strayResults } from "../lib/scaling/sweep";
+import { learningRateRuns, scalingDesign, shapeName, sweepContext, tuneLearningRates, type SweepResult } from "../lib/scaling/sweepDesign";
 import { isoflopDesign, logSpace, sampleLosses } from "../lib/scaling/synthetic";
 import { ConceptMatcher, countConcepts } from "../lib/zeroshot/count";
 import { allConceptSentences, buildConceptWorld, conceptSentence, generateCorpus } from "../lib/zeroshot/corpus";
@@ -76,33 +76,33 @@ const compDesign = () => ({ ...compositionDesign("smoke"), worlds: [1], seeds: [
 const synchronous: [string, () => unknown, string | RegExp][] = [
   // L-BFGS options, checked at the door of the fit that passes them on.
   ["fitOffsetPowerLaw, lbfgs.gradientTolerance NaN", () => fitOffsetPowerLaw([1, 2, 4, 8], [4, 3, 2.5, 2.2], { lbfgs: { gradientTolerance: NaN } }),
-    "fitOffsetPowerLaw: lbfgs.gradientTolerance = NaN must be a finite number ≥ 0"],
+    "fitOffsetPowerLaw: lbfgs.gradientTolerance must be a finite number ≥ 0; got NaN"],
   ["fitChinchilla, lbfgs.maxIterations 2.5", () => fitChinchilla(points, { grid: tinyGrid, lbfgs: { maxIterations: 2.5 } }),
-    "fitChinchilla: lbfgs.maxIterations = 2.5 must be ≥ 0 (an integer, or Infinity for no cap)"],
+    "fitChinchilla: lbfgs.maxIterations must be an integer ≥ 0, or Infinity for no cap; got 2.5"],
   ["fitKaplanJoint, lbfgs.relativeTolerance NaN", () => fitKaplanJoint(points, { lbfgs: { relativeTolerance: NaN } }),
-    "fitKaplanJoint: lbfgs.relativeTolerance = NaN must be a finite number ≥ 0"],
-  ["minimizeLbfgs, relativeTolerance -1", () => minimizeLbfgs(quad, [1], { relativeTolerance: -1 }), "minimizeLbfgs: relativeTolerance = -1 must be a finite number ≥ 0"],
+    "fitKaplanJoint: lbfgs.relativeTolerance must be a finite number ≥ 0; got NaN"],
+  ["minimizeLbfgs, relativeTolerance -1", () => minimizeLbfgs(quad, [1], { relativeTolerance: -1 }), "minimizeLbfgs: relativeTolerance must be a finite number ≥ 0; got -1"],
   ["minimizeLbfgs, f a string", () => minimizeLbfgs(bad("quad"), [1]), 'minimizeLbfgs: f must be a function (x, grad) => f(x); got "quad"'],
   // Bootstrap and percentiles.
   ["bootstrapChinchilla, a given fit with E NaN", () => bootstrapChinchilla(points, { resamples: 2, seed: 1, grid: tinyGrid, fit: { ...chin, E: NaN, loss: 0, starts: 1, evaluations: 1 } }),
-    "bootstrapChinchilla: options.fit.E = NaN must be a finite positive number"],
-  ["percentileInterval, level 2", () => percentileInterval(1, [1, 2, 3], 2), "percentileInterval: level = 2 must be between 0 and 1 (e.g. 0.9 for 5–95%)"],
-  ["percentileInterval, level NaN", () => percentileInterval(1, [1, 2, 3], NaN), "percentileInterval: level = NaN must be between 0 and 1"],
-  ["percentileInterval, a value NaN", () => percentileInterval(1, [1, NaN, 3], 0.9), "percentileInterval: values[1] = NaN must be a number"],
-  ["quantile, unsorted values", () => quantile([3, 1, 2], 0), "quantile: the values must be sorted ascending; sorted[1] = 1 < sorted[0] = 3"],
-  ["quantile, a value NaN", () => quantile([1, NaN, 3], 0.5), "quantile: sorted[1] = NaN must be a number"],
+    "bootstrapChinchilla: options.fit.E must be a finite positive number; got NaN"],
+  ["percentileInterval, level 2", () => percentileInterval(1, [1, 2, 3], 2), "percentileInterval: level must be between 0 and 1 (e.g. 0.9 for 5–95%); got 2"],
+  ["percentileInterval, level NaN", () => percentileInterval(1, [1, 2, 3], NaN), "percentileInterval: level must be between 0 and 1 (e.g. 0.9 for 5–95%); got NaN"],
+  ["percentileInterval, a value NaN", () => percentileInterval(1, [1, NaN, 3], 0.9), "percentileInterval: values[1] must be a number; got NaN"],
+  ["quantile, unsorted values", () => quantile([3, 1, 2], 0), "quantile: sorted[1] must be ≥ sorted[0] = 3 (the values sorted ascending); got 1"],
+  ["quantile, a value NaN", () => quantile([1, NaN, 3], 0.5), "quantile: sorted[1] must be a number; got NaN"],
   // The laws.
-  ["chinchillaLoss, E NaN", () => chinchillaLoss({ ...chin, E: NaN }, 1e8, 1e9), "chinchillaLoss: params.E = NaN must be a finite number"],
-  ["chinchillaLoss, params {}", () => chinchillaLoss(bad({}), 1e8, 1e9), "chinchillaLoss: params.E = undefined must be a finite number"],
-  ["chinchillaData, N negative", () => chinchillaData([{ N: -1, D: 1, loss: 1 }]), "chinchillaData: points[0].N = -1 must be positive"],
+  ["chinchillaLoss, E NaN", () => chinchillaLoss({ ...chin, E: NaN }, 1e8, 1e9), "chinchillaLoss: params.E must be a finite number; got NaN"],
+  ["chinchillaLoss, params {}", () => chinchillaLoss(bad({}), 1e8, 1e9), "chinchillaLoss: params.E must be a finite number; got undefined"],
+  ["chinchillaData, N negative", () => chinchillaData([{ N: -1, D: 1, loss: 1 }]), "chinchillaData: points[0].N must be a finite positive number; got -1"],
   ["chinchillaObjective, theta of 3 values", () => chinchillaObjective(chinchillaData(points), [1, 2, 3], null),
-    "chinchillaObjective: theta must hold 5 values [a, b, e, alpha, beta]; got 3"],
+    "chinchillaObjective: theta must be 5 values [a, b, e, alpha, beta]; got 3 values"],
   ["computeOptimal, params null", () => computeOptimal(bad(null), 1e20), "computeOptimal: params must be {E, A, B, alpha, beta}; got null"],
   ["isoflopFit, budgets []", () => isoflopFit(points, { budgets: [] }), "isoflopFit: options.budgets must be a non-empty array of compute budgets (or left out to group the runs by cost); got []"],
-  ["kaplanLoss, N 0", () => kaplanLoss(kap, 0, 1e9), "kaplanLoss: N = 0 must be positive"],
-  ["kaplanLoss, N -1", () => kaplanLoss(kap, -1, 1e9), "kaplanLoss: N = -1 must be positive"],
-  ["kaplanLoss, params {}", () => kaplanLoss(bad({}), 1e8, 1e9), "kaplanLoss: params.Nc = undefined must be a finite positive number"],
-  ["kaplanLoss, alphaD 0", () => kaplanLoss({ ...kap, alphaD: 0 }, 1e8, 1e9), "kaplanLoss: params.alphaD = 0 must be positive"],
+  ["kaplanLoss, N 0", () => kaplanLoss(kap, 0, 1e9), "kaplanLoss: N must be a finite positive number; got 0"],
+  ["kaplanLoss, N -1", () => kaplanLoss(kap, -1, 1e9), "kaplanLoss: N must be a finite positive number; got -1"],
+  ["kaplanLoss, params {}", () => kaplanLoss(bad({}), 1e8, 1e9), "kaplanLoss: params.Nc must be a finite positive number; got undefined"],
+  ["kaplanLoss, alphaD 0", () => kaplanLoss({ ...kap, alphaD: 0 }, 1e8, 1e9), "kaplanLoss: params.alphaD must be a finite positive number; got 0"],
   // n-gram baselines.
   ["ngramCrossEntropy, k Infinity", () => ngramCrossEntropy(Int32Array.of(0, 1), Int32Array.of(0, 1), 2, 1, Infinity),
     "ngramCrossEntropy: the smoothing k must be > 0 and finite (at 0 a test sequence unseen in training has probability 0; at Infinity every one is NaN); got Infinity"],
@@ -111,33 +111,33 @@ const synchronous: [string, () => unknown, string | RegExp][] = [
   ["ngramBaseline, 5 training tokens for n = 3", () => ngramBaseline(Int32Array.of(0, 1, 0, 1, 0), Int32Array.of(0, 1, 0, 1), 2, 3),
     "ngramBaseline: train has 5 tokens; its last tenth (1 tokens), on which k is chosen, needs at least n = 3: give more training tokens"],
   // Synthetic runs.
-  ["isoflopDesign, centre NaN", () => isoflopDesign([1e18], 2, { centre: () => NaN }), "isoflopDesign: centre(budgets[0]) = NaN must be a finite positive number"],
-  ["isoflopDesign, centre -5", () => isoflopDesign([1e18], 2, { centre: () => -5 }), "isoflopDesign: centre(budgets[0]) = -5 must be positive"],
+  ["isoflopDesign, centre NaN", () => isoflopDesign([1e18], 2, { centre: () => NaN }), "isoflopDesign: centre(budgets[0]) must be a finite positive number; got NaN"],
+  ["isoflopDesign, centre -5", () => isoflopDesign([1e18], 2, { centre: () => -5 }), "isoflopDesign: centre(budgets[0]) must be a finite positive number; got -5"],
   ["isoflopDesign, 2e8 models per budget (refused before allocating)", () => isoflopDesign([1e18], 2e8),
     "isoflopDesign: 1 budget(s) × modelsPerBudget = 200000000 make 200000000 runs; at most 1,000,000 are supported"],
-  ["logSpace, a billion values (refused before allocating)", () => logSpace(1, 10, 1e9), "logSpace: count = 1000000000 is more than the 1,000,000 values supported"],
+  ["logSpace, a billion values (refused before allocating)", () => logSpace(1, 10, 1e9), "logSpace: count must be at most the 1,000,000 values supported; got 1000000000"],
   ["sampleLosses, the law returns NaN", () => sampleLosses(() => NaN, [{ N: 1, D: 1 }], { seed: 1 }),
-    "sampleLosses: law(N, D) at design[0] (N = 1, D = 1) = NaN must be a finite positive number"],
+    "sampleLosses: law(N, D) at design[0] (N = 1, D = 1) must be a finite positive number; got NaN"],
   ["sampleLosses, outlierScale -2", () => sampleLosses(() => 1, [{ N: 1, D: 1 }], { seed: 1, outliers: 1, outlierScale: -2 }),
-    "sampleLosses: outlierScale = -2 must be a finite number > −1"],
-  ["sampleLosses, options omitted", () => sampleLosses(() => 1, [{ N: 1, D: 1 }], bad(undefined)), "sampleLosses: options { seed } are required; got undefined"],
+    "sampleLosses: outlierScale must be a finite number > −1 (an outlier's loss is multiplied by 1 + outlierScale, which must stay positive); got -2"],
+  ["sampleLosses, options omitted", () => sampleLosses(() => 1, [{ N: 1, D: 1 }], bad(undefined)), "sampleLosses: options must be { seed }; got undefined"],
   // Reading a study.
-  ["budgetOf, flops 0", () => budgetOf(smoke, sweepResult(10, 0, 2, { flops: 0 })), "budgetOf: run.flops = 0 must be positive"],
+  ["budgetOf, flops 0", () => budgetOf(smoke, sweepResult(10, 0, 2, { flops: 0 })), "budgetOf: run.flops must be a finite positive number; got 0"],
   ["budgetOf, no budgets", () => budgetOf({ ...smoke, budgets: [] }, sweepResult(10, 100, 2)), "budgetOf: design.budgets must be a non-empty array of budgets; got []"],
   ["isoflopPoints, a run without testLoss", () => isoflopPoints(smoke, [sweepResult(10, 100, 2, { testLoss: undefined })]),
-    "isoflopPoints: runs[0].testLoss = undefined must be a finite positive number"],
-  ["seedNoise, a test loss NaN", () => seedNoise([sweepResult(10, 100, NaN), sweepResult(10, 100, 2)]), "seedNoise: the loss of runs[0] (N10) = NaN must be a finite number"],
+    "isoflopPoints: runs[0].testLoss must be a finite positive number; got undefined"],
+  ["seedNoise, a test loss NaN", () => seedNoise([sweepResult(10, 100, NaN), sweepResult(10, 100, 2)]), "seedNoise: the loss of runs[0] (N10) must be a finite number; got NaN"],
   ["analyseIsoflop, points without C", () => analyseIsoflop(points, { resamples: 2, seed: 1 }),
-    "analyseIsoflop: points[0].C = undefined must be a finite positive number: the budget the run was planned at (isoflopPoints sets it)"],
-  ["analyseIsoflop, level 2", () => analyseIsoflop(budgeted, { resamples: 2, seed: 1, level: 2 }), "analyseIsoflop: level = 2 must be between 0 and 1"],
+    "analyseIsoflop: points[0].C must be a finite positive number: the budget the run was planned at (isoflopPoints sets it); got undefined"],
+  ["analyseIsoflop, level 2", () => analyseIsoflop(budgeted, { resamples: 2, seed: 1, level: 2 }), "analyseIsoflop: level must be between 0 and 1 (e.g. 0.9 for 5–95%); got 2"],
   ["powerLawWithInterval, resamples -1", () => powerLawWithInterval([1, 2, 4], [3, 2, 1], { resamples: -1, seed: 1 }), "powerLawWithInterval: resamples must be a positive integer; got -1"],
   ["powerLawWithInterval, resamples NaN", () => powerLawWithInterval([1, 2, 4], [3, 2, 1], { resamples: NaN, seed: 1 }), "powerLawWithInterval: resamples must be a positive integer; got NaN"],
-  ["powerLawWithInterval, level 0", () => powerLawWithInterval([1, 2, 4], [3, 2, 1], { resamples: 5, seed: 1, level: 0 }), "powerLawWithInterval: level = 0 must be between 0 and 1"],
-  ["regimes, tokensPerParameter -1", () => regimes([sweepResult(10, 100, 2)], -1), "regimes: tokensPerParameter = -1 must be positive"],
-  ["regimes, margin 0", () => regimes([sweepResult(10, 100, 2)], 20, 0), "regimes: margin = 0 must be a finite number ≥ 1"],
+  ["powerLawWithInterval, level 0", () => powerLawWithInterval([1, 2, 4], [3, 2, 1], { resamples: 5, seed: 1, level: 0 }), "powerLawWithInterval: level must be between 0 and 1 (e.g. 0.9 for 5–95%); got 0"],
+  ["regimes, tokensPerParameter -1", () => regimes([sweepResult(10, 100, 2)], -1), "regimes: tokensPerParameter must be a finite positive number; got -1"],
+  ["regimes, margin 0", () => regimes([sweepResult(10, 100, 2)], 20, 0), "regimes: margin must be a finite number ≥ 1 (below 1 the data-rich and model-rich runs overlap); got 0"],
   ["stopEarlyComparison, a run with an empty curve", () => stopEarlyComparison(smoke, [sweepResult(10, 1e7 / 60, 2, { curve: [] })]),
     'stopEarlyComparison: runs[0] ("N10") has no curve ([])'],
-  ["lossAtTokens, D NaN", () => lossAtTokens([sweepResult(10, 100, 2), sweepResult(10, 200, 1.5)], NaN), "lossAtTokens: D = NaN must be a finite positive number"],
+  ["lossAtTokens, D NaN", () => lossAtTokens([sweepResult(10, 100, 2), sweepResult(10, 200, 1.5)], NaN), "lossAtTokens: D must be a finite positive number; got NaN"],
   ["isoflopSeries, points of no fitted budget", () => isoflopSeries(isoflopFit(points), [{ N: 1, D: 1, loss: 1, C: 5 }]), "isoflopSeries: no point has C = "],
   // Sweeps.
   ["scalingDesign, an unknown scale", () => scalingDesign(bad("medium")), 'scalingDesign: scale must be one of smoke, full; got "medium"'],
@@ -145,6 +145,8 @@ const synchronous: [string, () => unknown, string | RegExp][] = [
   ["readSweepResults, a folder", () => readSweepResults(dir), `${dir} is a folder; expected a results file (one JSON line per run) written by \`npm run sweep -- --grid full\``],
   ["strayResults, ids a number", () => strayResults(join(dir, "none.jsonl"), bad(5)), "strayResults: ids must be the ids of the runs to keep (an array or set of strings); got 5"],
   ["learningRateRuns, trainTokens 0", () => learningRateRuns(smoke, 65, 0), 'learningRateRuns: design "kjv-smoke": trainTokens must be a positive integer; got 0'],
+  ["learningRateRuns, a design with no model sizes (no run to train)", () => learningRateRuns({ ...smoke, ladder: [] }, 65, 1e6),
+    "learningRateRuns: design.ladder must be a non-empty array of model shapes; got []"],
   ["tuneLearningRates, context omitted", () => tuneLearningRates(smoke, 65, 1e6, [], bad(undefined)), "tuneLearningRates: context must be the { dataHash, backend }"],
   ["sweepContext, data without test", () => sweepContext(bad({ train: randomIds(10, 3, 1), val: randomIds(10, 3, 2) }), "wasm"),
     "sweepContext: data.test must be an Int32Array of token ids; got undefined"],
@@ -153,10 +155,10 @@ const synchronous: [string, () => unknown, string | RegExp][] = [
   ["lossComputeFrontier, a valLoss NaN", () => lossComputeFrontier([sweepResult(10, 100, NaN)]), 'lossComputeFrontier: results[0] ("N10"): curve[0].valLoss must be a finite number; got NaN'],
   // Zipf.
   ["zipfProbabilities, n = 1e9 (refused before allocating)", () => zipfProbabilities(1e9, 1),
-    "zipfProbabilities: the vocabulary size n = 1000000000 needs 14.9 GiB of tables; at most 33,554,432 items are supported"],
+    "zipfProbabilities: the vocabulary size n must be at most the 33,554,432 items supported (it would need 14.9 GiB of tables); got 1000000000"],
   ["ZipfSampler.sample, random null", () => new ZipfSampler(5, 1).sample(bad(null)), "ZipfSampler.sample: random must be a Random (new Random(seed)); got null"],
   ["ZipfSampler.sampleMany, 2^29 ranks (refused before allocating)", () => new ZipfSampler(5, 1).sampleMany(2 ** 29, new Random(1)),
-    "ZipfSampler.sampleMany: count = 536870912 ranks need 2.0 GiB; at most 268,435,456 per call"],
+    "ZipfSampler.sampleMany: count must be at most 268,435,456 ranks per call (it would need 2.0 GiB); got 536870912"],
   // Counting concepts.
   ["ConceptMatcher, a phrase that is a number", () => new ConceptMatcher(bad([5])), "ConceptMatcher: phrase 0 must be a string; got 5"],
   ["ConceptMatcher.count, text a number", () => new ConceptMatcher(["wet dog"]).count(bad(5)), "ConceptMatcher.count: text must be a string or an array of strings; got 5"],
@@ -166,28 +168,28 @@ const synchronous: [string, () => unknown, string | RegExp][] = [
   ["allConceptSentences, world.templates 9", () => allConceptSentences({ ...world, templates: 9 }), "allConceptSentences: world.templates must be an integer in [2, 4]; got 9"],
   ["conceptSentence, world.templates 9", () => conceptSentence({ ...world, templates: 9 }, 0, 5), "conceptLineParts: world.templates must be an integer in [2, 4]; got 9"],
   ["generateCorpus, 1e8 sentences (refused before allocating)", () => generateCorpus(world, { sentences: 1e8, exponent: 1 }),
-    "generateCorpus: sentences = 100000000 is more lines than the 10,000,000 a corpus in memory is built for"],
+    "generateCorpus: sentences must be at most the 10,000,000 lines a corpus in memory is built for; got 100000000"],
   // Summaries and curves.
-  ["headAndTail, a frequency NaN", () => headAndTail(world, [NaN, ...new Array(8).fill(1)]), "headAndTail: frequency[0] = NaN must be a finite number ≥ 0"],
-  ["summarizeScores, split index 999", () => summarizeScores(scores, { head: [999], middle: [], tail: [0] }), "summarizeScores: split.head[0] = 999 is outside the 9 scores [0, 9)"],
+  ["headAndTail, a frequency NaN", () => headAndTail(world, [NaN, ...new Array(8).fill(1)]), "headAndTail: frequency[0] must be a finite number ≥ 0; got NaN"],
+  ["summarizeScores, split index 999", () => summarizeScores(scores, { head: [999], middle: [], tail: [0] }), "summarizeScores: split.head[0] must be one of the 9 scores [0, 9); got 999"],
   ["summarizeScores, split {}", () => summarizeScores(scores, bad({})), "summarizeScores: split.head must be an array of concept indices (from headAndTail); got undefined"],
   ["compareAccuracyCurves, chance 1.5", () => compareAccuracyCurves(scores, line, 1.5), "compareAccuracyCurves: chance must be in [0, 1) (1/8 for one of eight answers); got 1.5"],
-  ["logLinearAt, fit {}", () => logLinearAt(bad({}), 10), "logLinearAt: fit.intercept = undefined must be a finite number"],
-  ["frequencyForAccuracy, intercept NaN", () => frequencyForAccuracy({ ...line, intercept: NaN }, 50), "frequencyForAccuracy: fit.intercept = NaN must be a finite number"],
-  ["sigmoidAt, chance 2", () => sigmoidAt({ ...sig, chance: 2 }, 10), "sigmoidAt: fit.chance = 2 must be in [0, 1)"],
-  ["sigmoidAt, steepness NaN", () => sigmoidAt({ ...sig, steepness: NaN }, 10), "sigmoidAt: fit.steepness = NaN must be a finite number"],
-  ["sigmoidFrequencyFor, steepness 0", () => sigmoidFrequencyFor({ ...sig, steepness: 0 }, 50), "sigmoidFrequencyFor: fit.steepness = 0 is a flat line at chance; it must be non-zero"],
-  ["sigmoidLinearRange, steepness 0", () => sigmoidLinearRange({ ...sig, steepness: 0 }), "sigmoidLinearRange: fit.steepness = 0 is a flat line at chance; it must be non-zero"],
-  ["sigmoidLinearRange, steepness NaN", () => sigmoidLinearRange({ ...sig, steepness: NaN }), "sigmoidLinearRange: fit.steepness = NaN must be a finite number"],
+  ["logLinearAt, fit {}", () => logLinearAt(bad({}), 10), "logLinearAt: fit.intercept must be a finite number; got undefined"],
+  ["frequencyForAccuracy, intercept NaN", () => frequencyForAccuracy({ ...line, intercept: NaN }, 50), "frequencyForAccuracy: fit.intercept must be a finite number; got NaN"],
+  ["sigmoidAt, chance 2", () => sigmoidAt({ ...sig, chance: 2 }, 10), "sigmoidAt: fit.chance must be in [0, 1); got 2"],
+  ["sigmoidAt, steepness NaN", () => sigmoidAt({ ...sig, steepness: NaN }, 10), "sigmoidAt: fit.steepness must be a finite number; got NaN"],
+  ["sigmoidFrequencyFor, steepness 0", () => sigmoidFrequencyFor({ ...sig, steepness: 0 }, 50), "sigmoidFrequencyFor: fit.steepness must be non-zero (0 is a flat line at chance); got 0"],
+  ["sigmoidLinearRange, steepness 0", () => sigmoidLinearRange({ ...sig, steepness: 0 }), "sigmoidLinearRange: fit.steepness must be non-zero (0 is a flat line at chance); got 0"],
+  ["sigmoidLinearRange, steepness NaN", () => sigmoidLinearRange({ ...sig, steepness: NaN }), "sigmoidLinearRange: fit.steepness must be a finite number; got NaN"],
   ["answersLogLikelihood, 3 frequencies and 1 answer", () => answersLogLikelihood([1, 2, 3], [true], () => 0.5),
-    "answersLogLikelihood: frequency has 3 values but right has 1; they must have the same length"],
+    "answersLogLikelihood: right must be 3 values long, one per value of frequency; got 1"],
   ["answersLogLikelihood, p returns NaN", () => answersLogLikelihood([1, 2], [true, false], () => NaN), "answersLogLikelihood: p(frequency[0] = 1) is NaN; it must return a probability"],
   // The composition study.
   ["binomialStandardError, percent 150", () => binomialStandardError(150, 10), "binomialStandardError: percent must be in [0, 100]; got 150"],
-  ["gapStandardError, seenConcepts 0", () => gapStandardError(comp(10, 1, { seenConcepts: 0 })), "gapStandardError: r (world 1, seed 1, small/all): seenConcepts = 0 must be a positive integer"],
-  ["summarizeComposition, a gap NaN", () => summarizeComposition([comp(NaN), comp(5, 2)]), "summarizeComposition: results[0] (world 1, seed 1, small/all): gap = NaN must be a finite number"],
+  ["gapStandardError, seenConcepts 0", () => gapStandardError(comp(10, 1, { seenConcepts: 0 })), "gapStandardError: r (world 1, seed 1, small/all): seenConcepts must be a positive integer; got 0"],
+  ["summarizeComposition, a gap NaN", () => summarizeComposition([comp(NaN), comp(5, 2)]), "summarizeComposition: results[0] (world 1, seed 1, small/all): gap must be a finite number; got NaN"],
   ["pairedGapDifference, a gap NaN", () => pairedGapDifference([comp(NaN), comp(5, 1, { model: "larger" })], { model: "small", data: "all" }, { model: "larger", data: "all" }),
-    "pairedGapDifference: results[0] (world 1, seed 1, small/all): gap = NaN must be a finite number"],
+    "pairedGapDifference: results[0] (world 1, seed 1, small/all): gap must be a finite number; got NaN"],
   ["compositionDesign, an unknown scale", () => compositionDesign(bad("medium")), 'compositionDesign: scale must be one of smoke, full; got "medium"'],
   ["compositionRuns, design.worlds missing", () => compositionRuns({ ...compDesign(), worlds: bad(undefined) }), "compositionRuns: design.worlds must be a non-empty array of seeds; got undefined"],
   ["compositionData, an unknown data size", () => compositionData(compDesign(), 1, bad("most")), 'compositionData: data must be one of half, all; got "most"'],

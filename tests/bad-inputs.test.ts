@@ -1,7 +1,7 @@
 // Bad inputs at the doors of lib/, one table per area: each must be refused with an error that
 // names the function, the argument and its value, never answered with a silently wrong result.
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,9 +22,9 @@ import { quantile } from "../lib/core/numerics";
 import { chinchillaLoss, fitChinchilla } from "../lib/scaling/chinchilla";
 import { bootstrapChinchilla } from "../lib/scaling/bootstrap";
 import { fitKaplanJoint } from "../lib/scaling/kaplan";
-import { budgetSizes, scalingDesign } from "../lib/scaling/sweep";
+import { budgetSizes, scalingDesign } from "../lib/scaling/sweepDesign";
 import { analyseIsoflop } from "../lib/scaling/analysis";
-import { displayBundle } from "../lib/core/display";
+import { displayBundle, plot } from "../lib/core/display";
 import { initBackend } from "../lib/core/backend";
 import { flashAttention, naiveAttention } from "../lib/efficiency/attention";
 import { data, quiet, TINY } from "./tiny";
@@ -40,7 +40,8 @@ import { AdamW } from "../lib/gpt/adamw";
 import { castHalf, allFinite } from "../lib/gpt/precision";
 import { LoRA } from "../lib/gpt/lora";
 import { generate } from "../lib/gpt/sample";
-import { heldOutLoss, modelParameters } from "../lib/gpt/train";
+import { DEFAULT_TRAIN, heldOutLoss, modelParameters } from "../lib/gpt/train";
+import { findStoredRun, trainCached, trainingKey } from "../lib/gpt/cache";
 import { classMeans, continuationLogLikelihood, predictFromScores } from "../lib/gpt/zeroShot";
 import { evaluateClassifier, fineTune, layerFeatures } from "../lib/reuse/transfer";
 
@@ -59,21 +60,21 @@ const synchronous: [string, () => unknown, string | RegExp][] = [
   ["sampleFromLogits, topK 0", () => sampleFromLogits(Float32Array.of(1, 2), 1, 0, new Random(1)), "sampleFromLogits: topK must be a positive integer (or undefined for all); got 0"],
   ["sampleFromLogits, no logits", () => sampleFromLogits(new Float32Array(0), 1, undefined, new Random(1)), "sampleFromLogits: no logits to sample from"],
   ["learningRateAt, negative decaySteps", () => learningRateAt(3, { ...schedule, decaySteps: -5 }), "learningRateAt: decaySteps must be a positive integer; got -5"],
-  ["learningRateAt, step NaN", () => learningRateAt(NaN, schedule), "learningRateAt: step must be a non-negative integer; got NaN"],
+  ["learningRateAt, step NaN", () => learningRateAt(NaN, schedule), "learningRateAt: step must be an integer ≥ 0; got NaN"],
   ["ClassifierHead.create, width 0", () => ClassifierHead.create(0, 2), "ClassifierHead: width must be a positive integer (the features' size); got 0"],
   ["keptCount, fraction 2", () => keptCount(10, 2), "keptCount: fraction must be in (0, 1]; got 2"],
   ["keptCount, n 0", () => keptCount(0, 0.5), "keptCount: n must be a positive integer; got 0"],
-  ["quantile, q 1.5", () => quantile([1, 2, 3], 1.5), "quantile: q must be in [0, 1]; got 1.5"],
-  ["chinchillaLoss, negative N", () => chinchillaLoss(params, -1e6, 1e9), "chinchillaLoss: N (parameters) must be a positive number; got -1000000"],
-  ["chinchillaLoss, D NaN", () => chinchillaLoss(params, 1e6, NaN), "chinchillaLoss: D (tokens) must be a positive number; got NaN"],
+  ["quantile, q 1.5", () => quantile([1, 2, 3], 1.5), "quantile: q must be a finite number in [0, 1]; got 1.5"],
+  ["chinchillaLoss, negative N", () => chinchillaLoss(params, -1e6, 1e9), "chinchillaLoss: N (parameters) must be a finite positive number; got -1000000"],
+  ["chinchillaLoss, D NaN", () => chinchillaLoss(params, 1e6, NaN), "chinchillaLoss: D (tokens) must be a finite positive number; got NaN"],
   ["chart, height NaN", () => chart([{ x: [1], y: [1] }], { title: "t", x: "x", y: "y", height: NaN }), "chart: height must be a positive number of pixels; got NaN"],
-  ["GPT.create, nEmbd NaN (shown as NaN, not null)", () => GPT.create({ ...TINY, nEmbd: NaN }), "GPTConfig.nEmbd must be a positive integer; got NaN"],
+  ["GPT.create, nEmbd NaN (shown as NaN, not null)", () => GPT.create({ ...TINY, nEmbd: NaN }), "GPT.create: config.nEmbd must be a positive integer; got NaN"],
   ["GPT.create, a model too large to hold, refused before allocating", () => GPT.create({ ...TINY, nLayer: 4, nEmbd: 12800, nHead: 4 }),
     /^GPT\.create: a model of 7,865,\d{3},\d{3} parameters needs about 58\.\d GiB, more than (the wasm backend's 4 GiB address space|this machine's [\d.]+ GiB of RAM); choose a smaller size$/],
-  ["fitChinchilla, identical points", () => fitChinchilla(identical), "fitChinchilla: the points have 1 distinct N, 1 distinct D and 1 distinct (N, D) runs; fitting 5 parameters"],
-  ["fitChinchilla, one model size", () => fitChinchilla(oneSize), "fitChinchilla: the points have 1 distinct N, 6 distinct D and 6 distinct (N, D) runs"],
-  ["fitKaplanJoint, identical points", () => fitKaplanJoint(identical), "fitKaplanJoint: the points have 1 distinct N, 1 distinct D and 1 distinct (N, D) runs; fitting 4 parameters"],
-  ["bootstrapChinchilla, identical points", () => bootstrapChinchilla(identical, { resamples: 10, seed: 1 }), "bootstrapChinchilla: the points have 1 distinct N"],
+  ["fitChinchilla, identical points", () => fitChinchilla(identical), "fitChinchilla: points must be spread over at least 2 distinct N, 2 distinct D and 5 distinct (N, D) runs to fit 5 parameters (E, A, B, alpha, beta); got 1 distinct N, 1 distinct D and 1 distinct (N, D) runs"],
+  ["fitChinchilla, one model size", () => fitChinchilla(oneSize), "fitChinchilla: points must be spread over at least 2 distinct N, 2 distinct D and 5 distinct (N, D) runs to fit 5 parameters (E, A, B, alpha, beta); got 1 distinct N, 6 distinct D and 6 distinct (N, D) runs"],
+  ["fitKaplanJoint, identical points", () => fitKaplanJoint(identical), "fitKaplanJoint: points must be spread over at least 2 distinct N, 2 distinct D and 4 distinct (N, D) runs to fit 4 parameters (Nc, Dc, alphaN, alphaD); got 1 distinct N, 1 distinct D and 1 distinct (N, D) runs"],
+  ["bootstrapChinchilla, identical points", () => bootstrapChinchilla(identical, { resamples: 10, seed: 1 }), "bootstrapChinchilla: points must be spread over at least 2 distinct N, 2 distinct D and 5 distinct (N, D) runs to fit 5 parameters (E, A, B, alpha, beta); got 1 distinct N"],
   ["chart, an infinite y", () => chart([{ name: "loss", x: [1, 2], y: [1, Infinity] }], { title: "t", x: "x", y: "y" }),
     'chart: series "loss": y[1] is Infinity; plot finite values (NaN leaves a gap)'],
   ["chart, an unknown mode", () => chart([{ x: [1], y: [1], mode: "bars" as "lines" }], { title: "t", x: "x", y: "y" }),
@@ -84,7 +85,7 @@ const synchronous: [string, () => unknown, string | RegExp][] = [
     "chart: yRange must be [low, high], two finite numbers with low < high (log10 units on a log axis); got [null,1]"],
   ["chart, a mark at a negative x on a log axis", () => chart([{ x: [1], y: [1] }], { title: "t", x: "x", y: "y", logX: true, markX: { at: -5, label: "m" } }),
     "chart: markX.at must be a finite number > 0 on a log axis; got -5"],
-  ["movingAverage, a NaN", () => movingAverage([1, NaN, 3], 2), "movingAverage: xs[1] is NaN; expected finite numbers"],
+  ["movingAverage, a NaN", () => movingAverage([1, NaN, 3], 2), "movingAverage: xs[1] must be a finite number; got NaN"],
   ["CharTokenizer, a token of two characters", () => new CharTokenizer(["ab", "c"]), 'CharTokenizer: every token must be one character; token 0 is "ab"'],
   ["loadDataset, a path outside datasets/", () => loadDataset("../package.json"), 'loadDataset: "../package.json" is outside datasets/'],
   ["splitTrainVal, no tokens", () => splitTrainVal(new Int32Array(0)), "splitTrainVal: 0 tokens leave one part empty at trainFraction 0.9"],
@@ -92,29 +93,33 @@ const synchronous: [string, () => unknown, string | RegExp][] = [
   ["sampleBatch, a batch too large to hold", () => sampleBatch(data.train, 3e8, 8, new Random(1)), "sampleBatch: 300000000 × 8 = 2400000000 tokens per batch is more than 2^28"],
   ["Random.int, n 0", () => new Random(1).int(0), "Random.int: n must be a positive integer (draws lie in [0, n)); got 0"],
   ["Random.int, n negative", () => new Random(1).int(-5), "Random.int: n must be a positive integer (draws lie in [0, n)); got -5"],
-  ["Random.normals, n negative", () => new Random(1).normals(-1, 1), "Random.normals: n must be a non-negative integer; got -1"],
+  ["Random.normals, n negative", () => new Random(1).normals(-1, 1), "Random.normals: n must be an integer ≥ 0; got -1"],
   ["Random.normals, std NaN", () => new Random(1).normals(3, NaN), "Random.normals: std must be a finite number ≥ 0; got NaN"],
   ["atScale, no choice for the current scale", () => atScale({ nothing: 1 } as unknown as Record<Scale, number>), /^atScale: no choice for the current scale "(smoke|full)"/],
   ["usefulThreads, an unknown backend", () => usefulThreads("bogus"), /^usefulThreads: backend must be one of .*wasm.*; got "bogus"$/],
   ["tableBundle, digits 0", () => tableBundle({ columns: ["a"], values: [[1.5]] }, { digits: 0 }), "table: digits must be an integer from 1 to 21 (significant digits); got 0"],
+  ["tableBundle, a table without columns", () => tableBundle({ columns: [], values: [] }), "table: columns must be a non-empty array of column names; got []"],
+  ["tableBundle, no records", () => tableBundle([]), "table: rows must be a non-empty array of records with at least one key (the columns); got []"],
+  ["tableBundle, an index shorter than the rows", () => tableBundle({ columns: ["loss"], values: [[2], [1]], index: ["small"] }),
+    'table: index must be an array of one label per row (2); got ["small"]'],
   ["progress.update, a negative step", () => progress("p").update({ step: -5, total: 10 }),
     'progress "p": step must be a number in [0, total] and total a positive number; got step -5 of 10'],
   ["castHalf, an unknown format", () => castHalf(tf.zeros([2]), "fp8" as "fp16"), 'roundToHalf: format must be one of fp16, bf16; got "fp8"'],
   ["learningRateAt, learningRate NaN", () => learningRateAt(3, { ...schedule, learningRate: NaN }), "learningRateAt: learningRate must be a finite number ≥ 0; got NaN"],
-  ["learningRateAt, negative warmup", () => learningRateAt(3, { ...schedule, warmupSteps: -3 }), "learningRateAt: warmupSteps must be a non-negative integer; got -3"],
+  ["learningRateAt, negative warmup", () => learningRateAt(3, { ...schedule, warmupSteps: -3 }), "learningRateAt: warmupSteps must be an integer ≥ 0; got -3"],
   ["sampleFromLogits, a logit +Infinity", () => sampleFromLogits(Float32Array.of(1, Infinity), 1, undefined, new Random(1)),
-    "sampleFromLogits: logits[1] is Infinity; logits must be finite, or -Infinity for a token that cannot be drawn"],
+    "sampleFromLogits: logits[1] must be finite, or -Infinity for a token that cannot be drawn; got Infinity"],
   ["classMeans, ragged scores", () => classMeans([Float64Array.of(1, 2), Float64Array.of(1)]), "classMeans: example 1 has 1 class scores, example 0 has 2"],
   ["predictFromScores, a NaN score", () => predictFromScores([Float64Array.of(NaN, 1)]), "predictFromScores: example 0, class 0: the score is NaN"],
   ["predictFromScores, a bias of the wrong length", () => predictFromScores([Float64Array.of(0, 1, 2)], Float64Array.of(1)), "predictFromScores: bias has 1 values for 3 classes"],
   ["budgetSizes, a NaN budget", () => budgetSizes({ ...scalingDesign("smoke"), budgets: [1e7, NaN] }, 11, 5000),
     'budgetSizes: design "kjv-smoke": budgets[1] must be a positive number; got NaN'],
   ["budgetSizes, a shape whose width does not split into its heads", () => budgetSizes({ ...scalingDesign("smoke"), ladder: [{ nLayer: 1, nHead: 3, nEmbd: 8 }] }, 11, 5000),
-    "GPTConfig.nEmbd (8) must be divisible by nHead (3)"],
+    "validateConfig: config.nEmbd must be divisible by nHead (3); got 8"],
   ["naiveAttention, a NaN query", () => naiveAttention(Float32Array.of(1, NaN, 0, 1), Float32Array.of(1, 0, 0, 1), Float32Array.of(1, 0, 0, 1), 2, 2),
-    "naiveAttention: q[0, 1] is NaN; attention needs finite inputs"],
+    "naiveAttention: q[0, 1] must be a finite number (attention needs finite inputs); got NaN"],
   ["flashAttention, an infinite value", () => flashAttention(Float32Array.of(1, 0, 0, 1), Float32Array.of(1, 0, 0, 1), Float32Array.of(1, 0, 0, Infinity), 2, 2),
-    "flashAttention: v[1, 1] is Infinity; attention needs finite inputs"],
+    "flashAttention: v[1, 1] must be a finite number (attention needs finite inputs); got Infinity"],
 ];
 
 /** Values of the wrong type: tslab's type checker refuses these before a cell runs, and so does the function if one slips through (a cast, plain JavaScript). */
@@ -126,12 +131,14 @@ const wrongTypes: [string, () => unknown, string | RegExp][] = [
   ["splitTrainVal, null", () => splitTrainVal(untyped(null)), "splitTrainVal: ids must be an Int32Array of token ids; got null"],
   ["sampleBatch, no Random", () => sampleBatch(data.train, 2, 4, untyped(null)), "sampleBatch: random.int (a Random) must be a function; got undefined"],
   ["tableBundle, no values", () => tableBundle(untyped({ columns: ["a"] })), "table: values must be an array of rows; got undefined"],
+  ["plot, null", () => plot(untyped(null)), "plot: figure must be a Plotly figure { data: [traces], layout } (chart() builds one); got null"],
+  ["tableBundle, a record that is not an object", () => tableBundle(untyped([{ a: 1 }, 7])), 'table: rows[1] must be a record such as { model: "tiny", loss: 2.1 }; got 7'],
   ["displayBundle, null", () => displayBundle(untyped(null)), 'displayBundle: data must be a MIME bundle such as { "text/plain": "…" }; got null'],
   ["sampleFromLogits, no Random", () => sampleFromLogits(Float32Array.of(1), 1, undefined, untyped(null)), "sampleFromLogits: random.next (a Random) must be a function; got undefined"],
   ["AdamW, no config", () => new AdamW([{ variable: untyped({}), decay: false }], untyped(undefined)), "AdamW: config must be { beta1, beta2, eps, weightDecay, gradClip }; got undefined"],
   ["initBackend, log not a function", () => initBackend(untyped("print")), 'initBackend: log must be a function; got "print"'],
   ["GPT.forward, float ids", () => GPT.create(TINY, 1).forward(untyped(Float32Array.of(0.5, 2.7)), 1, 2), "GPT.forward: ids must be an Int32Array of token ids; got Float32Array"],
-  ["analyseIsoflop, no points", () => analyseIsoflop([], { resamples: 10, seed: 1 }), "analyseIsoflop: no points; give the runs of the IsoFLOP study (isoflopPoints)"],
+  ["analyseIsoflop, no points", () => analyseIsoflop([], { resamples: 10, seed: 1 }), "analyseIsoflop: points must be the runs of the IsoFLOP study (isoflopPoints); got []"],
 ];
 
 describe("bad inputs are refused at the door, naming the argument and its value", () => {
@@ -145,9 +152,9 @@ describe("bad inputs are refused at the door, naming the argument and its value"
 
   it("train: decaySteps and initialLossScale that would have been misread", async () => {
     const model = GPT.create(TINY, 1);
-    await expect(train(model, data, { ...quiet, steps: 2, decaySteps: -1 })).rejects.toThrow("TrainConfig.decaySteps must be a positive integer (or left out: steps); got -1");
-    await expect(train(model, data, { ...quiet, steps: 2, decaySteps: NaN })).rejects.toThrow("TrainConfig.decaySteps must be a positive integer (or left out: steps); got NaN");
-    await expect(train(model, data, { ...quiet, steps: 2, initialLossScale: NaN })).rejects.toThrow("TrainConfig.initialLossScale must be a positive number; got NaN");
+    await expect(train(model, data, { ...quiet, steps: 2, decaySteps: -1 })).rejects.toThrow("train: config.decaySteps must be a positive integer (or left out: steps); got -1");
+    await expect(train(model, data, { ...quiet, steps: 2, decaySteps: NaN })).rejects.toThrow("train: config.decaySteps must be a positive integer (or left out: steps); got NaN");
+    await expect(train(model, data, { ...quiet, steps: 2, initialLossScale: NaN })).rejects.toThrow("train: config.initialLossScale must be a finite positive number; got NaN");
     await expect(estimateLoss(model, data.val, 0, 4, new Random(1))).rejects.toThrow("estimateLoss: batches must be a positive integer; got 0");
     await expect(estimateLoss(model, data.val, 2, 0, new Random(1))).rejects.toThrow("estimateLoss: batchSize must be a positive integer; got 0");
     await expect(train(model, data, { ...quiet, steps: 1, batchSize: 1e7 })).rejects.toThrow(
@@ -165,9 +172,9 @@ describe("bad inputs are refused at the door, naming the argument and its value"
     expect(() => model.forward(new Int32Array(0), 0, 8)).toThrow("GPT.forward: batchSize must be a positive integer; got 0");
     expect(() => model.forward(new Int32Array(12), 1.5, 8)).toThrow("GPT.forward: batchSize must be a positive integer; got 1.5");
     await expect(train(model, data, { ...quiet, steps: 1, lerningRate: 5 } as object)).rejects.toThrow(
-      'TrainConfig: unknown option "lerningRate" (did you mean "learningRate"?); known: steps,',
+      'train: unknown option "lerningRate" (did you mean "learningRate"?); known: steps,',
     );
-    await expect(train(model, data, { ...quiet, steps: 1, weightDecay: Infinity })).rejects.toThrow("TrainConfig.weightDecay must be a finite number ≥ 0; got Infinity");
+    await expect(train(model, data, { ...quiet, steps: 1, weightDecay: Infinity })).rejects.toThrow("train: config.weightDecay must be a finite number ≥ 0; got Infinity");
     await expect(heldOutLoss(model, data.val, 100, 0)).rejects.toThrow("heldOutLoss: batchSize must be a positive integer; got 0");
     await expect(heldOutLoss(model, data.val, NaN)).rejects.toThrow("heldOutLoss: maxTokens must be a positive integer (or Infinity: all of ids); got NaN");
     const adam = { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, gradClip: 0 };
@@ -190,7 +197,7 @@ describe("bad inputs are refused at the door, naming the argument and its value"
       "fineTune: batchSize must be a positive integer; got 0",
     );
     await expect(fineTune({ model, head, data: labelled, trainable: [{ variable: head.w, decay: true }, { variable: head.b, decay: false }], steps: 1, batchSize: 2, learningRate: -1 })).rejects.toThrow(
-      "fineTune: learningRate must be a positive number; got -1",
+      "fineTune: learningRate must be a finite positive number; got -1",
     );
     await expect(train(model, untyped({ train: data.train }), quiet)).rejects.toThrow("train: data.val must be an Int32Array of token ids; got undefined");
     await expect(train(model, data, quiet, untyped({ onStep: "log" }))).rejects.toThrow('train: callbacks.onStep must be a function (or left out); got "log"');
@@ -282,4 +289,61 @@ describe("tensor files refuse corruption, naming the file", () => {
     expect(readFileSync(path, "utf8")).toBe("{}\n");
     expect([orphan, live, other].map((f) => existsSync(f))).toEqual([false, true, true]);
   });
+});
+
+describe("models, checkpoints and cached runs that cannot be used say so (or are retrained)", () => {
+  const dirs = () => {
+    const root = mkdtempSync(join(tmpdir(), "course-cache-"));
+    return { dir: join(root, "cache"), storedDir: join(root, "stored") };
+  };
+  const settings = { ...quiet, steps: 2, batchSize: 2 };
+  /** The file trainCached keeps `model`'s run in, for these settings. */
+  const runFile = async (where: string, model: GPT) => join(where, `run-${(await trainingKey(model, data, { ...DEFAULT_TRAIN, ...settings })).slice(0, 16)}.ckpt`);
+
+  /** [what is done, the call, the error it must give]. */
+  const rows: [string, () => Promise<unknown>, string | RegExp][] = [
+    ["GPT.forward on a disposed model", async () => { const m = GPT.create(TINY); m.dispose(); m.forward(Int32Array.of(1, 2), 1, 2); },
+      "GPT.forward: the model was disposed (its weights are freed); create or load it again"],
+    ["train on a disposed model", async () => { const m = GPT.create(TINY); m.dispose(); await train(m, data, settings); },
+      "train: the model was disposed (its weights are freed); create or load it again"],
+    ["GPT.weights of a disposed model", async () => { const m = GPT.create(TINY); m.dispose(); await m.weights(); },
+      "GPT.weights: the model was disposed"],
+    ["loadCheckpoint, a header whose step is not a number", async () => {
+      const m = GPT.create(TINY), path = join(dirs().dir + "-step.ckpt");
+      const weights = await m.weights();
+      writeTensorFile(path, { config: TINY, step: "twelve", meta: {} }, new Map([...weights].map(([name, values]) => [name, { shape: m.params.get(name)!.shape, values }])));
+      loadCheckpoint(path, TINY);
+    }, /loadCheckpoint: .*-step\.ckpt: header\.step must be a whole number of steps ≥ 0; got "twelve"/],
+    ["trainCached, a stored run without its training record", async () => {
+      const d = dirs(), m = GPT.create(TINY);
+      mkdirSync(d.storedDir, { recursive: true });
+      await saveCheckpoint(await runFile(d.storedDir, m), m); // weights, but no meta.result
+      await trainCached("run", m, data, settings, {}, d);
+    }, /^trainCached: the stored run .*run-[0-9a-f]{16}\.ckpt is damaged \(it holds no training record \(meta\.result with steps and evals\); got meta \{\}\); restore it with `git checkout -- /],
+    ["findStoredRun, the same", async () => {
+      const d = dirs(), m = GPT.create(TINY);
+      mkdirSync(d.storedDir, { recursive: true });
+      await saveCheckpoint(await runFile(d.storedDir, m), m);
+      await findStoredRun("run", m, data, settings, d.storedDir);
+    }, /^findStoredRun: the stored run .* is damaged \(it holds no training record/],
+  ];
+  for (const [what, call, message] of rows) it(what, async () => { await expect(call()).rejects.toThrow(message); });
+
+  for (const damage of ["no training record", "a flipped byte"] as const) {
+    it(`trainCached trains a run again when this machine's cached copy has ${damage}`, async () => {
+      const d = dirs();
+      const first = await trainCached("run", GPT.create(TINY), data, settings, {}, d);
+      expect(first.source).toBe("trained");
+      const model = GPT.create(TINY);
+      const file = await runFile(d.dir, model);
+      expect(file).toBe(first.checkpoint);
+      if (damage === "no training record") await saveCheckpoint(file, model);
+      else { const bytes = readFileSync(file); bytes[bytes.length - 3] ^= 0x40; writeFileSync(file, bytes); }
+      const again = await trainCached("run", model, data, settings, {}, d);
+      expect(again.source).toBe("trained");
+      expect(again.steps.map((s) => s.loss)).toEqual(first.steps.map((s) => s.loss));
+      // Replaced: the next identical run loads it.
+      expect((await trainCached("run", GPT.create(TINY), data, settings, {}, d)).source).toBe("cache");
+    });
+  }
 });

@@ -8,7 +8,8 @@ import { CharTokenizer, loadDataset, splitTrainValTest } from "../lib/core/data"
 import { findStoredRun } from "../lib/gpt/cache";
 import { GPT } from "../lib/gpt/model";
 import { reuseData, reuseDesign, reuseStudy } from "../lib/reuse/study";
-import { scalingDesign, scalingSweep } from "../lib/scaling/sweep";
+import { scalingSweep } from "../lib/scaling/sweep";
+import { scalingDesign } from "../lib/scaling/sweepDesign";
 import { compositionDesign, compositionStudy } from "../lib/zeroshot/study";
 import { kjvText } from "../tools/make-kjv";
 import { ROOT } from "../tools/runner";

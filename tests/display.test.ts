@@ -60,6 +60,37 @@ describe("tableBundle", () => {
     expect(b["text/plain"]).toBe(["       loss", "small     2", "large     1"].join("\n"));
   });
 
+  it("prints an array of records exactly as a DataFrame of the same records", () => {
+    // Integers, digits, strings that look like numbers, booleans, null, NaN, -0 and large values.
+    const rows = [
+      { model: "tiny", loss: 2.3456789, params: 1000, tuned: true, note: null, ratio: NaN, big: 1e21, zero: -0, text: "1.5" },
+      { model: "<b>big</b>", loss: 1.5, params: 250000, tuned: false, note: "kept", ratio: 0.000123456, big: -Infinity, zero: 3, text: "" },
+    ];
+    for (const options of [{}, { digits: 3, caption: "Runs" }, { digits: 8 }]) {
+      expect(tableBundle(rows, options)).toEqual(tableBundle(new dfd.DataFrame(rows), options));
+    }
+    expect(tableBundle(rows, { digits: 3 })["text/plain"]).toBe([
+      "     model  loss  params  tuned  note     ratio        big  zero  text",
+      "      tiny  2.35    1000   true  null       NaN      1e+21     0   1.5",
+      "<b>big</b>  1.50  250000  false  kept  0.000123  -Infinity     3      ",
+    ].join("\n"));
+    // The keys' order is the columns' order, integer-like keys first as in Object.keys.
+    const odd = [{ "2": 1, b: 2.25, "1": 3 }];
+    expect(tableBundle(odd)).toEqual(tableBundle(new dfd.DataFrame(odd)));
+    expect(tableBundle(odd)["text/plain"]).toBe(["1  2      b", "3  1  2.250"].join("\n"));
+    // An interface (no index signature) is accepted as a record.
+    interface Line { component: string; value: string }
+    const lines: Line[] = [{ component: "Node.js", value: "v20" }];
+    expect(tableBundle(lines)["text/plain"]).toBe(["component  value", "  Node.js    v20"].join("\n"));
+  });
+
+  it("takes as columns the union of the records' keys, in first-seen order, leaving a missing key blank", () => {
+    // A DataFrame would take its columns from the first record and misplace the later ones.
+    const b = tableBundle([{ a: 1, b: 2 }, { c: 3, a: 4 }, { b: 5 }]);
+    expect(b["text/plain"]).toBe(["a  b  c", "1  2   ", "4     3", "   5   "].join("\n"));
+    expect(b["text/html"]).toContain("<tr><td>4</td><td></td><td>3</td></tr>");
+  });
+
   it("rejects rows that do not match the columns", () => {
     expect(() => tableBundle({ columns: ["a", "b"], values: [[1, 2], [3]] })).toThrow("table: row 1 has 1 values but there are 2 columns (a, b)");
   });

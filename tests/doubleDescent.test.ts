@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 
 import { randomFeaturesCurve, randomFeaturesSampleCurve, randomFeaturesTestError, ridgeWeights } from "../lib/generalization/doubleDescent";
-import { solveSpd } from "../lib/core/numerics";
 import { Random } from "../lib/core/random";
 
 /** Gaussian elimination with partial pivoting: an independent reference solver. */
@@ -25,17 +24,6 @@ const r = new Random(5);
 const matrix = (rows: number, cols: number) => Float64Array.from({ length: rows * cols }, () => r.normal());
 
 describe("linear algebra", () => {
-  it("solveSpd agrees with Gaussian elimination and names a matrix that is not positive definite", () => {
-    const n = 6, m = matrix(n, n);
-    const a = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) a[i * n + j] += m[k * n + i] * m[k * n + j];
-    for (let i = 0; i < n; i++) a[i * n + i] += 0.1;
-    const b = matrix(n, 1);
-    const reference = gauss(Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * n, i * n + n))), Array.from(b));
-    solveSpd(a, b, n).forEach((x, i) => expect(x).toBeCloseTo(reference[i], 9));
-    expect(() => solveSpd(Float64Array.from([1, 2, 2, 1]), Float64Array.from([1, 1]), 2)).toThrow("solveSpd: the matrix is not positive definite (pivot 1");
-  });
-
   it("ridgeWeights gives the same weights through its p ≤ n and p > n formulas", () => {
     const n = 7, p = 5, lambda = 0.3;
     const phi = matrix(n, p), y = matrix(n, 1);

@@ -46,9 +46,9 @@ describe("GPT sizes", () => {
   });
 
   it("rejects bad configs with the numbers in the message", () => {
-    expect(() => GPT.create({ ...TINY, nEmbd: 130, nHead: 4 })).toThrow("GPTConfig.nEmbd (130) must be divisible by nHead (4)");
-    expect(() => GPT.create({ ...TINY, blockSize: 0 })).toThrow("GPTConfig.blockSize must be a positive integer; got 0");
-    expect(() => GPT.create({ ...TINY, dropout: 1 })).toThrow("GPTConfig.dropout must be in [0, 1); got 1");
+    expect(() => GPT.create({ ...TINY, nEmbd: 130, nHead: 4 })).toThrow("GPT.create: config.nEmbd must be divisible by nHead (4); got 130");
+    expect(() => GPT.create({ ...TINY, blockSize: 0 })).toThrow("GPT.create: config.blockSize must be a positive integer; got 0");
+    expect(() => GPT.create({ ...TINY, dropout: 1 })).toThrow("GPT.create: config.dropout must be in [0, 1); got 1");
   });
 });
 

@@ -45,7 +45,7 @@ describe("n-gram baselines", () => {
     const tuneLosses = ks.map((k) => ngramCrossEntropy(train.subarray(0, 3600), train.subarray(3600), 6, 2, k));
     expect(base.k).toBe(ks[tuneLosses.indexOf(Math.min(...tuneLosses))]);
     expect(base.loss).toBe(ngramCrossEntropy(train, test, 6, 2, base.k));
-    expect(() => ngramCrossEntropy(train, Int32Array.from([7]), 6, 1, 1)).toThrow("ngramCrossEntropy: token 0 is 7; expected 0 … 5");
+    expect(() => ngramCrossEntropy(train, Int32Array.from([7]), 6, 1, 1)).toThrow("ngramCrossEntropy: test[0] must be a token id in [0, 5]; got 7");
     expect(() => ngramCrossEntropy(train, test, 6, 2, 0)).toThrow("the smoothing k must be > 0");
   });
 });

@@ -59,7 +59,7 @@ describe("data-parallel training", () => {
     expect(resolveWorkers(1, big)).toBe(1);
     process.env.COURSE_WORKERS = "two";
     expect(() => resolveWorkers("auto", big)).toThrow('COURSE_WORKERS must be a positive integer or "auto"; got "two"');
-    await expect(train(GPT.create(TINY, 1), data, { workers: 0 })).rejects.toThrow('TrainConfig.workers must be a positive integer or "auto"; got 0');
+    await expect(train(GPT.create(TINY, 1), data, { workers: 0 })).rejects.toThrow('train: config.workers must be a positive integer or "auto"; got 0');
   });
 
   it("gives one thread's losses and weights with 2 and 3 threads, up to float rounding", async () => {

@@ -368,6 +368,6 @@ describe("log2Histogram", () => {
     expect(h.shares.map((s) => s * 8)).toEqual([1, 1, 1, 3, 1]);
     expect(h.zeros).toBe(1 / 8);
     expect(() => log2Histogram(values, 2, 1)).toThrow("log2Histogram: lo and hi must be integers with lo < hi; got 2 and 1");
-    expect(() => log2Histogram(Float32Array.from([NaN]), 0, 1)).toThrow("log2Histogram: value 0 is NaN");
+    expect(() => log2Histogram(Float32Array.from([NaN]), 0, 1)).toThrow("log2Histogram: values[0] must be a finite number; got NaN");
   });
 });

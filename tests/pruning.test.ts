@@ -78,7 +78,7 @@ describe("forgetting", () => {
     const T = true, F = false;
     const counts = forgettingCounts([[T, F, T, F], [F, F, F], [T, T, T], [F, T, F, T, T], [], [F, T]]);
     expect(Array.from(counts)).toEqual([2, Infinity, 0, 1, Infinity, 0]);
-    expect(() => forgettingCounts([])).toThrow("forgettingCounts: the history is empty");
+    expect(() => forgettingCounts([])).toThrow("forgettingCounts: history must be one array of presentations per example; got []");
   });
 
   it("an input that appears with both labels is forgotten or never learned; well-separated examples are not forgotten", () => {
@@ -109,7 +109,7 @@ describe("prototype score and its k-means", () => {
     const a = kMeans(points, 2, { k: 5, seed: 7 }), b = kMeans(points, 2, { k: 5, seed: 7 });
     expect(Array.from(a.centroids)).toEqual(Array.from(b.centroids));
     expect(() => kMeans(Float64Array.from([1, 2]), 1, { k: 3, seed: 1 })).toThrow("kMeans: k must be an integer in [1, 2]");
-    expect(() => kMeans(new Float64Array(0), 1, { k: 1, seed: 1 })).toThrow("kMeans: the set of points is empty");
+    expect(() => kMeans(new Float64Array(0), 1, { k: 1, seed: 1 })).toThrow("kMeans: points must be at least one point; got an empty Float64Array");
   });
 
   it("principal components recover a 2-D covariance's eigenvectors and eigenvalues", () => {
@@ -168,10 +168,10 @@ describe("selectByScore", () => {
     for (const fraction of [0, -0.1, 1.5, Number.NaN]) {
       expect(() => selectByScore(scores, { fraction, keep: "hard" })).toThrow(`selectByScore: fraction must be in (0, 1]; got ${fraction}`);
     }
-    expect(() => selectByScore([], { fraction: 0.5, keep: "hard" })).toThrow("selectByScore: there are no scores");
-    expect(() => selectByScore(scores, { fraction: 0.5, keep: "hard", labels: [0, 1, 0, 1] })).toThrow("selectByScore: there are 5 scores but 4 labels");
-    expect(() => selectByScore(scores, { fraction: 0.5, keep: "hard", classBalanced: true })).toThrow("classBalanced needs the examples' labels");
-    expect(() => selectByScore([1, Number.NaN], { fraction: 0.5, keep: "hard" })).toThrow("selectByScore: scores[1] is NaN");
+    expect(() => selectByScore([], { fraction: 0.5, keep: "hard" })).toThrow("selectByScore: scores must be one score per example; got []");
+    expect(() => selectByScore(scores, { fraction: 0.5, keep: "hard", labels: [0, 1, 0, 1] })).toThrow("selectByScore: labels must be 5 values long, one per value of scores; got 4");
+    expect(() => selectByScore(scores, { fraction: 0.5, keep: "hard", classBalanced: true })).toThrow("selectByScore: labels must be given when classBalanced is set; got undefined");
+    expect(() => selectByScore([1, Number.NaN], { fraction: 0.5, keep: "hard" })).toThrow("selectByScore: scores[1] must be a number (every example needs a score); got NaN");
     expect(() => selectByScore(scores, { fraction: 0.5, keep: "middle" as "hard" })).toThrow('keep must be one of hard, easy, random; got "middle"');
   });
 });
@@ -215,10 +215,10 @@ describe("scores on a pool", () => {
 
   it("names mismatched label counts, an empty set and the wrong input size", () => {
     const bad = { ...pool, labels: pool.labels.subarray(0, 199) };
-    expect(() => el2nScores(bad, probe)).toThrow("el2nScores: x has 1600 values, which is 200 rows of dim 8, but there are 199 labels");
+    expect(() => el2nScores(bad, probe)).toThrow("el2nScores: x must be 1592 values (199 labels, rows of dim 8); got 1600 values, 200 rows");
     const empty: Examples = { x: new Float64Array(0), labels: new Int32Array(0), dim: 8, classes: 2 };
-    expect(() => grandScores(empty, probe)).toThrow("grandScores: the set of examples is empty");
-    expect(() => forgettingScores(empty, probe)).toThrow("forgettingScores: the set of examples is empty");
+    expect(() => grandScores(empty, probe)).toThrow("grandScores: labels must be at least one example; got an empty Int32Array");
+    expect(() => forgettingScores(empty, probe)).toThrow("forgettingScores: labels must be at least one example; got an empty Int32Array");
     expect(() => exampleEl2n(new SoftmaxClassifier({ inputDim: 3, classes: 2, hidden: 0 }), pool)).toThrow("examples have dim 8 and 2 classes but the classifier expects inputDim 3");
     expect(() => el2nScores(pool, { ...probe, runs: 0 })).toThrow("el2nScores: runs must be a positive integer; got 0");
     expect(() => randomScores(0, 1)).toThrow("randomScores: n must be a positive integer; got 0");
@@ -300,7 +300,7 @@ describe("experiment helpers", () => {
     expect(rankCorrelation([1, 2, 3], [30, 20, 10])).toBeCloseTo(-1, 12);
     // Ranks (1.5, 1.5, 3) and (1, 2, 3): Pearson of the ranks is √3/2.
     expect(rankCorrelation([5, 5, 9], [1, 2, 3])).toBeCloseTo(Math.sqrt(3) / 2, 12);
-    expect(() => rankCorrelation([1, 2], [1])).toThrow("rankCorrelation: the score vectors have 2 and 1 values");
+    expect(() => rankCorrelation([1, 2], [1])).toThrow("rankCorrelation: b must be 2 values long, one per value of a; got 1");
   });
 
   it("local exponents are constant on a power law", () => {
@@ -489,7 +489,7 @@ describe("the unpruned student against theory", () => {
     expect(curve[0].poolSize).toBe(10);
     expect(curve[0].testError).toBeCloseTo((byHand[0] + byHand[1]) / 2, 12);
     expect(curve[0].testErrorSe).toBeCloseTo(Math.abs(byHand[0] - byHand[1]) / 2, 12);
-    expect(() => learningCurve({ teacher, clusterSeparation: 0, poolSizes: [], seeds: [1], student: hebbian })).toThrow("learningCurve: seeds and poolSizes must be non-empty");
+    expect(() => learningCurve({ teacher, clusterSeparation: 0, poolSizes: [], seeds: [1], student: hebbian })).toThrow("learningCurve: poolSizes must be a non-empty array; got []");
   });
 
   it("refuses what has no minimum or is not a perceptron's problem", () => {

@@ -3,8 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   analyseIsoflop, budgetOf, lossAtTokens, powerLawWithInterval, regimes, sampleEfficiency, seedNoise, stopEarlyComparison,
 } from "../lib/scaling/analysis";
-import { signTestP } from "../lib/core/numerics";
-import type { ScalingDesign, SweepResult } from "../lib/scaling/sweep";
+import type { ScalingDesign, SweepResult } from "../lib/scaling/sweepDesign";
 
 /** A finished run as the sweep would record it (only the fields the analysis reads). */
 function run(params: number, tokens: number, testLoss: number, extra: Partial<SweepResult> = {}): SweepResult {
@@ -141,12 +140,3 @@ describe("lossAtTokens and sampleEfficiency", () => {
   });
 });
 
-describe("signTestP", () => {
-  it("is the binomial tail of a fair coin", () => {
-    expect(signTestP(10, 10)).toBeCloseTo(1 / 1024, 15);
-    expect(signTestP(9, 10)).toBeCloseTo(11 / 1024, 15);
-    expect(signTestP(0, 10)).toBe(1);
-    expect(signTestP(2, 3)).toBeCloseTo(0.5, 15); // (3 + 1) / 8
-    expect(() => signTestP(4, 3)).toThrow("signTestP: needs integers 0 ≤ successes ≤ trials; got 4 of 3");
-  });
-});

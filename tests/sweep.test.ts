@@ -7,10 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chooseBackend } from "../lib/core/backend";
 import { countParameters, type GPTConfig } from "../lib/gpt/model";
 import { Random } from "../lib/core/random";
+import { lossComputeFrontier } from "../lib/scaling/analysis";
+import { readSweepResults, runSweep, strayResults, upgradeSweepResults } from "../lib/scaling/sweep";
 import {
-  budgetSizes, isoflopRuns, learningRateRuns, lossComputeFrontier, readSweepResults, runId, runSweep, scalingDesign, shapeName,
-  strayResults, sweepContext, tuneLearningRates, upgradeSweepResults, type Shape, type SweepResult, type SweepRun,
-} from "../lib/scaling/sweep";
+  budgetSizes, isoflopRuns, learningRateRuns, runId, scalingDesign, shapeName, sweepContext, tuneLearningRates, type Shape, type SweepResult, type SweepRun,
+} from "../lib/scaling/sweepDesign";
 import { formatOneId, RESULTS_FORMAT } from "../lib/core/results";
 import { liveWorkerCount } from "../lib/core/threads";
 import { ROOT } from "../tools/runner";
@@ -167,7 +168,7 @@ describe("runSweep with jobs side by side", () => {
     const path = join(dir, "j3.jsonl");
     const bad: SweepRun = { ...runs[0], label: "bad shape", model: { ...runs[0].model, nEmbd: 10, nHead: 4 } };
     await expect(runSweep([runs[0], bad, runs[1]], { path, data, backend: "wasm", evalTokens, jobs: 2 })).rejects.toThrow(
-      'sweep run "bad shape" failed: GPTConfig.nEmbd (10) must be divisible by nHead (4)',
+      'sweep run "bad shape" failed: GPT.create: config.nEmbd must be divisible by nHead (4); got 10',
     );
     expect(readSweepResults(path).map((x) => x.label)).toContain(runs[0].label);
     expect(liveWorkerCount()).toBe(0);

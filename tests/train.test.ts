@@ -147,7 +147,7 @@ describe("train", () => {
       /^training diverged at step 3: the loss is NaN \(learning rate [0-9.e-]+\); lower the learning rate/,
     );
     expect(steps).toBe(3);
-    await expect(train(model, data, { steps: 0 })).rejects.toThrow("TrainConfig.steps must be a positive integer; got 0");
+    await expect(train(model, data, { steps: 0 })).rejects.toThrow("train: config.steps must be a positive integer; got 0");
     await expect(train(model, { train: data.train, val: new Int32Array(5) }, quiet)).rejects.toThrow(
       "train: the val split has 5 tokens; a batch needs at least blockSize + 1 = 9",
     );
@@ -215,7 +215,7 @@ describe("train with the optimizer on the device (the GPU path), here on wasm", 
     const w = model.params.get("ln_f.weight")!;
     w.assign(tf.fill(w.shape, NaN));
     await expect(train(model, data, { ...quiet, steps: 5, batchSize: 2, optimizer: "device" })).rejects.toThrow(/^training diverged at step 0: the loss is NaN/);
-    await expect(train(model, data, { ...quiet, steps: 1, optimizer: "gpu" as "device" })).rejects.toThrow('TrainConfig.optimizer must be "auto", "host" or "device"; got "gpu"');
+    await expect(train(model, data, { ...quiet, steps: 1, optimizer: "gpu" as "device" })).rejects.toThrow('train: config.optimizer must be "auto", "host" or "device"; got "gpu"');
     model.dispose();
   });
 });

@@ -139,7 +139,7 @@ describe("fine-tuning and probes", () => {
     const model = GPT.create(TINY, 2);
     const head = ClassifierHead.create(TINY.nEmbd, 2);
     const bad = { ids: new Int32Array(16), labels: Int32Array.from([0, 2]), length: 8, classes: ["a", "b"] };
-    await expect(evaluateClassifier(model, head, bad)).rejects.toThrow("evaluateClassifier: label 2 of example 1 is outside [0, 2) (a, b)");
+    await expect(evaluateClassifier(model, head, bad)).rejects.toThrow("evaluateClassifier: labels[1] must be a class in [0, 2) (a, b); got 2");
     await expect(evaluateClassifier(model, head, { ...bad, labels: Int32Array.from([0, 1, 1]) })).rejects.toThrow(
       "evaluateClassifier: 16 token ids for 3 examples of length 8 (expected 24)",
     );

@@ -68,7 +68,7 @@ describe("Zipf sampler", () => {
     expect(() => sampleZipf(10, NaN, 5, new Random(1))).toThrow("exponent must be a finite number > 0; got NaN");
     expect(() => new ZipfSampler(0, 1)).toThrow("ZipfSampler: the vocabulary is empty (n = 0); a Zipf distribution needs at least one item");
     expect(() => zipfProbabilities(2.5, 1)).toThrow("zipfProbabilities: the vocabulary size n must be a positive integer; got 2.5");
-    expect(() => new ZipfSampler(3, 1).sampleMany(-1, new Random(1))).toThrow("ZipfSampler.sampleMany: count must be a non-negative integer; got -1");
+    expect(() => new ZipfSampler(3, 1).sampleMany(-1, new Random(1))).toThrow("ZipfSampler.sampleMany: count must be an integer ≥ 0; got -1");
   });
 });
 
@@ -179,13 +179,13 @@ describe("log-linear fit", () => {
   });
 
   it("rejects bad inputs with the values", () => {
-    expect(() => fitLogLinear([1, 10], [1])).toThrow("fitLogLinear: frequency has 2 values but y has 1; they must have the same length");
-    expect(() => fitLogLinear([10], [1])).toThrow("fitLogLinear: needs at least 2 points to fit a line (intercept, slope); got 1");
+    expect(() => fitLogLinear([1, 10], [1])).toThrow("fitLogLinear: y must be 2 values long, one per value of frequency; got 1");
+    expect(() => fitLogLinear([10], [1])).toThrow("fitLogLinear: frequency must be a list of at least 2 points to fit 2 parameters (intercept, slope); got 1");
     expect(() => fitLogLinear([], [])).toThrow("got 0");
-    expect(() => fitLogLinear([1, 0], [1, 2])).toThrow("fitLogLinear: frequency[1] = 0 must be positive");
-    expect(() => fitLogLinear([1, 10], [1, NaN])).toThrow("fitLogLinear: y[1] = NaN must be a finite number");
-    expect(() => fitLogLinear([5, 5, 5], [1, 2, 3])).toThrow("fitLogLinear: frequency has 1 distinct value(s); needs at least 2 to fit");
-    expect(() => fitLogLinear([1, 10], [1, 2], [1, 0])).toThrow("fitLogLinear: weights[1] = 0 must be a finite positive number");
+    expect(() => fitLogLinear([1, 0], [1, 2])).toThrow("fitLogLinear: frequency[1] must be a finite positive number; got 0");
+    expect(() => fitLogLinear([1, 10], [1, NaN])).toThrow("fitLogLinear: y[1] must be a finite number; got NaN");
+    expect(() => fitLogLinear([5, 5, 5], [1, 2, 3])).toThrow("fitLogLinear: frequency must be spread over at least 2 distinct values to fit; got 1 distinct value(s)");
+    expect(() => fitLogLinear([1, 10], [1, 2], [1, 0])).toThrow("fitLogLinear: weights[1] must be a finite positive number; got 0");
   });
 
   it("bins by log10 frequency with the right counts, means and geometric-mean frequencies", () => {
@@ -194,7 +194,7 @@ describe("log-linear fit", () => {
     expect(bins[0].mean).toBeCloseTo(0.5, 12);
     expect(bins[1].mean).toBeCloseTo(2 / 3, 12);
     expect(bins[0].frequency).toBeCloseTo((1 * 2 * 5 * 9) ** 0.25, 10);
-    expect(() => binByLogFrequency([1, -1], [0, 0])).toThrow("binByLogFrequency: frequency[1] = -1 must be a finite number ≥ 0");
+    expect(() => binByLogFrequency([1, -1], [0, 0])).toThrow("binByLogFrequency: frequency[1] must be a finite number ≥ 0; got -1");
   });
 });
 
@@ -289,8 +289,8 @@ describe("the concept world and its corpus", () => {
     const two = buildConceptWorld({ attributes: 4, objects: 4, templates: 2, seed: 1 });
     expect(new Set(generateCorpus(two, { sentences: 500, exponent: 1 }).map((s) => s.startsWith("the ")))).toEqual(new Set([true, false]));
     expect(() => buildConceptWorld({ templates: 1 })).toThrow(`buildConceptWorld: templates must be an integer in [2, ${TEMPLATES.length}]; got 1`);
-    expect(() => conceptSentence(two, 0, 2)).toThrow("conceptLineParts: template 2 is outside [0, 2)");
-    expect(() => conceptSentence(two, 16)).toThrow("conceptLineParts: concept 16 is outside [0, 16)");
+    expect(() => conceptSentence(two, 0, 2)).toThrow("conceptLineParts: template must be an index in [0, 2); got 2");
+    expect(() => conceptSentence(two, 16)).toThrow("conceptLineParts: concept must be an index in [0, 16); got 16");
   });
 
   it("rebalancing by temperature gives each concept a share ∝ count^τ; capping keeps at most cap per concept", () => {
@@ -315,7 +315,7 @@ describe("the concept world and its corpus", () => {
     expect(Array.from(countConcepts(capped, phrases))).toEqual([50, 50, 12]);
     expect(capped.filter((s) => s === "no concept here.")).toHaveLength(100);
     expect(() => capConceptFrequency(corpus, phrases, 0)).toThrow("capConceptFrequency: cap must be a positive integer; got 0");
-    expect(() => rebalanceCorpus(corpus, phrases, { temperature: 2 })).toThrow("rebalanceCorpus: temperature must be in [0, 1]; got 2");
+    expect(() => rebalanceCorpus(corpus, phrases, { temperature: 2 })).toThrow("rebalanceCorpus: temperature must be a finite number in [0, 1]; got 2");
     expect(() => rebalanceCorpus([], phrases, { temperature: 0.5 })).toThrow("rebalanceCorpus: the corpus is empty");
   });
 });

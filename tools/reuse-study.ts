@@ -16,7 +16,6 @@ import { initBackend } from "../lib/core/backend";
 import { parseScale } from "../lib/core/scale";
 import { trainCached } from "../lib/gpt/cache";
 import { GPT } from "../lib/gpt/model";
-import { writeJsonLines } from "../lib/core/files";
 import { readStudyResults, reuseData, reuseDesign, runReuseStudy, storedStudyPath, upgradeStudyResults } from "../lib/reuse/study";
 import { noteOtherBackend, parseCommandLine, runMain } from "./cli";
 import { ROOT } from "./runner";
@@ -51,17 +50,15 @@ async function main(): Promise<void> {
     console.log(`${out}: ${upgraded} line(s) upgraded to the current format`);
     return;
   }
-  const elsewhere = noteOtherBackend(out, readStudyResults(out, command), backend.name);
+  noteOtherBackend(out, readStudyResults(out, command), backend.name);
   const study = await runReuseStudy(design, data, { model, checkpoint: pretraining.checkpoint }, {
     path: out, backend: backend.name, jobs, command,
     onRunEnd: (r, done, total) => console.log(`run ${done}/${total}: ${r.method} on "${r.task}" at ${r.learningRate}, seed ${r.seed}: `
       + `validation ${r.validationAccuracy.toFixed(3)}, test ${r.testAccuracy.toFixed(3)} in ${r.seconds.toFixed(0)} s`),
+    // Lines of this backend that are no run of the design; those of other backends were reported above.
+    pruneStrays: values.prune,
+    onStrays: (stray, pruned) => console.log(`${stray.length} line(s) of ${out} are no run of this design: ${pruned ? "removed" : "kept; --prune removes them"}`),
   });
-  const kept = new Set([...study.tuning, ...study.reported, ...elsewhere].map((r) => r.id));
-  const lines = readStudyResults(out, command);
-  const stray = lines.filter((r) => !kept.has(r.id));
-  if (stray.length > 0 && values.prune) writeJsonLines(out, lines.filter((r) => kept.has(r.id)));
-  if (stray.length > 0) console.log(`${stray.length} line(s) of ${out} are no run of this design: ${values.prune ? "removed" : "kept; --prune removes them"}`);
   for (const c of study.chosen) console.log(`${c.method} on "${c.task}": rate ${c.learningRate}${c.atEdge ? " (at the edge of the grid)" : ""}`);
   console.log(`${study.tuning.length} tuning and ${study.reported.length} reported runs in ${out}; this call took ${((Date.now() - started) / 60000).toFixed(1)} min`);
 }

@@ -1,7 +1,7 @@
 // npm run sweep [-- --grid smoke|full] [--out FILE] [--jobs N] [--upgrade]
 //
 // Trains the scaling lessons' study of character-level GPTs on the King James Bible
-// (lib/scaling/sweep.ts, scalingDesign): first a learning-rate sweep per model size, scored on
+// (lib/scaling/sweepDesign.ts, scalingDesign): first a learning-rate sweep per model size, scored on
 // validation text, then the IsoFLOP runs at the chosen rates, each scored on validation and test
 // text. One JSON line per finished run; safe to interrupt, a rerun skips finished runs. --jobs N
 // trains N runs side by side, one thread each (default: one per core). The full study's results
@@ -15,9 +15,8 @@ import { join } from "node:path";
 import { initBackend } from "../lib/core/backend";
 import { CharTokenizer, loadDataset, splitTrainValTest } from "../lib/core/data";
 import { parseScale } from "../lib/core/scale";
-import {
-  readSweepResults, runScalingSweep, strayResults, scalingDesign, shapeName, storedSweepPath, upgradeSweepResults,
-} from "../lib/scaling/sweep";
+import { readSweepResults, runScalingSweep, storedSweepPath, upgradeSweepResults } from "../lib/scaling/sweep";
+import { scalingDesign, shapeName } from "../lib/scaling/sweepDesign";
 import { noteOtherBackend, parseCommandLine, runMain } from "./cli";
 import { ROOT } from "./runner";
 
@@ -41,16 +40,16 @@ async function main(): Promise<void> {
     return;
   }
   const backend = await initBackend();
-  const elsewhere = noteOtherBackend(out, readSweepResults(out, command), backend.name);
+  noteOtherBackend(out, readSweepResults(out, command), backend.name);
   const started = Date.now();
   const sweep = await runScalingSweep(design, tokenizer.vocabSize, {
     path: out, data, backend: backend.name, jobs, command,
     onRunStart: (run, i, total) => console.log(`run ${i + 1}/${total}: ${run.label} started`),
     onRunEnd: (r, i, total) => console.log(`run ${i + 1}/${total}: ${r.label}: N ${r.params.toLocaleString("en")}, D ${r.tokens.toLocaleString("en")}, `
       + `validation ${r.validationLoss.toFixed(3)}, test ${r.testLoss.toFixed(3)} in ${r.seconds.toFixed(0)} s`),
+    // Lines of this backend that are no run of the grid; those of other backends were reported above.
+    onStrays: (stray) => console.log(`${stray.length} line(s) of ${out} are no run of this grid (first: "${stray[0].label}"); they are kept but not used`),
   });
-  const stray = strayResults(out, [...sweep.tuning, ...sweep.runs, ...elsewhere].map((r) => r.id), command);
-  if (stray.length > 0) console.log(`${stray.length} line(s) of ${out} are no run of this grid (first: "${stray[0].label}"); they are kept but not used`);
   for (const t of sweep.rates) console.log(`${shapeName(t.shape)} (N ${t.N}): learning rate ${t.rate}${t.atEdge ? " (at the edge of the grid)" : ""}`);
   console.log(`${sweep.tuning.length} tuning and ${sweep.runs.length} IsoFLOP runs in ${out}; this call took ${((Date.now() - started) / 60000).toFixed(1)} min`);
 }

@@ -1,8 +1,8 @@
 // Figures from arrays and a few labels, in the spirit of d2l's plot(): a lesson says what to draw
 // and how to label it; chart() builds the Plotly figure, which plot() shows. The figure is plain
 // data, so a lesson can still adjust it (a second axis, annotations) before showing it.
-import type { PlotlyFigure } from "./display";
-import { checkObject, shown } from "./checks";
+import { roomForLabels, type PlotlyFigure } from "./display";
+import { checkAllFinite, checkObject, checkPositiveInteger, shown } from "./checks";
 
 export interface Series {
   name?: string;
@@ -110,7 +110,7 @@ export function chart(series: Series[], options: ChartOptions): PlotlyFigure {
     };
   });
   const axis = (title: string, log?: boolean) => ({ title: { text: title }, ...(log ? { type: "log" } : {}) });
-  return {
+  return roomForLabels({
     data,
     layout: {
       title: { text: options.title },
@@ -120,16 +120,15 @@ export function chart(series: Series[], options: ChartOptions): PlotlyFigure {
       colorway: COLORS,
       ...(options.markX ? markX(options.markX, options.logX) : {}),
     },
-  };
+  });
 }
 
 /** The mean of each value and the `window − 1` before it (fewer at the start): a noisy curve made readable. */
 export function movingAverage(xs: ArrayLike<number>, window: number): number[] {
   if (xs === null || typeof xs !== "object" || typeof xs.length !== "number") throw new Error(`movingAverage: xs must be an array of numbers; got ${shown(xs)}`);
-  if (!Number.isInteger(window) || window < 1) throw new Error(`movingAverage: window must be a positive integer; got ${window}`);
+  checkPositiveInteger("movingAverage", "window", window);
   // One NaN would blank the next `window` points without saying why.
-  const bad = Array.prototype.findIndex.call(xs, (v: number) => !Number.isFinite(v));
-  if (bad >= 0) throw new Error(`movingAverage: xs[${bad}] is ${shown(xs[bad])}; expected finite numbers`);
+  checkAllFinite("movingAverage", "xs", xs);
   return Array.from(xs, (_, i) => {
     const from = Math.max(0, i - window + 1);
     let sum = 0;

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 
-import { checkFunction, checkIds, shown } from "./checks";
+import { checkFunction, checkIds, checkPositiveInteger, shown } from "./checks";
 import { projectRoot } from "./paths";
 import type { Random } from "./random";
 
@@ -115,16 +115,26 @@ export interface Batch {
 
 /** `batchSize` random windows of `blockSize + 1` tokens; the same generator state gives the same batch. */
 export function sampleBatch(ids: Int32Array, batchSize: number, blockSize: number, random: Random): Batch {
-  checkIds("sampleBatch", "ids", ids);
-  checkFunction("sampleBatch", "random.int (a Random)", random?.int);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`sampleBatch: batchSize must be a positive integer; got ${batchSize}`);
-  if (!Number.isInteger(blockSize) || blockSize < 1) throw new Error(`sampleBatch: blockSize must be a positive integer; got ${blockSize}`);
+  checkBatchInputs("sampleBatch", ids, batchSize, blockSize, random);
+  return drawBatch(ids, batchSize, blockSize, random);
+}
+
+/** The checks of sampleBatch, for a caller that draws many batches from the same ids: it checks once, then calls drawBatch. */
+export function checkBatchInputs(fn: string, ids: Int32Array, batchSize: number, blockSize: number, random: Random): void {
+  checkIds(fn, "ids", ids);
+  checkFunction(fn, "random.int (a Random)", random?.int);
+  checkPositiveInteger(fn, "batchSize", batchSize);
+  checkPositiveInteger(fn, "blockSize", blockSize);
   if (ids.length < blockSize + 1) {
-    throw new Error(`sampleBatch: the data has ${ids.length} tokens but a window needs blockSize + 1 = ${blockSize + 1}`);
+    throw new Error(`${fn}: the data has ${ids.length} tokens but a window needs blockSize + 1 = ${blockSize + 1}`);
   }
   if (batchSize * blockSize > 2 ** 28) {
-    throw new Error(`sampleBatch: ${batchSize} × ${blockSize} = ${batchSize * blockSize} tokens per batch is more than 2^28; use a smaller batch`);
+    throw new Error(`${fn}: ${batchSize} × ${blockSize} = ${batchSize * blockSize} tokens per batch is more than 2^28; use a smaller batch`);
   }
+}
+
+/** sampleBatch without its checks (checkBatchInputs), for the training loop: one call per step. */
+export function drawBatch(ids: Int32Array, batchSize: number, blockSize: number, random: Random): Batch {
   const x = new Int32Array(batchSize * blockSize);
   const y = new Int32Array(batchSize * blockSize);
   for (let b = 0; b < batchSize; b++) {

@@ -21,6 +21,23 @@ export interface TableLike {
   index?: (string | number)[];
 }
 
+/** One cell of a table given as records. */
+export type TableCell = string | number | boolean | null;
+
+/**
+ * What `table` prints: an array of records (one per row, its keys the columns), a danfojs
+ * DataFrame, or anything with `columns` and `values`.
+ */
+export type TableInput<T> = TableLike | readonly T[];
+/** A record of cells. A mapped type, so that interfaces pass too: an interface has no index signature, so it is no `Record<string, TableCell>`. */
+type Row<T> = { [K in keyof T]: TableCell };
+
+export interface TableOptions {
+  /** Significant digits of numbers that are not integers (default 4). */
+  digits?: number;
+  caption?: string;
+}
+
 type Writer = (out: { data: MimeBundle; metadata: object; transient?: { display_id?: string } }, update: boolean) => void;
 
 let jupyterModule: { lastWriteDisplayData: Writer | null } | null | undefined;
@@ -104,10 +121,13 @@ const plotlyLoader = `function coursePlotly() {
  * JupyterLab without the extension) and a text summary.
  */
 export function plotBundle(figure: PlotlyFigure, options: { divId: string }): MimeBundle {
+  checkObject("plot", "figure", figure, "a Plotly figure { data: [traces], layout } (chart() builds one)");
   if (!Array.isArray(figure.data)) throw new Error(`plot: figure.data must be an array of traces; got ${typeof figure.data}`);
   const height = Number(figure.layout?.height ?? 420);
   if (!Number.isFinite(height) || height <= 0) throw new Error(`plot: layout.height must be a positive number of pixels; got ${shown(figure.layout?.height)}`);
-  const spec = { data: figure.data, layout: figure.layout ?? {}, config: { responsive: true, ...figure.config } };
+  // Figures built by hand (a heatmap of categories) get the room for labels that chart() gives.
+  const { layout } = roomForLabels(figure);
+  const spec = { data: figure.data, layout: layout ?? {}, config: { responsive: true, ...figure.config } };
   const draw = `<div id="${options.divId}" style="width:100%;height:${height}px"></div>
 <script type="text/javascript">(function () {
   var spec = ${scriptJson(spec)};
@@ -130,6 +150,45 @@ export function plotBundle(figure: PlotlyFigure, options: { divId: string }): Mi
     "text/html": draw,
     "text/plain": `<Plotly figure${titleText ? ` "${titleText}"` : ""}: ${figure.data.length} trace(s)>`,
   };
+}
+
+/** Pixels between a category axis' tick labels and its title. */
+export const CATEGORY_TITLE_STANDOFF = 12;
+
+/**
+ * A figure whose category axes leave room for their labels. Plotly turns long tick labels
+ * sideways and, unless the axis has automargin, draws them over the axis title, as the
+ * method names of lesson 01 were. Every axis that shows strings (or is typed "category") gets
+ * `automargin` and a standoff for its title, unless the figure already sets them. Returns a new
+ * figure; the one given is left as it is.
+ */
+export function roomForLabels(figure: PlotlyFigure): PlotlyFigure {
+  const layout: Record<string, unknown> = { ...figure.layout };
+  const categorical = new Set<string>();
+  for (const trace of figure.data as Record<string, unknown>[]) {
+    if (trace === null || typeof trace !== "object") continue;
+    for (const letter of ["x", "y"]) {
+      const values = trace[letter];
+      if (!Array.isArray(values) || !values.some((v) => typeof v === "string")) continue;
+      // A trace on a second axis ("x2") is drawn on layout.xaxis2.
+      const axis = typeof trace[`${letter}axis`] === "string" ? (trace[`${letter}axis`] as string) : letter;
+      categorical.add(`${letter}axis${axis.slice(1)}`);
+    }
+  }
+  for (const [key, value] of Object.entries(layout)) {
+    if (/^[xy]axis\d*$/.test(key) && (value as { type?: unknown } | null)?.type === "category") categorical.add(key);
+  }
+  if (categorical.size === 0) return figure;
+  for (const key of categorical) {
+    const axis = { ...(layout[key] as Record<string, unknown> | undefined) };
+    const title = typeof axis.title === "string" ? { text: axis.title } : (axis.title as Record<string, unknown> | undefined);
+    layout[key] = {
+      ...axis,
+      automargin: axis.automargin ?? true,
+      ...(title ? { title: { ...title, standoff: title.standoff ?? CATEGORY_TITLE_STANDOFF } } : {}),
+    };
+  }
+  return { ...figure, layout };
 }
 
 /** Shows a Plotly figure: `plot({ data: [{ x, y, type: "scatter" }], layout: { title: { text: "Loss" } } })`. */
@@ -170,12 +229,41 @@ export function livePlot(options: { minIntervalMs?: number } = {}): LivePlot {
   };
 }
 
-function rowsOf(df: TableLike): unknown[][] {
-  checkObject("table", "the table", df, "{ columns, values } (a danfo DataFrame, say)");
+/**
+ * Columns and rows of records: the union of their keys in first-seen order, a key a record lacks
+ * left blank. A value prints as it would in a danfojs DataFrame of the same records (null as
+ * "null", booleans as true/false), so a lesson prints the same either way.
+ */
+function fromRecords(records: readonly unknown[]): { columns: string[]; rows: unknown[][]; index?: undefined } {
+  const columns: string[] = [];
+  const seen = new Set<string>();
+  for (const [i, record] of records.entries()) {
+    checkObject("table", `rows[${i}]`, record, "a record such as { model: \"tiny\", loss: 2.1 }");
+    for (const key of Object.keys(record as object)) {
+      if (!seen.has(key)) {
+        seen.add(key);
+        columns.push(key);
+      }
+    }
+  }
+  if (columns.length === 0) throw new Error(`table: rows must be a non-empty array of records with at least one key (the columns); got ${shown(records)}`);
+  const rows = records.map((record) => columns.map((c) => (Object.prototype.hasOwnProperty.call(record, c) ? (record as Record<string, unknown>)[c] : "")));
+  return { columns, rows };
+}
+
+function rowsOf(input: TableInput<unknown>): { columns: string[]; rows: unknown[][]; index?: (string | number)[] } {
+  if (Array.isArray(input)) return fromRecords(input);
+  checkObject("table", "the table", input, "an array of records or { columns, values } (a danfo DataFrame, say)");
+  const df = input as TableLike;
   const values = df.values;
+  if (!Array.isArray(df.columns) || df.columns.length === 0) throw new Error(`table: columns must be a non-empty array of column names; got ${shown(df.columns)}`);
   if (!Array.isArray(values)) throw new Error(`table: values must be an array of rows; got ${shown(values)}`);
   // A one-column frame or a Series gives a flat array.
-  return values.map((row) => (Array.isArray(row) ? row : [row]));
+  const rows = values.map((row) => (Array.isArray(row) ? row : [row]));
+  if (df.index !== undefined && !(Array.isArray(df.index) && df.index.length === rows.length)) {
+    throw new Error(`table: index must be an array of one label per row (${rows.length}); got ${shown(df.index)}`);
+  }
+  return { columns: df.columns, rows, index: df.index };
 }
 
 function formatCell(value: unknown, digits: number): string {
@@ -183,17 +271,19 @@ function formatCell(value: unknown, digits: number): string {
   return String(value);
 }
 
-/** A DataFrame as HTML (rendered in notebooks) and aligned text. */
-export function tableBundle(df: TableLike, options: { digits?: number; caption?: string } = {}): MimeBundle {
+/** Records or a DataFrame as HTML (rendered in notebooks) and aligned text. */
+export function tableBundle(input: TableLike, options?: TableOptions): MimeBundle;
+export function tableBundle<T extends Row<T>>(input: readonly T[], options?: TableOptions): MimeBundle;
+export function tableBundle<T extends Row<T>>(input: TableInput<T>, options: TableOptions = {}): MimeBundle {
   const digits = options.digits ?? 4;
   if (!(Number.isInteger(digits) && digits >= 1 && digits <= 21)) throw new Error(`table: digits must be an integer from 1 to 21 (significant digits); got ${shown(digits)}`);
-  const rows = rowsOf(df);
+  const { columns, rows, index: given } = rowsOf(input);
   for (const [i, row] of rows.entries()) {
-    if (row.length !== df.columns.length) {
-      throw new Error(`table: row ${i} has ${row.length} values but there are ${df.columns.length} columns (${df.columns.join(", ")})`);
+    if (row.length !== columns.length) {
+      throw new Error(`table: row ${i} has ${row.length} values but there are ${columns.length} columns (${columns.join(", ")})`);
     }
   }
-  const index = df.index ?? rows.map((_, i) => i);
+  const index = given ?? rows.map((_, i) => i);
   // danfojs numbers rows 0, 1, 2, … by default: a column that says nothing, so it is left out.
   const showIndex = !index.every((v, i) => v === i);
   const cells = rows.map((row) => row.map((v) => formatCell(v, digits)));
@@ -201,20 +291,25 @@ export function tableBundle(df: TableLike, options: { digits?: number; caption?:
   const html = [
     `<table class="dataframe course-table">`,
     options.caption ? `<caption>${escapeHtml(options.caption)}</caption>` : "",
-    `<thead><tr>${showIndex ? "<th></th>" : ""}${df.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join("")}</tr></thead>`,
+    `<thead><tr>${showIndex ? "<th></th>" : ""}${columns.map((c) => `<th>${escapeHtml(c)}</th>`).join("")}</tr></thead>`,
     `<tbody>`,
     ...cells.map((row, i) => `<tr>${head(i)}${row.map((v) => `<td>${escapeHtml(v)}</td>`).join("")}</tr>`),
     `</tbody></table>`,
   ].join("\n");
-  const grid = [[...(showIndex ? [""] : []), ...df.columns], ...cells.map((row, i) => [...(showIndex ? [String(index[i])] : []), ...row])];
+  const grid = [[...(showIndex ? [""] : []), ...columns], ...cells.map((row, i) => [...(showIndex ? [String(index[i])] : []), ...row])];
   const widths = grid[0].map((_, j) => Math.max(...grid.map((r) => r[j].length)));
   const text = grid.map((r) => r.map((v, j) => v.padStart(widths[j])).join("  ")).join("\n");
   return { "text/html": html, "text/plain": options.caption ? `${options.caption}\n${text}` : text };
 }
 
-/** Shows a danfojs DataFrame as a table. */
-export function table(df: TableLike, options: { digits?: number; caption?: string } = {}): void {
-  displayBundle(tableBundle(df, options));
+/**
+ * Shows rows as a table: `table([{ model: "tiny", loss: 2.31 }, { model: "small", loss: 2.05 }], { digits: 3 })`.
+ * Takes an array of records (columns: their keys, in first-seen order) or a danfojs DataFrame.
+ */
+export function table(input: TableLike, options?: TableOptions): void;
+export function table<T extends Row<T>>(input: readonly T[], options?: TableOptions): void;
+export function table<T extends Row<T>>(input: TableInput<T>, options: TableOptions = {}): void {
+  displayBundle(tableBundle(input as TableLike, options));
 }
 
 export interface ProgressState {

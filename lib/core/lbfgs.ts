@@ -6,7 +6,7 @@
 // allocates nothing after setup. Stopping rules and defaults follow scipy's L-BFGS-B (m = 10,
 // pgtol = 1e-5, factr·eps ≈ 2.2e-9, at most 20 evaluations per line search, 15,000 iterations),
 // the optimiser Hoffmann et al. and most replications used.
-import { shown } from "./checks";
+import { checkNumber, checkObject, checkPositiveInteger, checkThat } from "./checks";
 
 /** Writes ∇f(x) into `grad` and returns f(x). May return a non-finite value outside its domain. */
 export type Objective = (x: Float64Array, grad: Float64Array) => number;
@@ -47,26 +47,22 @@ const C2 = 0.9;
  */
 export function checkLbfgsOptions(fn: string, options: LbfgsOptions | undefined, prefix = ""): void {
   if (options === undefined) return;
-  if (options === null || typeof options !== "object") throw new Error(`${fn}: ${prefix || "options"} must be an object of L-BFGS options; got ${shown(options)}`);
+  checkObject(fn, prefix ? prefix.slice(0, -1) : "options", options, "an object of L-BFGS options");
   const { memory, maxIterations, gradientTolerance, relativeTolerance, maxLineSearchEvaluations } = options;
-  if (memory !== undefined && !(Number.isInteger(memory) && memory >= 1)) throw new Error(`${fn}: ${prefix}memory = ${shown(memory)} must be a positive integer`);
-  if (maxIterations !== undefined && !(maxIterations >= 0 && (Number.isInteger(maxIterations) || maxIterations === Infinity))) {
-    throw new Error(`${fn}: ${prefix}maxIterations = ${shown(maxIterations)} must be ≥ 0 (an integer, or Infinity for no cap)`);
+  if (memory !== undefined) checkPositiveInteger(fn, `${prefix}memory`, memory);
+  if (maxIterations !== undefined) {
+    checkThat(maxIterations >= 0 && (Number.isInteger(maxIterations) || maxIterations === Infinity), fn, `${prefix}maxIterations`, maxIterations,
+      "an integer ≥ 0, or Infinity for no cap");
   }
-  if (maxLineSearchEvaluations !== undefined && !(Number.isInteger(maxLineSearchEvaluations) && maxLineSearchEvaluations >= 1)) {
-    throw new Error(`${fn}: ${prefix}maxLineSearchEvaluations = ${shown(maxLineSearchEvaluations)} must be a positive integer`);
-  }
-  for (const [name, value] of [["gradientTolerance", gradientTolerance], ["relativeTolerance", relativeTolerance]] as const) {
-    if (value !== undefined && !(typeof value === "number" && Number.isFinite(value) && value >= 0)) {
-      throw new Error(`${fn}: ${prefix}${name} = ${shown(value)} must be a finite number ≥ 0`);
-    }
-  }
+  if (maxLineSearchEvaluations !== undefined) checkPositiveInteger(fn, `${prefix}maxLineSearchEvaluations`, maxLineSearchEvaluations);
+  if (gradientTolerance !== undefined) checkNumber(fn, `${prefix}gradientTolerance`, gradientTolerance, 0);
+  if (relativeTolerance !== undefined) checkNumber(fn, `${prefix}relativeTolerance`, relativeTolerance, 0);
 }
 
 /** Minimises `f` from `x0`. Throws if f or its gradient is not finite at x0. */
 export function minimizeLbfgs(f: Objective, x0: ArrayLike<number>, options: LbfgsOptions = {}): LbfgsResult {
-  if (typeof f !== "function") throw new Error(`minimizeLbfgs: f must be a function (x, grad) => f(x); got ${shown(f)}`);
-  if (x0 == null || typeof x0.length !== "number") throw new Error(`minimizeLbfgs: x0 must be an array of numbers; got ${shown(x0)}`);
+  checkThat(typeof f === "function", "minimizeLbfgs", "f", f, "a function (x, grad) => f(x)");
+  checkThat(x0 != null && typeof x0.length === "number", "minimizeLbfgs", "x0", x0, "an array of numbers");
   checkLbfgsOptions("minimizeLbfgs", options);
   const m = options.memory ?? 10;
   const maxIterations = options.maxIterations ?? 15_000;

@@ -7,6 +7,7 @@ import { cpus, totalmem } from "node:os";
 import { inKernel } from "./display";
 import { resolvePackageFile } from "./paths";
 import { courseScale } from "./scale";
+import { checkPositiveInteger } from "./checks";
 
 export function packageVersion(name: string): string {
   try {
@@ -59,8 +60,8 @@ export interface MatmulMeasurement {
  * returns the median of `repeats` batches.
  */
 export async function measureMatmul(size: number, repeats = 5): Promise<MatmulMeasurement> {
-  if (!Number.isInteger(size) || size < 1) throw new Error(`measureMatmul: size must be a positive integer; got ${size}`);
-  if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`measureMatmul: repeats must be a positive integer; got ${repeats}`);
+  checkPositiveInteger("measureMatmul", "size", size);
+  checkPositiveInteger("measureMatmul", "repeats", repeats);
   checkMemory("measureMatmul", `three ${size} × ${size} matrices`, 3 * 4 * size * size);
   const a = tf.randomUniform([size, size], -1, 1, "float32", 1);
   const b = tf.randomUniform([size, size], -1, 1, "float32", 2);

@@ -6,7 +6,7 @@
 //   fitPowerLaw:        y = a·x^(−α)        a straight line in log-log space, fitted in closed form
 //   fitOffsetPowerLaw:  y = E + a·x^(−α)    the same with an irreducible floor E, fitted robustly
 // (L-BFGS, which the fits share, is lib/core/lbfgs.ts.)
-import { checkAllFinite, checkDistinct, checkObjectiveArguments, checkPositive, checkSeries, shown } from "./checks";
+import { checkAllFinite, checkDistinct, checkInteger, checkLevel, checkNonEmpty, checkNumber, checkObjectiveArguments, checkPositive, checkPositiveInteger, checkProbability, checkSameLength, checkSeries, checkThat, refuse, shown } from "./checks";
 import { checkLbfgsOptions, minimizeLbfgs, type LbfgsOptions } from "./lbfgs";
 
 // ---------------------------------------------------------------------------------------------
@@ -68,24 +68,15 @@ export interface OffsetPowerLawOptions {
  */
 export function fitOffsetPowerLaw(x: ArrayLike<number>, y: ArrayLike<number>, options: OffsetPowerLawOptions = {}): OffsetPowerLawFit {
   const fn = "fitOffsetPowerLaw";
-  checkSeries(fn, x, y, ["E", "a", "alpha"]);
-  checkDistinct(fn, "x", x, 3);
+  checkOffsetFitInputs(fn, x, y, options);
   const delta = options.delta ?? 1e-3;
-  checkPositive(fn, "delta", delta);
-  checkLbfgsOptions(fn, options.lbfgs, "lbfgs.");
   const n = x.length;
   const logX = Float64Array.from({ length: n }, (_, i) => Math.log(x[i]));
   const logY = Float64Array.from({ length: n }, (_, i) => Math.log(y[i]));
 
   let starts: number[][];
   if (options.starts) {
-    starts = options.starts.map((s, i) => {
-      checkPositive(fn, `starts[${i}].E`, s.E);
-      checkPositive(fn, `starts[${i}].a`, s.a);
-      if (!Number.isFinite(s.alpha)) throw new Error(`${fn}: starts[${i}].alpha = ${s.alpha} must be finite`);
-      return [Math.log(s.a), Math.log(s.E), s.alpha];
-    });
-    if (starts.length === 0) throw new Error(`${fn}: options.starts is empty; give at least one start or omit it`);
+    starts = options.starts.map((s) => [Math.log(s.a), Math.log(s.E), s.alpha]);
   } else {
     let minY = Infinity, meanLogX = 0, meanLogY = 0;
     for (let i = 0; i < n; i++) { minY = Math.min(minY, y[i]); meanLogX += logX[i] / n; meanLogY += logY[i] / n; }
@@ -97,7 +88,7 @@ export function fitOffsetPowerLaw(x: ArrayLike<number>, y: ArrayLike<number>, op
     }
   }
 
-  const objective = (theta: Float64Array, grad: Float64Array) => offsetPowerLawObjective(logX, logY, theta, grad, delta);
+  const objective = (theta: Float64Array, grad: Float64Array) => offsetObjectiveAt(logX, logY, theta, grad, delta);
 
   let best: { f: number; theta: Float64Array } | null = null;
   for (const start of starts) {
@@ -108,6 +99,21 @@ export function fitOffsetPowerLaw(x: ArrayLike<number>, y: ArrayLike<number>, op
   return { E: Math.exp(e), a: Math.exp(la), alpha, loss: best!.f };
 }
 
+/** The checks at fitOffsetPowerLaw's door: the series, δ, the L-BFGS options and the starts. */
+function checkOffsetFitInputs(fn: string, x: ArrayLike<number>, y: ArrayLike<number>, options: OffsetPowerLawOptions): void {
+  checkSeries(fn, x, y, ["E", "a", "alpha"]);
+  checkDistinct(fn, "x", x, 3);
+  checkPositive(fn, "delta", options.delta ?? 1e-3);
+  checkLbfgsOptions(fn, options.lbfgs, "lbfgs.");
+  if (options.starts === undefined) return;
+  options.starts.forEach((s, i) => {
+    checkPositive(fn, `starts[${i}].E`, s.E);
+    checkPositive(fn, `starts[${i}].a`, s.a);
+    checkNumber(fn, `starts[${i}].alpha`, s.alpha);
+  });
+  checkNonEmpty(fn, "options.starts", options.starts, "at least one start (or left out)");
+}
+
 /**
  * fitOffsetPowerLaw's objective Σ Huber_δ(LSE(log a − α·log x, log E) − log y) at
  * θ = [log a, log E, α]; writes the gradient into `grad`. As in chinchillaObjective, with
@@ -116,7 +122,12 @@ export function fitOffsetPowerLaw(x: ArrayLike<number>, y: ArrayLike<number>, op
  */
 export function offsetPowerLawObjective(logX: Float64Array, logY: Float64Array, theta: ArrayLike<number>, grad: Float64Array | null, delta = 1e-3): number {
   checkObjectiveArguments("offsetPowerLawObjective", ["log a", "log E", "alpha"], theta, grad, delta);
-  if (logX.length !== logY.length) throw new Error(`offsetPowerLawObjective: logX has ${logX.length} values but logY has ${logY.length}; they must have the same length`);
+  checkSameLength("offsetPowerLawObjective", "logX", logX, "logY", logY);
+  return offsetObjectiveAt(logX, logY, theta, grad, delta);
+}
+
+/** offsetPowerLawObjective without its checks: L-BFGS evaluates it many times on arguments the fit checked once. */
+function offsetObjectiveAt(logX: Float64Array, logY: Float64Array, theta: ArrayLike<number>, grad: Float64Array | null, delta: number): number {
   const la = theta[0], e = theta[1], alpha = theta[2];
   let f = 0, gla = 0, ge = 0, galpha = 0;
   for (let i = 0; i < logX.length; i++) {
@@ -147,35 +158,30 @@ export interface Interval {
   high: number;
 }
 
-/** Throws unless 0 < level < 1: the central coverage of an interval. */
-export function checkLevel(fn: string, level: number): void {
-  if (!(typeof level === "number" && level > 0 && level < 1)) throw new Error(`${fn}: level = ${shown(level)} must be between 0 and 1 (e.g. 0.9 for 5–95%)`);
-}
-
 /** An estimate with the central `level` of bootstrap values around it (e.g. 0.9: their 5th to 95th percentiles). */
 export function percentileInterval(estimate: number, values: readonly number[], level: number): Interval {
   const fn = "percentileInterval";
   checkLevel(fn, level);
-  if (values == null || typeof values.length !== "number") throw new Error(`${fn}: values must be an array of numbers; got ${shown(values)}`);
-  if (values.length === 0) throw new Error(`${fn}: no values to take percentiles of`);
-  for (let i = 0; i < values.length; i++) {
-    if (!(typeof values[i] === "number" && !Number.isNaN(values[i]))) throw new Error(`${fn}: values[${i}] = ${shown(values[i])} must be a number`);
-  }
+  checkNonEmpty(fn, "values", values, "a non-empty array of numbers");
+  for (let i = 0; i < values.length; i++) checkThat(typeof values[i] === "number" && !Number.isNaN(values[i]), fn, `values[${i}]`, values[i], "a number");
+  // Sorted here from checked values, so the two quantiles need not check them again.
   const sorted = values.slice().sort((x, y) => x - y);
-  return { estimate, low: quantile(sorted, (1 - level) / 2), high: quantile(sorted, (1 + level) / 2) };
+  return { estimate, low: quantileOfSorted(sorted, (1 - level) / 2), high: quantileOfSorted(sorted, (1 + level) / 2) };
 }
 
 /** The q-quantile of sorted values (ascending, no NaN), interpolating linearly between order statistics (numpy's default). */
 export function quantile(sorted: readonly number[], q: number): number {
-  if (sorted == null || typeof sorted.length !== "number") throw new Error(`quantile: sorted must be an array of numbers; got ${shown(sorted)}`);
-  if (sorted.length === 0) throw new Error("quantile: no values");
-  if (!(q >= 0 && q <= 1)) throw new Error(`quantile: q must be in [0, 1]; got ${shown(q)}`);
+  checkNonEmpty("quantile", "sorted", sorted, "a non-empty array of numbers");
+  checkProbability("quantile", "q", q);
   for (let i = 0; i < sorted.length; i++) {
-    if (!(typeof sorted[i] === "number" && !Number.isNaN(sorted[i]))) throw new Error(`quantile: sorted[${i}] = ${shown(sorted[i])} must be a number`);
-    if (i > 0 && sorted[i] < sorted[i - 1]) {
-      throw new Error(`quantile: the values must be sorted ascending; sorted[${i}] = ${shown(sorted[i])} < sorted[${i - 1}] = ${shown(sorted[i - 1])}`);
-    }
+    checkThat(typeof sorted[i] === "number" && !Number.isNaN(sorted[i]), "quantile", `sorted[${i}]`, sorted[i], "a number");
+    if (i > 0 && sorted[i] < sorted[i - 1]) refuse("quantile", `sorted[${i}]`, sorted[i], `≥ sorted[${i - 1}] = ${shown(sorted[i - 1])} (the values sorted ascending)`);
   }
+  return quantileOfSorted(sorted, q);
+}
+
+/** quantile without its checks, for values sorted and checked by the caller. */
+function quantileOfSorted(sorted: readonly number[], q: number): number {
   const position = q * (sorted.length - 1);
   const lo = Math.floor(position), hi = Math.ceil(position);
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (position - lo);
@@ -189,7 +195,7 @@ const T975 = [
 
 /** t such that P(|T| ≤ t) = 0.95 for Student's t with `df` degrees of freedom. */
 export function tQuantile95(df: number): number {
-  if (!(Number.isInteger(df) && df >= 1)) throw new Error(`tQuantile95: df must be a positive integer; got ${df}`);
+  checkPositiveInteger("tQuantile95", "df", df);
   if (df <= T975.length) return T975[df - 1];
   // Beyond the table, the Cornish–Fisher expansion around the normal quantile (error < 1e-4 for df > 30).
   const z = 1.959964;
@@ -206,9 +212,8 @@ export interface MeanInterval {
 /** The mean and its 95% t-interval; a single value has no interval (low = high = NaN). */
 export function meanInterval(values: readonly number[]): MeanInterval {
   const n = values.length;
-  if (n === 0) throw new Error("meanInterval: no values");
-  const bad = values.find((v) => !Number.isFinite(v));
-  if (bad !== undefined) throw new Error(`meanInterval: ${bad} among the values; expected finite numbers`);
+  checkNonEmpty("meanInterval", "values", values);
+  checkAllFinite("meanInterval", "values", values);
   const mean = values.reduce((a, b) => a + b, 0) / n;
   if (n === 1) return { mean, low: NaN, high: NaN, n };
   const sd = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1));
@@ -221,9 +226,8 @@ export function meanInterval(values: readonly number[]): MeanInterval {
  * coming up heads, i.e. of a pattern at least this one-sided if neither side were truly better.
  */
 export function signTestP(successes: number, trials: number): number {
-  if (!Number.isInteger(trials) || trials < 0 || !Number.isInteger(successes) || successes < 0 || successes > trials) {
-    throw new Error(`signTestP: needs integers 0 ≤ successes ≤ trials; got ${successes} of ${trials}`);
-  }
+  checkInteger("signTestP", "trials", trials, 0);
+  checkInteger("signTestP", "successes", successes, 0, trials);
   let p = 0, choose = 1; // C(trials, 0)
   for (let k = 0; k <= trials; k++) {
     if (k >= successes) p += choose;

@@ -1,12 +1,13 @@
 // A small seeded random generator: the same seed gives the same batches, initial weights
 // and samples on every backend, because nothing here depends on the backend.
+import { checkInteger, checkNumber, refuse } from "./checks";
 
 /** Mulberry32: 32-bit state, fast, good enough for sampling and initialisation. */
 export class Random {
   private state: number;
 
   constructor(seed: number) {
-    if (!Number.isFinite(seed)) throw new Error(`Random: seed must be a finite number; got ${seed}`);
+    checkNumber("Random", "seed", seed);
     this.state = (Math.floor(seed) ^ 0x9e3779b9) >>> 0;
   }
 
@@ -20,7 +21,8 @@ export class Random {
 
   /** Uniform integer in [0, n). */
   int(n: number): number {
-    if (!(n >= 1 && Number.isInteger(n))) throw new Error(`Random.int: n must be a positive integer (draws lie in [0, n)); got ${n}`);
+    // Called once per draw: the test stays inline, and only a failure builds the message.
+    if (!(n >= 1 && Number.isInteger(n))) refuse("Random.int", "n", n, "a positive integer (draws lie in [0, n))");
     return Math.floor(this.next() * n);
   }
 
@@ -33,8 +35,8 @@ export class Random {
 
   /** `n` draws from N(0, std²) as float32. */
   normals(n: number, std: number): Float32Array {
-    if (!(Number.isInteger(n) && n >= 0)) throw new Error(`Random.normals: n must be a non-negative integer; got ${n}`);
-    if (!(Number.isFinite(std) && std >= 0)) throw new Error(`Random.normals: std must be a finite number ≥ 0; got ${std}`);
+    checkInteger("Random.normals", "n", n, 0);
+    checkNumber("Random.normals", "std", std, 0);
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = this.normal() * std;
     return out;

@@ -1,9 +1,9 @@
-// Result files of the course's resumable studies (`npm run sweep`, `reuse-study`, `compose-study`):
-// one JSON line per finished run, rewritten whole after each. A run's id hashes everything that
-// decides its result — its settings, a fingerprint of the data it saw, the backend whose
-// arithmetic trained it, and the file format — so a rerun skips exactly the runs that would come
-// out the same, and a line made from other data, on another backend or by an older design of the
-// file never counts as finished.
+// Result files of the course's resumable studies (`npm run sweep`, `reuse-study`, `compose-study`;
+// their shared loop: lib/core/study.ts): one JSON line per finished run, rewritten whole after
+// each. A run's id hashes everything that decides its result — its settings, a fingerprint of the
+// data it saw, the backend whose arithmetic trained it, and the file format — so a rerun skips
+// exactly the runs that would come out the same, and a line made from other data, on another
+// backend or by an older design of the file never counts as finished.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 
@@ -95,7 +95,7 @@ export function readResults<T extends StampedResult>(path: string, required: rea
  * The backend a stored study is read with: that of its first line. Lessons read the runs a study
  * was stored with, whatever backend runs the lesson; lines trained on another backend are not used.
  */
-export function storedBackend(results: StampedResult[], fallback: string): string {
+export function storedBackend(results: readonly StampedResult[], fallback: string): string {
   return results[0]?.backend ?? fallback;
 }
 

@@ -9,6 +9,7 @@ import { parentPort, Worker, workerData } from "node:worker_threads";
 
 import { InterruptedError, onInterrupt } from "./interrupt";
 import { projectRoot } from "./paths";
+import { checkPositiveInteger } from "./checks";
 
 /** Backends that run on one thread in Node, where more threads add cores. */
 const SINGLE_THREADED = new Set(["wasm", "cpu"]);
@@ -96,7 +97,7 @@ export interface MapOptions<I, O> {
  * waits for the running ones, and rejects with that failure.
  */
 export async function mapInWorkers<I, O>(module: string, inputs: I[], jobs: number, options: MapOptions<I, O>): Promise<O[]> {
-  if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`mapInWorkers: jobs must be a positive integer; got ${jobs}`);
+  checkPositiveInteger("mapInWorkers", "jobs", jobs);
   const results: O[] = new Array(inputs.length);
   let next = 0;
   let finished = 0;

@@ -11,7 +11,7 @@
 // Plain TypeScript on row-major Float32Arrays, so that the memory reported is exactly the buffers
 // the code allocates. Arithmetic happens in JS numbers (float64); every buffer stores float32.
 
-import { checkPositiveInteger, describeValue, shown } from "../core/checks";
+import { checkPositiveInteger, checkThat, describeValue, refuse } from "../core/checks";
 import { MAX_BUFFER_ELEMENTS, MemoryTracker } from "./memory";
 
 export interface AttentionOptions {
@@ -82,7 +82,7 @@ export function checkMatrix(fn: string, name: string, array: Float32Array, shape
   if (array.length === want) {
     // One NaN would silently spread through its row's softmax and every output that reads it.
     const bad = array.findIndex((x) => !Number.isFinite(x));
-    if (bad >= 0) throw new Error(`${fn}: ${name}[${Math.floor(bad / cols)}, ${bad % cols}] is ${array[bad]}; attention needs finite inputs`);
+    if (bad >= 0) refuse(fn, `${name}[${Math.floor(bad / cols)}, ${bad % cols}]`, array[bad], "a finite number (attention needs finite inputs)");
     return;
   }
   const as = array.length % cols === 0 ? `[${array.length / cols}, ${cols}]` : `not a multiple of ${cols}`;
@@ -436,9 +436,7 @@ export function attentionMemoryAccesses(n: number, d: number, sramBytes: number,
   checkPositiveInteger(fn, "n", n);
   checkPositiveInteger(fn, "d", d);
   checkPositiveInteger(fn, "bytesPerElement", bytesPerElement);
-  if (!Number.isInteger(sramBytes) || sramBytes < bytesPerElement) {
-    throw new Error(`${fn}: sramBytes must be an integer of at least one element (${bytesPerElement} bytes); got ${shown(sramBytes)}`);
-  }
+  checkThat(Number.isInteger(sramBytes) && sramBytes >= bytesPerElement, fn, "sramBytes", sramBytes, `an integer of at least one element (${bytesPerElement} bytes)`);
   const sramElements = Math.floor(sramBytes / bytesPerElement);
   const blockCols = Math.ceil(sramElements / (4 * d));
   const blockRows = Math.min(blockCols, d);

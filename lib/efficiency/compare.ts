@@ -1,7 +1,7 @@
 // Standard attention against FlashAttention on the same random inputs: time, working memory
 // at its peak, and how far apart the outputs are. Shared by lesson 06 and bench:attention.
 import { Random } from "../core/random";
-import { checkPositiveInteger, shown } from "../core/checks";
+import { checkPositiveInteger } from "../core/checks";
 import { checkBufferSize, checkScoresSize, flashAttention, naiveAttention, type FlashAttentionOptions } from "./attention";
 import { maxAbsDifference } from "./precision";
 
@@ -34,7 +34,7 @@ export function randomAttentionInputs(n: number, d: number) {
 export function compareAttention(n: number, d: number, options: { causal?: boolean; runs?: number; blocks?: Pick<FlashAttentionOptions, "blockRows" | "blockCols"> } = {}): AttentionComparison {
   const fn = "compareAttention";
   const { causal = false, runs = 3, blocks = {} } = options;
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`${fn}: runs must be a positive integer; got ${shown(runs)}`);
+  checkPositiveInteger(fn, "runs", runs);
   checkShape(fn, n, d);
   checkScoresSize(fn, n, n, "choose a smaller n (standard attention holds two [n, n] matrices)");
   const { q, k, v } = randomAttentionInputs(n, d);

@@ -4,7 +4,7 @@
 // when the garbage collector decides; `free` marks the moment the algorithm no longer needs
 // the buffer, which is when a C or CUDA kernel would release it.
 
-import { shown } from "../core/checks";
+import { checkThat } from "../core/checks";
 
 /**
  * The largest scratch buffer a tracker hands out: 2^28 float32s, 1 GiB. The kernels refuse larger
@@ -21,11 +21,8 @@ export class MemoryTracker {
 
   /** A zeroed float32 scratch buffer of `length` elements (at most MAX_BUFFER_ELEMENTS), counted until `free`. */
   float32(length: number): Float32Array {
-    if (!Number.isInteger(length) || length < 0 || length > MAX_BUFFER_ELEMENTS) {
-      throw new Error(
-        `MemoryTracker.float32 (for ${this.owner}): length must be an integer in [0, ${MAX_BUFFER_ELEMENTS}] (1 GiB of float32s); got ${shown(length)}`,
-      );
-    }
+    checkThat(Number.isInteger(length) && length >= 0 && length <= MAX_BUFFER_ELEMENTS, `MemoryTracker.float32 (for ${this.owner})`, "length", length,
+      `an integer in [0, ${MAX_BUFFER_ELEMENTS}] (1 GiB of float32s)`);
     const array = new Float32Array(length);
     this.live.add(array);
     this.liveBytes += array.byteLength;

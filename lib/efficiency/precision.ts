@@ -3,7 +3,7 @@
 // to small gradients. The formats themselves, bit-exact, and loss scaling are the engine's
 // (lib/gpt/precision.ts); lib/efficiency/index.ts re-exports them for the lesson.
 import { checkAttentionInputs, checkBufferSize, checkMatrix, checkScoresSize, naiveAttention, type AttentionOptions } from "./attention";
-import { shown } from "../core/checks";
+import { checkPositiveInteger, checkThat, refuse, shown } from "../core/checks";
 import { checkFormat, roundToFloat16, roundToFormat, type HalfFormat } from "../gpt/precision";
 
 /** max_i |a_i − b_i| (NaN if any difference is NaN). */
@@ -28,9 +28,7 @@ export function maxAbsDifference(a: Float32Array, b: Float32Array): number {
  */
 export function matmulLowPrecision(a: Float32Array, b: Float32Array, m: number, k: number, n: number, format: HalfFormat): Float32Array {
   const fn = "matmulLowPrecision";
-  for (const [name, value] of [["m", m], ["k", k], ["n", n]] as const) {
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`${fn}: ${name} must be a positive integer; got ${shown(value)}`);
-  }
+  for (const [name, value] of [["m", m], ["k", k], ["n", n]] as const) checkPositiveInteger(fn, name, value);
   checkFormat(fn, format);
   checkMatrix(fn, "a", a, "[m, k]", m, k);
   checkMatrix(fn, "b", b, "[k, n]", k, n);
@@ -121,11 +119,11 @@ export interface GradientUnderflow {
  * is too large. With no non-zero gradient, every count is 0.
  */
 export function gradientUnderflow(gradients: Float32Array, scale: number): GradientUnderflow {
-  if (!(scale > 0) || !Number.isFinite(scale)) throw new Error(`gradientUnderflow: scale must be a finite number > 0; got ${shown(scale)}`);
+  checkThat(scale > 0 && Number.isFinite(scale), "gradientUnderflow", "scale", scale, "a finite number > 0");
   let nonZero = 0, flushedWithoutScaling = 0, flushedWithScaling = 0, maxRelativeErrorWithScaling = 0;
   for (let i = 0; i < gradients.length; i++) {
     const g = gradients[i];
-    if (!Number.isFinite(g)) throw new Error(`gradientUnderflow: gradients[${i}] is ${g}; expected finite gradients`);
+    if (!Number.isFinite(g)) refuse("gradientUnderflow", `gradients[${i}]`, g, "a finite number");
     if (g === 0) continue;
     nonZero++;
     if (roundToFloat16(g) === 0) flushedWithoutScaling++;
@@ -153,7 +151,7 @@ export function log2Histogram(values: Float32Array, lo: number, hi: number): { e
   const counts = new Array<number>(hi - lo + 1).fill(0);
   let zeros = 0;
   for (const [i, x] of values.entries()) {
-    if (!Number.isFinite(x)) throw new Error(`log2Histogram: value ${i} is ${x}; expected finite values`);
+    if (!Number.isFinite(x)) refuse("log2Histogram", `values[${i}]`, x, "a finite number");
     if (x === 0) { zeros++; continue; }
     counts[Math.min(Math.max(Math.floor(Math.log2(Math.abs(x))), lo), hi) - lo]++;
   }

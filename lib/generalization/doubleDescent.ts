@@ -3,7 +3,7 @@
 // Mei & Montanari 2019). Test error rises as p approaches the number of training points n,
 // where the fit must interpolate noisy labels with a barely invertible system, then falls again
 // as more features let it interpolate with a smaller norm. Float64 throughout.
-import { checkAllFinite, checkFloat64Count, shown } from "../core/checks";
+import { checkAllFinite, checkFloat64Count, checkNonEmpty, checkNumber, checkObject, checkPositiveInteger, checkThat } from "../core/checks";
 import { quantile, solveSpd } from "../core/numerics";
 import { Random } from "../core/random";
 
@@ -14,10 +14,19 @@ import { Random } from "../core/random";
  */
 export function ridgeWeights(phi: Float64Array, y: Float64Array, n: number, p: number, lambda: number): Float64Array {
   if (phi.length !== n * p || y.length !== n) throw new Error(`ridgeWeights: expected Φ of ${n}×${p} and ${n} targets; got ${phi.length} and ${y.length} values`);
-  if (!(lambda > 0) || !Number.isFinite(lambda)) throw new Error(`ridgeWeights: lambda must be positive and finite (use a tiny one for the minimum-norm limit); got ${shown(lambda)}`);
+  checkLambda("ridgeWeights", lambda);
   checkAllFinite("ridgeWeights", "Φ", phi);
   checkAllFinite("ridgeWeights", "y", y);
   checkFloat64Count("ridgeWeights", `the ${Math.min(n, p)}×${Math.min(n, p)} system`, Math.min(n, p) ** 2);
+  return ridgeUnchecked(phi, y, n, p, lambda);
+}
+
+function checkLambda(fn: string, lambda: number): void {
+  checkThat(lambda > 0 && Number.isFinite(lambda), fn, "lambda", lambda, "positive and finite (use a tiny one for the minimum-norm limit)");
+}
+
+/** ridgeWeights without its checks, for randomFeaturesTestError: its features and targets are finite by construction and its sizes were checked once. */
+function ridgeUnchecked(phi: Float64Array, y: Float64Array, n: number, p: number, lambda: number): Float64Array {
   if (p <= n) {
     const g = new Float64Array(p * p);
     const rhs = new Float64Array(p);
@@ -82,16 +91,21 @@ function features(x: Float64Array, rows: number, d: number, w: Float64Array, p: 
  * target is a fixed linear function of Gaussian inputs plus label noise on the training set.
  */
 export function randomFeaturesTestError(featureCounts: number[], o: DoubleDescentOptions): { p: number; trainMse: number; testMse: number }[] {
-  const fn = "randomFeaturesTestError";
-  if (o == null) throw new Error(`${fn}: options {nTrain, nTest, inputDim, noise, lambda, seed} are required; got ${o}`);
+  checkFeatureInputs("randomFeaturesTestError", featureCounts, o);
+  return testErrors(featureCounts, o);
+}
+
+/** The checks of randomFeaturesTestError: options, feature counts, and sizes that fit in memory (nTrain the largest to be used). */
+function checkFeatureInputs(fn: string, featureCounts: number[], o: Omit<DoubleDescentOptions, "seed">): void {
+  checkObject(fn, "options", o, "{nTrain, nTest, inputDim, noise, lambda, seed}");
   for (const [k, v] of Object.entries({ nTrain: o.nTrain, nTest: o.nTest, inputDim: o.inputDim })) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${fn}: ${k} must be a positive integer; got ${shown(v)}`);
+    checkPositiveInteger(fn, `${k}`, v);
   }
-  if (!(o.noise >= 0) || !Number.isFinite(o.noise)) throw new Error(`${fn}: noise must be a finite number ≥ 0; got ${shown(o.noise)}`);
-  if (!(o.lambda > 0) || !Number.isFinite(o.lambda)) throw new Error(`${fn}: lambda must be positive and finite (use a tiny one for the minimum-norm limit); got ${shown(o.lambda)}`);
-  if (featureCounts.length === 0) throw new Error(`${fn}: featureCounts is empty; give at least one number of features`);
+  checkNumber(fn, "noise", o.noise, 0);
+  checkLambda(fn, o.lambda);
+  checkNonEmpty(fn, "featureCounts", featureCounts, "at least one number of features");
   for (const p of featureCounts) {
-    if (!Number.isInteger(p) || p < 1) throw new Error(`${fn}: feature counts must be positive integers; got ${shown(p)}`);
+    checkThat(Number.isInteger(p) && p >= 1, fn, "feature counts", p, "positive integers");
   }
   const pLargest = Math.max(...featureCounts);
   for (const [what, count] of [
@@ -102,6 +116,10 @@ export function randomFeaturesTestError(featureCounts: number[], o: DoubleDescen
     [`the test features (nTest ${o.nTest} × ${pLargest} features)`, o.nTest * pLargest],
     [`the ridge system (${Math.min(o.nTrain, pLargest)}×${Math.min(o.nTrain, pLargest)})`, Math.min(o.nTrain, pLargest) ** 2],
   ] as const) checkFloat64Count(fn, what, count);
+}
+
+/** randomFeaturesTestError past its checks, for the curves: they check once, then run every seed. */
+function testErrors(featureCounts: number[], o: DoubleDescentOptions): { p: number; trainMse: number; testMse: number }[] {
   const r = new Random(o.seed);
   const d = o.inputDim;
   const teacher = Float64Array.from({ length: d }, () => r.normal() / Math.sqrt(d));
@@ -123,7 +141,7 @@ export function randomFeaturesTestError(featureCounts: number[], o: DoubleDescen
   return featureCounts.map((p) => {
     const w = wAll.subarray(0, p * d);
     const phiTrain = features(train.x, o.nTrain, d, w, p);
-    const beta = ridgeWeights(phiTrain, train.y, o.nTrain, p, o.lambda);
+    const beta = ridgeUnchecked(phiTrain, train.y, o.nTrain, p, o.lambda);
     const mse = (phi: Float64Array, y: Float64Array, rows: number) => {
       let sum = 0;
       for (let i = 0; i < rows; i++) {
@@ -158,15 +176,16 @@ function summarise(xs: number[], perSeed: { trainMse: number; testMse: number }[
 }
 
 function checkSeeds(fn: string, seeds: number, onSeed: unknown): void {
-  if (!Number.isInteger(seeds) || seeds < 1) throw new Error(`${fn}: seeds must be a positive integer; got ${shown(seeds)}`);
-  if (onSeed !== undefined && typeof onSeed !== "function") throw new Error(`${fn}: onSeed must be a function (done, total) or omitted; got ${shown(onSeed)}`);
+  checkPositiveInteger(fn, "seeds", seeds);
+  checkThat(onSeed === undefined || typeof onSeed === "function", fn, "onSeed", onSeed, "a function (done, total) or omitted");
 }
 
 /** Throws unless `counts` is a non-empty list of positive integers; `what` names it. */
 function checkCounts(fn: string, what: string, counts: number[]): void {
-  if (!Array.isArray(counts) || counts.length === 0) throw new Error(`${fn}: ${what} must be a non-empty array of positive integers; got ${shown(counts)}`);
+  checkThat(Array.isArray(counts), fn, what, counts, "a non-empty array of positive integers");
+  checkNonEmpty(fn, what, counts, "a non-empty array of positive integers");
   counts.forEach((v, i) => {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${fn}: ${what}[${i}] must be a positive integer; got ${shown(v)}`);
+    checkPositiveInteger(fn, `${what}[${i}]`, v);
   });
 }
 
@@ -179,8 +198,9 @@ export function randomFeaturesCurve(
 ): CurvePoint[] {
   checkSeeds("randomFeaturesCurve", seeds, onSeed);
   checkCounts("randomFeaturesCurve", "featureCounts", featureCounts);
+  checkFeatureInputs("randomFeaturesCurve", featureCounts, o);
   const perSeed = Array.from({ length: seeds }, (_, seed) => {
-    const errors = randomFeaturesTestError(featureCounts, { ...o, seed });
+    const errors = testErrors(featureCounts, { ...o, seed });
     onSeed?.(seed + 1, seeds);
     return errors;
   });
@@ -197,9 +217,11 @@ export function randomFeaturesSampleCurve(
 ): CurvePoint[] {
   checkSeeds("randomFeaturesSampleCurve", seeds, onSeed);
   checkCounts("randomFeaturesSampleCurve", "trainCounts", trainCounts);
-  if (!Number.isInteger(features) || features < 1) throw new Error(`randomFeaturesSampleCurve: features must be a positive integer; got ${shown(features)}`);
+  checkPositiveInteger("randomFeaturesSampleCurve", "features", features);
+  // The largest training set needs the most memory: checking it covers the others.
+  checkFeatureInputs("randomFeaturesSampleCurve", [features], { ...o, nTrain: Math.max(...trainCounts) });
   const perSeed = Array.from({ length: seeds }, (_, seed) => {
-    const errors = trainCounts.map((nTrain) => randomFeaturesTestError([features], { ...o, nTrain, seed })[0]);
+    const errors = trainCounts.map((nTrain) => testErrors([features], { ...o, nTrain, seed })[0]);
     onSeed?.(seed + 1, seeds);
     return errors;
   });

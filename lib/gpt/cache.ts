@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 
 import * as tf from "@tensorflow/tfjs";
 
@@ -81,8 +81,34 @@ export async function findStoredRun(
   checkName(name);
   const checkpoint = join(storedDir, fileName(name, await trainingKey(model, data, validateTrainConfig({ ...DEFAULT_TRAIN, ...config }))));
   if (!existsSync(checkpoint)) return null;
-  const meta = readTensorFile(checkpoint).header.meta as { result: TrainResult; provenance: Provenance };
-  return { checkpoint, result: meta.result, provenance: meta.provenance };
+  let meta: RunRecord;
+  try {
+    meta = runRecord(readTensorFile(checkpoint).header.meta);
+  } catch (err) {
+    throw damagedStoredRun("findStoredRun", checkpoint, err);
+  }
+  return { checkpoint, result: meta.result, provenance: meta.provenance! };
+}
+
+interface RunRecord {
+  result: TrainResult;
+  provenance?: Provenance;
+}
+
+/** A checkpoint's meta as trainCached wrote it, or an error saying what is missing. */
+function runRecord(meta: unknown): RunRecord {
+  const result = (meta as { result?: Partial<TrainResult> } | undefined)?.result;
+  if (!(Array.isArray(result?.steps) && Array.isArray(result?.evals))) {
+    throw new Error(`it holds no training record (meta.result with steps and evals); got meta ${shown(meta)}`);
+  }
+  return meta as RunRecord;
+}
+
+/** A committed run that cannot be read: a lesson must not silently train for an hour instead. */
+function damagedStoredRun(fn: string, checkpoint: string, err: unknown): Error {
+  const file = relative(projectRoot(), checkpoint);
+  return new Error(`${fn}: the stored run ${file} is damaged (${(err as Error).message}); restore it with \`git checkout -- ${file}\`, `
+    + "or delete it and store it again with the lesson's --precompute (see datasets/README.md)");
 }
 
 function provenance(): Provenance {
@@ -124,10 +150,20 @@ export async function trainCached(
   for (const [where, source] of places) {
     const checkpoint = join(where, file);
     if (!existsSync(checkpoint)) continue;
-    const cached = loadCheckpoint(checkpoint, model.config);
-    for (const [param, variable] of model.params) variable.assign(cached.model.params.get(param)!);
-    cached.model.dispose();
-    const meta = cached.meta as { result: TrainResult; provenance?: Provenance };
+    let cached: ReturnType<typeof loadCheckpoint> | undefined;
+    let meta: RunRecord;
+    try {
+      cached = loadCheckpoint(checkpoint, model.config);
+      meta = runRecord(cached.meta);
+    } catch (err) {
+      cached?.model.dispose();
+      if (source === "stored") throw damagedStoredRun("trainCached", checkpoint, err);
+      // This machine's cache is only a shortcut: a damaged entry is trained again and replaced.
+      console.log(`trainCached: ${relative(projectRoot(), checkpoint)} cannot be used (${(err as Error).message}); training the run again`);
+      continue;
+    }
+    for (const [param, variable] of model.params) variable.assign(cached!.model.params.get(param)!);
+    cached!.model.dispose();
     for (const s of meta.result.steps) callbacks.onStep?.(s);
     for (const e of meta.result.evals) callbacks.onEval?.(e);
     // Runs cached before threads were recorded trained on one.

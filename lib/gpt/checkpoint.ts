@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 
+import { shown } from "../core/checks";
 import { writeFileAtomic } from "../core/files";
 import { GPT, parameterSpecs, validateConfig, type GPTConfig } from "./model";
 
@@ -116,6 +117,10 @@ export function loadCheckpoint(path: string, expected?: GPTConfig): { model: GPT
     const diff = configDifferences(config, expected);
     if (diff.length) throw new Error(`loadCheckpoint: ${path} holds a model of another shape: ${diff.join("; ")}`);
   }
+  const step = file.header.step ?? 0;
+  if (!(Number.isInteger(step) && (step as number) >= 0)) throw new Error(`loadCheckpoint: ${path}: header.step must be a whole number of steps ≥ 0; got ${shown(step)}`);
+  const meta = file.header.meta ?? {};
+  if (typeof meta !== "object" || meta === null || Array.isArray(meta)) throw new Error(`loadCheckpoint: ${path}: header.meta must be an object; got ${shown(meta)}`);
   const weights = new Map([...file.tensors].map(([name, t]) => [name, t.values]));
-  return { model: GPT.fromWeights(config, weights), step: Number(file.header.step ?? 0), meta: (file.header.meta ?? {}) as Record<string, unknown> };
+  return { model: GPT.fromWeights(config, weights), step: step as number, meta: meta as Record<string, unknown> };
 }

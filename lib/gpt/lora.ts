@@ -3,7 +3,7 @@
 // adapted model is exactly the pretrained one; r(in + out) numbers per layer replace in·out.
 import * as tf from "@tensorflow/tfjs";
 
-import { shown } from "../core/checks";
+import { checkThat, shown } from "../core/checks";
 import { Random } from "../core/random";
 import { GPT, parameterSpecs, type Adapters } from "./model";
 import { matMul2d } from "./ops";
@@ -66,9 +66,7 @@ export class LoRA implements Adapters {
     for (const name of names) {
       const [nIn, nOut] = model.params.get(name)!.shape;
       const r = config.rank;
-      if (!Number.isInteger(r) || r < 1 || r > Math.min(nIn, nOut)) {
-        throw new Error(`LoRA: rank must be an integer in [1, ${Math.min(nIn, nOut)}] for ${name} ([${nIn}, ${nOut}]); got ${r}`);
-      }
+      checkThat(Number.isInteger(r) && r >= 1 && r <= Math.min(nIn, nOut), "LoRA", "rank", r, `an integer in [1, ${Math.min(nIn, nOut)}] for ${name} ([${nIn}, ${nOut}])`);
       const alpha = config.alpha ?? r;
       if (!(alpha > 0)) throw new Error(`LoRA: alpha must be positive; got ${alpha}`);
       const a = tf.tidy(() => tf.variable(tf.tensor2d(random.normals(nIn * r, 1 / Math.sqrt(nIn)), [nIn, r]), true));

@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Random } from "../core/random";
 import { castHalf, type HalfFormat } from "./precision";
 import { crossEntropy, embed, gelu, layerNorm, linear, matMul2d } from "./ops";
-import { checkIds, checkPositiveInteger, shown } from "../core/checks";
+import { checkIds, checkObject, checkPositiveInteger, checkRules, rulesFor, type ConfigRule } from "../core/checks";
 import { checkMemory } from "../core/machine";
 
 export interface GPTConfig {
@@ -32,21 +32,27 @@ export const BABY_GPT: Omit<GPTConfig, "vocabSize"> = {
   blockSize: 64, nLayer: 4, nHead: 4, nEmbd: 128, dropout: 0, bias: true, tieWeights: true,
 };
 
-export function validateConfig(config: GPTConfig): GPTConfig {
-  if (typeof config !== "object" || config === null) throw new Error(`GPTConfig must be an object { vocabSize, blockSize, nLayer, nHead, nEmbd, ... }; got ${shown(config)}`);
-  const positiveInts: (keyof GPTConfig)[] = ["vocabSize", "blockSize", "nLayer", "nHead", "nEmbd"];
-  for (const key of positiveInts) {
-    const v = config[key];
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
-      throw new Error(`GPTConfig.${key} must be a positive integer; got ${shown(v)}`);
-    }
-  }
-  if (config.nEmbd % config.nHead !== 0) {
-    throw new Error(`GPTConfig.nEmbd (${config.nEmbd}) must be divisible by nHead (${config.nHead})`);
-  }
-  if (!(config.dropout >= 0 && config.dropout < 1)) throw new Error(`GPTConfig.dropout must be in [0, 1); got ${config.dropout}`);
-  if (typeof config.bias !== "boolean") throw new Error(`GPTConfig.bias must be true or false; got ${shown(config.bias)}`);
-  if (typeof config.tieWeights !== "boolean") throw new Error(`GPTConfig.tieWeights must be true or false; got ${shown(config.tieWeights)}`);
+const rule = rulesFor<GPTConfig>();
+const positiveInteger = (v: number) => Number.isInteger(v) && v >= 1;
+const isBoolean = (v: boolean) => typeof v === "boolean";
+
+/** The rules of a GPTConfig, one row per field, in the order they are checked. */
+const CONFIG_RULES: readonly ConfigRule<GPTConfig>[] = [
+  rule("vocabSize", positiveInteger, "a positive integer"),
+  rule("blockSize", positiveInteger, "a positive integer"),
+  rule("nLayer", positiveInteger, "a positive integer"),
+  rule("nHead", positiveInteger, "a positive integer"),
+  rule("nEmbd", positiveInteger, "a positive integer"),
+  rule("nEmbd", (v, c) => v % c.nHead === 0, (c) => `divisible by nHead (${c.nHead})`),
+  rule("dropout", (v) => v >= 0 && v < 1, "in [0, 1)"),
+  rule("bias", isBoolean, "true or false"),
+  rule("tieWeights", isBoolean, "true or false"),
+];
+
+/** `config` if every field passes its rule in CONFIG_RULES; otherwise an error naming `fn`, the field and its value. */
+export function validateConfig(config: GPTConfig, fn = "validateConfig"): GPTConfig {
+  checkObject(fn, "config", config, "an object { vocabSize, blockSize, nLayer, nHead, nEmbd, ... }");
+  checkRules(fn, "config.", config, CONFIG_RULES);
   return config;
 }
 
@@ -60,7 +66,12 @@ export interface ParamSpec {
 
 /** Every parameter with its shape and initialisation, in a fixed order (the checkpoint order). */
 export function parameterSpecs(config: GPTConfig): ParamSpec[] {
-  const { vocabSize: V, blockSize: T, nLayer: L, nEmbd: C, bias } = validateConfig(config);
+  return specsOf(validateConfig(config, "parameterSpecs"));
+}
+
+/** parameterSpecs without its checks, for callers that validated the config once (GPT.create calls it twice). */
+function specsOf(config: GPTConfig): ParamSpec[] {
+  const { vocabSize: V, blockSize: T, nLayer: L, nEmbd: C, bias } = config;
   const normal = (std: number) => ({ kind: "normal" as const, std });
   const zeros = { kind: "zeros" as const };
   const ones = { kind: "ones" as const };
@@ -103,15 +114,20 @@ function variableFrom(values: Float32Array, shape: number[]): tf.Variable {
 
 /** Parameter counts: all of them, and without the token and position embeddings (Kaplan et al.'s N). */
 export function countParameters(config: GPTConfig): { total: number; nonEmbedding: number } {
-  const specs = parameterSpecs(config);
+  return countOf(validateConfig(config, "countParameters"));
+}
+
+/** countParameters without its checks. */
+function countOf(config: GPTConfig): { total: number; nonEmbedding: number } {
+  const specs = specsOf(config);
   const total = specs.reduce((s, p) => s + size(p.shape), 0);
   const embeddings = specs.filter((p) => p.name === "wte" || p.name === "wpe").reduce((s, p) => s + size(p.shape), 0);
   return { total, nonEmbedding: total - embeddings };
 }
 
-/** Bytes of a model's fp32 weights, and again while they are drawn (a host copy beside the backend's). */
+/** Bytes of a model's fp32 weights, and again while they are drawn (a host copy beside the backend's); the config is checked. */
 function weightBytes(config: GPTConfig): number {
-  return 2 * 4 * countParameters(config).total;
+  return 2 * 4 * countOf(config).total;
 }
 
 /**
@@ -169,6 +185,7 @@ export class GPT {
   readonly config: GPTConfig;
   readonly params: Map<string, tf.Variable>;
   private readonly masks = new Map<number, tf.Tensor2D>();
+  private disposed = false;
 
   private constructor(config: GPTConfig, params: Map<string, tf.Variable>) {
     this.config = config;
@@ -178,10 +195,11 @@ export class GPT {
   /** A freshly initialised model; the same seed gives the same weights on every backend. */
   static create(config: GPTConfig, seed = 1337): GPT {
     // Before drawing a single weight: a size that cannot fit fails now, not minutes into allocation.
-    checkMemory("GPT.create", `a model of ${countParameters(validateConfig(config)).total.toLocaleString("en")} parameters`, weightBytes(config));
+    // Checked once here; the counts and specs below read it unchecked.
+    checkMemory("GPT.create", `a model of ${countOf(validateConfig(config, "GPT.create")).total.toLocaleString("en")} parameters`, weightBytes(config));
     const random = new Random(seed);
     const params = new Map<string, tf.Variable>();
-    for (const spec of parameterSpecs(config)) {
+    for (const spec of specsOf(config)) {
       const n = size(spec.shape);
       const values = spec.init.kind === "normal" ? random.normals(n, spec.init.std) : new Float32Array(n).fill(spec.init.kind === "ones" ? 1 : 0);
       params.set(spec.name, variableFrom(values, spec.shape));
@@ -192,7 +210,7 @@ export class GPT {
   /** Builds a model around existing weights (checkpoints); shapes must match the config. */
   static fromWeights(config: GPTConfig, weights: Map<string, Float32Array>): GPT {
     const params = new Map<string, tf.Variable>();
-    for (const spec of parameterSpecs(config)) {
+    for (const spec of specsOf(validateConfig(config, "GPT.fromWeights"))) {
       const values = weights.get(spec.name);
       if (!values) throw new Error(`GPT.fromWeights: missing parameter ${spec.name} (shape [${spec.shape}])`);
       if (values.length !== size(spec.shape)) {
@@ -227,10 +245,19 @@ export class GPT {
     return mask;
   }
 
+  /**
+   * Refuses a model whose weights were freed by dispose(): tfjs would fail deep inside an op
+   * ("Cannot read properties of undefined") without saying which model or why.
+   */
+  checkUsable(fn: string): void {
+    if (this.disposed) throw new Error(`${fn}: the model was disposed (its weights are freed); create or load it again (GPT.create, loadCheckpoint)`);
+  }
+
   /** Checks ids and shape at the door, with the numbers in the message. */
   private checkInput(ids: Int32Array, batchSize: number, T: number): void {
+    this.checkUsable("GPT.forward");
     const { blockSize, vocabSize } = this.config;
-    if (!Number.isInteger(T) || T < 1) throw new Error(`GPT.forward: sequence length must be a positive integer; got ${T}`);
+    checkPositiveInteger("GPT.forward", "sequence length", T);
     checkPositiveInteger("GPT.forward", "batchSize", batchSize);
     checkIds("GPT.forward", "ids", ids); // a Float32Array would be cut to integers without a word
     if (T > blockSize) throw new Error(`GPT.forward: cannot forward a sequence of length ${T}; blockSize is only ${blockSize}`);
@@ -318,6 +345,7 @@ export class GPT {
 
   /** A copy of the current weights as plain arrays, in parameterSpecs order (read asynchronously, as webgpu requires). */
   async weights(): Promise<Map<string, Float32Array>> {
+    this.checkUsable("GPT.weights");
     const names = [...this.params.keys()];
     const values = await Promise.all(names.map((name) => this.params.get(name)!.data() as Promise<Float32Array>));
     // The cpu backend hands out its own arrays; a caller may change what it gets.
@@ -325,6 +353,7 @@ export class GPT {
   }
 
   dispose(): void {
+    this.disposed = true;
     for (const v of this.params.values()) v.dispose();
     for (const m of this.masks.values()) m.dispose();
     this.masks.clear();

@@ -17,7 +17,7 @@
 // weights stay in float32; loss scaling (LossScaler) keeps small fp16 gradients from flushing
 // to zero. What is lost to rounding, underflow and overflow is then lost here too.
 import * as tf from "@tensorflow/tfjs";
-import { describeValue, shown } from "../core/checks";
+import { checkInteger, checkPositiveInteger, describeValue, shown } from "../core/checks";
 import { sumTensors } from "./ops";
 
 export type HalfFormat = "fp16" | "bf16";
@@ -120,7 +120,7 @@ export function checkFormat(fn: string, format: string): void {
 }
 
 function checkBits16(fn: string, bits: number): void {
-  if (!Number.isInteger(bits) || bits < 0 || bits > 0xffff) throw new Error(`${fn}: bits must be an integer in [0, 65535]; got ${shown(bits)}`);
+  checkInteger(fn, "bits", bits, 0, 0xffff);
 }
 
 // The array conversions read a Float32Array's bytes as 32-bit patterns: any other array would be
@@ -316,7 +316,7 @@ export class LossScaler {
       this.growthInterval = options.growthInterval ?? 2000;
       this.growthFactor = options.growthFactor ?? 2;
       this.backoffFactor = options.backoffFactor ?? 0.5;
-      if (!Number.isInteger(this.growthInterval) || this.growthInterval <= 0) throw new Error(`${fn}: growthInterval must be a positive integer; got ${shown(this.growthInterval)}`);
+      checkPositiveInteger(fn, "growthInterval", this.growthInterval);
       if (!(this.growthFactor > 1) || !Number.isFinite(this.growthFactor)) throw new Error(`${fn}: growthFactor must be a finite number > 1; got ${shown(this.growthFactor)}`);
       if (!(this.backoffFactor > 0 && this.backoffFactor < 1)) throw new Error(`${fn}: backoffFactor must be in (0, 1); got ${shown(this.backoffFactor)}`);
     } else {

@@ -2,7 +2,7 @@
 // scale by 1/temperature, keep the top k, draw one token with a seeded generator, repeat.
 import * as tf from "@tensorflow/tfjs";
 
-import { checkFunction, checkObject } from "../core/checks";
+import { checkFunction, checkInteger, checkObject, checkThat, refuse } from "../core/checks";
 import { Random } from "../core/random";
 import type { GPT } from "./model";
 
@@ -20,10 +20,10 @@ export interface SampleOptions {
 export function sampleFromLogits(logits: Float32Array, temperature: number, topK: number | undefined, random: Random): number {
   if (logits.length === 0) throw new Error("sampleFromLogits: no logits to sample from");
   checkFunction("sampleFromLogits", "random.next (a Random)", random?.next);
-  if (!(Number.isFinite(temperature) && temperature > 0)) throw new Error(`sampleFromLogits: temperature must be a positive number; got ${temperature}`);
-  if (topK !== undefined && !(Number.isInteger(topK) && topK >= 1)) throw new Error(`sampleFromLogits: topK must be a positive integer (or undefined for all); got ${topK}`);
+  checkThat(Number.isFinite(temperature) && temperature > 0, "sampleFromLogits", "temperature", temperature, "a positive number");
+  if (topK !== undefined) checkThat(Number.isInteger(topK) && topK >= 1, "sampleFromLogits", "topK", topK, "a positive integer (or undefined for all)");
   const bad = logits.findIndex((l) => Number.isNaN(l) || l === Infinity);
-  if (bad >= 0) throw new Error(`sampleFromLogits: logits[${bad}] is ${logits[bad]}; logits must be finite, or -Infinity for a token that cannot be drawn`);
+  if (bad >= 0) refuse("sampleFromLogits", `logits[${bad}]`, logits[bad], "finite, or -Infinity for a token that cannot be drawn");
   const scaled = Array.from(logits, (l) => l / temperature);
   if (topK !== undefined && topK < scaled.length) {
     const threshold = [...scaled].sort((a, b) => b - a)[topK - 1];
@@ -48,13 +48,10 @@ export async function generate(model: GPT, prompt: Int32Array, options: SampleOp
   const { maxNewTokens, temperature = 1, topK, seed = 1337 } = options;
   const { blockSize, vocabSize } = model.config;
   if (prompt.length < 1) throw new Error("generate: the prompt is empty; give at least one token (e.g. a newline)");
-  if (!(Number.isInteger(maxNewTokens) && maxNewTokens >= 0 && maxNewTokens <= 1e6)) {
-    throw new Error(`generate: maxNewTokens must be an integer from 0 to 1,000,000 (one model call each); got ${maxNewTokens}`);
-  }
-  if (!(temperature > 0)) throw new Error(`generate: temperature must be positive; got ${temperature}`);
-  if (topK !== undefined && !(Number.isInteger(topK) && topK >= 1 && topK <= vocabSize)) {
-    throw new Error(`generate: topK must be an integer in [1, ${vocabSize}]; got ${topK}`);
-  }
+  checkThat(Number.isInteger(maxNewTokens) && maxNewTokens >= 0 && maxNewTokens <= 1e6, "generate", "maxNewTokens", maxNewTokens,
+    "an integer from 0 to 1,000,000 (one model call each)");
+  checkThat(temperature > 0, "generate", "temperature", temperature, "positive");
+  if (topK !== undefined) checkInteger("generate", "topK", topK, 1, vocabSize);
   const random = new Random(seed);
   const out = new Int32Array(prompt.length + maxNewTokens);
   out.set(prompt);

@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 
 import { activeBackendIsGpu } from "../core/backend";
-import { sampleBatch, type Batch } from "../core/data";
+import { checkBatchInputs, drawBatch, type Batch } from "../core/data";
 import { interruptWatch } from "../core/interrupt";
 import { Random } from "../core/random";
 import { allFinite, LossScaler, type HalfFormat } from "./precision";
@@ -15,7 +15,7 @@ import { AdamW, DeviceAdamW } from "./adamw";
 import { parameterSpecs, flopsPerToken, trainingBytes, type GPT } from "./model";
 import { checkMemory } from "../core/machine";
 import { batchLoss, DataParallel, resolveWorkers } from "./parallel";
-import { checkFunction, checkIds, checkKnownKeys, checkNumber, checkObject, checkPositiveInteger, shown } from "../core/checks";
+import { checkFunction, checkIds, checkInteger, checkKnownKeys, checkNumber, checkObject, checkPositiveInteger, checkRules, rulesFor, shown, type ConfigRule } from "../core/checks";
 
 export { AdamW, DeviceAdamW, type AdamWConfig } from "./adamw";
 
@@ -78,41 +78,67 @@ export const DEFAULT_TRAIN: TrainConfig = {
   precision: "fp32", lossScale: 1, initialLossScale: 2 ** 15, masterWeights: "fp32", workers: "auto", optimizer: "auto",
 };
 
-export function validateTrainConfig(c: TrainConfig): TrainConfig {
-  checkKnownKeys("TrainConfig", c, { ...DEFAULT_TRAIN, decaySteps: undefined });
-  const ints: (keyof TrainConfig)[] = ["steps", "batchSize", "gradAccumSteps"];
-  for (const k of ints) if (!Number.isInteger(c[k]) || (c[k] as number) < 1) throw new Error(`TrainConfig.${k} must be a positive integer; got ${c[k]}`);
-  for (const k of ["warmupSteps", "evalInterval"] as const) {
-    if (!Number.isInteger(c[k]) || c[k] < 0) throw new Error(`TrainConfig.${k} must be a non-negative integer; got ${c[k]}`);
-  }
-  if (!Number.isInteger(c.evalBatches) || c.evalBatches < 0) throw new Error(`TrainConfig.evalBatches must be a non-negative integer; got ${c.evalBatches}`);
-  if (!(c.learningRate > 0 && c.learningRate < Infinity)) throw new Error(`TrainConfig.learningRate must be positive; got ${c.learningRate}`);
-  if (!(c.minLearningRate >= 0 && c.minLearningRate <= c.learningRate)) {
-    throw new Error(`TrainConfig.minLearningRate must be in [0, learningRate = ${c.learningRate}]; got ${c.minLearningRate}`);
-  }
-  for (const k of ["beta1", "beta2"] as const) if (!(c[k] >= 0 && c[k] < 1)) throw new Error(`TrainConfig.${k} must be in [0, 1); got ${c[k]}`);
-  for (const k of ["weightDecay", "gradClip"] as const) if (!(c[k] >= 0 && c[k] < Infinity)) throw new Error(`TrainConfig.${k} must be a finite number ≥ 0; got ${c[k]}`);
-  if (!(c.eps > 0)) throw new Error(`TrainConfig.eps must be positive; got ${c.eps}`);
-  if (!["fp32", "fp16", "bf16"].includes(c.precision)) throw new Error(`TrainConfig.precision must be "fp32", "fp16" or "bf16"; got ${shown(c.precision)}`);
-  if (!["fp32", "fp16", "bf16"].includes(c.masterWeights)) throw new Error(`TrainConfig.masterWeights must be "fp32", "fp16" or "bf16"; got ${shown(c.masterWeights)}`);
-  if (!(c.workers === "auto" || (Number.isInteger(c.workers) && c.workers >= 1))) throw new Error(`TrainConfig.workers must be a positive integer or "auto"; got ${shown(c.workers)}`);
-  if (c.decaySteps !== undefined && !(Number.isInteger(c.decaySteps) && c.decaySteps >= 1)) {
-    throw new Error(`TrainConfig.decaySteps must be a positive integer (or left out: steps); got ${c.decaySteps}`);
-  }
-  if (!(Number.isFinite(c.initialLossScale) && c.initialLossScale > 0)) throw new Error(`TrainConfig.initialLossScale must be a positive number; got ${c.initialLossScale}`);
-  if (!["auto", "host", "device"].includes(c.optimizer)) throw new Error(`TrainConfig.optimizer must be "auto", "host" or "device"; got ${shown(c.optimizer)}`);
-  if (!(c.lossScale === "dynamic" || c.lossScale > 0)) throw new Error(`TrainConfig.lossScale must be "dynamic" or a positive number; got ${shown(c.lossScale)}`);
+const rule = rulesFor<TrainConfig>();
+const integerFrom = (min: number) => (v: number | undefined) => Number.isInteger(v) && (v as number) >= min;
+const finiteFrom0 = (v: number) => v >= 0 && v < Infinity;
+const inUnitInterval = (v: number) => v >= 0 && v < 1;
+const FORMATS = '"fp32", "fp16" or "bf16"';
+
+/** The rules of a TrainConfig, one row per field, in the order they are checked. */
+const TRAIN_RULES: readonly ConfigRule<TrainConfig>[] = [
+  rule("steps", integerFrom(1), "a positive integer"),
+  rule("batchSize", integerFrom(1), "a positive integer"),
+  rule("gradAccumSteps", integerFrom(1), "a positive integer"),
+  rule("warmupSteps", integerFrom(0), "an integer ≥ 0"),
+  rule("evalInterval", integerFrom(0), "an integer ≥ 0"),
+  rule("evalBatches", integerFrom(0), "an integer ≥ 0"),
+  rule("learningRate", (v) => v > 0 && v < Infinity, "a finite positive number"),
+  rule("minLearningRate", (v, c) => v >= 0 && v <= c.learningRate, (c) => `in [0, learningRate = ${c.learningRate}]`),
+  rule("beta1", inUnitInterval, "in [0, 1)"),
+  rule("beta2", inUnitInterval, "in [0, 1)"),
+  rule("weightDecay", finiteFrom0, "a finite number ≥ 0"),
+  rule("gradClip", finiteFrom0, "a finite number ≥ 0"),
+  rule("eps", (v) => v > 0, "a positive number"),
+  rule("precision", (v) => ["fp32", "fp16", "bf16"].includes(v), FORMATS),
+  rule("masterWeights", (v) => ["fp32", "fp16", "bf16"].includes(v), FORMATS),
+  rule("workers", (v) => v === "auto" || integerFrom(1)(v), 'a positive integer or "auto"'),
+  rule("decaySteps", (v) => v === undefined || integerFrom(1)(v), "a positive integer (or left out: steps)"),
+  rule("initialLossScale", (v) => Number.isFinite(v) && v > 0, "a finite positive number"),
+  rule("optimizer", (v) => ["auto", "host", "device"].includes(v), '"auto", "host" or "device"'),
+  rule("lossScale", (v) => v === "dynamic" || v > 0, '"dynamic" or a positive number'),
+];
+
+/** `c` if every field passes its rule in TRAIN_RULES; otherwise an error naming `fn`, the field and its value. */
+export function validateTrainConfig(c: TrainConfig, fn = "train"): TrainConfig {
+  checkKnownKeys(fn, c, { ...DEFAULT_TRAIN, decaySteps: undefined });
+  checkRules(fn, "config.", c, TRAIN_RULES);
   return c;
 }
 
+type Schedule = Pick<TrainConfig, "learningRate" | "minLearningRate" | "warmupSteps" | "decaySteps" | "steps">;
+
+/** Refuses a learning-rate schedule learningRateAt cannot follow, naming `fn` and the field. */
+function checkSchedule(fn: string, c: Schedule): void {
+  checkNumber(fn, "learningRate", c.learningRate, 0);
+  checkNumber(fn, "minLearningRate", c.minLearningRate, 0, c.learningRate);
+  checkInteger(fn, "warmupSteps", c.warmupSteps, 0);
+  checkPositiveInteger(fn, "steps", c.steps);
+  if (c.decaySteps !== undefined) checkPositiveInteger(fn, "decaySteps", c.decaySteps);
+}
+
 /** Linear warmup from 0 to the peak, then cosine decay to the minimum (nanoGPT's get_lr). */
-export function learningRateAt(step: number, c: Pick<TrainConfig, "learningRate" | "minLearningRate" | "warmupSteps" | "decaySteps" | "steps">): number {
-  if (!(Number.isInteger(step) && step >= 0)) throw new Error(`learningRateAt: step must be a non-negative integer; got ${step}`);
-  checkNumber("learningRateAt", "learningRate", c.learningRate, 0);
-  checkNumber("learningRateAt", "minLearningRate", c.minLearningRate, 0, c.learningRate);
-  if (!(Number.isInteger(c.warmupSteps) && c.warmupSteps >= 0)) throw new Error(`learningRateAt: warmupSteps must be a non-negative integer; got ${c.warmupSteps}`);
-  checkPositiveInteger("learningRateAt", "steps", c.steps);
-  if (c.decaySteps !== undefined && !(Number.isInteger(c.decaySteps) && c.decaySteps >= 1)) throw new Error(`learningRateAt: decaySteps must be a positive integer; got ${c.decaySteps}`);
+export function learningRateAt(step: number, c: Schedule): number {
+  checkInteger("learningRateAt", "step", step, 0);
+  checkSchedule("learningRateAt", c);
+  return scheduledLearningRate(step, c);
+}
+
+/**
+ * learningRateAt without its checks, for the training loops: they check the schedule once before
+ * the first step (train through validateTrainConfig, fineTune by building it from checked values)
+ * rather than at every step.
+ */
+export function scheduledLearningRate(step: number, c: Schedule): number {
   const decaySteps = c.decaySteps ?? c.steps;
   if (step < c.warmupSteps) return (c.learningRate * (step + 1)) / (c.warmupSteps + 1);
   if (step >= decaySteps) return c.minLearningRate;
@@ -123,6 +149,7 @@ export function learningRateAt(step: number, c: Pick<TrainConfig, "learningRate"
 /** Every parameter of a model with its weight-decay flag, in checkpoint order. */
 export function modelParameters(model: GPT): { variable: tf.Variable; decay: boolean }[] {
   checkObject("modelParameters", "model", model, "a GPT");
+  model.checkUsable("modelParameters");
   return parameterSpecs(model.config).map((s) => ({ variable: model.params.get(s.name)!, decay: s.decay }));
 }
 
@@ -174,9 +201,9 @@ export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** `batches` random batches of `batchSize` windows for a loss estimate. */
+/** `batches` random batches of `batchSize` windows for a loss estimate; the caller checked them (checkBatchInputs). */
 function drawBatches(ids: Int32Array, batches: number, batchSize: number, T: number, random: Random): Batch[] {
-  return Array.from({ length: batches }, () => sampleBatch(ids, batchSize, T, random));
+  return Array.from({ length: batches }, () => drawBatch(ids, batchSize, T, random));
 }
 
 function mean(values: number[]): number {
@@ -237,8 +264,9 @@ export async function heldOutLoss(model: GPT, ids: Int32Array, maxTokens: number
 
 /** Mean loss over `batches` random batches, without dropout or gradients. */
 export async function estimateLoss(model: GPT, ids: Int32Array, batches: number, batchSize: number, random: Random): Promise<number> {
-  if (!(Number.isInteger(batches) && batches >= 1)) throw new Error(`estimateLoss: batches must be a positive integer; got ${batches}`);
-  if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new Error(`estimateLoss: batchSize must be a positive integer; got ${batchSize}`);
+  checkPositiveInteger("estimateLoss", "batches", batches);
+  checkPositiveInteger("estimateLoss", "batchSize", batchSize);
+  checkBatchInputs("estimateLoss", ids, batchSize, model.config.blockSize, random);
   const losses: number[] = [];
   for (const b of drawBatches(ids, batches, batchSize, model.config.blockSize, random)) losses.push(await batchLoss(model, b));
   return mean(losses);
@@ -249,6 +277,7 @@ export async function estimateLoss(model: GPT, ids: Int32Array, batches: number,
  * Throws TrainingDivergedError, naming the step, if the loss becomes NaN or infinite.
  */
 export async function train(model: GPT, data: { train: Int32Array; val: Int32Array }, config: Partial<TrainConfig> = {}, callbacks: TrainCallbacks = {}): Promise<TrainResult> {
+  model.checkUsable("train");
   checkObject("train", "data", data, "{ train, val }: token ids to train on and to validate with");
   checkIds("train", "data.train", data.train);
   checkIds("train", "data.val", data.val);
@@ -260,6 +289,8 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
     if (ids.length < T + 1) throw new Error(`train: the ${name} split has ${ids.length} tokens; a batch needs at least blockSize + 1 = ${T + 1}`);
   }
   const batchRandom = new Random(c.seed);
+  // Checked here once; every step and loss estimate then draws its batches unchecked.
+  checkBatchInputs("train", data.train, c.batchSize, T, batchRandom);
   const evalRandom = new Random(c.seed + 1);
   const tokensPerStep = c.batchSize * c.gradAccumSteps * T;
   const precision = c.precision === "fp32" ? undefined : c.precision;
@@ -322,6 +353,24 @@ function evaluationDue(c: TrainConfig, step: number): boolean {
   return c.evalBatches > 0 && ((c.evalInterval > 0 && (step + 1) % c.evalInterval === 0) || step === c.steps - 1);
 }
 
+/**
+ * The steps of a run, in order, as both loops below take them: each checks for an interrupt first
+ * (the weights stay as the last finished step left them), then gets its learning rate, the loss
+ * scale in force, and its micro-batches, each with the seed of its dropout masks.
+ */
+function* scheduledSteps(r: RunState, interrupt: { check(progress: string): void }) {
+  const { c } = r;
+  for (let step = 0; step < c.steps; step++) {
+    interrupt.check(`before step ${step + 1} of ${c.steps}`);
+    const microBatches = function* () {
+      for (let micro = 0; micro < c.gradAccumSteps; micro++) {
+        yield { ...drawBatch(r.data.train, c.batchSize, r.model.config.blockSize, r.batchRandom), first: micro === 0, dropoutSeed: c.seed + step * c.gradAccumSteps + micro };
+      }
+    };
+    yield { step, lr: scheduledLearningRate(step, c), lossScale: r.scaler.scale, microBatches };
+  }
+}
+
 /** CPU backends: gradients read back every step, AdamW in plain loops, batches split over threads. */
 async function trainOnHost(r: RunState): Promise<void> {
   const { model, c, scaler, precision } = r;
@@ -330,17 +379,11 @@ async function trainOnHost(r: RunState): Promise<void> {
   const team = await DataParallel.start(model, optimizer, r.result.workers, c);
   const interrupt = interruptWatch("training");
   try {
-    for (let step = 0; step < c.steps; step++) {
-      // The weights stay as the last finished step left them.
-      interrupt.check(`before step ${step + 1} of ${c.steps}`);
-      const lr = learningRateAt(step, c);
-      const lossScale = scaler.scale;
+    for (const { step, lr, lossScale, microBatches } of scheduledSteps(r, interrupt)) {
       let lossSum = 0;
       let finite = true;
-      for (let micro = 0; micro < c.gradAccumSteps; micro++) {
-        const b = sampleBatch(r.data.train, c.batchSize, model.config.blockSize, r.batchRandom);
-        const seed = c.seed + step * c.gradAccumSteps + micro;
-        const shard = await team.accumulate(b.x, b.y, c.batchSize, micro === 0, c.gradAccumSteps * lossScale, { dropoutSeed: seed, scale: lossScale, precision });
+      for (const b of microBatches()) {
+        const shard = await team.accumulate(b.x, b.y, c.batchSize, b.first, c.gradAccumSteps * lossScale, { dropoutSeed: b.dropoutSeed, scale: lossScale, precision });
         lossSum += shard.loss;
         finite = shard.finite;
       }
@@ -381,18 +424,13 @@ async function trainOnDevice(r: RunState): Promise<void> {
   };
   const interrupt = interruptWatch("training");
   try {
-    for (let step = 0; step < c.steps; step++) {
-      interrupt.check(`before step ${step + 1} of ${c.steps}`);
-      const lr = learningRateAt(step, c);
-      const lossScale = scaler.scale;
+    for (const { step, lr, lossScale, microBatches } of scheduledSteps(r, interrupt)) {
       let grads: tf.Tensor[] | null = null;
       let lossSum: tf.Scalar | null = null;
-      for (let micro = 0; micro < c.gradAccumSteps; micro++) {
-        const b = sampleBatch(r.data.train, c.batchSize, T, r.batchRandom);
-        const dropoutSeed = c.seed + step * c.gradAccumSteps + micro;
+      for (const b of microBatches()) {
         const divisor = c.gradAccumSteps * lossScale;
         const { value, grads: g } = tf.variableGrads(
-          () => tf.mul(model.loss(b.x, b.y, c.batchSize, T, { training: true, dropoutSeed, precision }), lossScale) as tf.Scalar, vars,
+          () => tf.mul(model.loss(b.x, b.y, c.batchSize, T, { training: true, dropoutSeed: b.dropoutSeed, precision }), lossScale) as tf.Scalar, vars,
         );
         const scaled = vars.map((v) => g[v.name]);
         const next = tf.tidy(() => scaled.map((x, i) => (grads ? tf.add(grads[i], tf.div(x, divisor)) : tf.div(x, divisor))));

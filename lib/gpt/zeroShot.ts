@@ -4,7 +4,7 @@
 import * as tf from "@tensorflow/tfjs";
 
 import type { Tokenizer } from "../core/data";
-import { checkPositiveInteger, shown } from "../core/checks";
+import { checkPositiveInteger, checkThat, shown } from "../core/checks";
 import type { GPT } from "./model";
 
 /**
@@ -12,13 +12,10 @@ import type { GPT } from "./model";
  * sequences of equal length L (row-major [N, L]): Σ_t log p(x_t | x_<t), t ≥ scoreFrom.
  */
 export async function continuationLogLikelihood(model: GPT, ids: Int32Array, length: number, scoreFrom: number, batchSize = 32): Promise<Float64Array> {
-  if (!(Number.isInteger(length) && length >= 2)) {
-    throw new Error(`continuationLogLikelihood: length must be an integer ≥ 2 (a token of context and one to score); got ${length}`);
-  }
+  checkThat(Number.isInteger(length) && length >= 2, "continuationLogLikelihood", "length", length, "an integer ≥ 2 (a token of context and one to score)");
   checkPositiveInteger("continuationLogLikelihood", "batchSize", batchSize);
-  if (!(Number.isInteger(scoreFrom) && scoreFrom >= 1 && scoreFrom < length)) {
-    throw new Error(`continuationLogLikelihood: scoreFrom must be in [1, ${length - 1}] (at least one token of context and one to score); got ${scoreFrom}`);
-  }
+  checkThat(Number.isInteger(scoreFrom) && scoreFrom >= 1 && scoreFrom < length, "continuationLogLikelihood", "scoreFrom", scoreFrom,
+    `in [1, ${length - 1}] (at least one token of context and one to score)`);
   const n = ids.length / length;
   if (!Number.isInteger(n)) throw new Error(`continuationLogLikelihood: ${ids.length} ids is not a whole number of sequences of length ${length}`);
   const V = model.config.vocabSize;
@@ -58,7 +55,7 @@ export async function zeroShotPredict(
   render: (example: string, cls: number) => { prompt: string; continuation: string },
   options: { calibrate?: boolean } = {},
 ): Promise<Int32Array> {
-  if (!(Number.isInteger(classes) && classes >= 2)) throw new Error(`zeroShotPredict: classes must be an integer ≥ 2 (a choice needs two answers); got ${classes}`);
+  checkThat(Number.isInteger(classes) && classes >= 2, "zeroShotPredict", "classes", classes, "an integer ≥ 2 (a choice needs two answers)");
   const scores = await zeroShotScores(model, tokenizer, examples, classes, render);
   return predictFromScores(scores, options.calibrate ?? true ? classMeans(scores) : undefined);
 }
@@ -71,7 +68,7 @@ export async function zeroShotScores(
   classes: number,
   render: (example: string, cls: number) => { prompt: string; continuation: string },
 ): Promise<Float64Array[]> {
-  if (!(Number.isInteger(classes) && classes >= 1)) throw new Error(`zeroShotScores: classes must be a positive integer; got ${classes}`);
+  checkPositiveInteger("zeroShotScores", "classes", classes);
   const scores = examples.map(() => new Float64Array(classes).fill(-Infinity));
   for (let c = 0; c < classes; c++) {
     // Group sequences of equal shape so each group is one batched forward pass.

@@ -4,7 +4,7 @@
 // the truly hard examples.
 import { checkKeepRule, selectByScore, type KeepRule } from "./select";
 import { localExponents, paretoFrontier, rankCorrelation, type PruningRow, type ScoreName } from "./experiment";
-import { shown } from "../core/checks";
+import { checkSameLength, shown } from "../core/checks";
 import { fitPowerLaw, type PowerLawFit } from "../core/numerics";
 
 function checkRule(fn: string, keep: string, fraction: number): void {
@@ -133,7 +133,7 @@ function checkReuses(fn: string, reuses: number): void {
  */
 export function scoreAgreement(scores: ArrayLike<number>, teacherMargin: ArrayLike<number>, fraction = 0.2): { rankCorrelation: number; hardestOverlap: number } {
   const fn = "scoreAgreement";
-  if (scores.length !== teacherMargin.length) throw new Error(`${fn}: there are ${scores.length} scores but ${teacherMargin.length} margins; expected one per example`);
+  checkSameLength(fn, "scores", scores, "teacherMargin", teacherMargin);
   checkRule(fn, "hard", fraction);
   const closeness = Float64Array.from(teacherMargin, (t) => -Math.abs(t));
   const hardest = (values: ArrayLike<number>) => selectByScore(values, { fraction, keep: "hard" });

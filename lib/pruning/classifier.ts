@@ -3,7 +3,7 @@
 // time, so that every per-example gradient is exact (GraNd needs them) and checkable by hand.
 import { checkExamples, type Examples } from "./examples";
 import { Random } from "../core/random";
-import { checkFloat64Count, shown } from "../core/checks";
+import { checkFloat64Count, checkFunction, checkInteger, checkNonEmpty, checkNumber, checkObject, checkPositive, checkPositiveInteger, checkThat, describeValue, refuse, shown } from "../core/checks";
 
 export interface ClassifierConfig {
   inputDim: number;
@@ -33,13 +33,13 @@ export interface SgdOptions {
 
 /** Throws unless the shape is whole numbers (inputDim ≥ 1, hidden ≥ 0, classes ≥ 2) and initScale a finite number ≥ 0; `fn` names the caller. */
 export function checkConfig(c: ClassifierConfig, fn = "SoftmaxClassifier"): void {
-  if (c == null) throw new Error(`${fn}: expected a config {inputDim, classes, hidden}; got ${c}`);
+  checkObject(fn, "config", c, "{inputDim, classes, hidden}");
   for (const [k, v] of Object.entries({ inputDim: c.inputDim, classes: c.classes, hidden: c.hidden })) {
-    if (!Number.isInteger(v) || v < (k === "hidden" ? 0 : 1)) throw new Error(`${fn}: ${k} must be an integer ≥ ${k === "hidden" ? 0 : 1}; got ${shown(v)}`);
+    checkInteger(fn, k, v, k === "hidden" ? 0 : 1);
   }
-  if (c.classes < 2) throw new Error(`${fn}: classes must be ≥ 2; got ${c.classes}`);
+  checkInteger(fn, "classes", c.classes, 2);
   const s = c.initScale ?? 1;
-  if (!(s >= 0) || !Number.isFinite(s)) throw new Error(`${fn}: initScale must be a finite number ≥ 0; got ${shown(s)}`);
+  checkNumber(fn, "initScale", s, 0);
 }
 
 /** Throws unless every parameter is finite (a NaN would make every prediction class 0, silently). */
@@ -128,9 +128,9 @@ export class SoftmaxClassifier {
   /** Throws unless `row` is a whole row of `x` ([?, inputDim]). O(1): called once per example. */
   private checkRow(fn: string, x: Float64Array, row: number): void {
     const d = this.config.inputDim;
-    if (!(x instanceof Float64Array)) throw new Error(`${fn}: x must be a Float64Array [rows, inputDim]`);
+    if (!(x instanceof Float64Array)) refuse(fn, "x", x, "a Float64Array [rows, inputDim]", describeValue(x));
     const rows = Math.floor(x.length / d);
-    if (!Number.isInteger(row) || row < 0 || row >= rows) throw new Error(`${fn}: row ${shown(row)} is outside [0, ${rows}) (x holds ${rows} rows of inputDim ${d})`);
+    checkThat(Number.isInteger(row) && row >= 0 && row < rows, fn, "row", row, `a row of x in [0, ${rows}) (x holds ${rows} rows of inputDim ${d})`);
   }
 
   /**
@@ -138,9 +138,15 @@ export class SoftmaxClassifier {
    * Unlike the methods that take Examples, it does not scan x or the parameters for NaN.
    */
   probabilitiesInto(x: Float64Array, row: number, out: Float64Array): Float64Array {
-    const { inputDim: d, classes: k, hidden: h } = this.config;
+    const k = this.config.classes;
     this.checkRow("probabilitiesInto", x, row);
-    if (!(out != null && out.length >= k)) throw new Error(`probabilitiesInto: out must hold ${k} values (one per class); got ${out == null ? shown(out) : out.length}`);
+    if (!(out != null && out.length >= k)) refuse("probabilitiesInto", "out", out, `${k} values long (one per class)`, out == null ? shown(out) : `${out.length}`);
+    return this.probabilitiesAt(x, row, out);
+  }
+
+  /** probabilitiesInto without its checks, for loops over rows their caller checked once (checkData). */
+  probabilitiesAt(x: Float64Array, row: number, out: Float64Array): Float64Array {
+    const { inputDim: d, classes: k, hidden: h } = this.config;
     const { f, off } = this.features(x, row * d);
     const m = h > 0 ? h : d;
     const base = h > 0 ? h * d + h : 0; // where the last layer's weights start
@@ -165,7 +171,7 @@ export class SoftmaxClassifier {
     const n = this.checkData("probabilities", data);
     const k = this.config.classes;
     const out = new Float64Array(n * k);
-    for (let i = 0; i < n; i++) this.probabilitiesInto(data.x, i, out.subarray(i * k, i * k + k));
+    for (let i = 0; i < n; i++) this.probabilitiesAt(data.x, i, out.subarray(i * k, i * k + k));
     return out;
   }
 
@@ -175,7 +181,7 @@ export class SoftmaxClassifier {
     const k = this.config.classes;
     const prob = new Float64Array(k);
     let wrong = 0;
-    for (let i = 0; i < n; i++) if (argmax(this.probabilitiesInto(data.x, i, prob)) !== data.labels[i]) wrong++;
+    for (let i = 0; i < n; i++) if (argmax(this.probabilitiesAt(data.x, i, prob)) !== data.labels[i]) wrong++;
     return wrong / n;
   }
 
@@ -185,15 +191,20 @@ export class SoftmaxClassifier {
    * Backpropagation by hand: ∂L/∂z = p − onehot(y) for the logits z.
    */
   accumulateGradient(x: Float64Array, row: number, label: number, grad: Float64Array, scale = 1): { loss: number; correct: boolean } {
-    const { inputDim: d, classes: k, hidden: h } = this.config;
     const fn = "accumulateGradient";
     this.checkRow(fn, x, row);
-    if (!Number.isInteger(label) || label < 0 || label >= k) throw new Error(`${fn}: label ${shown(label)} is not a class in [0, ${k})`);
+    checkThat(Number.isInteger(label) && label >= 0 && label < this.config.classes, fn, "label", label, `a class in [0, ${this.config.classes})`);
     if (!(grad instanceof Float64Array) || grad.length !== this.params.length) {
-      throw new Error(`${fn}: grad must be a Float64Array of ${this.params.length} values (one per parameter); got ${grad instanceof Float64Array ? grad.length : shown(grad)}`);
+      refuse(fn, "grad", grad, `a Float64Array of ${this.params.length} values (one per parameter)`, grad instanceof Float64Array ? `${grad.length}` : shown(grad));
     }
-    if (!Number.isFinite(scale)) throw new Error(`${fn}: scale must be a finite number; got ${shown(scale)}`);
-    const prob = this.probabilitiesInto(x, row, this.probBuffer);
+    checkNumber(fn, "scale", scale);
+    return this.gradientAt(x, row, label, grad, scale);
+  }
+
+  /** accumulateGradient without its checks, for the training loop: its rows, labels and grad were checked once. */
+  gradientAt(x: Float64Array, row: number, label: number, grad: Float64Array, scale: number): { loss: number; correct: boolean } {
+    const { inputDim: d, classes: k, hidden: h } = this.config;
+    const prob = this.probabilitiesAt(x, row, this.probBuffer);
     const correct = argmax(prob) === label;
     const loss = -Math.log(Math.max(prob[label], 1e-300));
     const { f, off } = this.features(x, row * d);
@@ -230,7 +241,7 @@ export class SoftmaxClassifier {
     const k = this.config.classes;
     const prob = new Float64Array(k);
     let sum = 0;
-    for (let i = 0; i < n; i++) sum -= Math.log(Math.max(this.probabilitiesInto(data.x, i, prob)[data.labels[i]], 1e-300));
+    for (let i = 0; i < n; i++) sum -= Math.log(Math.max(this.probabilitiesAt(data.x, i, prob)[data.labels[i]], 1e-300));
     return sum / n;
   }
 
@@ -251,34 +262,33 @@ export class SoftmaxClassifier {
 
 /** Index of the largest value (the first, among ties). */
 export function argmax(values: ArrayLike<number>): number {
-  if (values == null || values.length === 0) throw new Error("argmax: no values given; expected at least one");
-  if (Number.isNaN(values[0])) throw new Error("argmax: values[0] is NaN; expected numbers");
+  checkNonEmpty("argmax", "values", values, "at least one value");
+  if (Number.isNaN(values[0])) refuse("argmax", "values[0]", values[0], "a number");
   let best = 0;
   for (let i = 1; i < values.length; i++) {
     if (values[i] > values[best]) best = i;
-    else if (Number.isNaN(values[i])) throw new Error(`argmax: values[${i}] is NaN; expected numbers`);
+    else if (Number.isNaN(values[i])) refuse("argmax", `values[${i}]`, values[i], "a number");
   }
   return best;
 }
 
-function checkSgd(o: SgdOptions): void {
-  if (o == null) throw new Error(`trainClassifier: options {epochs, batchSize, learningRate, seed} are required; got ${o}`);
-  if (!Number.isInteger(o.epochs) || o.epochs < 0) throw new Error(`trainClassifier: epochs must be an integer ≥ 0; got ${o.epochs}`);
-  if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new Error(`trainClassifier: batchSize must be a positive integer; got ${o.batchSize}`);
-  if (!(o.learningRate > 0) || !Number.isFinite(o.learningRate)) throw new Error(`trainClassifier: learningRate must be a finite positive number; got ${o.learningRate}`);
-  const wd = o.weightDecay ?? 0;
-  if (!(wd >= 0) || !Number.isFinite(wd)) throw new Error(`trainClassifier: weightDecay must be a finite number ≥ 0; got ${wd}`);
-  if (!Number.isFinite(o.seed)) throw new Error(`trainClassifier: seed must be a finite number; got ${o.seed}`);
-  for (const k of ["onPresented", "onEpochEnd"] as const) {
-    if (o[k] !== undefined && typeof o[k] !== "function") throw new Error(`trainClassifier: ${k} must be a function (or omitted); got ${shown(o[k])}`);
-  }
+/** Throws unless `o` are options trainClassifier can follow; `fn` names the caller. */
+export function checkSgd(o: SgdOptions, fn = "trainClassifier"): void {
+  checkObject(fn, "options", o, "{epochs, batchSize, learningRate, seed}");
+  checkInteger(fn, "epochs", o.epochs, 0);
+  checkPositiveInteger(fn, "batchSize", o.batchSize);
+  checkPositive(fn, "learningRate", o.learningRate);
+  checkNumber(fn, "weightDecay", o.weightDecay ?? 0, 0);
+  checkNumber(fn, "seed", o.seed);
+  checkFunction(fn, "onPresented", o.onPresented, true);
+  checkFunction(fn, "onEpochEnd", o.onEpochEnd, true);
 }
 
 /** A seeded permutation of 0..n−1 (Fisher–Yates); n = 0 gives an empty one. */
 export function permutation(n: number, random: Random): Int32Array {
-  if (!Number.isInteger(n) || n < 0) throw new Error(`permutation: n must be an integer ≥ 0; got ${shown(n)}`);
-  if (n > 2 ** 28) throw new Error(`permutation: n = ${n} would need an Int32Array of ${(n * 4 / 2 ** 30).toFixed(1)} GiB; expected n ≤ 2^28`);
-  if (random == null || typeof random.int !== "function") throw new Error(`permutation: random must be a Random (from lib/core/random); got ${shown(random)}`);
+  checkInteger("permutation", "n", n, 0);
+  if (n > 2 ** 28) refuse("permutation", "n", n, `≤ 2^28 (it would need an Int32Array of ${(n * 4 / 2 ** 30).toFixed(1)} GiB)`);
+  checkThat(typeof random?.int === "function", "permutation", "random", random, "a Random (from lib/core/random)");
   const order = Int32Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = random.int(i + 1);
@@ -293,8 +303,17 @@ export function permutation(n: number, random: Random): Int32Array {
  * gradients, the unit of compute in lesson 04.
  */
 export function trainClassifier(model: SoftmaxClassifier, data: Examples, options: SgdOptions): SoftmaxClassifier {
-  const n = model.checkData("trainClassifier", data);
+  model.checkData("trainClassifier", data);
   checkSgd(options);
+  return trainUnchecked(model, data, options);
+}
+
+/**
+ * trainClassifier without its checks, for callers that train several probes on data and
+ * options they checked once (checkExamples, checkSgd) and on a fresh, finite model.
+ */
+export function trainUnchecked(model: SoftmaxClassifier, data: Examples, options: SgdOptions): SoftmaxClassifier {
+  const n = data.labels.length;
   const random = new Random(options.seed);
   const grad = new Float64Array(model.params.length);
   const p = model.params;
@@ -310,7 +329,7 @@ export function trainClassifier(model: SoftmaxClassifier, data: Examples, option
         const scale = 1 / (end - start);
         for (let b = start; b < end; b++) {
           const i = order[b];
-          const { correct } = model.accumulateGradient(data.x, i, data.labels[i], grad, scale);
+          const { correct } = model.gradientAt(data.x, i, data.labels[i], grad, scale);
           options.onPresented?.(i, correct, epoch);
         }
         const lr = options.learningRate;

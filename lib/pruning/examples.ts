@@ -1,7 +1,7 @@
 // A labelled data set as the pruning toolkit sees it: one float64 row per example and an
 // integer class per row. Every public function checks it at the door, so that a mismatched
 // label count or an empty set fails with its numbers instead of as a NaN several calls later.
-import { shown } from "../core/checks";
+import { checkInteger, checkNonEmpty, checkPositiveInteger, refuse, shown } from "../core/checks";
 
 /**
  * ‖v‖₂. Math.hypot(...v) for short vectors (as before, to the last bit); for long ones, whose
@@ -29,21 +29,21 @@ export interface Examples {
 /** Throws unless `data` is a non-empty, consistent labelled set; returns its number of examples. */
 export function checkExamples(fn: string, data: Examples): number {
   if (data == null || !(data.x instanceof Float64Array) || !(data.labels instanceof Int32Array)) {
-    throw new Error(`${fn}: expected examples {x: Float64Array, labels: Int32Array, dim, classes}; got ${data == null ? data : typeof data}`);
+    refuse(fn, "data", data, "examples {x: Float64Array, labels: Int32Array, dim, classes}", data == null ? shown(data) : typeof data);
   }
-  if (!Number.isInteger(data.dim) || data.dim < 1) throw new Error(`${fn}: dim must be a positive integer; got ${data.dim}`);
-  if (!Number.isInteger(data.classes) || data.classes < 2) throw new Error(`${fn}: classes must be an integer ≥ 2; got ${data.classes}`);
+  checkPositiveInteger(fn, "dim", data.dim);
+  checkInteger(fn, "classes", data.classes, 2);
   const n = data.labels.length;
-  if (n === 0) throw new Error(`${fn}: the set of examples is empty; expected at least one`);
+  checkNonEmpty(fn, "labels", data.labels, "at least one example");
   if (data.x.length !== n * data.dim) {
-    throw new Error(`${fn}: x has ${data.x.length} values, which is ${data.x.length / data.dim} rows of dim ${data.dim}, but there are ${n} labels; expected ${n * data.dim} values`);
+    refuse(fn, "x", data.x, `${n * data.dim} values (${n} labels, rows of dim ${data.dim})`, `${data.x.length} values, ${data.x.length / data.dim} rows`);
   }
   for (let i = 0; i < data.x.length; i++) {
-    if (!Number.isFinite(data.x[i])) throw new Error(`${fn}: x[${Math.floor(i / data.dim)}][${i % data.dim}] is ${data.x[i]}; every input must be a finite number`);
+    if (!Number.isFinite(data.x[i])) refuse(fn, `x[${Math.floor(i / data.dim)}][${i % data.dim}]`, data.x[i], "a finite number");
   }
   for (let i = 0; i < n; i++) {
     const y = data.labels[i];
-    if (!(y >= 0 && y < data.classes)) throw new Error(`${fn}: labels[${i}] = ${y} is not a class in [0, ${data.classes})`);
+    if (!(y >= 0 && y < data.classes)) refuse(fn, `labels[${i}]`, y, `a class in [0, ${data.classes})`);
   }
   return n;
 }

@@ -10,12 +10,7 @@ import { KMEANS_DEFAULTS, principalComponents } from "./kmeans";
 import { el2nScores, forgettingScores, grandScores, prototypeScores, randomScores, type ProbeOptions } from "./scores";
 import { checkKeepRule, selectByScore, type KeepRule } from "./select";
 import { checkTeacher, separationOf, teacherStudentData, teacherStudentError, type TeacherStudentData } from "./teacher";
-import { shown } from "../core/checks";
-
-/** Throws unless `value` is an integer ≥ `min`; `what` names it in the message. */
-function checkInteger(fn: string, what: string, value: number, min: number): void {
-  if (!Number.isInteger(value) || value < min) throw new Error(`${fn}: ${what} must be an integer ≥ ${min}; got ${shown(value)}`);
-}
+import { checkFunction, checkInteger, checkNumber, checkObject, checkPositiveInteger, checkSameLength, checkThat, shown } from "../core/checks";
 
 function checkScoreName(fn: string, name: string): void {
   if (!(SCORE_NAMES as readonly string[]).includes(name)) throw new Error(`${fn}: unknown score ${shown(name)}; expected one of ${SCORE_NAMES.join(", ")}`);
@@ -49,6 +44,25 @@ export interface PoolShape {
   classes: number;
 }
 
+/** The checks at scoringFlops' door: the score's name, the pool's shape, and the options that score reads. */
+function checkScoringInputs(fn: string, name: ScoreName, pool: PoolShape, o: ScoringOptions): void {
+  checkScoreName(fn, name);
+  checkObject(fn, "pool", pool, "{ poolSize, inputDim, classes }");
+  checkObject(fn, "scoring", o, "the scoring options");
+  checkPositiveInteger(fn, "poolSize", pool.poolSize);
+  checkPositiveInteger(fn, "inputDim", pool.inputDim);
+  checkInteger(fn, "classes", pool.classes, 2);
+  if (name === "EL2N" || name === "GraNd" || name === "forgetting") {
+    checkObject(fn, "scoring.probe", o.probe, `the probe options (${name} trains probes)`);
+    checkPositiveInteger(fn, "probe.runs", o.probe.runs);
+    checkInteger(fn, "probe.hidden", o.probe.hidden, 0);
+    checkInteger(fn, name === "forgetting" ? "forgettingEpochs" : "probe.epochs", name === "forgetting" ? o.forgettingEpochs : o.probe.epochs, 0);
+  } else if (name === "prototype") {
+    checkPositiveInteger(fn, "prototypeComponents", o.prototypeComponents);
+    checkPositiveInteger(fn, "prototypeClusters", o.prototypeClusters);
+  }
+}
+
 /**
  * FLOPs each score costs on a pool. EL2N: the probes' training, then a forward pass per example;
  * GraNd: the training, then a gradient per example; forgetting: the training alone (correctness is
@@ -56,21 +70,7 @@ export interface PoolShape {
  * (n·d² multiply-adds), power iteration, and k-means counted at its iteration cap, so an upper bound.
  */
 export function scoringFlops(name: ScoreName, pool: PoolShape, o: ScoringOptions): number {
-  const fn = "scoringFlops";
-  checkScoreName(fn, name);
-  if (pool == null || o == null) throw new Error(`${fn}: the pool's shape and the scoring options are required; got ${shown(pool)} and ${shown(o)}`);
-  checkInteger(fn, "poolSize", pool.poolSize, 1);
-  checkInteger(fn, "inputDim", pool.inputDim, 1);
-  checkInteger(fn, "classes", pool.classes, 2);
-  if (name === "EL2N" || name === "GraNd" || name === "forgetting") {
-    if (o.probe == null) throw new Error(`${fn}: scoring.probe is required for ${name}; got ${o.probe}`);
-    checkInteger(fn, "probe.runs", o.probe.runs, 1);
-    checkInteger(fn, "probe.hidden", o.probe.hidden, 0);
-    checkInteger(fn, name === "forgetting" ? "forgettingEpochs" : "probe.epochs", name === "forgetting" ? o.forgettingEpochs : o.probe.epochs, 0);
-  } else if (name === "prototype") {
-    checkInteger(fn, "prototypeComponents", o.prototypeComponents, 1);
-    checkInteger(fn, "prototypeClusters", o.prototypeClusters, 1);
-  }
+  checkScoringInputs("scoringFlops", name, pool, o);
   const { poolSize: n, inputDim: d, classes } = pool;
   const probe = { inputDim: d, classes, hidden: o.probe.hidden };
   const training = (epochs: number) => o.probe.runs * epochs * n * exampleFlops(probe, "forward and backward");
@@ -92,7 +92,7 @@ export function scoringFlops(name: ScoreName, pool: PoolShape, o: ScoringOptions
 /** FLOPs to train the linear student for `epochs` on `kept` examples (a mean over seeds may be fractional). */
 export function studentFlops(kept: number, pool: Omit<PoolShape, "poolSize">, epochs: number): number {
   const fn = "studentFlops";
-  if (!(kept >= 0) || !Number.isFinite(kept)) throw new Error(`${fn}: kept must be a finite number ≥ 0; got ${shown(kept)}`);
+  checkNumber(fn, "kept", kept, 0);
   checkInteger(fn, "epochs", epochs, 0);
   if (pool == null) throw new Error(`${fn}: the pool's shape {inputDim, classes} is required; got ${pool}`);
   checkInteger(fn, "inputDim", pool.inputDim, 1);
@@ -172,19 +172,19 @@ export interface PruningRow {
  */
 export function pruningExperiment(o: PruningExperimentOptions): PruningRow[] {
   const fn = "pruningExperiment";
-  if (o == null) throw new Error(`${fn}: options are required; got ${o}`);
+  checkObject(fn, "options", o, "the experiment's options");
   if (o.seeds.length === 0) throw new Error(`${fn}: seeds is empty; give at least one`);
   if (o.poolSizes.length === 0 || o.fractions.length === 0 || o.keeps.length === 0 || o.scores.length === 0) {
     throw new Error(`${fn}: poolSizes, fractions, keeps and scores must each be non-empty; got ${o.poolSizes.length}, ${o.fractions.length}, ${o.keeps.length}, ${o.scores.length}`);
   }
   for (const f of o.fractions) if (!(f > 0 && f <= 1)) throw new Error(`${fn}: fractions must be in (0, 1]; got ${shown(f)}`);
   o.poolSizes.forEach((n, i) => checkInteger(fn, `poolSizes[${i}]`, n, 1));
-  o.seeds.forEach((seed, i) => { if (!Number.isFinite(seed)) throw new Error(`${fn}: seeds[${i}] must be a finite number; got ${shown(seed)}`); });
+  o.seeds.forEach((seed, i) => checkNumber(fn, `seeds[${i}]`, seed));
   o.keeps.forEach((keep) => checkKeepRule(fn, keep));
   o.scores.forEach((score) => checkScoreName(fn, score));
   checkTeacher(fn, o.teacher);
   separationOf(fn, o.clusterSeparation);
-  if (o.onProgress !== undefined && typeof o.onProgress !== "function") throw new Error(`${fn}: onProgress must be a function (or omitted); got ${shown(o.onProgress)}`);
+  checkFunction(fn, "onProgress", o.onProgress, true);
   const largest = Math.max(...o.poolSizes);
   const sums = new Map<string, { errors: number[]; mislabeled: number; kept: number; row: Omit<PruningRow, "testError" | "testErrorSe" | "mislabeled" | "kept" | "trainingFlops"> }>();
   const total = o.poolSizes.length * o.seeds.length;
@@ -235,7 +235,7 @@ export function meanAndStandardError(values: readonly number[]): { mean: number;
 
 /** The first n examples of a drawn stream, as a pool of its own (`fn` names the caller in errors). */
 export function streamPrefix(fn: string, data: TeacherStudentData, n: number): TeacherStudentData {
-  if (!Number.isInteger(n) || n < 1 || n > data.labels.length) throw new Error(`${fn}: pool sizes must be integers in [1, ${data.labels.length}]; got ${n}`);
+  checkThat(Number.isInteger(n) && n >= 1 && n <= data.labels.length, fn, "pool sizes", n, `integers in [1, ${data.labels.length}]`);
   const d = data.dim;
   return {
     x: data.x.subarray(0, n * d), labels: data.labels.subarray(0, n), dim: d, classes: data.classes,
@@ -264,7 +264,7 @@ export function paretoFrontier<T extends { compute: number; error: number }>(poi
  * what a score that carries no information gets, rather than the undefined 0/0.
  */
 export function rankCorrelation(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`rankCorrelation: the score vectors have ${a.length} and ${b.length} values; expected the same number`);
+  checkSameLength("rankCorrelation", "a", a, "b", b);
   if (a.length < 2) throw new Error(`rankCorrelation: needs at least 2 values; got ${a.length}`);
   const ra = ranks(a), rb = ranks(b);
   const n = a.length, mean = (n + 1) / 2;

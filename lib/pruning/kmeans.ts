@@ -4,7 +4,7 @@
 // own generator, and small enough to read.
 import { Random } from "../core/random";
 import { euclideanNorm } from "./examples";
-import { checkFloat64Count } from "../core/checks";
+import { checkFloat64Count, checkInteger, checkNonEmpty, checkObject, checkPositiveInteger, checkThat, describeValue, refuse } from "../core/checks";
 
 /** Defaults, and the power iteration's cap: also what lesson 04's FLOP count of the prototype score assumes. */
 export const KMEANS_DEFAULTS = { maxIterations: 100, restarts: 4, powerIterations: 1000 } as const;
@@ -32,11 +32,11 @@ export interface KMeansResult {
 }
 
 function checkPoints(fn: string, points: Float64Array, dim: number): number {
-  if (!(points instanceof Float64Array)) throw new Error(`${fn}: points must be a Float64Array [n, dim]`);
-  if (!Number.isInteger(dim) || dim < 1) throw new Error(`${fn}: dim must be a positive integer; got ${dim}`);
-  if (points.length === 0) throw new Error(`${fn}: the set of points is empty; expected at least one`);
+  if (!(points instanceof Float64Array)) refuse(fn, "points", points, "a Float64Array [n, dim]", describeValue(points));
+  checkPositiveInteger(fn, "dim", dim);
+  checkNonEmpty(fn, "points", points, "at least one point");
   if (points.length % dim !== 0) throw new Error(`${fn}: ${points.length} values are not a whole number of rows of dim ${dim}`);
-  for (let i = 0; i < points.length; i++) if (!Number.isFinite(points[i])) throw new Error(`${fn}: value ${i} (row ${Math.floor(i / dim)}) is ${points[i]}; expected finite numbers`);
+  for (let i = 0; i < points.length; i++) if (!Number.isFinite(points[i])) refuse(fn, `points[${i}] (row ${Math.floor(i / dim)})`, points[i], "a finite number");
   return points.length / dim;
 }
 
@@ -88,13 +88,13 @@ function seedCentroids(points: Float64Array, n: number, dim: number, k: number, 
 export function kMeans(points: Float64Array, dim: number, options: KMeansOptions): KMeansResult {
   const fn = "kMeans";
   const n = checkPoints(fn, points, dim);
-  if (options == null) throw new Error(`${fn}: options {k, seed} are required; got ${options}`);
+  checkObject(fn, "options", options, "{k, seed}");
   const { k, seed } = options;
-  if (!Number.isInteger(k) || k < 1 || k > n) throw new Error(`${fn}: k must be an integer in [1, ${n}] (the number of points); got ${k}`);
+  checkThat(Number.isInteger(k) && k >= 1 && k <= n, fn, "k", k, `an integer in [1, ${n}] (the number of points)`);
   const maxIterations = options.maxIterations ?? KMEANS_DEFAULTS.maxIterations;
   const restarts = options.restarts ?? KMEANS_DEFAULTS.restarts;
-  if (!Number.isInteger(maxIterations) || maxIterations < 1) throw new Error(`${fn}: maxIterations must be a positive integer; got ${maxIterations}`);
-  if (!Number.isInteger(restarts) || restarts < 1) throw new Error(`${fn}: restarts must be a positive integer; got ${restarts}`);
+  checkPositiveInteger(fn, "maxIterations", maxIterations);
+  checkPositiveInteger(fn, "restarts", restarts);
   const random = new Random(seed);
   let best: KMeansResult | null = null;
   for (let start = 0; start < restarts; start++) {
@@ -142,7 +142,7 @@ export function kMeans(points: Float64Array, dim: number, options: KMeansOptions
 export function principalComponents(points: Float64Array, dim: number, components: number, seed: number): { directions: Float64Array; projected: Float64Array; variances: Float64Array } {
   const fn = "principalComponents";
   const n = checkPoints(fn, points, dim);
-  if (!Number.isInteger(components) || components < 1 || components > dim) throw new Error(`${fn}: components must be an integer in [1, ${dim}]; got ${components}`);
+  checkInteger(fn, "components", components, 1, dim);
   checkFloat64Count(fn, `the covariance of dim ${dim} (${dim}×${dim})`, dim * dim);
   const mean = new Float64Array(dim);
   for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) mean[j] += points[i * dim + j] / n;

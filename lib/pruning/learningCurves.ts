@@ -12,7 +12,7 @@
 import { checkExamples, type Examples } from "./examples";
 import { meanAndStandardError, streamPrefix } from "./experiment";
 import { checkTeacher, linearStudentError, separationOf, teacherStudentData } from "./teacher";
-import { shown } from "../core/checks";
+import { checkFunction, checkNonEmpty, checkNumber, checkObject, checkPositiveInteger, checkThat } from "../core/checks";
 import { solveSpd } from "../core/numerics";
 
 /** Test error of the Hebbian student at α = n/d in the limit of large d, isotropic inputs (closed form). */
@@ -67,7 +67,7 @@ export function convergedStudent(data: Examples, options: ConvergedStudentOption
   const maxSteps = options.maxSteps ?? 100;
   if (!(l2 > 0) || !Number.isFinite(l2)) throw new Error(`${fn}: l2 must be a finite number > 0 (without it separable data has no minimum); got ${l2}`);
   if (!(tolerance > 0) || !Number.isFinite(tolerance)) throw new Error(`${fn}: tolerance must be a finite number > 0; got ${tolerance}`);
-  if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new Error(`${fn}: maxSteps must be a positive integer; got ${maxSteps}`);
+  checkPositiveInteger(fn, "maxSteps", maxSteps);
   const d = data.dim, p = d + 1; // θ = (w, c)
   const y = Float64Array.from(data.labels, (l) => (l === 1 ? 1 : -1));
   const feature = (i: number, j: number) => (j < d ? data.x[i * d + j] : 1);
@@ -139,21 +139,23 @@ export interface LearningCurveOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** The checks at learningCurve's door: the teacher, the pool sizes and seeds, and the callbacks. */
+function checkCurveInputs(fn: string, o: LearningCurveOptions): void {
+  checkObject(fn, "options", o, "{teacher, clusterSeparation, poolSizes, seeds, student}");
+  checkNonEmpty(fn, "seeds", o.seeds);
+  checkNonEmpty(fn, "poolSizes", o.poolSizes);
+  checkTeacher(fn, o.teacher);
+  separationOf(fn, o.clusterSeparation);
+  o.poolSizes.forEach((n, i) => checkPositiveInteger(fn, `poolSizes[${i}]`, n));
+  o.seeds.forEach((seed, i) => checkNumber(fn, `seeds[${i}]`, seed));
+  checkThat(typeof o.student === "function", fn, "student", o.student, "a function (examples, seed) → {weights, bias}");
+  checkFunction(fn, "onProgress", o.onProgress, true);
+}
+
 /** Test error (mean and standard error over seeds) of a student trained on the first n examples of each seed's stream. */
 export function learningCurve(o: LearningCurveOptions): { poolSize: number; testError: number; testErrorSe: number }[] {
   const fn = "learningCurve";
-  if (o == null) throw new Error(`${fn}: options {teacher, clusterSeparation, poolSizes, seeds, student} are required; got ${o}`);
-  if (o.seeds.length === 0 || o.poolSizes.length === 0) throw new Error(`${fn}: seeds and poolSizes must be non-empty; got ${o.seeds.length} and ${o.poolSizes.length}`);
-  checkTeacher(fn, o.teacher);
-  separationOf(fn, o.clusterSeparation);
-  o.poolSizes.forEach((n, i) => {
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${fn}: poolSizes[${i}] must be a positive integer; got ${shown(n)}`);
-  });
-  o.seeds.forEach((seed, i) => {
-    if (!Number.isFinite(seed)) throw new Error(`${fn}: seeds[${i}] must be a finite number; got ${shown(seed)}`);
-  });
-  if (typeof o.student !== "function") throw new Error(`${fn}: student must be a function (examples, seed) → {weights, bias}; got ${shown(o.student)}`);
-  if (o.onProgress !== undefined && typeof o.onProgress !== "function") throw new Error(`${fn}: onProgress must be a function (or omitted); got ${shown(o.onProgress)}`);
+  checkCurveInputs(fn, o);
   const largest = Math.max(...o.poolSizes);
   const errors = o.poolSizes.map(() => [] as number[]);
   for (const seed of o.seeds) {

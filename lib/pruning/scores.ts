@@ -5,11 +5,11 @@
 //              never learned counts as infinitely forgotten (Toneva et al. 2019)
 //   prototype  distance to the nearest k-means centroid in an embedding, no labels (Sorscher et al. 2022)
 //   random     a seeded uniform draw: the baseline every score must beat
-import { SoftmaxClassifier, trainClassifier } from "./classifier";
+import { checkSgd, SoftmaxClassifier, trainUnchecked } from "./classifier";
 import { checkExamples, type Examples } from "./examples";
 import { kMeans } from "./kmeans";
 import { Random } from "../core/random";
-import { checkFloat64Count, shown } from "../core/checks";
+import { checkFloat64Count, checkInteger, checkNonEmpty, checkNumber, checkObject, checkPositiveInteger, checkThat } from "../core/checks";
 
 /** How the probe classifiers behind EL2N, GraNd and forgetting are trained on the whole pool. */
 export interface ProbeOptions {
@@ -25,17 +25,21 @@ export interface ProbeOptions {
   seed: number;
 }
 
+/** Checks the probe options once, for every run: the runs, and the SGD each probe is trained with. */
 function checkProbe(fn: string, o: ProbeOptions): void {
-  if (o == null) throw new Error(`${fn}: options {hidden, epochs, batchSize, learningRate, runs, seed} are required; got ${o}`);
-  if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error(`${fn}: runs must be a positive integer; got ${o.runs}`);
-  if (!Number.isInteger(o.epochs) || o.epochs < 0) throw new Error(`${fn}: epochs must be an integer ≥ 0; got ${o.epochs}`);
-  if (!Number.isFinite(o.seed)) throw new Error(`${fn}: seed must be a finite number; got ${shown(o.seed)}`);
+  checkObject(fn, "options", o, "{hidden, epochs, batchSize, learningRate, runs, seed}");
+  checkPositiveInteger(fn, "runs", o.runs);
+  checkSgd({ epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, weightDecay: o.weightDecay, seed: o.seed }, fn);
 }
 
 /** Seeds for each probe run's initialisation and example order, all drawn from one seed. */
 export function probeSeeds(seed: number, runs: number): { init: number; order: number }[] {
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`probeSeeds: runs must be a positive integer; got ${shown(runs)}`);
-  if (!Number.isFinite(seed)) throw new Error(`probeSeeds: seed must be a finite number; got ${shown(seed)}`);
+  checkPositiveInteger("probeSeeds", "runs", runs);
+  checkNumber("probeSeeds", "seed", seed);
+  return seedsOf(seed, runs);
+}
+
+function seedsOf(seed: number, runs: number): { init: number; order: number }[] {
   const r = new Random(seed);
   return Array.from({ length: runs }, () => ({ init: r.int(2 ** 31), order: r.int(2 ** 31) }));
 }
@@ -45,23 +49,31 @@ function averageOverProbes(fn: string, data: Examples, o: ProbeOptions, score: (
   const n = checkExamples(fn, data);
   checkProbe(fn, o);
   const sum = new Float64Array(n);
-  for (const s of probeSeeds(o.seed, o.runs)) {
+  // Data and options were checked above, once: each run trains and scores unchecked.
+  for (const s of seedsOf(o.seed, o.runs)) {
     const model = SoftmaxClassifier.init({ inputDim: data.dim, classes: data.classes, hidden: o.hidden }, s.init);
-    trainClassifier(model, data, { epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, weightDecay: o.weightDecay, seed: s.order });
+    trainUnchecked(model, data, { epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, weightDecay: o.weightDecay, seed: s.order });
     const scores = score(model);
     for (let i = 0; i < n; i++) sum[i] += scores[i] / o.runs;
   }
   return sum;
 }
 
-/** EL2N of each example under one model: ‖p − onehot(y)‖₂ with p the softmax output. */
-export function exampleEl2n(model: SoftmaxClassifier, data: Examples): Float64Array {
-  const n = model.checkData("exampleEl2n", data);
+/** A per-example score as lessons call it: the data checked against the model once, at the door. */
+function checkedScore(fn: string, score: (model: SoftmaxClassifier, data: Examples) => Float64Array) {
+  return (model: SoftmaxClassifier, data: Examples): Float64Array => {
+    model.checkData(fn, data);
+    return score(model, data);
+  };
+}
+
+function el2nOf(model: SoftmaxClassifier, data: Examples): Float64Array {
+  const n = data.labels.length;
   const k = data.classes;
   const prob = new Float64Array(k);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    model.probabilitiesInto(data.x, i, prob);
+    model.probabilitiesAt(data.x, i, prob);
     let s = 0;
     for (let c = 0; c < k; c++) { const e = prob[c] - (c === data.labels[i] ? 1 : 0); s += e * e; }
     out[i] = Math.sqrt(s);
@@ -69,14 +81,13 @@ export function exampleEl2n(model: SoftmaxClassifier, data: Examples): Float64Ar
   return out;
 }
 
-/** The norm of each example's cross-entropy gradient with respect to all of the model's parameters. */
-export function exampleGradNorms(model: SoftmaxClassifier, data: Examples): Float64Array {
-  const n = model.checkData("exampleGradNorms", data);
+function gradNormsOf(model: SoftmaxClassifier, data: Examples): Float64Array {
+  const n = data.labels.length;
   const grad = new Float64Array(model.params.length);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     grad.fill(0);
-    model.accumulateGradient(data.x, i, data.labels[i], grad);
+    model.gradientAt(data.x, i, data.labels[i], grad, 1);
     let s = 0;
     for (let j = 0; j < grad.length; j++) s += grad[j] * grad[j];
     out[i] = Math.sqrt(s);
@@ -84,14 +95,20 @@ export function exampleGradNorms(model: SoftmaxClassifier, data: Examples): Floa
   return out;
 }
 
+/** EL2N of each example under one model: ‖p − onehot(y)‖₂ with p the softmax output. */
+export const exampleEl2n = checkedScore("exampleEl2n", el2nOf);
+
+/** The norm of each example's cross-entropy gradient with respect to all of the model's parameters. */
+export const exampleGradNorms = checkedScore("exampleGradNorms", gradNormsOf);
+
 /** EL2N scores: mean over `runs` probes, each trained `epochs` epochs on the pool, of ‖p − onehot(y)‖₂. */
 export function el2nScores(data: Examples, options: ProbeOptions): Float64Array {
-  return averageOverProbes("el2nScores", data, options, (model) => exampleEl2n(model, data));
+  return averageOverProbes("el2nScores", data, options, (model) => el2nOf(model, data));
 }
 
 /** GraNd scores: mean over `runs` probes, each trained `epochs` epochs on the pool, of ‖∇θ loss‖₂. */
 export function grandScores(data: Examples, options: ProbeOptions): Float64Array {
-  return averageOverProbes("grandScores", data, options, (model) => exampleGradNorms(model, data));
+  return averageOverProbes("grandScores", data, options, (model) => gradNormsOf(model, data));
 }
 
 /**
@@ -105,7 +122,7 @@ export class ForgettingCounter {
   private readonly learned: Uint8Array;
 
   constructor(readonly n: number) {
-    if (!Number.isInteger(n) || n < 1) throw new Error(`ForgettingCounter: n must be a positive integer; got ${shown(n)}`);
+    checkPositiveInteger("ForgettingCounter", "n", n);
     checkFloat64Count("ForgettingCounter", `the counts of ${n} examples`, n);
     this.previous = new Int8Array(n).fill(-1); // −1: not presented yet
     this.events = new Float64Array(n);
@@ -113,8 +130,13 @@ export class ForgettingCounter {
   }
 
   record(index: number, correct: boolean): void {
-    if (!Number.isInteger(index) || index < 0 || index >= this.n) throw new Error(`ForgettingCounter: index ${shown(index)} is outside [0, ${this.n})`);
-    if (typeof correct !== "boolean") throw new Error(`ForgettingCounter.record: correct must be true or false; got ${shown(correct)}`);
+    checkInteger("ForgettingCounter.record", "index", index, 0, this.n - 1);
+    checkThat(typeof correct === "boolean", "ForgettingCounter.record", "correct", correct, "true or false");
+    this.tally(index, correct);
+  }
+
+  /** record without its checks, for presentations whose index and flag were checked once (or come from trainClassifier). */
+  tally(index: number, correct: boolean): void {
     if (this.previous[index] === 1 && !correct) this.events[index]++;
     if (correct) this.learned[index] = 1;
     this.previous[index] = correct ? 1 : 0;
@@ -127,16 +149,20 @@ export class ForgettingCounter {
 
 /** Forgetting counts from a scripted history: history[i] is example i's correctness at each presentation, in order. */
 export function forgettingCounts(history: readonly (readonly boolean[])[]): Float64Array {
-  if (!Array.isArray(history) || history.length === 0) throw new Error("forgettingCounts: the history is empty; expected one array of presentations per example");
-  history.forEach((presentations, i) => {
-    if (!Array.isArray(presentations)) throw new Error(`forgettingCounts: history[${i}] must be an array of true/false presentations; got ${shown(presentations)}`);
-    presentations.forEach((correct, j) => {
-      if (typeof correct !== "boolean") throw new Error(`forgettingCounts: history[${i}][${j}] must be true or false; got ${shown(correct)}`);
-    });
-  });
+  checkForgettingInputs("forgettingCounts", history);
   const counter = new ForgettingCounter(history.length);
-  history.forEach((presentations, i) => presentations.forEach((correct: boolean) => counter.record(i, correct)));
+  history.forEach((presentations, i) => presentations.forEach((correct: boolean) => counter.tally(i, correct)));
   return counter.counts();
+}
+
+/** Throws unless `history` holds, for at least one example, an array of true/false presentations. */
+function checkForgettingInputs(fn: string, history: readonly (readonly boolean[])[]): void {
+  checkThat(Array.isArray(history), fn, "history", history, "an array with one array of presentations per example");
+  checkNonEmpty(fn, "history", history, "one array of presentations per example");
+  history.forEach((presentations, i) => {
+    checkThat(Array.isArray(presentations), fn, `history[${i}]`, presentations, "an array of true/false presentations");
+    presentations.forEach((correct, j) => checkThat(typeof correct === "boolean", fn, `history[${i}][${j}]`, correct, "true or false"));
+  });
 }
 
 /**
@@ -148,14 +174,14 @@ export function forgettingScores(data: Examples, options: ProbeOptions): Float64
   const fn = "forgettingScores";
   const n = checkExamples(fn, data);
   checkProbe(fn, options);
-  if (options.epochs < 2) throw new Error(`${fn}: epochs must be ≥ 2 for an example to be forgotten; got ${options.epochs}`);
+  checkThat(options.epochs >= 2, fn, "epochs", options.epochs, "≥ 2 for an example to be forgotten");
   const sum = new Float64Array(n);
-  for (const s of probeSeeds(options.seed, options.runs)) {
+  for (const s of seedsOf(options.seed, options.runs)) {
     const model = SoftmaxClassifier.init({ inputDim: data.dim, classes: data.classes, hidden: options.hidden }, s.init);
     const counter = new ForgettingCounter(n);
-    trainClassifier(model, data, {
+    trainUnchecked(model, data, {
       epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate, weightDecay: options.weightDecay, seed: s.order,
-      onPresented: (i, correct) => counter.record(i, correct),
+      onPresented: (i, correct) => counter.tally(i, correct),
     });
     const counts = counter.counts();
     for (let i = 0; i < n; i++) sum[i] += counts[i] / options.runs;
@@ -175,13 +201,13 @@ export interface PrototypeOptions {
  * nearest k-means centroid. Uses no labels; far from every prototype = hard.
  */
 export function prototypeScores(embedding: Float64Array, dim: number, options: PrototypeOptions): Float64Array {
-  if (options == null) throw new Error(`prototypeScores: options {k, seed} are required; got ${options}`);
+  checkObject("prototypeScores", "options", options, "{k, seed}");
   return kMeans(embedding, dim, { k: options.k, seed: options.seed, restarts: options.restarts }).distances;
 }
 
 /** Random scores, uniform in [0, 1): keeping the "hardest" of these keeps a random subset. */
 export function randomScores(n: number, seed: number): Float64Array {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`randomScores: n must be a positive integer; got ${shown(n)}`);
+  checkPositiveInteger("randomScores", "n", n);
   checkFloat64Count("randomScores", `the scores of ${n} examples`, n);
   const r = new Random(seed);
   return Float64Array.from({ length: n }, () => r.next());

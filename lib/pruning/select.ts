@@ -2,7 +2,7 @@
 // random fraction, over the whole set or class by class.
 import { permutation } from "./classifier";
 import { Random } from "../core/random";
-import { shown } from "../core/checks";
+import { checkNonEmpty, checkPositiveInteger, checkSameLength, checkThat, refuse, shown } from "../core/checks";
 
 export const KEEP_RULES = ["hard", "easy", "random"] as const;
 export type KeepRule = (typeof KEEP_RULES)[number];
@@ -26,9 +26,19 @@ export interface SelectOptions {
 
 /** How many of `n` examples a fraction keeps: round(fraction·n), at least 1. */
 export function keptCount(n: number, fraction: number): number {
-  if (!(Number.isInteger(n) && n >= 1)) throw new Error(`keptCount: n must be a positive integer; got ${n}`);
-  if (!(fraction > 0 && fraction <= 1)) throw new Error(`keptCount: fraction must be in (0, 1]; got ${fraction}`);
+  checkPositiveInteger("keptCount", "n", n);
+  checkThat(fraction > 0 && fraction <= 1, "keptCount", "fraction", fraction, "in (0, 1]");
   return Math.max(1, Math.round(fraction * n));
+}
+
+/** The checks at selectByScore's door: one score per example (no NaN), a fraction, a keep rule, labels when balancing. */
+function checkSelectInputs(fn: string, scores: ArrayLike<number>, options: SelectOptions): void {
+  checkNonEmpty(fn, "scores", scores, "one score per example");
+  checkThat(typeof options.fraction === "number" && options.fraction > 0 && options.fraction <= 1, fn, "fraction", options.fraction, "in (0, 1]");
+  checkKeepRule(fn, options.keep);
+  for (let i = 0; i < scores.length; i++) if (Number.isNaN(scores[i])) refuse(fn, `scores[${i}]`, scores[i], "a number (every example needs a score)");
+  if (options.labels !== undefined) checkSameLength(fn, "scores", scores, "labels", options.labels);
+  checkThat(!options.classBalanced || options.labels !== undefined, fn, "labels", options.labels, "given when classBalanced is set");
 }
 
 /**
@@ -37,16 +47,9 @@ export function keptCount(n: number, fraction: number): number {
  */
 export function selectByScore(scores: ArrayLike<number>, options: SelectOptions): Int32Array {
   const fn = "selectByScore";
-  if (scores == null || typeof scores.length !== "number") throw new Error(`${fn}: scores must be an array of numbers`);
+  checkSelectInputs(fn, scores, options);
   const n = scores.length;
-  if (n === 0) throw new Error(`${fn}: there are no scores; expected one per example`);
-  const { fraction, keep } = options;
-  if (typeof fraction !== "number" || !(fraction > 0 && fraction <= 1)) throw new Error(`${fn}: fraction must be in (0, 1]; got ${fraction}`);
-  checkKeepRule(fn, keep);
-  for (let i = 0; i < n; i++) if (Number.isNaN(scores[i])) throw new Error(`${fn}: scores[${i}] is NaN; every example needs a score`);
-  const labels = options.labels;
-  if (labels !== undefined && labels.length !== n) throw new Error(`${fn}: there are ${n} scores but ${labels.length} labels; expected one label per score`);
-  if (options.classBalanced && labels === undefined) throw new Error(`${fn}: classBalanced needs the examples' labels`);
+  const { fraction, keep, labels } = options;
 
   const random = new Random(options.seed ?? 0);
   // A random rank for every example: the random rule's order, and the tie-break for the others.

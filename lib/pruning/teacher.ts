@@ -10,7 +10,7 @@
 import { euclideanNorm, type Examples } from "./examples";
 import type { SoftmaxClassifier } from "./classifier";
 import { Random } from "../core/random";
-import { checkFloat64Count, shown } from "../core/checks";
+import { checkFloat64Count, checkNumber, checkObject, checkPositiveInteger, refuse, shown } from "../core/checks";
 
 export interface TeacherStudentOptions {
   /** Examples to draw. */
@@ -34,7 +34,7 @@ export interface TeacherStudentData extends Examples {
 
 /** A teacher perceptron: a unit vector drawn uniformly on the sphere in R^inputDim. */
 export function makeTeacher(inputDim: number, seed: number): Float64Array {
-  if (!Number.isInteger(inputDim) || inputDim < 1) throw new Error(`makeTeacher: inputDim must be a positive integer; got ${shown(inputDim)}`);
+  checkPositiveInteger("makeTeacher", "inputDim", inputDim);
   checkFloat64Count("makeTeacher", `a teacher of inputDim ${inputDim}`, inputDim);
   const r = new Random(seed);
   const u = Float64Array.from({ length: inputDim }, () => r.normal());
@@ -52,7 +52,7 @@ export function checkTeacher(fn: string, teacher: Float64Array): void {
 
 export function separationOf(fn: string, value: number | undefined): number {
   const m = value ?? 0;
-  if (!(m >= 0) || !Number.isFinite(m)) throw new Error(`${fn}: clusterSeparation must be a finite number ≥ 0; got ${shown(m)}`);
+  checkNumber(fn, "clusterSeparation", m, 0);
   return m;
 }
 
@@ -60,9 +60,9 @@ export function separationOf(fn: string, value: number | undefined): number {
 export function teacherStudentData(teacher: Float64Array, options: TeacherStudentOptions): TeacherStudentData {
   const fn = "teacherStudentData";
   checkTeacher(fn, teacher);
-  if (options == null) throw new Error(`${fn}: options {n, seed} are required; got ${options}`);
+  checkObject(fn, "options", options, "{n, seed}");
   const { n, seed } = options;
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${fn}: n must be a positive integer; got ${shown(n)}`);
+  checkPositiveInteger(fn, "n", n);
   checkFloat64Count(fn, `the inputs of ${n} examples of dim ${teacher.length}`, n * teacher.length);
   const m = separationOf(fn, options.clusterSeparation);
   const noise = options.labelNoise ?? 0;
@@ -89,7 +89,7 @@ export function teacherStudentData(teacher: Float64Array, options: TeacherStuden
 
 /** Standard normal CDF Φ, through erfc (Numerical Recipes' erfcc: relative error < 1.2e-7 everywhere). */
 export function normalCdf(x: number): number {
-  if (Number.isNaN(x)) throw new Error("normalCdf: x is NaN; expected a number (±Infinity give 0 and 1)");
+  if (Number.isNaN(x)) refuse("normalCdf", "x", x, "a number (±Infinity give 0 and 1)");
   const z = Math.abs(x) / Math.SQRT2;
   const t = 1 / (1 + 0.5 * z);
   const erfc = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 +
@@ -108,7 +108,7 @@ export function linearStudentError(weights: Float64Array, bias: number, teacher:
   const fn = "linearStudentError";
   checkTeacher(fn, teacher);
   if (weights.length !== teacher.length) throw new Error(`${fn}: the student has ${weights.length} weights but the teacher ${teacher.length}`);
-  if (!Number.isFinite(bias)) throw new Error(`${fn}: bias must be finite; got ${bias}`);
+  checkNumber(fn, "bias", bias);
   const m = separationOf(fn, clusterSeparation);
   let a = 0, ww = 0;
   for (let i = 0; i < teacher.length; i++) { a += weights[i] * teacher[i]; ww += weights[i] * weights[i]; }

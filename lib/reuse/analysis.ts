@@ -1,7 +1,7 @@
 // Lesson 01's numbers as a careful paper reports them: every method × task as a mean over seeds
 // with a 95% interval, and differences between methods paired by seed (every method of a seed
 // sees the same labelled examples, so the pairing removes the luck of the draw they share).
-import { shown } from "../core/checks";
+import { checkNumber, checkThat, shown } from "../core/checks";
 import { meanInterval, type MeanInterval } from "../core/numerics";
 
 /** One method on one task for one seed. */
@@ -66,7 +66,7 @@ export function pairedDifference(runs: readonly MethodRun[], task: string, a: st
  * difference has no interval (low = high = NaN) and reads "not distinguishable".
  */
 export function verdict(d: MeanInterval): "higher" | "lower" | "not distinguishable" {
-  if (!Number.isFinite(d.mean)) throw new Error(`verdict: mean must be a finite number; got ${shown(d.mean)}`);
+  checkNumber("verdict", "mean", d.mean);
   if (d.n > 1 && !(d.low <= d.mean && d.mean <= d.high)) {
     throw new Error(`verdict: an interval of ${d.n} values must hold its mean; got low ${shown(d.low)}, mean ${shown(d.mean)}, high ${shown(d.high)}`);
   }
@@ -78,7 +78,7 @@ export function verdict(d: MeanInterval): "higher" | "lower" | "not distinguisha
 /** One standard error of an accuracy p measured on n test examples, in points: the test set's own noise. */
 export function testStandardError(p: number, n: number): number {
   if (!(p >= 0 && p <= 1)) throw new Error(`testStandardError: p must be an accuracy in [0, 1]; got ${shown(p)}`);
-  if (!(Number.isInteger(n) && n >= 1)) throw new Error(`testStandardError: n must be a positive integer (test examples); got ${shown(n)}`);
+  checkThat(Number.isInteger(n) && n >= 1, "testStandardError", "n", n, "a positive integer (test examples)");
   return 100 * Math.sqrt((p * (1 - p)) / n);
 }
 

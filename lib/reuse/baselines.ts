@@ -2,7 +2,7 @@
 // a text contains (no order, no model), and, where the label is visible to a simple rule, the rule.
 // The same L2-regularised logistic regression, its L2 chosen by cross-validation on the training
 // set alone, is the linear probe on a frozen model's features.
-import { shown } from "../core/checks";
+import { checkInteger, checkNonEmpty, checkPositiveInteger, checkThat, refuse, shown } from "../core/checks";
 import { Random } from "../core/random";
 import { minimizeLbfgs } from "../core/lbfgs";
 
@@ -22,11 +22,11 @@ function checkData(x: ArrayLike<number>, y: ArrayLike<number>, classes: number, 
   if (n === 0) throw new Error(`${where}: no examples`);
   const dims = x.length / n;
   if (!Number.isInteger(dims) || dims < 1) throw new Error(`${where}: ${x.length} feature values is not a whole number of rows for ${n} examples`);
-  if (!(Number.isInteger(classes) && classes >= 2)) throw new Error(`${where}: classes must be an integer ≥ 2; got ${classes}`);
+  checkInteger(where, "classes", classes, 2);
   for (let i = 0; i < n; i++) {
-    if (!(Number.isInteger(y[i]) && y[i] >= 0 && y[i] < classes)) throw new Error(`${where}: label ${y[i]} of example ${i} is outside [0, ${classes})`);
+    if (!(Number.isInteger(y[i]) && y[i] >= 0 && y[i] < classes)) refuse(where, `y[${i}]`, y[i], `a label in [0, ${classes})`);
   }
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) throw new Error(`${where}: feature value ${i} is ${x[i]}`);
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) refuse(where, `x[${i}]`, x[i], "a finite feature value");
   return dims;
 }
 
@@ -37,7 +37,12 @@ function checkData(x: ArrayLike<number>, y: ArrayLike<number>, classes: number, 
  */
 export function fitLogistic(x: ArrayLike<number>, y: ArrayLike<number>, classes: number, l2: number): LogisticModel {
   const dims = checkData(x, y, classes, "fitLogistic");
-  if (!(l2 > 0 && Number.isFinite(l2))) throw new Error(`fitLogistic: l2 must be a positive number; got ${l2}`);
+  checkThat(l2 > 0 && Number.isFinite(l2), "fitLogistic", "l2", l2, "a positive number");
+  return fitUnchecked(x, y, dims, classes, l2);
+}
+
+/** fitLogistic without its checks, for fitLogisticCV: it checked the data and every l2 once, and fits subsets of them. */
+function fitUnchecked(x: ArrayLike<number>, y: ArrayLike<number>, dims: number, classes: number, l2: number): LogisticModel {
   const n = y.length, K = classes, D = dims + 1;
   const mean = new Float64Array(dims), scale = new Float64Array(dims);
   for (let i = 0; i < n; i++) for (let j = 0; j < dims; j++) mean[j] += x[i * dims + j] / n;
@@ -85,12 +90,19 @@ export function fitLogistic(x: ArrayLike<number>, y: ArrayLike<number>, classes:
 
 /** Class probabilities, [n × classes] row-major. */
 export function logisticProbabilities(model: LogisticModel, x: ArrayLike<number>): Float64Array {
-  const { dims, classes: K } = model;
+  const { dims } = model;
   const n = x.length / dims;
   if (!Number.isInteger(n)) throw new Error(`logisticProbabilities: ${x.length} values is not a whole number of rows of ${dims} features`);
   for (let i = 0; i < x.length; i++) {
-    if (!Number.isFinite(x[i])) throw new Error(`logisticProbabilities: x[${i}] (row ${Math.floor(i / dims)}, feature ${i % dims}) is ${shown(x[i])}; expected finite feature values`);
+    if (!Number.isFinite(x[i])) refuse("logisticProbabilities", `x[${i}] (row ${Math.floor(i / dims)}, feature ${i % dims})`, x[i], "a finite feature value");
   }
+  return probabilitiesUnchecked(model, x);
+}
+
+/** logisticProbabilities without its checks, for fitLogisticCV's held-out rows (checked with the rest of x). */
+function probabilitiesUnchecked(model: LogisticModel, x: ArrayLike<number>): Float64Array {
+  const { dims, classes: K } = model;
+  const n = x.length / dims;
   const out = new Float64Array(n * K);
   for (let i = 0; i < n; i++) {
     let max = -Infinity;
@@ -109,11 +121,11 @@ export function logisticProbabilities(model: LogisticModel, x: ArrayLike<number>
 
 /** The likeliest class of every row (the lowest on a tie). */
 export function argmaxRows(p: Float64Array, classes: number): Int32Array {
-  if (!(Number.isInteger(classes) && classes >= 1)) throw new Error(`argmaxRows: classes must be a positive integer; got ${shown(classes)}`);
+  checkPositiveInteger("argmaxRows", "classes", classes);
   const n = p.length / classes;
   if (!Number.isInteger(n)) throw new Error(`argmaxRows: ${p.length} values is not a whole number of rows of ${classes} classes`);
   const nan = p.findIndex(Number.isNaN);
-  if (nan >= 0) throw new Error(`argmaxRows: p[${nan}] (row ${Math.floor(nan / classes)}, class ${nan % classes}) is NaN; expected a score for every class`);
+  if (nan >= 0) refuse("argmaxRows", `p[${nan}] (row ${Math.floor(nan / classes)}, class ${nan % classes})`, p[nan], "a score (every class needs one)");
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     let best = 0;
@@ -132,7 +144,7 @@ export function accuracy(predicted: ArrayLike<number>, labels: ArrayLike<number>
 
 /** Rows `idx` of a row-major matrix with `dims` columns, as float64. */
 export function selectRows(x: ArrayLike<number>, dims: number, idx: readonly number[]): Float64Array {
-  if (!(Number.isInteger(dims) && dims >= 1)) throw new Error(`selectRows: dims must be a positive integer; got ${shown(dims)}`);
+  checkPositiveInteger("selectRows", "dims", dims);
   const rows = x.length / dims;
   if (!Number.isInteger(rows)) throw new Error(`selectRows: ${x.length} values is not a whole number of rows of ${dims} columns`);
   const bad = idx.findIndex((i) => !(Number.isInteger(i) && i >= 0 && i < rows));
@@ -152,10 +164,10 @@ export const L2_GRID = [1e-4, 1e-3, 1e-2, 1e-1, 1];
 export function fitLogisticCV(x: ArrayLike<number>, y: ArrayLike<number>, classes: number, options: { grid?: number[]; folds?: number; seed?: number } = {}): LogisticModel & { cvAccuracy: number[] } {
   const dims = checkData(x, y, classes, "fitLogisticCV");
   const { grid = L2_GRID, folds = 4, seed = 1 } = options;
-  if (grid.length === 0) throw new Error("fitLogisticCV: grid must hold at least one l2 to choose from; got []");
+  checkNonEmpty("fitLogisticCV", "grid", grid, "at least one l2 to choose from");
   const badL2 = grid.findIndex((l2) => !(l2 > 0 && Number.isFinite(l2)));
   if (badL2 >= 0) throw new Error(`fitLogisticCV: grid[${badL2}] must be a positive number (an l2 strength); got ${shown(grid[badL2])}`);
-  if (!(Number.isInteger(folds) && folds >= 2)) throw new Error(`fitLogisticCV: folds must be an integer ≥ 2; got ${shown(folds)}`);
+  checkInteger("fitLogisticCV", "folds", folds, 2);
   const n = y.length;
   const random = new Random(seed);
   // Stratified folds: every class dealt round the folds in random order.
@@ -181,14 +193,14 @@ export function fitLogisticCV(x: ArrayLike<number>, y: ArrayLike<number>, classe
     for (let f = 0; f < folds; f++) {
       const train = rowsOf((i) => fold[i] !== f), held = rowsOf((i) => fold[i] === f);
       if (held.y.length === 0) continue;
-      const predicted = argmaxRows(logisticProbabilities(fitLogistic(train.x, train.y, classes, l2), held.x), classes);
+      const predicted = argmaxRows(probabilitiesUnchecked(fitUnchecked(train.x, train.y, dims, classes, l2), held.x), classes);
       correct += accuracy(predicted, held.y) * held.y.length;
     }
     return correct / n;
   });
   let best = 0;
   cvAccuracy.forEach((a, i) => { if (a > cvAccuracy[best] || (a === cvAccuracy[best] && grid[i] > grid[best])) best = i; });
-  return { ...fitLogistic(x, y, classes, grid[best]), cvAccuracy };
+  return { ...fitUnchecked(x, y, dims, classes, grid[best]), cvAccuracy };
 }
 
 /** Each text as the share of every vocabulary character in it: what a text contains, not in what order. */
@@ -208,10 +220,10 @@ export function characterCounts(texts: string[], vocabulary: string[]): Float64A
 
 /** The most frequent training label (the lowest on a tie), predicted for every input. */
 export function majorityClass(labels: ArrayLike<number>, classes: number): number {
-  if (!(Number.isInteger(classes) && classes >= 1)) throw new Error(`majorityClass: classes must be a positive integer; got ${shown(classes)}`);
+  checkPositiveInteger("majorityClass", "classes", classes);
   if (labels.length === 0) throw new Error("majorityClass: no labels");
   for (let i = 0; i < labels.length; i++) {
-    if (!(Number.isInteger(labels[i]) && labels[i] >= 0 && labels[i] < classes)) throw new Error(`majorityClass: labels[${i}] must be an integer in [0, ${classes}); got ${shown(labels[i])}`);
+    if (!(Number.isInteger(labels[i]) && labels[i] >= 0 && labels[i] < classes)) refuse("majorityClass", `labels[${i}]`, labels[i], `an integer in [0, ${classes})`);
   }
   const counts = new Array(classes).fill(0);
   for (let i = 0; i < labels.length; i++) counts[labels[i]]++;
@@ -275,5 +287,5 @@ export function fitThreshold(scores: ArrayLike<number>, labels: ArrayLike<number
 
 /** A NaN score has no place in an order; ±Infinity has. */
 function checkScores(scores: ArrayLike<number>, where: string): void {
-  for (let i = 0; i < scores.length; i++) if (Number.isNaN(scores[i])) throw new Error(`${where}: scores[${i}] is NaN; expected numbers that can be ordered`);
+  for (let i = 0; i < scores.length; i++) if (Number.isNaN(scores[i])) refuse(where, `scores[${i}]`, scores[i], "a number that can be ordered");
 }

@@ -21,7 +21,7 @@ export {
 } from "./pretrain";
 export {
   chooseRates, type ChosenRate, chosenRateRows, readStudyResults, reportedRuns, reuseData, type ReuseData, reuseDesign, type ReuseDesign,
-  reuseStudy, type ReuseStudy, runData, runReuseStudy, runStudy, seedSample, storedStudyPath, studyContext, type StudyJob, type
+  reuseStudy, type ReuseStudy, type ReuseStudyOptions, runData, runReuseStudy, runStudy, seedSample, storedStudyPath, studyContext, type StudyJob, type
   StudyOptions, type StudyResult, type StudyRun, studyRunId, type StudyTask, TASKS, trainLiveSeed, tuningRuns, upgradeStudyResults,
   verbatimInPretraining,
 } from "./study";

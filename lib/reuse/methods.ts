@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { shown } from "../core/checks";
+import { checkPositiveInteger, checkThat, shown } from "../core/checks";
 import type { Tokenizer } from "../core/data";
 import { loadCheckpoint, readTensorFile, saveCheckpoint, writeTensorFile } from "../gpt/checkpoint";
 import { LoRA, type LoRATarget } from "../gpt/lora";
@@ -104,7 +104,7 @@ export async function tuneClassifier(kind: TunedMethod["kind"], pretrained: GPT,
 /** The speaker task's zero-shot question: the window as it would read after each speaker's name. */
 export function speakerPrompt(speakers: string[], length: number): (text: string, c: number) => { prompt: string; continuation: string } {
   if (speakers.length === 0) throw new Error("speakerPrompt: speakers must name at least one speaker; got []");
-  if (!(Number.isInteger(length) && length >= 1)) throw new Error(`speakerPrompt: length must be a positive integer (the model's window); got ${shown(length)}`);
+  checkThat(Number.isInteger(length) && length >= 1, "speakerPrompt", "length", length, "a positive integer (the model's window)");
   const header = (c: number) => `\n${speakers[c]}:\n`;
   // Every class scores the same characters: the window cut to fit after the longest header.
   const longest = Math.max(...speakers.map((_, c) => header(c).length));
@@ -183,7 +183,7 @@ export interface SwitchingCost {
  * model in memory and read and load only a task's adapter weights.
  */
 export async function measureSwitching(model: GPT, rank: number, targets: LoRATarget[], repeats = 5): Promise<SwitchingCost> {
-  if (!(Number.isInteger(repeats) && repeats >= 1)) throw new Error(`measureSwitching: repeats must be a positive integer; got ${shown(repeats)}`);
+  checkPositiveInteger("measureSwitching", "repeats", repeats);
   const dir = mkdtempSync(join(tmpdir(), "course-switch-"));
   const lora = LoRA.create(model, { rank, targets });
   try {

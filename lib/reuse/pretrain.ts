@@ -1,6 +1,6 @@
 // Pretraining as lesson 01 shows it: a live chart and progress bar over a run that is trained
 // here, or, where the course precomputed it, a live slice beside the stored run.
-import { shown } from "../core/checks";
+import { checkPositiveInteger, shown } from "../core/checks";
 import { livePlot, progress } from "../core/display";
 import { findStoredRun, precomputing, trainCached, type CacheDirs, type CachedTrainResult } from "../gpt/cache";
 import type { GPT } from "../gpt/model";
@@ -29,8 +29,8 @@ export async function pretrain(
   name: string, model: GPT, data: { train: Int32Array; val: Int32Array }, config: Partial<TrainConfig>,
   options: { title: string; liveSteps: number; dirs?: CacheDirs },
 ): Promise<PretrainingRun> {
-  const full = validateTrainConfig({ ...DEFAULT_TRAIN, ...config });
-  if (!Number.isInteger(options?.liveSteps) || options.liveSteps < 1) throw new Error(`pretrain: liveSteps must be a positive integer; got ${options?.liveSteps}`);
+  const full = validateTrainConfig({ ...DEFAULT_TRAIN, ...config }, "pretrain");
+  checkPositiveInteger("pretrain", "liveSteps", options?.liveSteps);
   const stored = precomputing() ? null : await findStoredRun(name, model, data, full, options.dirs?.storedDir);
   const curve = trainingCurve(options.title, { reference: stored?.result });
   const liveSteps = stored ? Math.min(options.liveSteps, full.steps) : full.steps;

@@ -4,11 +4,10 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 
-import { writeJsonLines } from "../core/files";
 import { fingerprint, readResults, resultId, stamp, storedBackend, upgradeResults, type RunContext, type StampedResult } from "../core/results";
 import { cpuDescription } from "../core/machine";
 import { projectRoot } from "../core/paths";
-import { mapInWorkers } from "../core/threads";
+import { StudyFile } from "../core/study";
 import { CharTokenizer, loadDataset, splitTrainVal, type Tokenizer } from "../core/data";
 import { shown } from "../core/checks";
 import { parseScale, type Scale } from "../core/scale";
@@ -295,46 +294,53 @@ export interface StudyOptions {
   onRunEnd?: (result: StudyResult, done: number, total: number) => void;
 }
 
+/** A whole study's options: a phase's, and what to do with the file's lines that are no run of the design. */
+export interface ReuseStudyOptions extends StudyOptions {
+  /** Removes those lines from the file (the tool's --prune); they are kept otherwise. */
+  pruneStrays?: boolean;
+  /** Called once the study is complete, if lines trained on this backend are no run of the design. */
+  onStrays?: (strays: StudyResult[], pruned: boolean) => void;
+}
+
+/** A run's line in the study's file and errors. */
+const describeRun = (run: StudyRun) => `${run.method.name} on "${run.task}", rate ${run.learningRate}, seed ${run.seed}`;
+
 /** Trains every run not yet in the results file (rewritten whole after each); returns the results of `runs`, in order. */
 export async function runStudy(
   design: ReuseDesign, data: ReuseData, pretrained: { model: GPT; checkpoint: string }, runs: StudyRun[], options: StudyOptions,
 ): Promise<StudyResult[]> {
+  return studyPhase(design, data, pretrained, runs, options, new StudyFile(options.path, (path) => readStudyResults(path, options.command)));
+}
+
+/** runStudy on a results file already read: one phase of the study. */
+async function studyPhase(
+  design: ReuseDesign, data: ReuseData, pretrained: { model: GPT; checkpoint: string }, runs: StudyRun[], options: StudyOptions, file: StudyFile<StudyResult>,
+): Promise<StudyResult[]> {
   const name = pretrained.checkpoint.split(/[\\/]/).at(-1)!;
   const context = studyContext(data, options.backend);
-  const ids = runs.map((r) => studyRunId(design, name, r, context));
-  const results = readStudyResults(options.path, options.command);
-  const done = new Map(results.map((r) => [r.id, r]));
-  const todo = runs.map((run, i) => ({ run, id: ids[i] })).filter(({ id }) => !done.has(id));
   const jobs = options.jobs ?? 1;
-  if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`runStudy: jobs must be a positive integer; got ${jobs}`);
-  const weights = [...(await pretrained.model.weights())]; // one copy, shared by every job's message
+  // One copy of the weights, shared by every worker's message; runs in this thread use the model itself.
+  const weights = jobs > 1 ? [...(await pretrained.model.weights())] : [];
   const job = (run: StudyRun): StudyJob => ({
     backend: options.backend, config: pretrained.model.config, weights, kind: run.method.kind,
     data: runData(design, data, run), options: { ...design.tuning, learningRate: run.learningRate, seed: run.seed },
   });
-  let finished = runs.length - todo.length;
-  const record = (result: TuneResult, k: number) => {
-    const { run, id } = todo[k];
-    const row = stamp(studySettings(design, name, run), context, {
-      task: run.task, method: run.method.name, learningRate: run.learningRate, seed: run.seed, ...result, pretrained: name, cpu: cpuDescription(),
-    });
-    results.push(row);
-    done.set(id, row);
-    writeJsonLines(options.path, results);
-    options.onRunEnd?.(row, ++finished, runs.length);
-  };
-  if (jobs === 1) {
-    for (const [k, { run }] of todo.entries()) {
+  return file.resume<StudyRun, TuneResult>("runStudy", runs.map((run) => ({ run, id: studyRunId(design, name, run, context) })), {
+    describe: describeRun, jobs,
+    train: (run) => {
       const j = job(run);
-      record(await tuneClassifier(j.kind, pretrained.model, j.data, j.options), k);
-    }
-  } else {
-    await mapInWorkers<StudyJob, TuneResult>("reuse/worker.ts", todo.map(({ run }) => job(run)), jobs, {
-      describe: (j) => `tuning ${j.kind.method} at rate ${j.options.learningRate}, seed ${j.options.seed}`,
-      onResult: (result, k) => record(result, k),
-    });
-  }
-  return ids.map((id) => done.get(id)!);
+      return tuneClassifier(j.kind, pretrained.model, j.data, j.options);
+    },
+    worker: {
+      module: "reuse/worker.ts", input: job,
+      describe: (run) => `tuning ${run.method.kind.method} at rate ${run.learningRate}, seed ${run.seed}`,
+    },
+    // Stamped here, on the main thread, with the checkpoint's name the worker never sees.
+    line: (result, run) => stamp(studySettings(design, name, run), context, {
+      task: run.task, method: run.method.name, learningRate: run.learningRate, seed: run.seed, ...result, pretrained: name, cpu: cpuDescription(),
+    }),
+    onRunEnd: options.onRunEnd && ((row, _, done, total) => options.onRunEnd!(row, done, total)),
+  });
 }
 
 export interface ReuseStudy {
@@ -345,10 +351,18 @@ export interface ReuseStudy {
 }
 
 /** The rate sweep on the tuning seeds, then the other seeds at the chosen rates; resumable. */
-export async function runReuseStudy(design: ReuseDesign, data: ReuseData, pretrained: { model: GPT; checkpoint: string }, options: StudyOptions): Promise<ReuseStudy> {
-  const tuning = await runStudy(design, data, pretrained, tuningRuns(design), options);
+export async function runReuseStudy(
+  design: ReuseDesign, data: ReuseData, pretrained: { model: GPT; checkpoint: string }, options: ReuseStudyOptions,
+): Promise<ReuseStudy> {
+  const file = new StudyFile(options.path, (path) => readStudyResults(path, options.command));
+  const tuning = await studyPhase(design, data, pretrained, tuningRuns(design), options, file);
   const chosen = chooseRates(design, tuning);
-  const reported = await runStudy(design, data, pretrained, reportedRuns(design, chosen), options);
+  const reported = await studyPhase(design, data, pretrained, reportedRuns(design, chosen), options, file);
+  const strays = file.strays(options.backend);
+  if (strays.length > 0) {
+    if (options.pruneStrays) file.removeStrays(options.backend);
+    options.onStrays?.(strays, options.pruneStrays === true);
+  }
   return { chosen, tuning, reported };
 }
 
@@ -370,18 +384,12 @@ export async function reuseStudy(
   if (scale === "full") {
     const stored = storedStudyPath(design);
     const name = pretrained.checkpoint.split(/[\\/]/).at(-1)!;
-    const results = readStudyResults(join(projectRoot(), stored));
+    const file = new StudyFile(join(projectRoot(), stored), (path) => readStudyResults(path));
     // The runs the study was stored with, whichever backend runs the lesson.
-    const context = studyContext(data, storedBackend(results, options.backend));
-    const byId = new Map(results.map((r) => [r.id, r]));
-    const lookup = (runs: StudyRun[]) => {
-      const missing = runs.filter((r) => !byId.has(studyRunId(design, name, r, context)));
-      if (missing.length) {
-        throw new Error(`${stored} lacks ${missing.length} of ${runs.length} runs on ${context.backend} (first: ${missing[0].method.name} on "${missing[0].task}", `
-          + `rate ${missing[0].learningRate}, seed ${missing[0].seed}); run \`${STUDY_COMMAND}\` (it resumes)`);
-      }
-      return runs.map((r) => byId.get(studyRunId(design, name, r, context))!);
-    };
+    const context = studyContext(data, storedBackend(file.results, options.backend));
+    const lookup = (runs: StudyRun[]) => file.find(runs.map((run) => ({ run, id: studyRunId(design, name, run, context) })), {
+      file: stored, backend: context.backend, command: STUDY_COMMAND, describe: describeRun,
+    });
     const tuning = lookup(tuningRuns(design));
     const chosen = chooseRates(design, tuning);
     return { chosen, tuning, reported: lookup(reportedRuns(design, chosen)) };

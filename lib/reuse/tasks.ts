@@ -7,7 +7,7 @@
 // train and test never share a speech either, so neighbouring windows cannot leak across.
 import type { Tokenizer } from "../core/data";
 import type { LabeledSequences } from "./transfer";
-import { shown } from "../core/checks";
+import { checkPositiveInteger, checkThat, shown } from "../core/checks";
 import { Random } from "../core/random";
 
 export interface Speech {
@@ -93,7 +93,7 @@ export interface TextTask {
 }
 
 function checkLength(length: number, where: string): void {
-  if (!Number.isInteger(length) || length < 8) throw new Error(`${where}: length must be an integer ≥ 8 characters; got ${length}`);
+  checkThat(Number.isInteger(length) && length >= 8, where, "length", length, "an integer ≥ 8 characters");
 }
 
 /** The speech cut into consecutive whole windows of `length` characters. */
@@ -231,7 +231,7 @@ export interface PoolAndTest {
 export function splitPoolAndTest(task: TextTask, options: { poolPerClass: number; testPerClass: number; seed: number }): PoolAndTest {
   const { poolPerClass, testPerClass } = options;
   for (const [key, v] of Object.entries({ poolPerClass, testPerClass })) {
-    if (!(Number.isInteger(v) && v >= 1)) throw new Error(`splitPoolAndTest: ${key} must be a positive integer; got ${v}`);
+    checkPositiveInteger("splitPoolAndTest", `${key}`, v);
   }
   checkTask(task, "splitPoolAndTest");
   const random = new Random(options.seed);
@@ -280,7 +280,7 @@ export function pickExamples(task: TextTask, indices: number[]): TextTask {
 export function labelledSample(pool: TextTask, options: { trainPerClass: number; valPerClass: number; seed: number }): { train: number[]; val: number[] } {
   const { trainPerClass, valPerClass } = options;
   for (const [key, v] of Object.entries({ trainPerClass, valPerClass })) {
-    if (!(Number.isInteger(v) && v >= 1)) throw new Error(`labelledSample: ${key} must be a positive integer; got ${v}`);
+    checkPositiveInteger("labelledSample", `${key}`, v);
   }
   checkTask(pool, "labelledSample", false);
   const random = new Random(options.seed);

@@ -3,12 +3,12 @@
 // or with low-rank adapters. Zero-shot scoring by likelihood is the engine's (lib/gpt/zeroShot.ts).
 import * as tf from "@tensorflow/tfjs";
 
-import { checkPositiveInteger } from "../core/checks";
+import { checkInteger, checkPositiveInteger, checkThat, refuse } from "../core/checks";
 import { Random } from "../core/random";
 import type { Adapters, GPT } from "../gpt/model";
 import { crossEntropy, matMul2d } from "../gpt/ops";
 import { interruptWatch } from "../core/interrupt";
-import { AdamW, learningRateAt, TrainingDivergedError, yieldToEventLoop } from "../gpt/train";
+import { AdamW, scheduledLearningRate, TrainingDivergedError, yieldToEventLoop } from "../gpt/train";
 
 /** N labelled sequences of the same length T, row-major ids [N, T]. */
 export interface LabeledSequences {
@@ -26,7 +26,7 @@ export function checkLabeled(data: LabeledSequences, where: string): number {
   }
   for (let i = 0; i < n; i++) {
     if (!(data.labels[i] >= 0 && data.labels[i] < data.classes.length)) {
-      throw new Error(`${where}: label ${data.labels[i]} of example ${i} is outside [0, ${data.classes.length}) (${data.classes.join(", ")})`);
+      refuse(where, `labels[${i}]`, data.labels[i], `a class in [0, ${data.classes.length}) (${data.classes.join(", ")})`);
     }
   }
   return n;
@@ -54,8 +54,8 @@ export class ClassifierHead {
   private constructor(readonly w: tf.Variable, readonly b: tf.Variable) {}
 
   static create(width: number, classes: number, seed = 1): ClassifierHead {
-    if (!(Number.isInteger(width) && width >= 1)) throw new Error(`ClassifierHead: width must be a positive integer (the features' size); got ${width}`);
-    if (!(Number.isInteger(classes) && classes >= 2)) throw new Error(`ClassifierHead: needs at least 2 classes; got ${classes}`);
+    checkThat(Number.isInteger(width) && width >= 1, "ClassifierHead", "width", width, "a positive integer (the features' size)");
+    checkInteger("ClassifierHead", "classes", classes, 2);
     const r = new Random(seed);
     return new ClassifierHead(
       tf.tidy(() => tf.variable(tf.tensor2d(r.normals(width * classes, 0.02), [width, classes]), true)),
@@ -105,13 +105,14 @@ export interface FineTuneOptions {
 /** Trains a classifier end to end on labelled sequences; returns the loss of every step. */
 export async function fineTune(o: FineTuneOptions): Promise<number[]> {
   const n = checkLabeled(o.data, "fineTune");
-  if (!Number.isInteger(o.steps) || o.steps < 1) throw new Error(`fineTune: steps must be a positive integer; got ${o.steps}`);
+  checkPositiveInteger("fineTune", "steps", o.steps);
   checkPositiveInteger("fineTune", "batchSize", o.batchSize);
   checkHeadFits("fineTune", o.head, o.data);
-  if (!(o.learningRate > 0 && o.learningRate < Infinity)) throw new Error(`fineTune: learningRate must be a positive number; got ${o.learningRate}`);
+  checkThat(o.learningRate > 0 && o.learningRate < Infinity, "fineTune", "learningRate", o.learningRate, "a finite positive number");
   const batchSize = Math.min(o.batchSize, n);
   const random = new Random(o.seed ?? 1);
   const optimizer = new AdamW(o.trainable, { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: o.weightDecay ?? 0.01, gradClip: 1 });
+  // Built from the checked steps and learningRate, so the loop need not check it again.
   const schedule = { learningRate: o.learningRate, minLearningRate: o.learningRate / 10, warmupSteps: Math.ceil(o.steps / 10), steps: o.steps };
   const vars = o.trainable.map((t) => t.variable);
   const losses: number[] = [];
@@ -130,7 +131,7 @@ export async function fineTune(o: FineTuneOptions): Promise<number[]> {
         tf.dispose(Object.values(grads));
         throw new TrainingDivergedError(`fineTune: the loss became ${loss} at step ${step}; lower the learning rate (${o.learningRate})`);
       }
-      await optimizer.step(vars.map((v) => grads[v.name]), learningRateAt(step, schedule));
+      await optimizer.step(vars.map((v) => grads[v.name]), scheduledLearningRate(step, schedule));
       tf.dispose(Object.values(grads));
       losses.push(loss);
       o.onStep?.(step, loss);

@@ -1,14 +1,14 @@
-// Reading a scaling study (lib/scaling/sweep.ts): which runs are which, the noise between seeds,
+// Reading a scaling study (lib/scaling/sweepDesign.ts): which runs are which, the noise between seeds,
 // IsoFLOP minima with bootstrap intervals, the regimes where one of N and D is not limiting,
 // Kaplan's "train large, stop early" frontier against finished runs, and a prediction for a
 // budget the fit never saw. Every loss reported here is a test loss, unless it comes from a
 // run's curve (random validation batches), which is said where it happens.
 import { COLORS, type Series } from "../core/chart";
-import { checkFinite, checkPositive, shown } from "../core/checks";
-import { checkLevel, fitPowerLaw, percentileInterval, type Interval, type PowerLawFit } from "../core/numerics";
+import { checkNonEmpty, checkNumber, checkObject, checkPositive, checkResampling, checkThat, shown } from "../core/checks";
+import { fitPowerLaw, percentileInterval, type Interval, type PowerLawFit } from "../core/numerics";
 import { Random } from "../core/random";
 import { isoflopFit, parabolaMinimum, type IsoflopFit, type IsoflopPoint } from "./isoflop";
-import { sameShape, shapeName, type ScalingDesign, type ScalingSweep, type SweepResult } from "./sweep";
+import { sameShape, shapeName, type ScalingDesign, type ScalingSweep, type SweepResult } from "./sweepDesign";
 
 /** Throws unless `runs` is an array of results, naming `fn`. */
 function checkRuns(fn: string, runs: readonly SweepResult[]): void {
@@ -57,7 +57,7 @@ export function seedNoise(runs: SweepResult[], lossOf: (r: SweepResult) => numbe
   checkRuns(fn, runs);
   runs.forEach((r, i) => {
     checkPositive(fn, `runs[${i}].params`, r.params);
-    checkFinite(fn, `the loss of runs[${i}] (${r.label})`, lossOf(r));
+    checkNumber(fn, `the loss of runs[${i}] (${r.label})`, lossOf(r));
   });
   const bySize = new Map<number, SweepResult[]>();
   for (const r of runs) bySize.set(r.params, [...(bySize.get(r.params) ?? []), r]);
@@ -96,22 +96,8 @@ export interface IsoflopAnalysis {
  */
 export function analyseIsoflop(points: IsoflopPoint[], options: { resamples: number; seed: number; level?: number }): IsoflopAnalysis {
   const fn = "analyseIsoflop";
-  if (options == null) throw new Error(`${fn}: options { resamples, seed } are required; got ${shown(options)}`);
+  checkIsoflopAnalysisInputs(fn, points, options);
   const level = options.level ?? 0.9;
-  if (!Number.isInteger(options.resamples) || options.resamples < 1) {
-    throw new Error(`${fn}: resamples must be a positive integer; got ${shown(options.resamples)}`);
-  }
-  checkLevel(fn, level);
-  if (!Number.isFinite(options.seed)) throw new Error(`${fn}: seed must be a finite number; got ${shown(options.seed)}`);
-  if (!Array.isArray(points)) throw new Error(`${fn}: points must be an array of {N, D, loss, C}; got ${shown(points)}`);
-  if (points.length === 0) throw new Error(`${fn}: no points; give the runs of the IsoFLOP study (isoflopPoints)`);
-  points.forEach((p, i) => {
-    if (p == null || typeof p !== "object") throw new Error(`${fn}: points[${i}] = ${shown(p)} must be an object {N, D, loss, C}`);
-    for (const key of ["N", "D", "loss"] as const) checkPositive(fn, `points[${i}].${key}`, p[key]);
-    if (!(typeof p.C === "number" && Number.isFinite(p.C) && p.C > 0)) {
-      throw new Error(`${fn}: points[${i}].C = ${shown(p.C)} must be a finite positive number: the budget the run was planned at (isoflopPoints sets it)`);
-    }
-  });
   // A budget whose runs do not form a valley has no optimum to take: it is left out, and said so.
   const skippedBudgets: { C: number; why: string }[] = [];
   const budgets = [...new Set(points.map((p) => p.C!))].sort((a, b) => a - b).filter((C) => {
@@ -164,14 +150,24 @@ export function analyseIsoflop(points: IsoflopPoint[], options: { resamples: num
   };
 }
 
+/** The checks at analyseIsoflop's door: the bootstrap options, and points that each carry their budget C. */
+function checkIsoflopAnalysisInputs(fn: string, points: IsoflopPoint[], options: { resamples: number; seed: number; level?: number }): void {
+  checkResampling(fn, options);
+  checkThat(Array.isArray(points), fn, "points", points, "an array of {N, D, loss, C}");
+  checkNonEmpty(fn, "points", points, "the runs of the IsoFLOP study (isoflopPoints)");
+  points.forEach((p, i) => {
+    checkObject(fn, `points[${i}]`, p, "an object {N, D, loss, C}");
+    for (const key of ["N", "D", "loss"] as const) checkPositive(fn, `points[${i}].${key}`, p[key]);
+    checkThat(typeof p.C === "number" && Number.isFinite(p.C) && p.C > 0, fn, `points[${i}].C`, p.C,
+      "a finite positive number: the budget the run was planned at (isoflopPoints sets it)");
+  });
+}
+
 /** A one-variable power law y = a·x^(−α) with a bootstrap interval on α (points resampled with replacement). */
 export function powerLawWithInterval(x: number[], y: number[], options: { resamples: number; seed: number; level?: number }) {
   const fn = "powerLawWithInterval";
-  if (options == null) throw new Error(`${fn}: options { resamples, seed } are required; got ${shown(options)}`);
+  checkResampling(fn, options);
   const level = options.level ?? 0.9;
-  if (!Number.isInteger(options.resamples) || options.resamples < 1) throw new Error(`${fn}: resamples must be a positive integer; got ${shown(options.resamples)}`);
-  checkLevel(fn, level);
-  if (!Number.isFinite(options.seed)) throw new Error(`${fn}: seed must be a finite number; got ${shown(options.seed)}`);
   const fit = fitPowerLaw(x, y);
   const random = new Random(options.seed);
   const alphas: number[] = [];
@@ -196,9 +192,8 @@ export function regimes(runs: SweepResult[], tokensPerParameter: number, margin 
   const fn = "regimes";
   checkRuns(fn, runs);
   checkPositive(fn, "tokensPerParameter", tokensPerParameter);
-  if (!(typeof margin === "number" && Number.isFinite(margin) && margin >= 1)) {
-    throw new Error(`${fn}: margin = ${shown(margin)} must be a finite number ≥ 1 (below 1 the data-rich and model-rich runs overlap)`);
-  }
+  checkThat(typeof margin === "number" && Number.isFinite(margin) && margin >= 1, fn, "margin", margin,
+    "a finite number ≥ 1 (below 1 the data-rich and model-rich runs overlap)");
   const ratio = (r: SweepResult) => r.tokens / r.params;
   return {
     dataRich: runs.filter((r) => ratio(r) >= margin * tokensPerParameter).sort((a, b) => a.params - b.params),
@@ -301,4 +296,29 @@ export function isoflopSeries(fit: IsoflopFit, points: IsoflopPoint[]): Series[]
     trace: { marker: { symbol: "x", size: 10, color: "black" } },
   });
   return series;
+}
+
+/**
+ * The compute-efficient frontier of a sweep: every point (C = 6·N·tokens, validation loss) along
+ * every run's curve, keeping those no cheaper point beats. Kaplan et al.'s L(C_min), which stops
+ * runs early rather than finishing each one's schedule.
+ */
+export function lossComputeFrontier(results: SweepResult[]): { flops: number; valLoss: number; label: string }[] {
+  const fn = "lossComputeFrontier";
+  if (!Array.isArray(results)) throw new Error(`${fn}: results must be an array of sweep results; got ${shown(results)}`);
+  results.forEach((r, i) => {
+    const where = `${fn}: results[${i}] (${shown(r?.label)})`;
+    if (!(typeof r?.params === "number" && Number.isFinite(r.params) && r.params > 0)) throw new Error(`${where}: params must be a positive number; got ${shown(r?.params)}`);
+    if (!Array.isArray(r.curve)) throw new Error(`${where}: curve must be an array of { tokens, valLoss }; got ${shown(r.curve)}`);
+    r.curve.forEach((c, j) => {
+      checkNumber(where, `curve[${j}].tokens`, c?.tokens, 0);
+      checkNumber(where, `curve[${j}].valLoss`, c.valLoss);
+    });
+  });
+  // Cheapest first; at equal compute the lower loss first, so only it can enter.
+  const points = results.flatMap((r) => r.curve.map((c) => ({ flops: 6 * r.params * c.tokens, valLoss: c.valLoss, label: r.label })))
+    .sort((a, b) => a.flops - b.flops || a.valLoss - b.valLoss);
+  const frontier: typeof points = [];
+  for (const p of points) if (frontier.length === 0 || p.valLoss < frontier.at(-1)!.valLoss) frontier.push(p);
+  return frontier;
 }

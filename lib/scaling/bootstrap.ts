@@ -2,12 +2,12 @@
 // many runs as there are, with replacement) and read percentile intervals off the refits,
 // for the parameters and for anything computed from them: predicted losses, and the
 // compute-optimal N and D at a budget, which is what a lesson draws as a band.
-import { checkPositive, shown } from "../core/checks";
-import { checkLevel, percentileInterval, type Interval } from "../core/numerics";
+import { checkPoints, checkPositive, checkResampling, checkSpread, hasSpread } from "../core/checks";
+import { percentileInterval, type Interval } from "../core/numerics";
 import { Random } from "../core/random";
 import { checkChinchillaParams, chinchillaLoss, fitChinchilla, HOFFMANN_GRID, REDUCED_GRID, type ChinchillaFit, type ChinchillaGrid } from "./chinchilla";
 import { computeOptimal } from "./compute";
-import { checkPoints, checkSpread, hasSpread, type ScalingPoint } from "./validate";
+import type { ScalingPoint } from "./point";
 
 export interface BootstrapOptions {
   /** Number of resampled refits. */
@@ -60,12 +60,9 @@ export function bootstrapChinchilla(points: readonly ScalingPoint[], options: Bo
   const parameters = ["E", "A", "B", "alpha", "beta"];
   checkPoints(fn, points, parameters);
   checkSpread(fn, points, parameters);
-  if (options == null) throw new Error(`${fn}: options { resamples, seed } are required; got ${shown(options)}`);
+  checkResampling(fn, options, 2);
   const { resamples, seed } = options;
-  if (!Number.isInteger(resamples) || resamples < 2) throw new Error(`${fn}: resamples = ${shown(resamples)} must be an integer ≥ 2`);
-  if (!Number.isFinite(seed)) throw new Error(`${fn}: seed = ${shown(seed)} must be a finite number`);
   const level = options.level ?? 0.9;
-  checkLevel(fn, level);
   const delta = options.delta ?? 1e-3;
   checkPositive(fn, "delta", delta);
   // The given fit is each resample's extra start: refuse it here rather than as fitChinchilla's extraStarts[0].

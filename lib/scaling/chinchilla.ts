@@ -11,9 +11,9 @@
 // relative errors (small and large models count alike); Huber with a small δ makes it nearly an
 // L1 fit, so a few diverged or mis-logged runs do not drag it; the grid is there because the
 // objective has flat directions and local minima.
-import { checkFinite, checkObjectiveArguments, checkPositive, shown } from "../core/checks";
+import { checkNonEmpty, checkNumber, checkObject, checkObjectiveArguments, checkPoints, checkPositive, checkSpread, checkThat, refuse } from "../core/checks";
 import { checkLbfgsOptions, minimizeLbfgs, type LbfgsOptions } from "../core/lbfgs";
-import { checkPoints, checkSpread, type ScalingPoint } from "./validate";
+import type { ScalingPoint } from "./point";
 
 export interface ChinchillaParams {
   E: number;
@@ -90,24 +90,29 @@ export const CHINCHILLA_PARAMETERS = ["E", "A", "B", "alpha", "beta"] as const;
  * etc.; with `positive`, E, A and B must be > 0 (as a fit's are: they are exponentials).
  */
 export function checkChinchillaParams(fn: string, params: ChinchillaParams, label: string, positive = false): void {
-  if (params == null || typeof params !== "object") throw new Error(`${fn}: ${label} must be {E, A, B, alpha, beta}; got ${shown(params)}`);
+  checkObject(fn, label, params, "{E, A, B, alpha, beta}");
   for (const key of CHINCHILLA_PARAMETERS) {
     if (positive && (key === "E" || key === "A" || key === "B")) checkPositive(fn, `${label}.${key}`, params[key]);
-    else checkFinite(fn, `${label}.${key}`, params[key]);
+    else checkNumber(fn, `${label}.${key}`, params[key]);
   }
 }
 
 /** L(N, D) = E + A/N^α + B/D^β. */
 export function chinchillaLoss(params: ChinchillaParams, N: number, D: number): number {
   checkChinchillaParams("chinchillaLoss", params, "params");
-  if (!(Number.isFinite(N) && N > 0)) throw new Error(`chinchillaLoss: N (parameters) must be a positive number; got ${N}`);
-  if (!(Number.isFinite(D) && D > 0)) throw new Error(`chinchillaLoss: D (tokens) must be a positive number; got ${D}`);
+  checkPositive("chinchillaLoss", "N (parameters)", N);
+  checkPositive("chinchillaLoss", "D (tokens)", D);
   return params.E + params.A / Math.pow(N, params.alpha) + params.B / Math.pow(D, params.beta);
 }
 
 /** log N, log D and log loss of the points (each field a finite positive number). */
 export function chinchillaData(points: readonly ScalingPoint[]): ChinchillaData {
   checkPoints("chinchillaData", points, []);
+  return dataOf(points);
+}
+
+/** chinchillaData without its checks, for fitChinchilla: it checked the points already. */
+function dataOf(points: readonly ScalingPoint[]): ChinchillaData {
   return {
     logN: Float64Array.from(points, (p) => Math.log(p.N)),
     logD: Float64Array.from(points, (p) => Math.log(p.D)),
@@ -125,8 +130,14 @@ export function chinchillaData(points: readonly ScalingPoint[]): ChinchillaData 
 export function chinchillaObjective(data: ChinchillaData, theta: ArrayLike<number>, grad: Float64Array | null, delta = 1e-3): number {
   checkObjectiveArguments("chinchillaObjective", ["a", "b", "e", "alpha", "beta"], theta, grad, delta);
   if (data == null || data.logD?.length !== data.logN?.length || data.logLoss?.length !== data.logN?.length) {
-    throw new Error(`chinchillaObjective: data must hold logN, logD and logLoss of one length (from chinchillaData); got lengths ${data?.logN?.length}, ${data?.logD?.length} and ${data?.logLoss?.length}`);
+    refuse("chinchillaObjective", "data", data, "logN, logD and logLoss of one length (from chinchillaData)",
+      `lengths ${data?.logN?.length}, ${data?.logD?.length} and ${data?.logLoss?.length}`);
   }
+  return objectiveAt(data, theta, grad, delta);
+}
+
+/** chinchillaObjective without its checks: L-BFGS evaluates it thousands of times on arguments fitChinchilla checked once. */
+function objectiveAt(data: ChinchillaData, theta: ArrayLike<number>, grad: Float64Array | null, delta: number): number {
   const a = theta[0], b = theta[1], e = theta[2], alpha = theta[3], beta = theta[4];
   const { logN, logD, logLoss } = data;
   const expE = Math.exp(e);
@@ -163,23 +174,31 @@ export function chinchillaObjective(data: ChinchillaData, theta: ArrayLike<numbe
   return f;
 }
 
-/** Fits L = E + A/N^α + B/D^β by the paper's procedure (see the top of this file). */
-export function fitChinchilla(points: readonly ScalingPoint[], options: ChinchillaFitOptions = {}): ChinchillaFit {
-  const fn = "fitChinchilla";
+/** The checks at fitChinchilla's door: the points, δ, the L-BFGS options and the grid. */
+function checkFitInputs(fn: string, points: readonly ScalingPoint[], options: ChinchillaFitOptions): void {
   checkPoints(fn, points, CHINCHILLA_PARAMETERS);
   checkSpread(fn, points, CHINCHILLA_PARAMETERS);
-  const delta = options.delta ?? 1e-3;
-  checkPositive(fn, "delta", delta);
+  checkPositive(fn, "delta", options.delta ?? 1e-3);
   checkLbfgsOptions(fn, options.lbfgs, "lbfgs.");
   const grid = options.grid ?? HOFFMANN_GRID;
   for (const key of ["alpha", "beta", "e", "a", "b"] as const) {
-    if (!Array.isArray(grid[key]) || grid[key].length === 0) throw new Error(`${fn}: grid.${key} must be a non-empty array; got ${shown(grid[key])}`);
-    grid[key].forEach((v, i) => { if (!Number.isFinite(v)) throw new Error(`${fn}: grid.${key}[${i}] = ${shown(v)} must be finite`); });
+    checkThat(Array.isArray(grid[key]), fn, `grid.${key}`, grid[key], "a non-empty array");
+    checkNonEmpty(fn, `grid.${key}`, grid[key], "a non-empty array");
+    grid[key].forEach((v, i) => checkNumber(fn, `grid.${key}[${i}]`, v));
   }
+  (options.extraStarts ?? []).forEach((p, i) => checkChinchillaParams(fn, p, `extraStarts[${i}]`, true));
+}
+
+/** Fits L = E + A/N^α + B/D^β by the paper's procedure (see the top of this file). */
+export function fitChinchilla(points: readonly ScalingPoint[], options: ChinchillaFitOptions = {}): ChinchillaFit {
+  const fn = "fitChinchilla";
+  checkFitInputs(fn, points, options);
+  const delta = options.delta ?? 1e-3;
+  const grid = options.grid ?? HOFFMANN_GRID;
   // L-BFGS runs in centred coordinates a' = a − α·mean(log N), b' = b − β·mean(log D): the same
   // objective and the same starts, but a' and α are far less correlated than a and α (log N ≈ 20
   // makes a − α·log N move together), so each start needs ~15% fewer evaluations.
-  const data = chinchillaData(points);
+  const data = dataOf(points);
   const meanN = data.logN.reduce((s, v) => s + v, 0) / data.logN.length;
   const meanD = data.logD.reduce((s, v) => s + v, 0) / data.logD.length;
   const centred: ChinchillaData = { logN: data.logN.map((v) => v - meanN), logD: data.logD.map((v) => v - meanD), logLoss: data.logLoss };
@@ -188,12 +207,11 @@ export function fitChinchilla(points: readonly ScalingPoint[], options: Chinchil
   for (const alpha of grid.alpha) for (const beta of grid.beta) for (const e of grid.e) for (const a of grid.a) for (const b of grid.b) {
     addStart(a, b, e, alpha, beta);
   }
-  for (const [i, p] of (options.extraStarts ?? []).entries()) {
-    checkChinchillaParams(fn, p, `extraStarts[${i}]`, true);
+  for (const p of options.extraStarts ?? []) {
     addStart(Math.log(p.A), Math.log(p.B), Math.log(p.E), p.alpha, p.beta);
   }
 
-  const objective = (theta: Float64Array, grad: Float64Array) => chinchillaObjective(centred, theta, grad, delta);
+  const objective = (theta: Float64Array, grad: Float64Array) => objectiveAt(centred, theta, grad, delta);
   let best: { f: number; theta: Float64Array } | null = null;
   let evaluations = 0;
   for (const start of starts) {

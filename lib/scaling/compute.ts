@@ -1,5 +1,5 @@
 // Compute accounting and the compute-optimal allocation under a fitted Chinchilla law.
-import { checkPositive, shown } from "../core/checks";
+import { checkNumber, checkObject, checkPositive } from "../core/checks";
 import { chinchillaLoss, type ChinchillaParams } from "./chinchilla";
 
 /**
@@ -30,12 +30,12 @@ export interface ComputeOptimal {
 export function computeOptimal(params: ChinchillaParams, C: number): ComputeOptimal {
   const fn = "computeOptimal";
   checkPositive(fn, "C", C);
-  if (params == null || typeof params !== "object") throw new Error(`${fn}: params must be {E, A, B, alpha, beta}; got ${shown(params)}`);
+  checkObject(fn, "params", params, "{E, A, B, alpha, beta}");
   checkPositive(fn, "A", params.A);
   checkPositive(fn, "B", params.B);
   checkPositive(fn, "alpha", params.alpha);
   checkPositive(fn, "beta", params.beta);
-  if (!Number.isFinite(params.E)) throw new Error(`${fn}: E = ${shown(params.E)} must be a finite number`);
+  checkNumber(fn, "E", params.E);
   const { A, B, alpha, beta } = params;
   const G = Math.pow((alpha * A) / (beta * B), 1 / (alpha + beta));
   const N = G * Math.pow(C / 6, beta / (alpha + beta));

@@ -2,8 +2,8 @@
 // intervals and approach 2 with IsoFLOP parabolas, compute-optimal allocation, published values)
 // and the IsoFLOP sweep of small GPTs on the King James Bible they are fitted to (lessons 02 and 03).
 export {
-  analyseIsoflop, budgetOf, isoflopPoints, isoflopSeries, lossAtTokens, powerLawWithInterval, regimes, sampleEfficiency, seedNoise, stopEarlyComparison,
-  sweepParts, type IsoflopAnalysis, type SeedNoise, type StopEarlyRow,
+  analyseIsoflop, budgetOf, isoflopPoints, isoflopSeries, lossAtTokens, lossComputeFrontier, powerLawWithInterval, regimes, sampleEfficiency, seedNoise,
+  stopEarlyComparison, sweepParts, type IsoflopAnalysis, type SeedNoise, type StopEarlyRow,
 } from "./analysis";
 export { bootstrapChinchilla, type BootstrapOptions, type ChinchillaBootstrap } from "./bootstrap";
 export {
@@ -11,14 +11,22 @@ export {
   type ChinchillaData, type ChinchillaFit, type ChinchillaFitOptions, type ChinchillaGrid, type ChinchillaParams,
 } from "./chinchilla";
 export { computeOptimal, trainingFlops, type ComputeOptimal } from "./compute";
+export {
+  compareShapes, describeForecast, describeShapes, forecastBeyond, forecastError, forecastRows, shapeRows,
+  type BudgetForecast, type Forecast, type ShapeComparison,
+} from "./forecast";
 export { isoflopFit, type IsoflopFit, type IsoflopMinimum, type IsoflopOptions, type IsoflopPoint } from "./isoflop";
 export { fitKaplanJoint, kaplanLoss, type KaplanFit, type KaplanFitOptions, type KaplanParams } from "./kaplan";
 export { ngramBaseline, ngramCrossEntropy, type NgramBaseline } from "./ngram";
+export { oneVariableLaws, oneVariableRows, type OneVariableLaw } from "./oneVariable";
 export { CHINCHILLA_2022, HESTNESS_2017, KAPLAN_2020 } from "./reference";
 export { isoflopDesign, logSpace, sampleLosses, type IsoflopDesignOptions, type NoiseOptions, type RunDesign } from "./synthetic";
-export type { ScalingPoint } from "./validate";
+export type { ScalingPoint } from "./point";
 export {
-  budgetSizes, isoflopRuns, learningRateRuns, lossComputeFrontier, readSweepResults, runId, runScalingSweep, runSweep, strayResults,
-  scalingDesign, scalingSweep, shapeName, storedSweepPath, sweepContext, tuneLearningRates, upgradeSweepResults,
-  type ScalingDesign, type ScalingSweep, type Shape, type SweepData, type SweepOptions, type SweepResult, type SweepRun, type TunedRate,
+  readSweepResults, runScalingSweep, runSweep, scalingSweep, storedSweepPath, strayResults, upgradeSweepResults,
+  type ScalingSweepOptions, type SweepOptions,
 } from "./sweep";
+export {
+  budgetSizes, isoflopRuns, learningRateRuns, runId, scalingDesign, shapeName, sweepContext, tuneLearningRates,
+  type ScalingDesign, type ScalingSweep, type Shape, type SweepData, type SweepResult, type SweepRun, type TunedRate,
+} from "./sweepDesign";

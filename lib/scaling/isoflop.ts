@@ -5,9 +5,9 @@
 // A parabola is a second-order Taylor expansion of the true IsoFLOP curve around its minimum,
 // so N_opt is biased when the sweep is wide or off-centre; `extrapolated` flags a minimum
 // outside the sizes that were actually run.
-import { checkPositive, shown } from "../core/checks";
+import { checkNonEmpty, checkObject, checkPositive, checkThat } from "../core/checks";
 import { fitPowerLaw } from "../core/numerics";
-import type { ScalingPoint } from "./validate";
+import type { ScalingPoint } from "./point";
 
 /** A run; C is its budget in FLOPs, 6·N·D when omitted. */
 export interface IsoflopPoint extends ScalingPoint {
@@ -49,17 +49,17 @@ export interface IsoflopFit {
 /** Groups runs by budget, fits a parabola per budget and power laws through the minima. */
 export function isoflopFit(points: readonly IsoflopPoint[], options: IsoflopOptions = {}): IsoflopFit {
   const fn = "isoflopFit";
-  if (!Array.isArray(points)) throw new Error(`${fn}: points must be an array of {N, D, loss, C?}; got ${typeof points}`);
+  checkThat(Array.isArray(points), fn, "points", points, "an array of {N, D, loss, C?}");
   const tolerance = options.tolerance ?? 0.1;
   checkPositive(fn, "tolerance", tolerance);
   if (options.budgets !== undefined) {
-    if (!Array.isArray(options.budgets) || options.budgets.length === 0) {
-      throw new Error(`${fn}: options.budgets must be a non-empty array of compute budgets (or left out to group the runs by cost); got ${shown(options.budgets)}`);
-    }
+    const expected = "a non-empty array of compute budgets (or left out to group the runs by cost)";
+    checkThat(Array.isArray(options.budgets), fn, "options.budgets", options.budgets, expected);
+    checkNonEmpty(fn, "options.budgets", options.budgets, expected);
     options.budgets.forEach((C, i) => checkPositive(fn, `budgets[${i}]`, C));
   }
   const costs = points.map((p, i) => {
-    if (p == null || typeof p !== "object") throw new Error(`${fn}: points[${i}] = ${shown(p)} must be an object {N, D, loss, C?}`);
+    checkObject(fn, `points[${i}]`, p, "an object {N, D, loss, C?}");
     checkPositive(fn, `points[${i}].N`, p.N);
     checkPositive(fn, `points[${i}].D`, p.D);
     checkPositive(fn, `points[${i}].loss`, p.loss);

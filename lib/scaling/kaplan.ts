@@ -10,9 +10,9 @@
 //   log L = α_D · LSE(p − q·log N, log D_c − log D)
 // is a log-sum-exp of terms linear in the parameters, which L-BFGS handles far better than the
 // raw (N_c, D_c) that differ from N and D by many orders of magnitude.
-import { checkObjectiveArguments, checkPositive, shown } from "../core/checks";
+import { checkObject, checkObjectiveArguments, checkPoints, checkPositive, checkSpread } from "../core/checks";
 import { checkLbfgsOptions, minimizeLbfgs, type LbfgsOptions } from "../core/lbfgs";
-import { checkPoints, checkSpread, type ScalingPoint } from "./validate";
+import type { ScalingPoint } from "./point";
 
 export interface KaplanParams {
   Nc: number;
@@ -35,7 +35,7 @@ export interface KaplanFitOptions {
 /** L(N, D) = [(N_c/N)^(α_N/α_D) + D_c/D]^α_D; N, D and every parameter must be finite and positive. */
 export function kaplanLoss(params: KaplanParams, N: number, D: number): number {
   const fn = "kaplanLoss";
-  if (params == null || typeof params !== "object") throw new Error(`${fn}: params must be {Nc, Dc, alphaN, alphaD}; got ${shown(params)}`);
+  checkObject(fn, "params", params, "{Nc, Dc, alphaN, alphaD}");
   for (const key of ["Nc", "Dc", "alphaN", "alphaD"] as const) checkPositive(fn, `params.${key}`, params[key]);
   checkPositive(fn, "N", N);
   checkPositive(fn, "D", D);
@@ -56,6 +56,11 @@ export function kaplanObjective(
   delta = 1e-3,
 ): number {
   checkObjectiveArguments("kaplanObjective", ["p", "q", "log Dc", "alphaD"], theta, grad, delta);
+  return objectiveAt(data, theta, grad, delta);
+}
+
+/** kaplanObjective without its checks: L-BFGS evaluates it many times on arguments fitKaplanJoint checked once. */
+function objectiveAt(data: { logN: Float64Array; logD: Float64Array; logLoss: Float64Array }, theta: ArrayLike<number>, grad: Float64Array | null, delta: number): number {
   const p = theta[0], q = theta[1], lDc = theta[2], alphaD = theta[3];
   if (!(alphaD > 0 && q > 0)) return Infinity;
   const { logN, logD, logLoss } = data;
@@ -102,7 +107,7 @@ export function fitKaplanJoint(points: readonly ScalingPoint[], options: KaplanF
   const mN = mean(logN), mD = mean(logD), mL = mean(logL);
 
   const data = { logN, logD, logLoss: logL };
-  const objective = (theta: Float64Array, grad: Float64Array) => kaplanObjective(data, theta, grad, delta);
+  const objective = (theta: Float64Array, grad: Float64Array) => objectiveAt(data, theta, grad, delta);
 
   let best: { f: number; theta: Float64Array } | null = null;
   for (const alphaD of [0.05, 0.1, 0.2, 0.4]) {

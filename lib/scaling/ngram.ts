@@ -1,7 +1,7 @@
 // Counting baselines for a character model: an n-gram table with add-k smoothing. A trained
 // network that does not beat the bigram table has learned nothing a count could not; the
 // trigram table is the next bar. Lessons draw both as reference lines.
-import { shown } from "../core/checks";
+import { checkNonEmpty, checkPositiveInteger, checkThat, refuse } from "../core/checks";
 
 /** Counts of each (context of n − 1 tokens, next token), and of each context. */
 function countNgrams(ids: Int32Array, vocabSize: number, n: number): { pairs: Map<number, number>; contexts: Map<number, number> } {
@@ -19,19 +19,16 @@ function countNgrams(ids: Int32Array, vocabSize: number, n: number): { pairs: Ma
 
 /** k must be finite and > 0: at k = 0 an unseen sequence has probability 0, at k = ∞ every probability is ∞/∞ = NaN. */
 function checkSmoothing(fn: string, label: string, k: number): void {
-  if (!(typeof k === "number" && k > 0 && Number.isFinite(k))) {
-    throw new Error(`${fn}: the smoothing ${label} must be > 0 and finite (at 0 a test sequence unseen in training has probability 0; at Infinity every one is NaN); got ${shown(k)}`);
-  }
+  checkThat(typeof k === "number" && k > 0 && Number.isFinite(k), fn, `the smoothing ${label}`, k,
+    "> 0 and finite (at 0 a test sequence unseen in training has probability 0; at Infinity every one is NaN)");
 }
 
 function check(fn: string, ids: Int32Array, vocabSize: number, n: number, label: string): void {
-  if (!Number.isInteger(vocabSize) || vocabSize < 1) throw new Error(`${fn}: vocabSize must be a positive integer; got ${shown(vocabSize)}`);
-  if (!Number.isInteger(n) || n < 1 || vocabSize ** n > Number.MAX_SAFE_INTEGER) {
-    throw new Error(`${fn}: n must be a positive integer with vocabSize^n a safe integer; got n = ${shown(n)} for vocabSize ${vocabSize}`);
-  }
-  if (ids == null || typeof ids.length !== "number") throw new Error(`${fn}: ${label} must be an Int32Array of token ids; got ${shown(ids)}`);
+  checkPositiveInteger(fn, "vocabSize", vocabSize);
+  checkThat(Number.isInteger(n) && n >= 1 && vocabSize ** n <= Number.MAX_SAFE_INTEGER, fn, "n", n, `a positive integer with vocabSize^n a safe integer (vocabSize ${vocabSize})`);
+  checkThat(ids != null && typeof ids.length === "number", fn, label, ids, "an Int32Array of token ids");
   for (let i = 0; i < ids.length; i++) {
-    if (!(ids[i] >= 0 && ids[i] < vocabSize)) throw new Error(`${fn}: token ${i} is ${ids[i]}; expected 0 … ${vocabSize - 1}`);
+    if (!(ids[i] >= 0 && ids[i] < vocabSize)) refuse(fn, `${label}[${i}]`, ids[i], `a token id in [0, ${vocabSize - 1}]`);
   }
 }
 
@@ -71,7 +68,8 @@ export interface NgramBaseline {
  */
 export function ngramBaseline(train: Int32Array, test: Int32Array, vocabSize: number, n: number, ks = [0.001, 0.01, 0.1, 0.5, 1]): NgramBaseline {
   const fn = "ngramBaseline";
-  if (!Array.isArray(ks) || ks.length === 0) throw new Error(`${fn}: ks is empty; give the smoothing values to choose from`);
+  checkThat(Array.isArray(ks), fn, "ks", ks, "the smoothing values to choose from");
+  checkNonEmpty(fn, "ks", ks, "the smoothing values to choose from");
   ks.forEach((k, i) => checkSmoothing(fn, `ks[${i}]`, k));
   check(fn, train, vocabSize, n, "train");
   check(fn, test, vocabSize, n, "test");

@@ -1,8 +1,8 @@
 // Synthetic training runs drawn from a known law, so that a fit can be checked against the
 // parameters that made the data (tests, the fit benchmark, and lessons before real runs exist).
-import { checkPositive, shown } from "../core/checks";
+import { checkNumber, checkObject, checkPositive, checkPositiveInteger, checkThat, refuse } from "../core/checks";
 import { Random } from "../core/random";
-import type { ScalingPoint } from "./validate";
+import type { ScalingPoint } from "./point";
 
 /** Where runs were trained: (N, D) pairs. */
 export interface RunDesign {
@@ -26,15 +26,13 @@ const MAX_RUNS = 1_000_000;
  */
 export function isoflopDesign(budgets: readonly number[], modelsPerBudget: number, options: IsoflopDesignOptions = {}): RunDesign[] {
   const fn = "isoflopDesign";
-  if (!Number.isInteger(modelsPerBudget) || modelsPerBudget < 1) {
-    throw new Error(`${fn}: modelsPerBudget = ${shown(modelsPerBudget)} must be a positive integer`);
-  }
-  if (!Array.isArray(budgets)) throw new Error(`${fn}: budgets must be an array of compute budgets; got ${shown(budgets)}`);
+  checkPositiveInteger(fn, "modelsPerBudget", modelsPerBudget);
+  checkThat(Array.isArray(budgets), fn, "budgets", budgets, "an array of compute budgets");
   if (budgets.length * modelsPerBudget > MAX_RUNS) {
     throw new Error(`${fn}: ${budgets.length} budget(s) × modelsPerBudget = ${modelsPerBudget} make ${budgets.length * modelsPerBudget} runs; at most ${MAX_RUNS.toLocaleString("en-US")} are supported`);
   }
   const centre = options.centre ?? ((C: number) => Math.sqrt(C / 120));
-  if (typeof centre !== "function") throw new Error(`${fn}: options.centre must be a function C => N; got ${shown(centre)}`);
+  checkThat(typeof centre === "function", fn, "options.centre", centre, "a function C => N");
   const decades = options.decades ?? 1.5;
   checkPositive(fn, "decades", decades);
   const runs: RunDesign[] = [];
@@ -56,8 +54,8 @@ export function isoflopDesign(budgets: readonly number[], modelsPerBudget: numbe
 export function logSpace(from: number, to: number, count: number): number[] {
   checkPositive("logSpace", "from", from);
   checkPositive("logSpace", "to", to);
-  if (!Number.isInteger(count) || count < 1) throw new Error(`logSpace: count = ${shown(count)} must be a positive integer`);
-  if (count > MAX_RUNS) throw new Error(`logSpace: count = ${count} is more than the ${MAX_RUNS.toLocaleString("en-US")} values supported`);
+  checkPositiveInteger("logSpace", "count", count);
+  if (count > MAX_RUNS) refuse("logSpace", "count", count, `at most the ${MAX_RUNS.toLocaleString("en-US")} values supported`);
   if (count === 1) return [from];
   const a = Math.log(from), b = Math.log(to);
   return Array.from({ length: count }, (_, i) => Math.exp(a + ((b - a) * i) / (count - 1)));
@@ -76,19 +74,16 @@ export interface NoiseOptions {
 /** Losses at each run of `design` from `law`, with seeded log-normal noise and optional outliers. */
 export function sampleLosses(law: (N: number, D: number) => number, design: readonly RunDesign[], options: NoiseOptions): ScalingPoint[] {
   const fn = "sampleLosses";
-  if (typeof law !== "function") throw new Error(`${fn}: law must be a function (N, D) => loss; got ${shown(law)}`);
-  if (!Array.isArray(design)) throw new Error(`${fn}: design must be an array of {N, D}; got ${shown(design)}`);
-  if (options == null) throw new Error(`${fn}: options { seed } are required; got ${shown(options)}`);
+  checkThat(typeof law === "function", fn, "law", law, "a function (N, D) => loss");
+  checkThat(Array.isArray(design), fn, "design", design, "an array of {N, D}");
+  checkObject(fn, "options", options, "{ seed }");
   const noise = options.noise ?? 0.01;
   const outliers = options.outliers ?? 0;
   const outlierScale = options.outlierScale ?? 0.3;
-  if (!(noise >= 0) || !Number.isFinite(noise)) throw new Error(`${fn}: noise = ${shown(noise)} must be a finite number ≥ 0`);
-  if (!Number.isInteger(outliers) || outliers < 0 || outliers > design.length) {
-    throw new Error(`${fn}: outliers = ${shown(outliers)} must be an integer from 0 to the ${design.length} runs`);
-  }
-  if (!(typeof outlierScale === "number" && Number.isFinite(outlierScale) && outlierScale > -1)) {
-    throw new Error(`${fn}: outlierScale = ${shown(outlierScale)} must be a finite number > −1 (an outlier's loss is multiplied by 1 + outlierScale, which must stay positive)`);
-  }
+  checkNumber(fn, "noise", noise, 0);
+  checkThat(Number.isInteger(outliers) && outliers >= 0 && outliers <= design.length, fn, "outliers", outliers, `an integer from 0 to the ${design.length} runs`);
+  checkThat(typeof outlierScale === "number" && Number.isFinite(outlierScale) && outlierScale > -1, fn, "outlierScale", outlierScale,
+    "a finite number > −1 (an outlier's loss is multiplied by 1 + outlierScale, which must stay positive)");
   const rng = new Random(options.seed);
   const points = design.map(({ N, D }, i) => {
     checkPositive(fn, `design[${i}].N`, N);

@@ -10,7 +10,7 @@
 // so a question asked in that phrasing cannot be answered by recalling a line seen in training.
 // Concepts occur with Zipf-distributed frequencies; some pairs never occur at all (held out),
 // although their words do.
-import { shown } from "../core/checks";
+import { checkInteger, checkPositiveInteger, checkProbability, checkThat, refuse, shown } from "../core/checks";
 import { Random } from "../core/random";
 import { ConceptMatcher } from "./count";
 import { checkZipf, ZipfSampler } from "./zipf";
@@ -119,12 +119,10 @@ function balanced(count: number, classes: number, random: Random): number[] {
 export function buildConceptWorld(options: ConceptWorldOptions = {}): ConceptWorld {
   const { attributes: nA = 20, objects: nO = 20, heldOutFraction = 0.1, templates = TEMPLATES.length, seed = 1 } = options;
   for (const [label, n, max] of [["attributes", nA, ATTRIBUTE_WORDS.length], ["objects", nO, OBJECT_WORDS.length]] as const) {
-    if (!Number.isInteger(n) || n < 3 || n > max) throw new Error(`buildConceptWorld: ${label} must be an integer in [3, ${max}]; got ${shown(n)}`);
+    checkInteger("buildConceptWorld", label, n, 3, max);
   }
   if (!(heldOutFraction >= 0 && heldOutFraction <= 0.5)) throw new Error(`buildConceptWorld: heldOutFraction must be in [0, 0.5]; got ${shown(heldOutFraction)}`);
-  if (!Number.isInteger(templates) || templates < 2 || templates > TEMPLATES.length) {
-    throw new Error(`buildConceptWorld: templates must be an integer in [2, ${TEMPLATES.length}]; got ${shown(templates)}`);
-  }
+  checkInteger("buildConceptWorld", "templates", templates, 2, TEMPLATES.length);
   const random = new Random(seed);
   const attributes = ATTRIBUTE_WORDS.slice(0, nA);
   const objects = OBJECT_WORDS.slice(0, nO);
@@ -163,15 +161,13 @@ export function buildConceptWorld(options: ConceptWorldOptions = {}): ConceptWor
 /** Throws unless `world` looks like buildConceptWorld's: concepts to ask about, 2 to TEMPLATES.length phrasings. */
 function checkWorld(fn: string, world: ConceptWorld): void {
   if (world == null || !Array.isArray(world.concepts)) throw new Error(`${fn}: world must be a ConceptWorld (from buildConceptWorld); got ${shown(world)}`);
-  if (!(Number.isInteger(world.templates) && world.templates >= 2 && world.templates <= TEMPLATES.length)) {
-    throw new Error(`${fn}: world.templates must be an integer in [2, ${TEMPLATES.length}]; got ${shown(world.templates)}`);
-  }
+  checkInteger(fn, "world.templates", world.templates, 2, TEMPLATES.length);
 }
 
 function checkConcept(fn: string, world: ConceptWorld, concept: number, template: number): void {
   checkWorld(fn, world);
-  if (!(Number.isInteger(concept) && world.concepts[concept])) throw new Error(`${fn}: concept ${shown(concept)} is outside [0, ${world.concepts.length})`);
-  if (!(Number.isInteger(template) && template >= 0 && template < world.templates)) throw new Error(`${fn}: template ${shown(template)} is outside [0, ${world.templates})`);
+  checkThat(Number.isInteger(concept) && world.concepts[concept] !== undefined, fn, "concept", concept, `an index in [0, ${world.concepts.length})`);
+  checkThat(Number.isInteger(template) && template >= 0 && template < world.templates, fn, "template", template, `an index in [0, ${world.templates})`);
 }
 
 /** The parts of a concept's line in one phrasing: `prompt + place + "."` is the line, `before + traits + afterTraits` too. */
@@ -215,8 +211,8 @@ export interface CorpusOptions {
  */
 export function generateCorpus(world: ConceptWorld, options: CorpusOptions): string[] {
   const { sentences, exponent, seed = 1 } = options;
-  if (!Number.isInteger(sentences) || sentences < 1) throw new Error(`generateCorpus: sentences must be a positive integer; got ${shown(sentences)}`);
-  if (sentences > MAX_LINES) throw new Error(`generateCorpus: sentences = ${sentences} is more lines than the ${MAX_LINES.toLocaleString("en-US")} a corpus in memory is built for`);
+  checkPositiveInteger("generateCorpus", "sentences", sentences);
+  if (sentences > MAX_LINES) refuse("generateCorpus", "sentences", sentences, `at most the ${MAX_LINES.toLocaleString("en-US")} lines a corpus in memory is built for`);
   checkWorld("generateCorpus", world);
   if (world.popularity.length === 0) throw new Error("generateCorpus: the world has no seen concepts (empty vocabulary)");
   checkZipf("generateCorpus", world.popularity.length, exponent);
@@ -248,11 +244,11 @@ function firstMentions(sentences: readonly string[], phrases: readonly string[],
 export function rebalanceCorpus(sentences: readonly string[], phrases: readonly string[], options: { temperature: number; size?: number; seed?: number }): string[] {
   const fn = "rebalanceCorpus";
   const { temperature, size = sentences.length, seed = 1 } = options;
-  if (!(Number.isFinite(temperature) && temperature >= 0 && temperature <= 1)) throw new Error(`${fn}: temperature must be in [0, 1]; got ${shown(temperature)}`);
+  checkProbability(fn, "temperature", temperature);
   if (!Array.isArray(sentences)) throw new Error(`${fn}: sentences must be an array of strings; got ${shown(sentences)}`);
   if (sentences.length === 0) throw new Error(`${fn}: the corpus is empty`);
-  if (!Number.isInteger(size) || size < 1) throw new Error(`${fn}: size must be a positive integer; got ${shown(size)}`);
-  if (size > MAX_LINES) throw new Error(`${fn}: size = ${size} is more lines than the ${MAX_LINES.toLocaleString("en-US")} a corpus in memory is built for`);
+  checkPositiveInteger(fn, "size", size);
+  if (size > MAX_LINES) refuse(fn, "size", size, `at most the ${MAX_LINES.toLocaleString("en-US")} lines a corpus in memory is built for`);
   const first = firstMentions(sentences, phrases, fn);
   const groups = new Map<number, number[]>();
   first.forEach((c, i) => {
@@ -287,7 +283,7 @@ export function rebalanceCorpus(sentences: readonly string[], phrases: readonly 
  * deduplicating or capping over-represented concepts. Sentences that mention no concept stay.
  */
 export function capConceptFrequency(sentences: readonly string[], phrases: readonly string[], cap: number): string[] {
-  if (!Number.isInteger(cap) || cap < 1) throw new Error(`capConceptFrequency: cap must be a positive integer; got ${shown(cap)}`);
+  checkPositiveInteger("capConceptFrequency", "cap", cap);
   if (!Array.isArray(sentences)) throw new Error(`capConceptFrequency: sentences must be an array of strings; got ${shown(sentences)}`);
   const first = firstMentions(sentences, phrases, "capConceptFrequency");
   const kept = new Map<number, number>();

@@ -1,6 +1,6 @@
 // Zero-shot questions about every concept, answered by a pretrained language model's
 // likelihoods alone (no labelled examples, no task head), and summaries of the answers.
-import { shown } from "../core/checks";
+import { checkNumber, checkObject, checkPositive, checkPositiveInteger, checkSameLength, checkThat } from "../core/checks";
 import { CharTokenizer } from "../core/data";
 import type { GPT } from "../gpt/model";
 import { zeroShotPredict } from "../gpt/zeroShot";
@@ -104,11 +104,9 @@ export interface HeadAndTail {
  * corpus, to compare runs trained on other versions of the data on the same concepts.
  */
 export function headAndTail(world: ConceptWorld, frequency: ArrayLike<number>, fraction = 0.2): HeadAndTail {
-  if (!(fraction > 0 && fraction <= 0.5)) throw new Error(`headAndTail: fraction must be in (0, 0.5]; got ${shown(fraction)}`);
-  if (frequency.length !== world.concepts.length) throw new Error(`headAndTail: ${frequency.length} frequencies for ${world.concepts.length} concepts`);
-  for (let i = 0; i < frequency.length; i++) {
-    if (!(Number.isFinite(frequency[i]) && frequency[i] >= 0)) throw new Error(`headAndTail: frequency[${i}] = ${shown(frequency[i])} must be a finite number ≥ 0`);
-  }
+  checkThat(fraction > 0 && fraction <= 0.5, "headAndTail", "fraction", fraction, "in (0, 0.5]");
+  checkSameLength("headAndTail", "world.concepts", world.concepts, "frequency", frequency);
+  for (let i = 0; i < frequency.length; i++) checkNumber("headAndTail", `frequency[${i}]`, frequency[i], 0);
   const seen = world.concepts.map((_, i) => i).filter((i) => !world.concepts[i].heldOut).sort((a, b) => frequency[b] - frequency[a] || a - b);
   const k = Math.max(1, Math.round(fraction * seen.length));
   return { head: seen.slice(0, k), middle: seen.slice(k, seen.length - k), tail: seen.slice(seen.length - k) };
@@ -138,8 +136,8 @@ export interface FrequencyCurveOptions {
 export function placeAccuracyByFrequency(scores: readonly ConceptScore[], options: FrequencyCurveOptions = {}): FrequencyCurve {
   const fn = "placeAccuracyByFrequency";
   const { perDecade = 3, minConcepts = 5, passes = 1, recall = false } = options;
-  if (!(Number.isInteger(minConcepts) && minConcepts >= 1)) throw new Error(`${fn}: minConcepts must be a positive integer; got ${minConcepts}`);
-  if (!(Number.isFinite(passes) && passes > 0)) throw new Error(`${fn}: passes must be a positive number; got ${passes}`);
+  checkPositiveInteger(fn, "minConcepts", minConcepts);
+  checkPositive(fn, "passes", passes);
   const seen = scores.filter((s) => !s.heldOut && s.frequency > 0);
   const bins = binByLogFrequency(seen.map((s) => s.frequency * passes), seen.map((s) => ((recall ? s.placeRecallCorrect : s.placeCorrect) ? 100 : 0)), perDecade);
   const fitted = bins.map((b) => b.count >= minConcepts);
@@ -175,17 +173,15 @@ export interface ZeroShotSummary {
  */
 export function summarizeScores(scores: readonly ConceptScore[], split: HeadAndTail): ZeroShotSummary {
   const fn = "summarizeScores";
-  if (!Array.isArray(scores)) throw new Error(`${fn}: scores must be an array of concept scores (from evaluateConcepts); got ${shown(scores)}`);
-  if (split == null || typeof split !== "object") throw new Error(`${fn}: split must be { head, middle, tail } (from headAndTail); got ${shown(split)}`);
+  checkThat(Array.isArray(scores), fn, "scores", scores, "an array of concept scores (from evaluateConcepts)");
+  checkObject(fn, "split", split, "{ head, middle, tail } (from headAndTail)");
   scores.forEach((s, i) => {
     if (s.concept !== i) throw new Error(`summarizeScores: score ${i} is for concept ${s.concept}; pass the scores of every concept, in order`);
   });
   for (const part of ["head", "middle", "tail"] as const) {
     const indices = split[part];
-    if (!Array.isArray(indices)) throw new Error(`${fn}: split.${part} must be an array of concept indices (from headAndTail); got ${shown(indices)}`);
-    indices.forEach((c, j) => {
-      if (!(Number.isInteger(c) && c >= 0 && c < scores.length)) throw new Error(`${fn}: split.${part}[${j}] = ${shown(c)} is outside the ${scores.length} scores [0, ${scores.length})`);
-    });
+    checkThat(Array.isArray(indices), fn, `split.${part}`, indices, "an array of concept indices (from headAndTail)");
+    indices.forEach((c, j) => checkThat(Number.isInteger(c) && c >= 0 && c < scores.length, fn, `split.${part}[${j}]`, c, `one of the ${scores.length} scores [0, ${scores.length})`));
   }
   const pick = (indices: number[]) => indices.map((i) => scores[i]);
   const seen = scores.filter((s) => !s.heldOut);
@@ -219,9 +215,9 @@ export interface CurveComparison {
 /** The line fitted on frequency bins against a sigmoid in log frequency, on the seen concepts' own answers. */
 export function compareAccuracyCurves(scores: readonly ConceptScore[], line: LogLinearFit, chance: number): CurveComparison {
   const fn = "compareAccuracyCurves";
-  if (!(typeof chance === "number" && chance >= 0 && chance < 1)) throw new Error(`${fn}: chance must be in [0, 1) (1/8 for one of eight answers); got ${shown(chance)}`);
-  if (!(Number.isFinite(line?.intercept) && Number.isFinite(line?.slope))) throw new Error(`${fn}: line must be a fitLogLinear result with finite intercept and slope; got ${shown(line)}`);
-  if (!Array.isArray(scores)) throw new Error(`${fn}: scores must be an array of concept scores; got ${shown(scores)}`);
+  checkThat(typeof chance === "number" && chance >= 0 && chance < 1, fn, "chance", chance, "in [0, 1) (1/8 for one of eight answers)");
+  checkThat(Number.isFinite(line?.intercept) && Number.isFinite(line?.slope), fn, "line", line, "a fitLogLinear result with finite intercept and slope");
+  checkThat(Array.isArray(scores), fn, "scores", scores, "an array of concept scores");
   const seen = scores.filter((s) => !s.heldOut && s.frequency > 0);
   const frequency = seen.map((s) => s.frequency), right = seen.map((s) => s.placeCorrect === true);
   const sigmoid = fitSigmoidInLogFrequency(frequency, right, chance);

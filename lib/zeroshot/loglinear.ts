@@ -2,7 +2,7 @@
 //   accuracy ≈ intercept + slope · log10(frequency)
 // (Udandarao et al. 2024). A straight line in log10 frequency means each further fixed gain in
 // accuracy costs a fixed *factor* more data: 10^(gain / slope).
-import { checkDistinct, checkFinite, checkPositive, shown } from "../core/checks";
+import { checkDistinct, checkEnough, checkNumber, checkObject, checkPositive, checkPositiveInteger, checkSameLength, checkThat, refuse, shown } from "../core/checks";
 
 export interface LogLinearFit {
   /** Accuracy at frequency 1 (log10 f = 0). */
@@ -15,6 +15,21 @@ export interface LogLinearFit {
   n: number;
 }
 
+/** The checks at fitLogLinear's door: series of one length, at least two distinct positive frequencies, finite y, positive weights. */
+function checkLineInputs(fn: string, frequency: ArrayLike<number>, y: ArrayLike<number>, weights: ArrayLike<number> | undefined): void {
+  checkThat(frequency != null && typeof frequency.length === "number", fn, "frequency", frequency, "an array of numbers");
+  checkThat(y != null && typeof y.length === "number", fn, "y", y, "an array of numbers");
+  checkSameLength(fn, "frequency", frequency, "y", y);
+  if (weights !== undefined) checkSameLength(fn, "y", y, "weights", weights);
+  checkEnough(fn, "frequency", y.length, ["intercept", "slope"], "points");
+  for (let i = 0; i < y.length; i++) {
+    checkPositive(fn, `frequency[${i}]`, frequency[i]);
+    checkNumber(fn, `y[${i}]`, y[i]);
+    if (weights !== undefined) checkPositive(fn, `weights[${i}]`, weights[i]);
+  }
+  checkDistinct(fn, "frequency", frequency, 2);
+}
+
 /**
  * Weighted least squares of y on log10(frequency). Weights (default 1 each) count how many
  * observations a point stands for, e.g. the concepts in a frequency bin: a point of weight 2 is
@@ -22,19 +37,8 @@ export interface LogLinearFit {
  */
 export function fitLogLinear(frequency: ArrayLike<number>, y: ArrayLike<number>, weights?: ArrayLike<number>): LogLinearFit {
   const fn = "fitLogLinear";
-  if (frequency == null || y == null || typeof frequency.length !== "number" || typeof y.length !== "number") {
-    throw new Error(`${fn}: frequency and y must be arrays of numbers; got ${typeof frequency} and ${typeof y}`);
-  }
-  if (frequency.length !== y.length) throw new Error(`${fn}: frequency has ${frequency.length} values but y has ${y.length}; they must have the same length`);
-  if (weights !== undefined && weights.length !== y.length) throw new Error(`${fn}: weights has ${weights.length} values but y has ${y.length}`);
+  checkLineInputs(fn, frequency, y, weights);
   const n = y.length;
-  if (n < 2) throw new Error(`${fn}: needs at least 2 points to fit a line (intercept, slope); got ${n}`);
-  for (let i = 0; i < n; i++) {
-    checkPositive(fn, `frequency[${i}]`, frequency[i]);
-    checkFinite(fn, `y[${i}]`, y[i]);
-    if (weights !== undefined && !(Number.isFinite(weights[i]) && weights[i] > 0)) throw new Error(`${fn}: weights[${i}] = ${weights[i]} must be a finite positive number`);
-  }
-  checkDistinct(fn, "frequency", frequency, 2);
   const w = (i: number) => (weights === undefined ? 1 : weights[i]);
   let sw = 0, mx = 0, my = 0;
   for (let i = 0; i < n; i++) { sw += w(i); mx += w(i) * Math.log10(frequency[i]); my += w(i) * y[i]; }
@@ -51,9 +55,9 @@ export function fitLogLinear(frequency: ArrayLike<number>, y: ArrayLike<number>,
 
 /** Throws unless `fit` has a finite intercept and slope (as fitLogLinear's has). */
 function checkLine(fn: string, fit: LogLinearFit): void {
-  if (fit == null || typeof fit !== "object") throw new Error(`${fn}: fit must be { intercept, slope } (from fitLogLinear); got ${shown(fit)}`);
-  checkFinite(fn, "fit.intercept", fit.intercept);
-  checkFinite(fn, "fit.slope", fit.slope);
+  checkObject(fn, "fit", fit, "{ intercept, slope } (from fitLogLinear)");
+  checkNumber(fn, "fit.intercept", fit.intercept);
+  checkNumber(fn, "fit.slope", fit.slope);
 }
 
 /** The fitted accuracy at a frequency. */
@@ -74,7 +78,7 @@ export function dataMultiplierForGain(fit: LogLinearFit, gain: number): number {
 /** The frequency at which the fit reaches `accuracy`: 10^((accuracy − intercept) / slope). */
 export function frequencyForAccuracy(fit: LogLinearFit, accuracy: number): number {
   checkLine("frequencyForAccuracy", fit);
-  checkFinite("frequencyForAccuracy", "accuracy", accuracy);
+  checkNumber("frequencyForAccuracy", "accuracy", accuracy);
   if (!(fit.slope > 0)) throw new Error(`frequencyForAccuracy: the fit's slope is ${fit.slope}; no frequency reaches a higher accuracy unless the slope is positive`);
   return Math.pow(10, (accuracy - fit.intercept) / fit.slope);
 }
@@ -98,13 +102,13 @@ export interface FrequencyBin {
  */
 export function binByLogFrequency(frequency: ArrayLike<number>, values: ArrayLike<number>, perDecade = 2): FrequencyBin[] {
   const fn = "binByLogFrequency";
-  if (frequency.length !== values.length) throw new Error(`${fn}: frequency has ${frequency.length} values but values has ${values.length}`);
-  if (!(Number.isInteger(perDecade) && perDecade >= 1)) throw new Error(`${fn}: perDecade must be a positive integer; got ${perDecade}`);
+  checkSameLength(fn, "frequency", frequency, "values", values);
+  checkPositiveInteger(fn, "perDecade", perDecade);
   const bins = new Map<number, { logSum: number; sum: number; count: number }>();
   for (let i = 0; i < frequency.length; i++) {
     const f = frequency[i];
-    if (!(Number.isFinite(f) && f >= 0)) throw new Error(`${fn}: frequency[${i}] = ${f} must be a finite number ≥ 0`);
-    checkFinite(fn, `values[${i}]`, values[i]);
+    checkNumber(fn, `frequency[${i}]`, f, 0);
+    checkNumber(fn, `values[${i}]`, values[i]);
     if (f === 0) continue;
     // A small tolerance so that exact powers of ten land in the bin they open.
     const k = Math.floor(Math.log10(f) * perDecade + 1e-9);
@@ -141,11 +145,11 @@ export interface SigmoidFit {
  * divides by it: a flat sigmoid reaches no accuracy and has no linear range), chance in [0, 1).
  */
 function checkSigmoid(fn: string, fit: SigmoidFit, nonZeroSteepness: boolean): void {
-  if (fit == null || typeof fit !== "object") throw new Error(`${fn}: fit must be { midpoint, steepness, chance } (from fitSigmoidInLogFrequency); got ${shown(fit)}`);
-  checkFinite(fn, "fit.midpoint", fit.midpoint);
-  checkFinite(fn, "fit.steepness", fit.steepness);
-  if (nonZeroSteepness && fit.steepness === 0) throw new Error(`${fn}: fit.steepness = 0 is a flat line at chance; it must be non-zero`);
-  if (!(typeof fit.chance === "number" && fit.chance >= 0 && fit.chance < 1)) throw new Error(`${fn}: fit.chance = ${shown(fit.chance)} must be in [0, 1)`);
+  checkObject(fn, "fit", fit, "{ midpoint, steepness, chance } (from fitSigmoidInLogFrequency)");
+  checkNumber(fn, "fit.midpoint", fit.midpoint);
+  checkNumber(fn, "fit.steepness", fit.steepness);
+  if (nonZeroSteepness && fit.steepness === 0) refuse(fn, "fit.steepness", fit.steepness, "non-zero (0 is a flat line at chance)");
+  checkThat(typeof fit.chance === "number" && fit.chance >= 0 && fit.chance < 1, fn, "fit.chance", fit.chance, "in [0, 1)");
 }
 
 /** sigmoidAt without the checks, for the fit's inner loop (its arguments checked once at its door). */
@@ -187,11 +191,10 @@ export function sigmoidLinearRange(fit: SigmoidFit): { from: number; to: number;
  */
 export function answersLogLikelihood(frequency: ArrayLike<number>, right: ArrayLike<boolean>, p: (f: number) => number): number {
   const fn = "answersLogLikelihood";
-  if (frequency == null || right == null || typeof frequency.length !== "number" || typeof right.length !== "number") {
-    throw new Error(`${fn}: frequency and right must be arrays; got ${shown(frequency)} and ${shown(right)}`);
-  }
-  if (frequency.length !== right.length) throw new Error(`${fn}: frequency has ${frequency.length} values but right has ${right.length}; they must have the same length`);
-  if (typeof p !== "function") throw new Error(`${fn}: p must be a function frequency => probability; got ${shown(p)}`);
+  checkThat(frequency != null && typeof frequency.length === "number", fn, "frequency", frequency, "an array");
+  checkThat(right != null && typeof right.length === "number", fn, "right", right, "an array");
+  checkSameLength(fn, "frequency", frequency, "right", right);
+  checkThat(typeof p === "function", fn, "p", p, "a function frequency => probability");
   return logLikelihood(frequency, right, p);
 }
 
@@ -214,9 +217,9 @@ function logLikelihood(frequency: ArrayLike<number>, right: ArrayLike<boolean>, 
  */
 export function fitSigmoidInLogFrequency(frequency: ArrayLike<number>, right: ArrayLike<boolean>, chance: number): SigmoidFit {
   const fn = "fitSigmoidInLogFrequency";
-  if (frequency.length !== right.length) throw new Error(`${fn}: frequency has ${frequency.length} values but right has ${right.length}`);
-  if (frequency.length < 3) throw new Error(`${fn}: needs at least 3 items; got ${frequency.length}`);
-  if (!(chance >= 0 && chance < 1)) throw new Error(`${fn}: chance must be in [0, 1); got ${shown(chance)}`);
+  checkSameLength(fn, "frequency", frequency, "right", right);
+  if (frequency.length < 3) refuse(fn, "frequency", frequency, "at least 3 items", `${frequency.length} items`);
+  checkThat(chance >= 0 && chance < 1, fn, "chance", chance, "in [0, 1)");
   for (let i = 0; i < frequency.length; i++) checkPositive(fn, `frequency[${i}]`, frequency[i]);
   checkDistinct(fn, "frequency", frequency, 2);
   const logs = Array.from(frequency, Math.log10);

@@ -7,13 +7,13 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 
-import { shown } from "../core/checks";
-import { writeJsonLines } from "../core/files";
+import { checkNumber, checkPositiveInteger, checkThat, shown } from "../core/checks";
 import { fingerprint, readResults, resultId, stamp, storedBackend, upgradeResults, type RunContext, type StampedResult } from "../core/results";
 import { cpuDescription } from "../core/machine";
 import { meanInterval, type MeanInterval } from "../core/numerics";
 import { projectRoot } from "../core/paths";
 import { parseScale, type Scale } from "../core/scale";
+import { StudyFile } from "../core/study";
 import type { GPTConfig } from "../gpt/model";
 import { buildConceptWorld, generateCorpus, type ConceptWorld, type ConceptWorldOptions } from "./corpus";
 import { headAndTail, summarizeScores, type ZeroShotSummary } from "./evaluate";
@@ -207,26 +207,28 @@ export interface CompositionStudyOptions {
   onRunStart?: (spec: CompositionRunSpec, index: number, total: number) => void;
   onStep?: (step: number, total: number) => void;
   onRunEnd?: (result: CompositionResult, done: number, total: number) => void;
+  /** Called once the study is complete, if lines trained on this backend are no run of the design (kept, never used). */
+  onStrays?: (strays: CompositionResult[]) => void;
 }
+
+/** A run in errors. */
+const describeSpec = (s: CompositionRunSpec) => `world ${s.world}, seed ${s.seed}, ${s.model} model, ${s.data} data`;
 
 /** Trains every run of the design not yet in the results file; returns all of them, in design order. */
 export async function runCompositionStudy(design: CompositionDesign, options: CompositionStudyOptions): Promise<CompositionResult[]> {
   checkCompositionDesign("runCompositionStudy", design);
-  const specs = compositionRuns(design);
-  const ids = specs.map((s) => compositionRunId(design, s, tf.getBackend()));
-  const results = readCompositionResults(options.path, options.command);
-  const done = new Map(results.map((r) => [r.id, r]));
-  let finished = ids.filter((id) => done.has(id)).length;
-  for (const [i, spec] of specs.entries()) {
-    if (done.has(ids[i])) continue;
-    options.onRunStart?.(spec, i, specs.length);
-    const { result } = await trainCompositionRun(design, spec, options.onStep);
-    results.push(result);
-    done.set(result.id, result);
-    writeJsonLines(options.path, results);
-    options.onRunEnd?.(result, ++finished, specs.length);
-  }
-  return ids.map((id) => done.get(id)!);
+  const backend = tf.getBackend();
+  const runs = compositionRuns(design).map((run) => ({ run, id: compositionRunId(design, run, backend) }));
+  const file = new StudyFile(options.path, (path) => readCompositionResults(path, options.command));
+  const results = await file.resume("runCompositionStudy", runs, {
+    describe: describeSpec,
+    train: async (spec) => (await trainCompositionRun(design, spec, options.onStep)).result,
+    onRunStart: options.onRunStart,
+    onRunEnd: options.onRunEnd && ((result, _, done, total) => options.onRunEnd!(result, done, total)),
+  });
+  const strays = file.strays(backend);
+  if (strays.length > 0) options.onStrays?.(strays);
+  return results;
 }
 
 /** Where the full study is stored, produced by `npm run compose-study -- --grid full`. */
@@ -241,21 +243,13 @@ export function storedCompositionPath(design: CompositionDesign): string {
 export async function compositionStudy(scale: Scale, design: CompositionDesign, options: Omit<CompositionStudyOptions, "path"> = {}): Promise<CompositionResult[]> {
   parseScale(scale, "compositionStudy: scale");
   checkCompositionDesign("compositionStudy", design);
-  const specs = compositionRuns(design);
   if (scale === "full") {
     const stored = storedCompositionPath(design);
-    const results = readCompositionResults(join(projectRoot(), stored));
+    const file = new StudyFile(join(projectRoot(), stored), (path) => readCompositionResults(path));
     // The runs the study was stored with, whichever backend runs the lesson.
-    const backend = storedBackend(results, tf.getBackend());
-    const byId = new Map(results.map((r) => [r.id, r]));
-    const ids = specs.map((s) => compositionRunId(design, s, backend));
-    const missing = specs.filter((_, i) => !byId.has(ids[i]));
-    if (missing.length) {
-      const m = missing[0];
-      throw new Error(`${stored} lacks ${missing.length} of ${specs.length} runs on ${backend} (first: world ${m.world}, seed ${m.seed}, ${m.model} model, `
-        + `${m.data} data); run \`${STUDY_COMMAND}\` (it resumes)`);
-    }
-    return ids.map((id) => byId.get(id)!);
+    const backend = storedBackend(file.results, tf.getBackend());
+    const runs = compositionRuns(design).map((run) => ({ run, id: compositionRunId(design, run, backend) }));
+    return file.find(runs, { file: stored, backend, command: STUDY_COMMAND, describe: describeSpec });
   }
   const path = join(projectRoot(), "build", "zeroshot", `smoke-${process.pid}.jsonl`);
   rmSync(path, { force: true });
@@ -298,13 +292,9 @@ export function gapStandardError(r: CompositionResult): number {
 function checkResultNumbers(fn: string, r: CompositionResult, label: string, gap = true): void {
   if (r == null || typeof r !== "object") throw new Error(`${fn}: ${label} must be a composition result; got ${shown(r)}`);
   const where = `${fn}: ${label} (world ${shown(r.world)}, seed ${shown(r.seed)}, ${String(r.model)}/${String(r.data)})`;
-  for (const key of ["traitsSeen", "traitsHeldOut"] as const) {
-    if (!(typeof r[key] === "number" && r[key] >= 0 && r[key] <= 100)) throw new Error(`${where}: ${key} = ${shown(r[key])} must be a percentage in [0, 100]`);
-  }
-  if (gap && !Number.isFinite(r.gap)) throw new Error(`${where}: gap = ${shown(r.gap)} must be a finite number`);
-  for (const key of ["seenConcepts", "heldOutConcepts"] as const) {
-    if (!(Number.isInteger(r[key]) && r[key] >= 1)) throw new Error(`${where}: ${key} = ${shown(r[key])} must be a positive integer`);
-  }
+  for (const key of ["traitsSeen", "traitsHeldOut"] as const) checkThat(typeof r[key] === "number" && r[key] >= 0 && r[key] <= 100, where, key, r[key], "a percentage in [0, 100]");
+  if (gap) checkNumber(where, "gap", r.gap);
+  for (const key of ["seenConcepts", "heldOutConcepts"] as const) checkPositiveInteger(where, key, r[key]);
 }
 
 /** Each model × data cell over its runs: mean seen, held-out and gap with 95% intervals. */
@@ -332,9 +322,7 @@ export function summarizeComposition(results: readonly CompositionResult[]): Com
  */
 export function pairedGapDifference(results: readonly CompositionResult[], a: Pick<CompositionRunSpec, "model" | "data">, b: Pick<CompositionRunSpec, "model" | "data">): MeanInterval {
   if (!Array.isArray(results)) throw new Error(`pairedGapDifference: results must be an array of composition results; got ${shown(results)}`);
-  results.forEach((r, i) => {
-    if (!Number.isFinite(r?.gap)) throw new Error(`pairedGapDifference: results[${i}] (world ${shown(r?.world)}, seed ${shown(r?.seed)}, ${String(r?.model)}/${String(r?.data)}): gap = ${shown(r?.gap)} must be a finite number`);
-  });
+  results.forEach((r, i) => checkResultNumbers("pairedGapDifference", r, `results[${i}]`));
   const key = (r: CompositionRunSpec) => `${r.world}/${r.seed}`;
   const of = (c: Pick<CompositionRunSpec, "model" | "data">) => new Map(results.filter((r) => r.model === c.model && r.data === c.data).map((r) => [key(r), r.gap]));
   const left = of(a), right = of(b);

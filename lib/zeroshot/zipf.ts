@@ -1,7 +1,7 @@
 // Zipf's law: the item of popularity rank k (1-based) among n is drawn with probability
 // p_k = k^(−s) / H(n, s), where H(n, s) = Σ_{j=1..n} j^(−s). Word and concept frequencies in
 // web text follow it roughly with s ≈ 1: a few items are everywhere, most are rare.
-import { shown } from "../core/checks";
+import { checkInteger, checkThat, refuse, shown } from "../core/checks";
 import type { Random } from "../core/random";
 
 /** The largest vocabulary a Zipf distribution is built for: two tables of n float64s (probabilities and their sums) must fit in memory. */
@@ -12,13 +12,13 @@ const MAX_SAMPLES = 2 ** 28;
 
 /** Throws, naming `fn`, unless n is a positive integer (at most MAX_ZIPF_ITEMS) and the exponent a finite number > 0. */
 export function checkZipf(fn: string, n: number, exponent: number): void {
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${fn}: the vocabulary size n must be a positive integer; got ${shown(n)}`);
+  checkThat(Number.isInteger(n) && n >= 0, fn, "the vocabulary size n", n, "a positive integer"); // 0 has its own message below
   if (n === 0) throw new Error(`${fn}: the vocabulary is empty (n = 0); a Zipf distribution needs at least one item`);
   if (n > MAX_ZIPF_ITEMS) {
-    throw new Error(`${fn}: the vocabulary size n = ${n} needs ${(16 * n / 2 ** 30).toFixed(1)} GiB of tables; at most ${MAX_ZIPF_ITEMS.toLocaleString("en-US")} items are supported`);
+    refuse(fn, "the vocabulary size n", n, `at most the ${MAX_ZIPF_ITEMS.toLocaleString("en-US")} items supported (it would need ${(16 * n / 2 ** 30).toFixed(1)} GiB of tables)`);
   }
-  if (typeof exponent !== "number" || !Number.isFinite(exponent)) throw new Error(`${fn}: exponent must be a finite number > 0; got ${shown(exponent)}`);
-  if (exponent <= 0) throw new Error(`${fn}: exponent must be > 0 (s ≤ 0 is flat or increasing, not a long tail); got ${exponent}`);
+  checkThat(typeof exponent === "number" && Number.isFinite(exponent), fn, "exponent", exponent, "a finite number > 0");
+  checkThat(exponent > 0, fn, "exponent", exponent, "> 0 (s ≤ 0 is flat or increasing, not a long tail)");
 }
 
 /** p_k for ranks k = 1..n, as a Float64Array indexed from 0 (index i is rank i + 1). */
@@ -66,8 +66,8 @@ export class ZipfSampler {
 
   /** `count` independent 0-based ranks. */
   sampleMany(count: number, random: Random): Int32Array {
-    if (!Number.isInteger(count) || count < 0) throw new Error(`ZipfSampler.sampleMany: count must be a non-negative integer; got ${shown(count)}`);
-    if (count > MAX_SAMPLES) throw new Error(`ZipfSampler.sampleMany: count = ${count} ranks need ${(4 * count / 2 ** 30).toFixed(1)} GiB; at most ${MAX_SAMPLES.toLocaleString("en-US")} per call`);
+    checkInteger("ZipfSampler.sampleMany", "count", count, 0);
+    if (count > MAX_SAMPLES) refuse("ZipfSampler.sampleMany", "count", count, `at most ${MAX_SAMPLES.toLocaleString("en-US")} ranks per call (it would need ${(4 * count / 2 ** 30).toFixed(1)} GiB)`);
     if (typeof random?.next !== "function") throw new Error(`ZipfSampler.sampleMany: random must be a Random (new Random(seed)); got ${shown(random)}`);
     const out = new Int32Array(count);
     for (let i = 0; i < count; i++) out[i] = this.sample(random);

@@ -1,0 +1,174 @@
+// Lesson 03's two readings of the study beyond its fits: "start small, then scale" (fit on the
+// smaller budgets, predict the compute-optimal size and loss at the larger ones, against a naive
+// forecast and the runs trained there), and shape at a fixed size (do depth and width matter at
+// one N, against the noise between seeds and the step between ladder sizes).
+import { shown } from "../core/checks";
+import type { Interval } from "../core/numerics";
+import { analyseIsoflop, budgetOf, isoflopPoints, seedNoise, type IsoflopAnalysis, type SeedNoise } from "./analysis";
+import { fitChinchilla, type ChinchillaGrid } from "./chinchilla";
+import { computeOptimal } from "./compute";
+import { shapeName, type ScalingDesign, type SweepResult } from "./sweepDesign";
+
+/** 1234.5 → "1,235": sizes as the lesson prints them. */
+const count = (n: number) => Math.round(n).toLocaleString("en");
+const percent = (level: number) => `${Math.round(level * 100)}%`;
+const show = (iv: Interval) => `${iv.low.toFixed(3)} – ${iv.high.toFixed(3)}`;
+
+function checkRuns(fn: string, name: string, runs: readonly SweepResult[]): void {
+  if (!Array.isArray(runs) || runs.length === 0) throw new Error(`${fn}: ${name} must be a non-empty array of sweep results; got ${shown(runs)}`);
+}
+
+/** One held-out budget: what each forecast said, and what its runs measured. */
+export interface BudgetForecast {
+  C: number;
+  /** C as a multiple of the largest fitted budget. */
+  beyond: number;
+  /** The optimum measured at C: the parabola's minimum through its runs, or its best run if they form no valley. */
+  measured: { N: number; loss: number; valley: boolean; extrapolated: boolean };
+  /** The run with the lowest test loss at C. */
+  best: SweepResult;
+  /** Approach 2 fitted on the smaller budgets, with bootstrap intervals. */
+  approach2: { N: Interval; loss: Interval };
+  /** Approach 3 fitted on the smaller budgets' runs. */
+  approach3: { N: number; loss: number };
+  /** No improvement on the largest fitted budget's optimum, and N ∝ √C (tokens per parameter kept). */
+  naive: { N: number; loss: number };
+}
+
+export interface Forecast {
+  /** The largest budget the forecasts were fitted on. */
+  largestFitted: number;
+  /** The coverage of approach 2's intervals (0.9). */
+  level: number;
+  budgets: BudgetForecast[];
+}
+
+/** (forecast − measured) / measured, in percent. */
+export function forecastError(forecast: number, measured: number): number {
+  return (100 * (forecast - measured)) / measured;
+}
+
+/**
+ * "Start small, then scale": approaches 2 and 3 fitted on the runs at `design.fitBudgets` only,
+ * each held-out budget's compute-optimal N and loss predicted from them and set against a naive
+ * forecast and the optimum measured there (taken from `analysis`, the fit on every budget).
+ * `resamples` and `seed` are approach 2's bootstrap; `grid` is approach 3's starts.
+ */
+export function forecastBeyond(
+  design: ScalingDesign, ladder: SweepResult[], analysis: IsoflopAnalysis,
+  options: { resamples: number; seed?: number; grid?: ChinchillaGrid },
+): Forecast {
+  const fn = "forecastBeyond";
+  checkRuns(fn, "ladder", ladder);
+  const fitBudgets = design?.fitBudgets;
+  if (!Array.isArray(fitBudgets) || fitBudgets.length === 0) throw new Error(`${fn}: design.fitBudgets must be a non-empty array of budgets; got ${shown(fitBudgets)}`);
+  const heldOutBudgets = design.budgets.filter((C) => !fitBudgets.includes(C));
+  if (heldOutBudgets.length === 0) throw new Error(`${fn}: design.budgets must hold a budget beyond design.fitBudgets to predict; got ${shown(design.budgets)}`);
+  const fitted = ladder.filter((r) => fitBudgets.includes(budgetOf(design, r)));
+  if (fitted.length === 0) throw new Error(`${fn}: no ladder run at the fitted budgets ${shown(fitBudgets)}`);
+  const small = analyseIsoflop(isoflopPoints(design, fitted), { resamples: options.resamples, seed: options.seed ?? 1 });
+  const smallA3 = fitChinchilla(fitted.map((r) => ({ N: r.params, D: r.tokens, loss: r.testLoss })), { grid: options.grid });
+  const last = small.fit.minima.at(-1)!;
+  const budgets = heldOutBudgets.map((C) => {
+    const runs = ladder.filter((r) => budgetOf(design, r) === C);
+    if (runs.length === 0) throw new Error(`${fn}: no ladder run at the held-out budget ${C.toExponential(0)} to measure the forecast against`);
+    const best = runs.reduce((a, b) => (b.testLoss < a.testLoss ? b : a));
+    const valley = analysis.fit.minima.find((m) => m.C === C);
+    const measured = valley
+      ? { N: valley.Nopt, loss: valley.loss, valley: true, extrapolated: valley.extrapolated }
+      : { N: best.params, loss: best.testLoss, valley: false, extrapolated: false };
+    const a2 = small.predict(C), a3 = computeOptimal(smallA3, C);
+    return {
+      C, beyond: C / last.C, measured, best,
+      approach2: { N: a2.N, loss: a2.loss },
+      approach3: { N: a3.N, loss: a3.loss },
+      naive: { N: last.Nopt * Math.sqrt(C / last.C), loss: last.loss },
+    };
+  });
+  return { largestFitted: last.C, level: small.level, budgets };
+}
+
+/** The forecasts as table rows: four per held-out budget (approach 2, approach 3, naive, measured). */
+export function forecastRows(forecast: Forecast): Record<string, string | number>[] {
+  const interval = `${percent(forecast.level)} interval`;
+  return forecast.budgets.flatMap((b) => {
+    const row = (method: string, N: number, loss: number, iv = "") => ({
+      "budget C": b.C.toExponential(0), "× largest fitted": b.beyond, method, "N_opt": N, "loss at optimum": loss,
+      [interval]: iv, "error vs measured (%)": forecastError(loss, b.measured.loss),
+    });
+    return [
+      row("approach 2 fitted on small budgets", b.approach2.N.estimate, b.approach2.loss.estimate, show(b.approach2.loss)),
+      row("approach 3 fitted on small budgets", b.approach3.N, b.approach3.loss),
+      row("naive: no improvement, N ∝ √C", b.naive.N, b.naive.loss),
+      row("measured", b.measured.N, b.measured.loss),
+    ];
+  });
+}
+
+/**
+ * The reading of each held-out budget, one line each: how far each forecast erred, whether the
+ * measured optimum lies inside approach 2's interval, and the predicted size against the measured one.
+ */
+export function describeForecast(forecast: Forecast): string {
+  return forecast.budgets.map((b) => {
+    const error = (loss: number) => forecastError(loss, b.measured.loss).toFixed(1);
+    const inside = b.measured.loss >= b.approach2.loss.low && b.measured.loss <= b.approach2.loss.high;
+    const N = b.approach2.N;
+    return `C = ${b.C.toExponential(0)} (${b.beyond.toFixed(0)}× the largest fitted budget): approach 2 errs by `
+      + `${error(b.approach2.loss.estimate)}%, approach 3 by ${error(b.approach3.loss)}%, the naive forecast by `
+      + `${error(b.naive.loss)}%; the measured optimum `
+      + `(${b.measured.valley ? "the parabola's minimum" : "the best run, no valley"}) `
+      + `is ${inside ? "inside" : "outside"} approach 2's ${percent(forecast.level)} interval; predicted N_opt ${count(N.estimate)} `
+      + `(${count(N.low)} – ${count(N.high)}) against ${count(b.measured.N)} measured`
+      + `${b.measured.extrapolated ? " (outside the sizes run: the parabola extrapolates)" : ""}; best run: ${b.best.label}`;
+  }).join("\n");
+}
+
+export interface ShapeComparison {
+  /** The shapes and the ladder's run of about their size at the seed budget, shallowest first. */
+  runs: SweepResult[];
+  /** Highest minus lowest test loss among `runs`. */
+  spread: number;
+  /** The ladder size nearest the shapes: its seeds' losses, mean and standard deviation. */
+  size: SeedNoise["sizes"][number];
+  /** The ladder's next smaller and next larger sizes (null past either end), for the step between sizes. */
+  neighbours: [SeedNoise["sizes"][number] | null, SeedNoise["sizes"][number] | null];
+}
+
+/**
+ * Shape at a fixed size: the shapes (about one N, one budget, one learning rate) beside the ladder's
+ * run nearest their size at the seed budget, with two yardsticks: the seed-to-seed noise at that
+ * size (`seeds`: the ladder's runs at the seed budget) and the change to the neighbouring sizes.
+ */
+export function compareShapes(design: ScalingDesign, ladder: SweepResult[], seeds: SweepResult[], shapes: SweepResult[]): ShapeComparison {
+  const fn = "compareShapes";
+  checkRuns(fn, "shapes", shapes);
+  checkRuns(fn, "ladder", ladder);
+  const sizes = seedNoise(seeds).sizes;
+  const near = shapes[0].params;
+  const distance = (N: number) => Math.abs(Math.log(N / near));
+  const size = sizes.reduce((a, b) => (distance(b.N) < distance(a.N) ? b : a));
+  const i = sizes.indexOf(size);
+  const sameSize = ladder.find((r) => budgetOf(design, r) === design.seedBudget && r.params === size.N);
+  if (!sameSize) throw new Error(`${fn}: the ladder has no run of N = ${size.N} at the seed budget ${shown(design.seedBudget)} to set beside the shapes`);
+  const runs = [...shapes, sameSize].sort((a, b) => a.model.nLayer - b.model.nLayer);
+  const losses = runs.map((r) => r.testLoss);
+  return { runs, spread: Math.max(...losses) - Math.min(...losses), size, neighbours: [sizes[i - 1] ?? null, sizes[i + 1] ?? null] };
+}
+
+/** The shapes as table rows: shape, depth, width, N, learning rate, test loss. */
+export function shapeRows(comparison: ShapeComparison): Record<string, string | number>[] {
+  return comparison.runs.map((r) => ({
+    shape: shapeName(r.model), layers: r.model.nLayer, width: r.model.nEmbd, "non-embedding N": r.params,
+    "learning rate": r.learningRate, "test loss": r.testLoss,
+  }));
+}
+
+/** "spread across shapes: … nats; seed-to-seed standard deviation …; change … to the neighbouring ladder sizes: …". */
+export function describeShapes(comparison: ShapeComparison): string {
+  const { size, spread, neighbours } = comparison;
+  const neighbour = (s: ShapeComparison["neighbours"][number]) => (s ? `${(s.mean - size.mean).toFixed(3)} at N = ${count(s.N)}` : "none");
+  return `spread across shapes: ${spread.toFixed(3)} nats; seed-to-seed standard deviation at N = ${count(size.N)}: `
+    + `${size.sd.toFixed(3)} over ${size.losses.length} seeds; change of the mean loss to the neighbouring ladder sizes: `
+    + `${neighbour(neighbours[0])}, ${neighbour(neighbours[1])}`;
+}
