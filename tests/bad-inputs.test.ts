@@ -347,3 +347,16 @@ describe("models, checkpoints and cached runs that cannot be used say so (or are
     });
   }
 });
+
+describe("an input error's traceback", () => {
+  it("starts at the function called wrongly: the check helpers' own frames are left out", () => {
+    let stack = "";
+    try {
+      keptCount(0, 0.5);
+    } catch (err) {
+      stack = (err as Error).stack ?? "";
+    }
+    expect(stack).toMatch(/^Error: keptCount: n must be a positive integer; got 0\n\s+at keptCount \(.*select\.ts:\d+:\d+\)/);
+    expect(stack).not.toMatch(/checks\.ts/);
+  });
+});

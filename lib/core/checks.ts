@@ -15,9 +15,19 @@ export function shown(value: unknown): string {
 // Every input error of lib has one shape, `fn: name must be expected; got value`, so a reader
 // finds the function, the argument, what it should have been and what it was in the same places.
 
+/**
+ * An input error whose stack starts at the function that was called wrongly: the frames of these
+ * helpers would only stand between the message and the caller's line in a notebook's traceback.
+ */
+export function inputError(message: string): Error {
+  const error = new Error(message);
+  if (typeof error.stack === "string") error.stack = error.stack.split("\n").filter((line) => !/[\\/]core[\\/]checks\.[cm]?[jt]s:\d/.test(line)).join("\n");
+  return error;
+}
+
 /** Throws the input error `fn: name must be expected; got value` (`got` replaces shown(value) where a length or a kind says more). */
 export function refuse(fn: string, name: string, value: unknown, expected: string, got: string = shown(value)): never {
-  throw new Error(`${fn}: ${name} must be ${expected}; got ${got}`);
+  throw inputError(`${fn}: ${name} must be ${expected}; got ${got}`);
 }
 
 /** Refuses `value` unless `ok`: for a rule no helper below covers. */
@@ -120,7 +130,7 @@ export function checkKnownKeys(fn: string, given: object, known: object): void {
   for (const key of Object.keys(given)) {
     if (names.includes(key)) continue;
     const near = names.find((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
-    throw new Error(`${fn}: unknown option ${JSON.stringify(key)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ""}; known: ${names.join(", ")}`);
+    throw inputError(`${fn}: unknown option ${JSON.stringify(key)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ""}; known: ${names.join(", ")}`);
   }
 }
 
@@ -152,7 +162,7 @@ export const MAX_FLOAT64S = 2 ** 28;
 /** Throws unless `count` values (of `what`) fit under MAX_FLOAT64S; names the size and the bytes it would need. */
 export function checkFloat64Count(fn: string, what: string, count: number): void {
   if (!(count <= MAX_FLOAT64S)) {
-    throw new Error(`${fn}: ${what} would hold ${count.toLocaleString("en-US")} float64 values (${(count * 8 / 2 ** 30).toFixed(1)} GiB), more than the ${MAX_FLOAT64S.toLocaleString("en-US")} (2 GiB) allowed; choose smaller sizes`);
+    throw inputError(`${fn}: ${what} would hold ${count.toLocaleString("en-US")} float64 values (${(count * 8 / 2 ** 30).toFixed(1)} GiB), more than the ${MAX_FLOAT64S.toLocaleString("en-US")} (2 GiB) allowed; choose smaller sizes`);
   }
 }
 
