@@ -9,19 +9,7 @@ import {
 } from "../lib/core/numerics";
 import { Random } from "../lib/core/random";
 import { logSpace, sampleLosses } from "../lib/scaling/synthetic";
-
-const relErr = (got: number, want: number) => Math.abs(got - want) / Math.abs(want);
-
-/** Central finite differences of f at x, step h·max(1, |x_i|). */
-function numericGradient(f: (x: number[]) => number, x: number[], h = 1e-6): number[] {
-  return x.map((xi, i) => {
-    const step = h * Math.max(1, Math.abs(xi));
-    const plus = x.slice(), minus = x.slice();
-    plus[i] = xi + step;
-    minus[i] = xi - step;
-    return (f(plus) - f(minus)) / (2 * step);
-  });
-}
+import { numericGradient, relErr } from "./reference";
 
 /** Solves M·x = b by Gaussian elimination with partial pivoting: the independent reference solver. */
 function solve(M: number[][], b: number[]): number[] {

@@ -9,6 +9,7 @@ import {
 import { chinchillaData } from "../lib/scaling/chinchilla";
 import { kaplanObjective } from "../lib/scaling/kaplan";
 import { fitOffsetPowerLaw, fitPowerLaw } from "../lib/core/numerics";
+import { numericGradient, relErr } from "./reference";
 
 const LAW: ChinchillaParams = { E: CHINCHILLA_2022.E, A: CHINCHILLA_2022.A, B: CHINCHILLA_2022.B, alpha: CHINCHILLA_2022.alpha, beta: CHINCHILLA_2022.beta };
 
@@ -17,19 +18,6 @@ function gridDesign(nN: number, nD: number) {
   const runs: { N: number; D: number }[] = [];
   for (const N of logSpace(1e7, 1e11, nN)) for (const D of logSpace(1e8, 1e12, nD)) runs.push({ N, D });
   return runs;
-}
-
-const relErr = (got: number, want: number) => Math.abs(got - want) / Math.abs(want);
-
-/** Central finite differences of f at x, step h·max(1, |x_i|). */
-function numericGradient(f: (x: number[]) => number, x: number[], h = 1e-6): number[] {
-  return x.map((xi, i) => {
-    const step = h * Math.max(1, Math.abs(xi));
-    const plus = x.slice(), minus = x.slice();
-    plus[i] = xi + step;
-    minus[i] = xi - step;
-    return (f(plus) - f(minus)) / (2 * step);
-  });
 }
 
 describe("fitKaplanJoint", () => {
