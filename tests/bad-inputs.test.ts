@@ -306,6 +306,11 @@ describe("models, checkpoints and cached runs that cannot be used say so (or are
       "GPT.forward: the model was disposed (its weights are freed); create or load it again"],
     ["train on a disposed model", async () => { const m = GPT.create(TINY); m.dispose(); await train(m, data, settings); },
       "train: the model was disposed (its weights are freed); create or load it again"],
+    ["train, a validation id outside the vocabulary, refused before the first step (the steps scan no batch)", async () => {
+      const val = data.val.slice();
+      val[5] = TINY.vocabSize;
+      await train(GPT.create(TINY), { train: data.train, val }, settings);
+    }, `train: data.val[5] must be a token id in [0, ${TINY.vocabSize}), the model's vocabulary; got ${TINY.vocabSize}`],
     ["GPT.weights of a disposed model", async () => { const m = GPT.create(TINY); m.dispose(); await m.weights(); },
       "GPT.weights: the model was disposed"],
     ["loadCheckpoint, a header whose step is not a number", async () => {

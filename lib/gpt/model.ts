@@ -270,6 +270,11 @@ export class GPT {
   /** Logits for every position of `batchSize` sequences of length T (ids row-major [B, T]). */
   forward(ids: Int32Array, batchSize: number, T: number, options: ForwardOptions = {}): ForwardResult {
     this.checkInput(ids, batchSize, T);
+    return this.run(ids, batchSize, T, options);
+  }
+
+  /** forward() after its checks. */
+  private run(ids: Int32Array, batchSize: number, T: number, options: ForwardOptions): ForwardResult {
     const { nLayer, nHead, nEmbd: C, dropout } = this.config;
     const B = batchSize;
     const hs = C / nHead;
@@ -321,11 +326,20 @@ export class GPT {
   /** Mean next-token cross-entropy of targets y given contexts x (both row-major [B, T]). */
   loss(x: Int32Array, y: Int32Array, batchSize: number, T: number, options: ForwardOptions = {}): tf.Scalar {
     if (y.length !== x.length) throw new Error(`GPT.loss: ${x.length} inputs but ${y.length} targets`);
-    const { logits } = this.forward(x, batchSize, T, options);
+    this.checkInput(x, batchSize, T);
     for (let i = 0; i < y.length; i++) {
       if (!(y[i] >= 0 && y[i] < this.config.vocabSize)) throw new Error(`GPT.loss: target id ${y[i]} at position ${i} is outside [0, ${this.config.vocabSize})`);
     }
-    return crossEntropy(logits, tf.tensor1d(y, "int32"));
+    return this.trainingLoss(x, y, batchSize, T, options);
+  }
+
+  /**
+   * loss() without scanning its ids: what the training loops call at every step, on batches
+   * drawn from token ids that train() checked against the vocabulary once, before the first step.
+   */
+  trainingLoss(x: Int32Array, y: Int32Array, batchSize: number, T: number, options: ForwardOptions = {}): tf.Scalar {
+    this.checkUsable("GPT.trainingLoss");
+    return crossEntropy(this.run(x, batchSize, T, options).logits, tf.tensor1d(y, "int32"));
   }
 
   /**

@@ -63,7 +63,7 @@ export interface ShardRequest {
 export async function shardGradients(model: GPT, vars: tf.Variable[], r: ShardRequest, out: Float32Array): Promise<number> {
   const T = r.x.length / r.rows;
   const { value, grads } = tf.variableGrads(
-    () => tf.mul(model.loss(r.x, r.y, r.rows, T, { training: true, dropoutSeed: r.dropoutSeed, precision: r.precision }), r.scale) as tf.Scalar,
+    () => tf.mul(model.trainingLoss(r.x, r.y, r.rows, T, { training: true, dropoutSeed: r.dropoutSeed, precision: r.precision }), r.scale) as tf.Scalar,
     vars,
   );
   try {

@@ -15,7 +15,7 @@ import { AdamW, DeviceAdamW } from "./adamw";
 import { parameterSpecs, flopsPerToken, trainingBytes, type GPT } from "./model";
 import { checkMemory } from "../core/machine";
 import { batchLoss, DataParallel, resolveWorkers } from "./parallel";
-import { checkFunction, checkIds, checkInteger, checkKnownKeys, checkNumber, checkObject, checkPositiveInteger, checkRules, rulesFor, shown, type ConfigRule } from "../core/checks";
+import { checkFunction, checkIds, checkInteger, checkKnownKeys, checkNumber, checkObject, checkPositiveInteger, checkRules, type ConfigRule, refuse, rulesFor, shown } from "../core/checks";
 
 export { AdamW, DeviceAdamW, type AdamWConfig } from "./adamw";
 
@@ -285,8 +285,12 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
   const c = validateTrainConfig({ ...DEFAULT_TRAIN, ...config });
   checkMemory("train", `a batch of ${c.batchSize} sequences of ${model.config.blockSize} tokens through this model`, trainingBytes(model.config, c.batchSize));
   const T = model.config.blockSize;
+  const { vocabSize } = model.config;
   for (const [name, ids] of Object.entries(data)) {
     if (ids.length < T + 1) throw new Error(`train: the ${name} split has ${ids.length} tokens; a batch needs at least blockSize + 1 = ${T + 1}`);
+    // Once here: the steps then compute their losses without scanning each batch again.
+    const bad = ids.findIndex((id) => !(id >= 0 && id < vocabSize));
+    if (bad >= 0) refuse("train", `data.${name}[${bad}]`, ids[bad], `a token id in [0, ${vocabSize}), the model's vocabulary`);
   }
   const batchRandom = new Random(c.seed);
   // Checked here once; every step and loss estimate then draws its batches unchecked.
@@ -430,7 +434,7 @@ async function trainOnDevice(r: RunState): Promise<void> {
       for (const b of microBatches()) {
         const divisor = c.gradAccumSteps * lossScale;
         const { value, grads: g } = tf.variableGrads(
-          () => tf.mul(model.loss(b.x, b.y, c.batchSize, T, { training: true, dropoutSeed: b.dropoutSeed, precision }), lossScale) as tf.Scalar, vars,
+          () => tf.mul(model.trainingLoss(b.x, b.y, c.batchSize, T, { training: true, dropoutSeed: b.dropoutSeed, precision }), lossScale) as tf.Scalar, vars,
         );
         const scaled = vars.map((v) => g[v.name]);
         const next = tf.tidy(() => scaled.map((x, i) => (grads ? tf.add(grads[i], tf.div(x, divisor)) : tf.div(x, divisor))));
