@@ -3,14 +3,17 @@
 nanoGPT's model (pre-LayerNorm blocks, causal self-attention, GELU MLP, tied embeddings, biases,
 no dropout) in the course's configuration: 4 layers, 4 heads, 128 wide, context 64, batch 12,
 character-level Tiny Shakespeare; AdamW(1e-3, betas 0.9/0.99, eps 1e-8, weight decay 0.1 on 2-D
-weights), global-norm clipping at 1. Prints one JSON line per thread count.
+weights), global-norm clipping at 1. Prints a JSON line naming torch's BLAS, its kernel and its
+1-thread 1024² matmul GFLOP/s, then one JSON line per thread count.
 
     OPENBLAS_NUM_THREADS=1 python3 bench/torch_gpt.py --steps 30 --threads 1,2
 """
 import argparse
+import ctypes
 import json
 import math
 import os
+import re
 import time
 
 import torch
@@ -59,6 +62,38 @@ class GPT(nn.Module):
         return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
 
 
+def blas_report():
+    """Which BLAS torch's matmuls run on here, its kernel, and its 1-thread fp32 matmul speed.
+
+    A ratio against PyTorch is only as good as its BLAS: Debian's torch takes whatever libblas.so.3
+    the system selects (OpenBLAS, or the reference BLAS at a few GFLOP/s), and OpenBLAS picks its
+    kernel by CPU unless OPENBLAS_CORETYPE forces a weaker one.
+    """
+    torch.ones(2, 2) @ torch.ones(2, 2)  # loads the BLAS
+    libraries = sorted(set(re.findall(r"(/\S+\.so[.\d]*)", open("/proc/self/maps").read()))) if os.path.exists("/proc/self/maps") else []
+    blas, kernel = "unknown", "unknown"
+    openblas = [lib for lib in libraries if os.path.basename(lib).startswith("libopenblas")]
+    if openblas:
+        lib = ctypes.CDLL(openblas[0])
+        lib.openblas_get_config.restype = lib.openblas_get_corename.restype = ctypes.c_char_p
+        blas, kernel = lib.openblas_get_config().decode().split(" NO_")[0].split(" DYNAMIC")[0], lib.openblas_get_corename().decode()
+    elif any("mkl" in os.path.basename(lib) for lib in libraries):
+        blas, kernel = "MKL", "MKL"
+    elif any(os.path.basename(lib).startswith("libblas.so") for lib in libraries):
+        blas, kernel = "reference BLAS", "reference"
+    torch.set_num_threads(1)
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    for _ in range(3):
+        a @ b
+    times = []
+    for _ in range(7):
+        t0 = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t0)
+    return {"blas": blas, "kernel": kernel, "coretypeForced": os.environ.get("OPENBLAS_CORETYPE"),
+            "matmulGflops": 2 * 1024 ** 3 / sorted(times)[len(times) // 2] / 1e9}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=30)
@@ -70,6 +105,7 @@ def main():
     index = {c: i for i, c in enumerate(chars)}
     ids = torch.tensor([index[c] for c in text[: len(text) * 9 // 10]], dtype=torch.long)
     B, T = 12, 64
+    print(json.dumps({"report": blas_report()}), flush=True)
     for threads in (int(t) for t in args.threads.split(",")):
         torch.set_num_threads(threads)
         torch.manual_seed(1337)

@@ -9,11 +9,13 @@
 // Then a time-to-quality run with the fastest configuration: train until validation loss ≤ 1.88.
 import * as tf from "@tensorflow/tfjs";
 import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 
 import { activeBackendIsGpu, BACKENDS, chooseBackend, parseBackendName, type BackendName } from "../lib/core/backend";
 import { CharTokenizer, loadDataset, splitTrainVal } from "../lib/core/data";
+import { wasmApi } from "../lib/core/wasmKernels";
 import { cpuDescription, measureMatmul } from "../lib/core/machine";
 import { BABY_GPT, flopsPerToken, GPT, type GPTConfig } from "../lib/gpt/model";
 import { train } from "../lib/gpt/train";
@@ -107,8 +109,44 @@ interface TorchRow {
   torch: string;
 }
 
+/** What torch's matmuls ran on (bench/torch_gpt.py): the BLAS, its kernel, its 1-thread 1024² fp32 matmul speed. */
+interface TorchReport {
+  blas: string;
+  kernel: string;
+  coretypeForced: string | null;
+  matmulGflops: number;
+}
+
+// The widest vectors each of OpenBLAS's x86 kernels uses.
+const KERNEL_VECTORS: Record<string, "AVX-512" | "AVX2" | "AVX"> = {
+  SkylakeX: "AVX-512", Cooperlake: "AVX-512", SapphireRapids: "AVX-512", Haswell: "AVX2", Zen: "AVX2", Excavator: "AVX2",
+  Sandybridge: "AVX", Bulldozer: "AVX", Piledriver: "AVX", Steamroller: "AVX",
+};
+
+/** This CPU's widest vector instructions, from /proc/cpuinfo (Linux); null elsewhere. */
+function cpuVectors(): "AVX-512" | "AVX2" | "AVX" | "SSE" | null {
+  if (!existsSync("/proc/cpuinfo")) return null;
+  const flags = new Set(readFileSync("/proc/cpuinfo", "utf8").match(/^flags\s*:(.*)$/m)?.[1].trim().split(/\s+/) ?? []);
+  return flags.has("avx512f") ? "AVX-512" : flags.has("avx2") ? "AVX2" : flags.has("avx") ? "AVX" : "SSE";
+}
+
+/**
+ * Why PyTorch's speed here would flatter the course (torch on the reference BLAS, or on an
+ * OpenBLAS kernel below the CPU's AVX2), or null when it is a fair yardstick.
+ */
+function unfairYardstick(report: TorchReport, cpu: ReturnType<typeof cpuVectors>): string | null {
+  if (report.blas === "MKL") return null;
+  if (!report.blas.startsWith("OpenBLAS")) return `torch runs on ${report.blas} (${report.matmulGflops.toFixed(1)} GFLOP/s), not an optimised BLAS`;
+  const kernel = KERNEL_VECTORS[report.kernel];
+  const forced = report.coretypeForced ? ` (OPENBLAS_CORETYPE=${report.coretypeForced})` : "";
+  if ((cpu === "AVX2" || cpu === "AVX-512") && kernel !== "AVX2" && kernel !== "AVX-512") {
+    return `torch's OpenBLAS runs its ${report.kernel} kernel${forced}, ${kernel ?? "older"} vectors on a CPU with ${cpu}`;
+  }
+  return null;
+}
+
 /** The same model in PyTorch, where some python3 here imports torch; null (with the reason) otherwise. */
-function measureTorch(steps: number, threads: number[]): { rows: TorchRow[] } | { skipped: string } {
+function measureTorch(steps: number, threads: number[]): { rows: TorchRow[]; report: TorchReport } | { skipped: string } {
   const script = join(import.meta.dirname, "torch_gpt.py");
   for (const python of ["/usr/bin/python3", "python3"]) {
     const probe = spawnSync(python, ["-c", "import torch"], { encoding: "utf8" });
@@ -118,7 +156,9 @@ function measureTorch(steps: number, threads: number[]): { rows: TorchRow[] } | 
       encoding: "utf8", env: { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: String(Math.max(...threads)) },
     });
     if (r.status !== 0) return { skipped: `bench/torch_gpt.py failed: ${r.stderr.trim().split("\n").at(-1)}` };
-    return { rows: r.stdout.trim().split("\n").map((line) => JSON.parse(line) as TorchRow) };
+    const lines = r.stdout.trim().split("\n").map((line) => JSON.parse(line) as TorchRow | { report: TorchReport });
+    const report = lines.find((l): l is { report: TorchReport } => "report" in l)!.report;
+    return { rows: lines.filter((l): l is TorchRow => "threads" in l), report };
   }
   return { skipped: "no python3 with torch here (Debian: apt-get install python3-torch libopenblas0-pthread)" };
 }
@@ -149,9 +189,21 @@ async function timeToQuality(name: BackendName, workers: number, minutes: number
   model.dispose();
 }
 
+/** SIMD and relaxed SIMD (fused multiply-add), as this Node's WebAssembly validates them (the probes of wasm-feature-detect). */
+function wasmFeatures(): string {
+  const simd = Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11);
+  const relaxed = Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11);
+  const has = (bytes: Uint8Array) => (wasmApi.validate(bytes) ? "yes" : "no");
+  // tfjs turns its own wasm threads off in Node; the course's threads are worker_threads, one backend each.
+  return `wasm SIMD ${has(simd)}, relaxed SIMD ${has(relaxed)} (not used by the kernels yet), threads: worker_threads, one single-threaded backend each`;
+}
+
 function table(rows: SpeedRow[], torch: ReturnType<typeof measureTorch>): void {
-  const best = torch && "rows" in torch ? Math.max(...torch.rows.map((t) => t.tokensPerSecond)) : null;
+  const unfair = "rows" in torch ? unfairYardstick(torch.report, cpuVectors()) : null;
+  // A ratio against a crippled reference would flatter the course: no ratio then.
+  const best = "rows" in torch && !unfair ? Math.max(...torch.rows.map((t) => t.tokensPerSecond)) : null;
   console.log(`\nBaby GPT training speed (4 layers, 4 heads, 128 wide, context 64, batch 12; ${cpuDescription()}; median step)`);
+  console.log(`Node ${process.version}; ${wasmFeatures()}`);
   console.log("| engine | threads | ms/step | tokens/s | of PyTorch's best | GFLOP/s (6N + attn) | matmul peak GFLOP/s (1 thread) | peak RSS MiB |");
   console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
   const ratio = (tps: number) => (best ? `${((100 * tps) / best).toFixed(0)}%` : "–");
@@ -159,9 +211,13 @@ function table(rows: SpeedRow[], torch: ReturnType<typeof measureTorch>): void {
     const name = `course, ${r.backend}${r.variant ? ` (${r.variant})` : ""}${r.device ? ` on ${r.device}` : ""}`;
     console.log(`| ${name} | ${r.workers} | ${r.msPerStep.toFixed(0)} | ${r.tokensPerSecond.toFixed(0)} | ${ratio(r.tokensPerSecond)} | ${r.gflops.toFixed(2)} | ${r.peakGflops.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} |`);
   }
-  if (torch && "rows" in torch) {
-    for (const t of torch.rows) console.log(`| PyTorch ${t.torch}, CPU | ${t.threads} | ${t.msPerStep.toFixed(0)} | ${t.tokensPerSecond.toFixed(0)} | ${ratio(t.tokensPerSecond)} | | | |`);
-  } else if (torch) console.log(`\nPyTorch reference skipped: ${torch.skipped}`);
+  if ("rows" in torch) {
+    const { blas, kernel, matmulGflops } = torch.report;
+    for (const t of torch.rows) {
+      console.log(`| PyTorch ${t.torch}, CPU, ${blas} (${kernel}) | ${t.threads} | ${t.msPerStep.toFixed(0)} | ${t.tokensPerSecond.toFixed(0)} | ${ratio(t.tokensPerSecond)} | | ${matmulGflops.toFixed(1)} | |`);
+    }
+    if (unfair) console.log(`\nNo ratio against PyTorch: ${unfair}, so its speed here is not what this CPU gives it.`);
+  } else console.log(`\nPyTorch reference skipped: ${torch.skipped}`);
   for (const r of rows.filter((x) => x.profile.length)) {
     console.log(`\nOne step on ${r.backend}${r.variant ? ` (${r.variant})` : ""}, one thread, kernel time by kernel (tf.profile):`);
     console.log("| kernel | ms | share |");

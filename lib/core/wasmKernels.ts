@@ -23,6 +23,7 @@ interface WasmMemory {
 export interface WasmApi {
   Module: { new (bytes: Uint8Array): object; imports(module: object): { module: string; name: string }[] };
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  validate(bytes: Uint8Array): boolean;
 }
 export const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
