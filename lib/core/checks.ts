@@ -19,7 +19,7 @@ export function shown(value: unknown): string {
  * An input error whose stack starts at the function that was called wrongly: the frames of these
  * helpers would only stand between the message and the caller's line in a notebook's traceback.
  */
-export function inputError(message: string): Error {
+function inputError(message: string): Error {
   const error = new Error(message);
   if (typeof error.stack === "string") error.stack = error.stack.split("\n").filter((line) => !/[\\/]core[\\/]checks\.[cm]?[jt]s:\d/.test(line)).join("\n");
   return error;
@@ -107,6 +107,9 @@ export function rulesFor<T>() {
     key, ok: (c) => ok(c[key], c), expected: typeof expected === "string" ? () => expected : expected,
   });
 }
+
+/** A rule's predicate: an integer ≥ min (undefined fails). */
+export const integerFrom = (min: number) => (v: number | undefined): boolean => Number.isInteger(v) && (v as number) >= min;
 
 /** Checks `config` against its table of rules, in order; the first field that fails is named as `prefix` + field. */
 export function checkRules<T>(fn: string, prefix: string, config: T, rules: readonly ConfigRule<T>[]): void {

@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Random } from "../core/random";
 import { castHalf, type HalfFormat } from "./precision";
 import { crossEntropy, embed, gelu, layerNorm, linear, matMul2d } from "./ops";
-import { checkIds, checkObject, checkPositiveInteger, checkRules, rulesFor, type ConfigRule } from "../core/checks";
+import { checkIds, checkObject, checkPositiveInteger, checkRules, type ConfigRule, integerFrom, rulesFor } from "../core/checks";
 import { checkMemory } from "../core/machine";
 
 export interface GPTConfig {
@@ -33,7 +33,7 @@ export const BABY_GPT: Omit<GPTConfig, "vocabSize"> = {
 };
 
 const rule = rulesFor<GPTConfig>();
-const positiveInteger = (v: number) => Number.isInteger(v) && v >= 1;
+const positiveInteger = integerFrom(1);
 const isBoolean = (v: boolean) => typeof v === "boolean";
 
 /** The rules of a GPTConfig, one row per field, in the order they are checked. */

@@ -15,7 +15,7 @@ import { AdamW, DeviceAdamW } from "./adamw";
 import { parameterSpecs, flopsPerToken, trainingBytes, type GPT } from "./model";
 import { checkMemory } from "../core/machine";
 import { batchLoss, DataParallel, resolveWorkers } from "./parallel";
-import { checkFunction, checkIds, checkInteger, checkKnownKeys, checkNumber, checkObject, checkPositiveInteger, checkRules, type ConfigRule, refuse, rulesFor, shown } from "../core/checks";
+import { checkFunction, checkIds, checkInteger, checkKnownKeys, checkNumber, checkObject, checkPositiveInteger, checkRules, type ConfigRule, integerFrom, refuse, rulesFor, shown } from "../core/checks";
 
 export { AdamW, DeviceAdamW, type AdamWConfig } from "./adamw";
 
@@ -79,7 +79,6 @@ export const DEFAULT_TRAIN: TrainConfig = {
 };
 
 const rule = rulesFor<TrainConfig>();
-const integerFrom = (min: number) => (v: number | undefined) => Number.isInteger(v) && (v as number) >= min;
 const finiteFrom0 = (v: number) => v >= 0 && v < Infinity;
 const inUnitInterval = (v: number) => v >= 0 && v < 1;
 const FORMATS = '"fp32", "fp16" or "bf16"';

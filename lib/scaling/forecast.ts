@@ -2,7 +2,7 @@
 // smaller budgets, predict the compute-optimal size and loss at the larger ones, against a naive
 // forecast and the runs trained there), and shape at a fixed size (do depth and width matter at
 // one N, against the noise between seeds and the step between ladder sizes).
-import { shown } from "../core/checks";
+import { checkNonEmpty, shown } from "../core/checks";
 import type { Interval } from "../core/numerics";
 import { analyseIsoflop, budgetOf, isoflopPoints, seedNoise, type IsoflopAnalysis, type SeedNoise } from "./analysis";
 import { fitChinchilla, type ChinchillaGrid } from "./chinchilla";
@@ -15,7 +15,7 @@ const percent = (level: number) => `${Math.round(level * 100)}%`;
 const show = (iv: Interval) => `${iv.low.toFixed(3)} – ${iv.high.toFixed(3)}`;
 
 function checkRuns(fn: string, name: string, runs: readonly SweepResult[]): void {
-  if (!Array.isArray(runs) || runs.length === 0) throw new Error(`${fn}: ${name} must be a non-empty array of sweep results; got ${shown(runs)}`);
+  checkNonEmpty(fn, name, runs, "a non-empty array of sweep results");
 }
 
 /** One held-out budget: what each forecast said, and what its runs measured. */
@@ -61,7 +61,7 @@ export function forecastBeyond(
   const fn = "forecastBeyond";
   checkRuns(fn, "ladder", ladder);
   const fitBudgets = design?.fitBudgets;
-  if (!Array.isArray(fitBudgets) || fitBudgets.length === 0) throw new Error(`${fn}: design.fitBudgets must be a non-empty array of budgets; got ${shown(fitBudgets)}`);
+  checkNonEmpty(fn, "design.fitBudgets", fitBudgets, "a non-empty array of budgets");
   const heldOutBudgets = design.budgets.filter((C) => !fitBudgets.includes(C));
   if (heldOutBudgets.length === 0) throw new Error(`${fn}: design.budgets must hold a budget beyond design.fitBudgets to predict; got ${shown(design.budgets)}`);
   const fitted = ladder.filter((r) => fitBudgets.includes(budgetOf(design, r)));

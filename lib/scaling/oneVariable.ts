@@ -1,6 +1,6 @@
 // Kaplan et al.'s one-variable laws read from an IsoFLOP study: L(N) on the runs with ample data,
 // L(D) on the runs with ample parameters, each a power law with a bootstrap interval on its exponent.
-import { shown } from "../core/checks";
+import { checkNonEmpty } from "../core/checks";
 import type { Interval, PowerLawFit } from "../core/numerics";
 import { powerLawWithInterval, regimes } from "./analysis";
 import type { IsoflopMinimum } from "./isoflop";
@@ -31,7 +31,7 @@ export function oneVariableLaws(
   ladder: SweepResult[], minima: readonly IsoflopMinimum[], options: { resamples: number; seed: number },
 ): { ratio: number; laws: OneVariableLaw[] } {
   const fn = "oneVariableLaws";
-  if (!Array.isArray(minima) || minima.length === 0) throw new Error(`${fn}: minima must be a non-empty array of IsoFLOP minima; got ${shown(minima)}`);
+  checkNonEmpty(fn, "minima", minima, "a non-empty array of IsoFLOP minima");
   const ratios = minima.map((m) => m.Dopt / m.Nopt).sort((a, b) => a - b);
   const ratio = ratios[Math.floor(ratios.length / 2)];
   const { dataRich, modelRich } = regimes(ladder, ratio);

@@ -7,7 +7,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 
-import { shown } from "../core/checks";
+import { checkInteger, checkNumber, checkObject, checkPositiveInteger, checkThat, shown } from "../core/checks";
 import { cpuDescription } from "../core/machine";
 import { projectRoot } from "../core/paths";
 import { readResults, stamp, storedBackend, upgradeResults, type RunContext } from "../core/results";
@@ -109,29 +109,28 @@ export function strayResults(path: string, ids: Iterable<string>, command = SWEE
 
 /** The counts of a sweep's options, checked before any run trains (a bad one would fail only after training, or under another name). */
 function checkSweepOptions(fn: string, options: Omit<SweepOptions, "path" | "evalTokens"> & { evalTokens?: number }): void {
-  const positive = (label: string, v: unknown) => {
-    if (!(Number.isInteger(v) && (v as number) >= 1)) throw new Error(`${fn}: options.${label} must be a positive integer; got ${shown(v)}`);
-  };
-  if (options.evalTokens !== undefined) positive("evalTokens", options.evalTokens);
-  if (options.curvePoints !== undefined) positive("curvePoints", options.curvePoints);
-  if (options.jobs !== undefined) positive("jobs", options.jobs);
-  if (options.evalBatches !== undefined && !(Number.isInteger(options.evalBatches) && options.evalBatches >= 0)) {
-    throw new Error(`${fn}: options.evalBatches must be a non-negative integer; got ${shown(options.evalBatches)}`);
+  for (const key of ["evalTokens", "curvePoints", "jobs"] as const) {
+    if (options[key] !== undefined) checkPositiveInteger(fn, `options.${key}`, options[key]!);
   }
+  if (options.evalBatches !== undefined) checkInteger(fn, "options.evalBatches", options.evalBatches, 0);
+}
+
+/** The backend is part of every run's id: a sweep must train on the one it was told. */
+function checkSweepBackend(fn: string, backend: string): void {
+  if (backend !== tf.getBackend()) throw new Error(`${fn}: options.backend is ${backend} but tfjs runs ${tf.getBackend()}; the backend is part of every run's id`);
 }
 
 /** A run's numbers, and whether its model can be scored on the evaluation tokens at all. */
 function checkSweepRun(fn: string, run: SweepRun, i: number, options: SweepOptions): void {
   if (run == null || typeof run !== "object") throw new Error(`${fn}: runs[${i}] must be a sweep run; got ${shown(run)}`);
   const where = `${fn}: runs[${i}] (${shown(run.label)})`;
-  if (!(typeof run.tokens === "number" && Number.isFinite(run.tokens) && run.tokens > 0)) throw new Error(`${where}: tokens must be a positive number; got ${shown(run.tokens)}`);
-  if (!(Number.isInteger(run.batchSize) && run.batchSize >= 1)) throw new Error(`${where}: batchSize must be a positive integer; got ${shown(run.batchSize)}`);
-  if (!(typeof run.learningRate === "number" && Number.isFinite(run.learningRate) && run.learningRate > 0)) {
-    throw new Error(`${where}: learningRate must be a positive number; got ${shown(run.learningRate)}`);
-  }
-  if (!Number.isFinite(run.seed)) throw new Error(`${where}: seed must be a finite number; got ${shown(run.seed)}`);
+  const positive = (v: number) => typeof v === "number" && Number.isFinite(v) && v > 0;
+  checkThat(positive(run.tokens), where, "tokens", run.tokens, "a positive number");
+  checkPositiveInteger(where, "batchSize", run.batchSize);
+  checkThat(positive(run.learningRate), where, "learningRate", run.learningRate, "a positive number");
+  checkNumber(where, "seed", run.seed);
   // The model's config itself is checked as the run starts (GPT.create), naming the run, after the runs before it are kept.
-  if (run.model == null || typeof run.model !== "object") throw new Error(`${where}: model must be a GPTConfig; got ${shown(run.model)}`);
+  checkObject(where, "model", run.model, "a GPTConfig");
   const scored = Math.min(options.evalTokens, options.data.val.length, options.data.test.length);
   if (scored < run.model.blockSize + 1) {
     throw new Error(`${where}: scoring takes the first min(evalTokens ${options.evalTokens}, validation ${options.data.val.length}, test ${options.data.test.length}) = ${scored} tokens, `
@@ -143,19 +142,17 @@ function checkSweepRun(fn: string, run: SweepRun, i: number, options: SweepOptio
 export async function runSweep(runs: SweepRun[], options: SweepOptions): Promise<SweepResult[]> {
   const fn = "runSweep";
   if (options == null) throw new Error(`${fn}: options { path, data, backend, evalTokens } are required; got ${shown(options)}`);
-  if (options.backend !== tf.getBackend()) {
-    throw new Error(`runSweep: options.backend is ${options.backend} but tfjs runs ${tf.getBackend()}; the backend is part of every run's id`);
-  }
+  checkSweepBackend(fn, options.backend);
   checkSweepData(fn, options.data, "options.data");
   const file = new StudyFile(options.path, (path) => readSweepResults(path, options.command)); // a folder or a damaged file fails here, before any training
-  return sweepPhase(fn, file, runs, options);
-}
-
-/** runSweep on a results file already read: one phase of a study that may have several. */
-async function sweepPhase(fn: string, file: StudyFile<SweepResult>, runs: SweepRun[], options: SweepOptions): Promise<SweepResult[]> {
   if (options.evalTokens === undefined) throw new Error(`${fn}: options.evalTokens is required: the validation and test tokens each model is scored on`);
   checkSweepOptions(fn, options);
   if (!Array.isArray(runs)) throw new Error(`${fn}: runs must be an array of sweep runs; got ${shown(runs)}`);
+  return sweepPhase(fn, file, runs, options);
+}
+
+/** runSweep on a results file already read and options already checked: one phase of a study that may have several. */
+async function sweepPhase(fn: string, file: StudyFile<SweepResult>, runs: SweepRun[], options: SweepOptions): Promise<SweepResult[]> {
   runs.forEach((run, i) => checkSweepRun(fn, run, i, options));
   const context = sweepContext(options.data, options.backend);
   const jobs = options.jobs ?? 1;
@@ -185,9 +182,7 @@ export async function runScalingSweep(design: ScalingDesign, vocabSize: number, 
 
 /** runScalingSweep on a design and options already checked by `fn`. */
 async function scalingSweepOf(fn: string, design: ScalingDesign, vocabSize: number, options: ScalingSweepOptions): Promise<ScalingSweep> {
-  if (options.backend !== tf.getBackend()) {
-    throw new Error(`runSweep: options.backend is ${options.backend} but tfjs runs ${tf.getBackend()}; the backend is part of every run's id`);
-  }
+  checkSweepBackend("runSweep", options.backend);
   const file = new StudyFile(options.path, (path) => readSweepResults(path, options.command));
   const trainTokens = options.data.train.length;
   const sweep = { ...options, evalTokens: design.evalTokens };

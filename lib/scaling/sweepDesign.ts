@@ -2,7 +2,7 @@
 // ladder of model shapes, the compute budgets, which sizes each budget trains, the learning-rate
 // sweep and the IsoFLOP runs at the rates it chooses. Training the runs is lib/scaling/sweep.ts;
 // reading the finished study is lib/scaling/analysis.ts.
-import { shown } from "../core/checks";
+import { checkNonEmpty, checkPositiveInteger, checkThat, shown } from "../core/checks";
 import { fingerprint, resultId, type RunContext, type StampedResult } from "../core/results";
 import { parseScale, type Scale } from "../core/scale";
 import { countParameters, validateConfig, type GPTConfig } from "../gpt/model";
@@ -148,9 +148,7 @@ export function scalingDesign(scale: Scale): ScalingDesign {
 
 export function shapeName(s: Shape): string {
   if (s == null || typeof s !== "object") throw new Error(`shapeName: shape must be { nLayer, nHead, nEmbd }; got ${shown(s)}`);
-  for (const key of ["nLayer", "nHead", "nEmbd"] as const) {
-    if (!(Number.isInteger(s[key]) && s[key] >= 1)) throw new Error(`shapeName: shape.${key} must be a positive integer; got ${shown(s[key])}`);
-  }
+  for (const key of ["nLayer", "nHead", "nEmbd"] as const) checkPositiveInteger("shapeName", `shape.${key}`, s[key]);
   return `L${s.nLayer} H${s.nHead} W${s.nEmbd}`;
 }
 
@@ -198,19 +196,19 @@ export function checkDesign(fn: string, design: ScalingDesign, vocabSize: number
   // Without sizes, rates, budgets or seeds there would be no run to train, or none at the seed budget.
   for (const [label, values, what] of [["ladder", design.ladder, "model shapes"], ["budgets", design.budgets, "budgets"], ["rates", design.rates, "learning rates"],
     ["seeds", design.seeds, "seeds"]] as const) {
-    if (!Array.isArray(values) || values.length === 0) throw new Error(`${fn}: design.${label} must be a non-empty array of ${what}; got ${shown(values)}`);
+    checkNonEmpty(fn, `design.${label}`, values, `a non-empty array of ${what}`);
   }
   const positive = (label: string, values: readonly number[]) => values.forEach((v, i) => {
-    if (!(typeof v === "number" && Number.isFinite(v) && v > 0)) throw new Error(`${where}: ${label}[${i}] must be a positive number; got ${shown(v)}`);
+    checkThat(typeof v === "number" && Number.isFinite(v) && v > 0, where, `${label}[${i}]`, v, "a positive number");
   });
   positive("budgets", design.budgets);
   positive("rates", design.rates);
   positive("fitBudgets", design.fitBudgets);
   for (const [label, v] of [["batchSize", design.batchSize], ["minSteps", design.minSteps], ["evalTokens", design.evalTokens], ["vocabSize", vocabSize],
     ["trainTokens", trainTokens]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${where}: ${label} must be a positive integer; got ${shown(v)}`);
+    checkPositiveInteger(where, label, v);
   }
-  if (!(design.maxEpochs > 0)) throw new Error(`${where}: maxEpochs must be a positive number; got ${shown(design.maxEpochs)}`);
+  checkThat(design.maxEpochs > 0, where, "maxEpochs", design.maxEpochs, "a positive number");
   const missing = design.fitBudgets.find((C) => !design.budgets.includes(C));
   if (missing !== undefined) throw new Error(`${where}: fitBudgets holds ${missing}, which is not one of the budgets`);
   if (!design.budgets.includes(design.seedBudget)) throw new Error(`${where}: seedBudget ${shown(design.seedBudget)} is not one of the budgets`);

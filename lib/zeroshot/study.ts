@@ -7,7 +7,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 
-import { checkNumber, checkPositiveInteger, checkThat, shown } from "../core/checks";
+import { checkNumber, checkObject, checkPositiveInteger, checkThat, shown } from "../core/checks";
 import { fingerprint, readResults, resultId, stamp, storedBackend, upgradeResults, type RunContext, type StampedResult } from "../core/results";
 import { cpuDescription } from "../core/machine";
 import { meanInterval, type MeanInterval } from "../core/numerics";
@@ -290,7 +290,7 @@ export function gapStandardError(r: CompositionResult): number {
  * least 1 (a world without held-out pairs has no gap to measure), naming the run as `label`.
  */
 function checkResultNumbers(fn: string, r: CompositionResult, label: string, gap = true): void {
-  if (r == null || typeof r !== "object") throw new Error(`${fn}: ${label} must be a composition result; got ${shown(r)}`);
+  checkObject(fn, label, r, "a composition result");
   const where = `${fn}: ${label} (world ${shown(r.world)}, seed ${shown(r.seed)}, ${String(r.model)}/${String(r.data)})`;
   for (const key of ["traitsSeen", "traitsHeldOut"] as const) checkThat(typeof r[key] === "number" && r[key] >= 0 && r[key] <= 100, where, key, r[key], "a percentage in [0, 100]");
   if (gap) checkNumber(where, "gap", r.gap);
