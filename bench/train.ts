@@ -3,19 +3,21 @@
 // Training speed of the baby GPT (4 layers, 4 heads, 128 wide, context 64, batch 12) on every
 // backend that loads here, each configuration in its own process so that peak RSS is its own;
 // next to the same backend's matmul peak measured in the same process, so the ratio means
-// something. On single-threaded backends, 1, 2, … threads (data parallelism), and wasm once
-// more with tfjs's own BatchMatMul and Identity kernels, as the engine was before its own. Beside them,
+// something. On single-threaded backends, 1, 2, … threads (data parallelism), beside as many
+// independent one-thread processes at once (what the cores give work that shares nothing: the
+// ceiling for the threads); wasm once more with tfjs's own kernels, as the engine was before the
+// course's, and once with the course's kernels in plain SIMD (no fused multiply-add). Beside them,
 // the same model in PyTorch on this CPU where python3 has torch (bench/torch_gpt.py).
 // Then a time-to-quality run with the fastest configuration: train until validation loss ≤ 1.88.
 import * as tf from "@tensorflow/tfjs";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 
 import { activeBackendIsGpu, BACKENDS, chooseBackend, parseBackendName, type BackendName } from "../lib/core/backend";
 import { CharTokenizer, loadDataset, splitTrainVal } from "../lib/core/data";
-import { wasmApi } from "../lib/core/wasmKernels";
+import { wasmFeatures } from "../lib/core/wasmKernels";
 import { cpuDescription, measureMatmul } from "../lib/core/machine";
 import { BABY_GPT, flopsPerToken, GPT, type GPTConfig } from "../lib/gpt/model";
 import { train } from "../lib/gpt/train";
@@ -189,21 +191,13 @@ async function timeToQuality(name: BackendName, workers: number, minutes: number
   model.dispose();
 }
 
-/** SIMD and relaxed SIMD (fused multiply-add), as this Node's WebAssembly validates them (the probes of wasm-feature-detect). */
-function wasmFeatures(): string {
-  const simd = Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11);
-  const relaxed = Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11);
-  const has = (bytes: Uint8Array) => (wasmApi.validate(bytes) ? "yes" : "no");
-  // tfjs turns its own wasm threads off in Node; the course's threads are worker_threads, one backend each.
-  return `wasm SIMD ${has(simd)}, relaxed SIMD ${has(relaxed)} (not used by the kernels yet), threads: worker_threads, one single-threaded backend each`;
-}
-
 function table(rows: SpeedRow[], torch: ReturnType<typeof measureTorch>): void {
   const unfair = "rows" in torch ? unfairYardstick(torch.report, cpuVectors()) : null;
   // A ratio against a crippled reference would flatter the course: no ratio then.
   const best = "rows" in torch && !unfair ? Math.max(...torch.rows.map((t) => t.tokensPerSecond)) : null;
   console.log(`\nBaby GPT training speed (4 layers, 4 heads, 128 wide, context 64, batch 12; ${cpuDescription()}; median step)`);
-  console.log(`Node ${process.version}; ${wasmFeatures()}`);
+  // tfjs turns its own wasm threads off in Node; the course's threads are worker_threads, one backend each.
+  console.log(`Node ${process.version}; ${wasmFeatures()}; threads: worker_threads, one single-threaded backend each`);
   console.log("| engine | threads | ms/step | tokens/s | of PyTorch's best | GFLOP/s (6N + attn) | matmul peak GFLOP/s (1 thread) | peak RSS MiB |");
   console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
   const ratio = (tps: number) => (best ? `${((100 * tps) / best).toFixed(0)}%` : "–");
@@ -218,6 +212,11 @@ function table(rows: SpeedRow[], torch: ReturnType<typeof measureTorch>): void {
     }
     if (unfair) console.log(`\nNo ratio against PyTorch: ${unfair}, so its speed here is not what this CPU gives it.`);
   } else console.log(`\nPyTorch reference skipped: ${torch.skipped}`);
+  const single = rows.find((r) => r.backend === "wasm" && !r.variant && r.workers === 1);
+  if (single) {
+    const scaled = rows.filter((r) => r.backend === "wasm" && r.workers > 1).map((r) => `${r.variant ? r.variant : `${r.workers} threads`}: ${(r.tokensPerSecond / single.tokensPerSecond).toFixed(2)}×`);
+    if (scaled.length) console.log(`\nScaling on wasm against one thread: ${scaled.join("; ")}`);
+  }
   for (const r of rows.filter((x) => x.profile.length)) {
     console.log(`\nOne step on ${r.backend}${r.variant ? ` (${r.variant})` : ""}, one thread, kernel time by kernel (tf.profile):`);
     console.log("| kernel | ms | share |");
@@ -226,24 +225,46 @@ function table(rows: SpeedRow[], torch: ReturnType<typeof measureTorch>): void {
   }
 }
 
-/** One configuration to measure: a backend, its threads, and optionally the engine without its SIMD matmul. */
+/** One configuration to measure: a backend, its threads, and optionally another engine or several processes at once. */
 interface Configuration {
   backend: BackendName;
   workers: number;
   variant: string;
-}
-
-function configurations(backends: BackendName[]): Configuration[] {
-  const threads = Array.from({ length: Math.min(availableParallelism(), 4) }, (_, i) => i + 1);
-  return backends.flatMap((backend): Configuration[] => {
-    // Native TensorFlow threads itself and a GPU is one device; wasm and cpu use one thread each, so they get workers.
-    if (backend.startsWith("tensorflow") || backend === "webgpu") return [{ backend, workers: 1, variant: "" }];
-    const scaled = threads.map((workers) => ({ backend, workers, variant: "" }));
-    return backend === "wasm" ? [{ backend, workers: 1, variant: VARIANT_V1 }, ...scaled] : scaled.slice(0, 1);
-  });
+  /** Independent one-thread processes run at the same time (their tokens/s summed); 1 otherwise. */
+  processes: number;
 }
 
 const VARIANT_V1 = "tfjs's own kernels";
+const VARIANT_PLAIN_SIMD = "course kernels without fused multiply-add";
+const VARIANT_ENV: Record<string, Record<string, string>> = { [VARIANT_V1]: { COURSE_WASM_KERNELS: "0" }, [VARIANT_PLAIN_SIMD]: { COURSE_RELAXED_SIMD: "0" } };
+
+function configurations(backends: BackendName[]): Configuration[] {
+  const cores = Math.min(availableParallelism(), 4);
+  const threads = Array.from({ length: cores }, (_, i) => i + 1);
+  return backends.flatMap((backend): Configuration[] => {
+    const one = { backend, workers: 1, variant: "", processes: 1 };
+    // Native TensorFlow threads itself and a GPU is one device; wasm and cpu use one thread each, so they get workers.
+    if (backend.startsWith("tensorflow") || backend === "webgpu") return [one];
+    if (backend !== "wasm") return [one];
+    return [
+      { ...one, variant: VARIANT_V1 },
+      { ...one, variant: VARIANT_PLAIN_SIMD },
+      ...threads.map((workers) => ({ ...one, workers })),
+      ...(cores > 1 ? [{ ...one, processes: cores, variant: `${cores} independent processes at once, summed` }] : []),
+    ];
+  });
+}
+
+/** Runs a child process to its end without blocking the event loop (several may run at once). */
+function runChild(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { env });
+    let stdout = "", stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
 
 async function main(): Promise<void> {
   const { values } = parseCommandLine(USAGE, {
@@ -276,16 +297,19 @@ async function main(): Promise<void> {
   for (const c of configurations(wanted)) {
     if (unavailable.has(c.backend)) continue;
     process.stdout.write(`measuring ${c.backend}${c.variant ? ` (${c.variant})` : ""}, ${c.workers} thread(s)… `);
-    const env = { ...process.env, ...(c.variant === VARIANT_V1 ? { COURSE_WASM_KERNELS: "0" } : {}) };
+    const env = { ...process.env, ...(VARIANT_ENV[c.variant] ?? {}) };
     const args = [...process.execArgv, process.argv[1], "--child", c.backend, "--steps", String(steps), "--workers", String(c.workers), "--variant", c.variant];
-    const r = spawnSync(process.execPath, args, { encoding: "utf8", env });
-    if (r.status !== 0) {
-      const reason = (r.stderr.match(/unavailable: [^\n]*/)?.[0] ?? r.stderr.trim().split("\n").at(-1)) || `exit ${r.status}`;
+    const runs = await Promise.all(Array.from({ length: c.processes }, () => runChild(args, env)));
+    const failed = runs.find((r) => r.status !== 0);
+    if (failed) {
+      const reason = (failed.stderr.match(/unavailable: [^\n]*/)?.[0] ?? failed.stderr.trim().split("\n").at(-1)) || `exit ${failed.status}`;
       console.log(`skipped (${reason})`);
       unavailable.add(c.backend);
       continue;
     }
-    rows.push(JSON.parse(r.stdout.trim().split("\n").at(-1)!));
+    const measured = runs.map((r) => JSON.parse(r.stdout.trim().split("\n").at(-1)!) as SpeedRow);
+    // Several processes: one row with their summed speed (and the slowest one's step time).
+    rows.push(measured.reduce((a, b) => ({ ...a, workers: a.workers + b.workers, tokensPerSecond: a.tokensPerSecond + b.tokensPerSecond, gflops: a.gflops + b.gflops, msPerStep: Math.max(a.msPerStep, b.msPerStep), profile: [] })));
     console.log("done");
   }
   process.stdout.write("measuring PyTorch… ");

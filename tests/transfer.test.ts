@@ -121,14 +121,16 @@ describe("fine-tuning and probes", () => {
   it("fine-tuning all weights learns a task the initial model cannot do", async () => {
     const model = GPT.create(TINY, 2);
     const head = ClassifierHead.create(TINY.nEmbd, 2, 3);
-    const trainSet = containsZeroTask(256, 7), testSet = containsZeroTask(128, 8);
+    // 512 training examples: with 256, this 16-wide model ends at 0.83–0.94 held-out accuracy
+    // depending on the seed and on float rounding (fused multiply-add or not); with 512, at 0.86–0.93.
+    const trainSet = containsZeroTask(512, 7), testSet = containsZeroTask(128, 8);
     const before = (await evaluateClassifier(model, head, testSet)).accuracy;
     const trainable = [...model.params.values(), head.w, head.b].map((variable) => ({ variable, decay: false }));
     const losses = await fineTune({ model, head, data: trainSet, trainable, steps: 150, batchSize: 32, learningRate: 3e-3 });
     expect(losses.at(-1)!).toBeLessThan(losses[0]);
     expect(before).toBeLessThan(0.7);
     const after = await evaluateClassifier(model, head, testSet);
-    expect(after.accuracy).toBeGreaterThan(0.9);
+    expect(after.accuracy).toBeGreaterThan(0.8); // chance is 0.5; 128 held-out examples give a standard error of ~0.03
     expect(after.accuracy).toBe(after.predicted.filter((p, i) => p === testSet.labels[i]).length / testSet.labels.length);
     expect(after.loss).toBeLessThan(Math.log(2));
     head.dispose();

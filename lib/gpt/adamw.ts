@@ -77,29 +77,13 @@ export class AdamW {
     // Copies: the cpu backend hands out its own array, which must not change under it.
     this.weights ??= (await Promise.all(this.vars.map((x) => x.data() as Promise<Float32Array>))).map((w) => w.slice());
     this.t += 1;
-    const { beta1, beta2, eps, weightDecay, gradClip } = this.c;
-    const t = this.t;
     let sumSquares = 0;
-    for (const g of parts) for (let j = 0; j < g.length; j++) sumSquares += g[j] * g[j];
+    for (const g of parts) sumSquares += sumOfSquares(g);
     const norm = Math.sqrt(sumSquares);
-    const clip = gradClip > 0 ? Math.min(1, gradClip / (norm + 1e-6)) : 1;
-    // Bias correction folded into one scalar step size and a rescaled epsilon.
-    const stepSize = (learningRate * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
-    const epsHat = eps * Math.sqrt(1 - beta2 ** t);
-    const masterWeights = this.c.masterWeights ?? "fp32";
-    const round = masterWeights === "fp16" ? roundToFloat16 : masterWeights === "bf16" ? roundToBFloat16 : null;
+    const update = adamwScalars(this.c, this.t, learningRate, clipFactor(this.c.gradClip, norm));
     this.vars.forEach((variable, i) => {
-      const g = parts[i], m = this.m[i], v = this.v[i];
       const p = this.weights![i];
-      // Decoupled weight decay (Loshchilov & Hutter): shrink the weights directly, not through the gradient.
-      const keep = this.decays[i] ? 1 - learningRate * weightDecay : 1;
-      for (let j = 0; j < p.length; j++) {
-        const gj = g[j] * clip;
-        m[j] = beta1 * m[j] + (1 - beta1) * gj;
-        v[j] = beta2 * v[j] + (1 - beta2) * gj * gj;
-        p[j] = p[j] * keep - (stepSize * m[j]) / (Math.sqrt(v[j]) + epsHat);
-      }
-      if (round) for (let j = 0; j < p.length; j++) p[j] = round(p[j]);
+      updateSpan(p, parts[i], this.m[i], this.v[i], update, this.decays[i]);
       // A copy: some backends keep the array they are given, and this one changes next step.
       const updated = tf.tensor(p.slice(), variable.shape, "float32");
       variable.assign(updated);
@@ -120,6 +104,98 @@ export class AdamW {
     if (flat.length !== this.size) throw new Error(`AdamW.step: a flat gradient of ${flat.length} values for ${this.size} parameters`);
     let offset = 0;
     return this.m.map((x) => flat.subarray(offset, (offset += x.length)));
+  }
+}
+
+/** Σ x² of a gradient, in float64. */
+export function sumOfSquares(g: Float32Array): number {
+  let s = 0;
+  for (let j = 0; j < g.length; j++) s += g[j] * g[j];
+  return s;
+}
+
+/** What global-norm clipping multiplies every gradient by (1: no clipping). */
+export function clipFactor(gradClip: number, norm: number): number {
+  return gradClip > 0 ? Math.min(1, gradClip / (norm + 1e-6)) : 1;
+}
+
+/** The scalars of update number `t` (from 1), shared by every weight it touches. */
+export interface AdamWScalars {
+  beta1: number;
+  beta2: number;
+  clip: number;
+  /** Learning rate with Adam's bias correction folded in. */
+  stepSize: number;
+  /** Epsilon rescaled by the same correction. */
+  epsHat: number;
+  /** What decayed weights are multiplied by first (decoupled weight decay). */
+  decayKeep: number;
+  round: ((x: number) => number) | null;
+}
+
+export function adamwScalars(c: AdamWConfig, t: number, learningRate: number, clip: number): AdamWScalars {
+  const { beta1, beta2, eps, weightDecay } = c;
+  const masterWeights = c.masterWeights ?? "fp32";
+  return {
+    beta1, beta2, clip,
+    stepSize: (learningRate * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t),
+    epsHat: eps * Math.sqrt(1 - beta2 ** t),
+    decayKeep: 1 - learningRate * weightDecay,
+    round: masterWeights === "fp16" ? roundToFloat16 : masterWeights === "bf16" ? roundToBFloat16 : null,
+  };
+}
+
+/** One AdamW update of weights p in place, from gradient g and moments m and v (all the same length). */
+export function updateSpan(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, s: AdamWScalars, decay: boolean): void {
+  const { beta1, beta2, clip, stepSize, epsHat } = s;
+  // Decoupled weight decay (Loshchilov & Hutter): shrink the weights directly, not through the gradient.
+  const keep = decay ? s.decayKeep : 1;
+  for (let j = 0; j < p.length; j++) {
+    const gj = g[j] * clip;
+    m[j] = beta1 * m[j] + (1 - beta1) * gj;
+    v[j] = beta2 * v[j] + (1 - beta2) * gj * gj;
+    p[j] = p[j] * keep - (stepSize * m[j]) / (Math.sqrt(v[j]) + epsHat);
+  }
+  if (s.round) for (let j = 0; j < p.length; j++) p[j] = s.round(p[j]);
+}
+
+/**
+ * AdamW over one slice [from, to) of all parameters laid end to end, for data parallelism: each
+ * thread updates its own slice of the shared weights, and holds the moments of that slice only.
+ * Given the same gradient and clip factor it computes exactly what AdamW does for those weights.
+ */
+export class SliceAdamW {
+  private readonly spans: { from: number; to: number; decay: boolean }[] = [];
+  private readonly m: Float32Array;
+  private readonly v: Float32Array;
+  private t = 0;
+
+  /** `parameters`: the size and decay flag of each parameter, in the order they are laid out. */
+  constructor(parameters: { size: number; decay: boolean }[], readonly from: number, readonly to: number, private readonly c: AdamWConfig) {
+    checkOptimizer("SliceAdamW", parameters, c);
+    let start = 0;
+    for (const p of parameters) {
+      const a = Math.max(start, from), b = Math.min(start + p.size, to);
+      if (a < b) this.spans.push({ from: a, to: b, decay: p.decay });
+      start += p.size;
+    }
+    this.m = new Float32Array(to - from);
+    this.v = new Float32Array(to - from);
+  }
+
+  /** Σ g² over this slice of the flat gradient (each thread's share of the global norm). */
+  sumOfSquares(grad: Float32Array): number {
+    return sumOfSquares(grad.subarray(this.from, this.to));
+  }
+
+  /** Updates weights[from, to) in place from grad[from, to), with the global clip factor. */
+  update(grad: Float32Array, weights: Float32Array, learningRate: number, clip: number): void {
+    this.t += 1;
+    const s = adamwScalars(this.c, this.t, learningRate, clip);
+    for (const { from, to, decay } of this.spans) {
+      const local = (i: number) => i - this.from;
+      updateSpan(weights.subarray(from, to), grad.subarray(from, to), this.m.subarray(local(from), local(to)), this.v.subarray(local(from), local(to)), s, decay);
+    }
   }
 }
 

@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 
 import { Random } from "../core/random";
 import { castHalf, type HalfFormat } from "./precision";
-import { crossEntropy, embed, gelu, layerNorm, linear, matMul2d } from "./ops";
+import { causalSoftmax, crossEntropy, embed, gelu, layerNorm, linear, matMul2d } from "./ops";
 import { checkIds, checkObject, checkPositiveInteger, checkRules, type ConfigRule, integerFrom, rulesFor } from "../core/checks";
 import { checkMemory } from "../core/machine";
 
@@ -306,8 +306,7 @@ export class GPT {
       const qkv = dense(`${h}.attn.c_attn`, a); // [B*T, 3C]
       // Split first, then a 4-D transpose per tensor: wasm's 5-D transpose is ~100x slower.
       const [q, k, v] = tf.split(qkv, 3, 1).map((t) => half(tf.transpose(tf.reshape(t, [B, T, nHead, hs]), [0, 2, 1, 3]))); // each [B, nh, T, hs]
-      const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)), mask); // [B, nh, T, T]
-      const att = half(drop(tf.softmax(scores))); // softmax in float32, its output stored in half precision
+      const att = half(drop(causalSoftmax(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs), mask))); // [B, nh, T, T]; softmax in float32, its output stored in half precision
       const y = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [B * T, C]) as tf.Tensor2D; // [B*T, C]
       x = tf.add(x, drop(dense(`${h}.attn.c_proj`, y)));
       // MLP: widen 4×, GELU, project back.
@@ -372,4 +371,11 @@ export class GPT {
     for (const m of this.masks.values()) m.dispose();
     this.masks.clear();
   }
+}
+
+/** Every parameter of a model with its weight-decay flag, in checkpoint order. */
+export function modelParameters(model: GPT): { variable: tf.Variable; decay: boolean }[] {
+  checkObject("modelParameters", "model", model, "a GPT");
+  model.checkUsable("modelParameters");
+  return parameterSpecs(model.config).map((s) => ({ variable: model.params.get(s.name)!, decay: s.decay }));
 }

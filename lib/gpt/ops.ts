@@ -1,9 +1,14 @@
 // The transformer's building blocks, written for the slowest backend that matters.
-// On the wasm backend only 2-D, untransposed matmuls take XNNPACK's fast path (~30 GFLOP/s);
-// a transposed or batched matmul falls to a scalar loop (~2 GFLOP/s), and tf.gather has no
-// gradient. So: linear layers multiply 2-D matrices and transpose explicitly in their own
-// gradient; embeddings are one-hot matmuls. On other backends the same code is just as exact.
+// Without the course's kernels, tfjs's wasm backend runs only 2-D untransposed matmuls fast
+// (XNNPACK) and a transposed or batched one in a scalar loop, and tf.gather has no gradient.
+// So: linear layers multiply 2-D matrices and transpose explicitly in their own gradient;
+// embeddings are one-hot matmuls. LayerNorm, GELU, the causal softmax and the
+// cross-entropy run as one fused kernel each (forward and backward) where the active backend
+// has them (the course's wasm kernels, lib/core/wasmKernels.ts), and as tfjs's composites of
+// small ops everywhere else; both compute the same function.
 import * as tf from "@tensorflow/tfjs";
+
+import { FUSED_KERNELS } from "../core/wasmKernels";
 
 /**
  * x @ w for 2-D x [M, K] and w [K, N], with a gradient that uses only untransposed 2-D
@@ -38,12 +43,14 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tens
  * tanh; and x·x·x because tf.pow is slow there.
  */
 export function gelu(x: tf.Tensor): tf.Tensor {
+  if (fused(FUSED_KERNELS.gelu, x)) return geluFused(x);
   const z2 = tf.mul(2 * Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.mul(tf.mul(x, x), x))));
   return tf.mul(x, tf.sigmoid(z2));
 }
 
 /** LayerNorm over the last axis, with a learned gain and optional bias. */
 export function layerNorm(x: tf.Tensor2D, weight: tf.Tensor1D, bias?: tf.Tensor1D, eps = 1e-5): tf.Tensor2D {
+  if (fused(FUSED_KERNELS.layerNorm, x, weight, ...(bias ? [bias] : []))) return layerNormFused(eps)(...(bias ? [x, weight, bias] : [x, weight])) as tf.Tensor2D;
   const { mean, variance } = tf.moments(x, -1, true);
   const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
   const scaled = tf.mul(normed, weight);
@@ -57,6 +64,7 @@ export function embed(ids: tf.Tensor1D, table: tf.Tensor2D): tf.Tensor2D {
 
 /** Mean cross-entropy of logits [N, V] against integer targets [N]. */
 export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
+  if (fused(FUSED_KERNELS.crossEntropy, logits) && targets.dtype === "int32") return crossEntropyFused(logits, targets);
   const logp = tf.logSoftmax(logits);
   const picked = tf.sum(tf.mul(logp, tf.oneHot(targets, logits.shape[1])), -1);
   return tf.neg(tf.mean(picked)) as tf.Scalar;
@@ -78,3 +86,83 @@ export function sumTensors(tensors: tf.Tensor[]): tf.Tensor {
     return tf.clone(level[0]);
   });
 }
+
+/**
+ * Attention weights softmax(scale · S + mask) over the last axis of scores S [..., T, T], where
+ * `mask` is the causal mask (0 on and below the diagonal, −1e9 above): a query attends to itself
+ * and earlier keys only. The fused kernel computes the causal pattern itself and never reads `mask`.
+ */
+export function causalSoftmax(scores: tf.Tensor, scale: number, mask: tf.Tensor2D): tf.Tensor {
+  if (fused(FUSED_KERNELS.causalSoftmax, scores)) return causalSoftmaxFused(scale)(scores);
+  return tf.softmax(tf.add(tf.mul(scores, scale), mask));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fused versions: one kernel forward, one backward, glued to tfjs's autodiff by customGrad.
+
+/** Whether the active backend has the course's fused kernel `name` (they take float32 tensors only). */
+function fused(name: string, ...floats: tf.Tensor[]): boolean {
+  return floats.every((t) => t.dtype === "float32") && tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
+const run = (name: string, inputs: tf.NamedTensorMap, attrs: Record<string, number> = {}) =>
+  tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
+
+const geluFused = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, save] = inputs as [tf.Tensor, tf.GradSaveFunc];
+  save([x]);
+  return {
+    value: run(FUSED_KERNELS.gelu, { x }) as tf.Tensor,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [run(FUSED_KERNELS.geluGrad, { dy, x: saved[0] }) as tf.Tensor],
+  };
+});
+
+/** One customGrad per eps (a LayerNorm's eps is fixed, so there are few); μ and σ are recomputed in the backward pass. */
+const layerNormsByEps = new Map<number, (...t: tf.Tensor[]) => tf.Tensor>();
+function layerNormFused(eps: number): (...t: tf.Tensor[]) => tf.Tensor {
+  let f = layerNormsByEps.get(eps);
+  if (!f) {
+    f = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const save = inputs.pop() as tf.GradSaveFunc;
+      const [x, weight, bias] = inputs as tf.Tensor[];
+      save([x, weight, ...(bias ? [bias] : [])]);
+      return {
+        value: run(FUSED_KERNELS.layerNorm, bias ? { x, weight, bias } : { x, weight }, { eps }) as tf.Tensor,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [xs, ws, bs] = saved;
+          return run(FUSED_KERNELS.layerNormGrad, bs ? { dy, x: xs, weight: ws, bias: bs } : { dy, x: xs, weight: ws }, { eps }) as tf.Tensor[];
+        },
+      };
+    }) as (...t: tf.Tensor[]) => tf.Tensor;
+    layerNormsByEps.set(eps, f);
+  }
+  return f;
+}
+
+const softmaxesByScale = new Map<number, (s: tf.Tensor) => tf.Tensor>();
+function causalSoftmaxFused(scale: number): (s: tf.Tensor) => tf.Tensor {
+  let f = softmaxesByScale.get(scale);
+  if (!f) {
+    f = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [scores, save] = inputs as [tf.Tensor, tf.GradSaveFunc];
+      const p = run(FUSED_KERNELS.causalSoftmax, { scores }, { scale }) as tf.Tensor;
+      save([p]);
+      return { value: p, gradFunc: (dp: tf.Tensor, saved: tf.Tensor[]) => [run(FUSED_KERNELS.causalSoftmaxGrad, { dp, p: saved[0] }, { scale }) as tf.Tensor] };
+    }) as (s: tf.Tensor) => tf.Tensor;
+    softmaxesByScale.set(scale, f);
+  }
+  return f;
+}
+
+/** The targets are integers and get no gradient; customGrad still asks for one (zeros, never read). */
+const crossEntropyFused = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [logits, targets, save] = inputs as [tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+  save([logits, targets]);
+  return {
+    value: run(FUSED_KERNELS.crossEntropy, { logits, targets }) as tf.Scalar,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+      run(FUSED_KERNELS.crossEntropyGrad, { dy, logits: saved[0], targets: saved[1] }) as tf.Tensor,
+      tf.zerosLike(saved[1]),
+    ],
+  };
+}) as (logits: tf.Tensor2D, targets: tf.Tensor1D) => tf.Scalar;

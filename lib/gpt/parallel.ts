@@ -1,19 +1,25 @@
 // Data-parallel training on the cores of one machine. tfjs's wasm and cpu backends use one
 // thread in Node, so a second core idles unless there is a second backend: each worker thread
-// holds a replica of the model on its own backend. Every step, the batch's rows are split
-// across the main thread and the workers; each computes the gradient of its rows' mean loss;
-// the main thread averages them, weighted by rows, into shared memory; then every replica
-// (main included) applies the same AdamW update from that memory, so the replicas stay
-// identical without ever sending weights.
+// holds a replica of the model on its own backend. A step has three phases, each shared by every
+// thread (the main thread included) and ended by a barrier:
+//   1. gradient: the batch's rows are split across the threads; each writes the gradient of its
+//      rows' mean loss into its own region of shared memory;
+//   2. reduce: each thread owns a slice of the parameters and sums the threads' gradients over
+//      it, weighted by rows, into the averaged gradient (and its slice of the global norm);
+//   3. apply: each thread runs AdamW on its slice (its own moments only) and writes the new
+//      weights into shared memory; before its next request each thread loads all of them.
+// So the replicas stay identical without ever sending weights, and no phase runs on one thread
+// while the others wait.
 import * as tf from "@tensorflow/tfjs";
 import type { Worker } from "node:worker_threads";
 
 import type { Batch } from "../core/data";
 import { startWorker, usefulThreads, type ThreadError } from "../core/threads";
-import { AdamW, type AdamWConfig } from "./adamw";
+import { readInto, tensorOf } from "../core/wasmKernels";
+import { clipFactor, SliceAdamW, type AdamWConfig } from "./adamw";
 import type { HalfFormat } from "./precision";
-import type { GPT, GPTConfig } from "./model";
-import { shown } from "../core/checks";
+import { modelParameters, type GPT, type GPTConfig } from "./model";
+import { checkNumber, shown } from "../core/checks";
 
 /** Below this much training compute (FLOPs), starting workers (~1 s each) costs more than it saves. */
 export const MIN_PARALLEL_FLOPS = 2e11;
@@ -58,7 +64,7 @@ export interface ShardRequest {
 
 /**
  * Gradient of `scale` × the mean loss over the shard's rows, written into `out` in `vars` order;
- * returns the unscaled loss. The loss and every gradient are read together, asynchronously.
+ * returns the unscaled loss.
  */
 export async function shardGradients(model: GPT, vars: tf.Variable[], r: ShardRequest, out: Float32Array): Promise<number> {
   const T = r.x.length / r.rows;
@@ -67,13 +73,12 @@ export async function shardGradients(model: GPT, vars: tf.Variable[], r: ShardRe
     vars,
   );
   try {
-    const [lossValue, ...parts] = await Promise.all([value, ...vars.map((v) => grads[v.name])].map((t) => t.data() as Promise<Float32Array>));
     let offset = 0;
-    for (const p of parts) {
-      out.set(p, offset);
-      offset += p.length;
+    for (const v of vars) {
+      await readInto(grads[v.name], out, offset);
+      offset += v.size;
     }
-    return lossValue[0] / r.scale;
+    return (await value.data())[0] / r.scale;
   } finally {
     tf.dispose([value, ...Object.values(grads)]);
   }
@@ -96,45 +101,109 @@ export interface WorkerSetup {
   config: GPTConfig;
   weights: [string, Float32Array][];
   optimizer: AdamWConfig;
-  /** One region of P floats per thread: region 0 the averaged gradient, region w worker w's gradient. */
+  workers: number;
+  /** The team's shared memory (layout: sharedLayout). */
   shared: SharedArrayBuffer;
 }
 
+/**
+ * Views of the team's shared memory, P floats each: one gradient region per thread, the averaged
+ * gradient, and the weights as the last update left them.
+ */
+export function sharedLayout(shared: SharedArrayBuffer, workers: number, P: number) {
+  const region = (i: number) => new Float32Array(shared, i * P * 4, P);
+  return { grads: Array.from({ length: workers }, (_, w) => region(w)), averaged: region(workers), weights: region(workers + 1) };
+}
+
+/** The slice of P parameters that thread `index` of `workers` reduces and updates. */
+export function parameterSlice(P: number, workers: number, index: number): { start: number; end: number } {
+  return rowRanges(P, workers)[index];
+}
+
+/** Phase 2 on one thread's slice: averaged = (first ? 0 : averaged) + Σ_w coefficients[w] · grads[w], rounded once. */
+export function reduceSlice(
+  layout: ReturnType<typeof sharedLayout>, slice: { start: number; end: number }, coefficients: number[], first: boolean,
+): { sumSquares: number; finite: boolean } {
+  const { grads, averaged } = layout;
+  let sumSquares = 0;
+  if (grads.length <= 2) {
+    // One or two threads (a 2-core machine): the loop without its inner loop runs ~3x faster.
+    const [g0, g1 = g0] = grads;
+    const [c0, c1 = 0] = coefficients;
+    for (let i = slice.start; i < slice.end; i++) {
+      const sum = (first ? 0 : averaged[i]) + c0 * g0[i] + c1 * g1[i];
+      averaged[i] = sum;
+      sumSquares += sum * sum;
+    }
+  } else {
+    for (let i = slice.start; i < slice.end; i++) {
+      let sum = first ? 0 : averaged[i];
+      for (let w = 0; w < grads.length; w++) sum += coefficients[w] * grads[w][i];
+      averaged[i] = sum;
+      sumSquares += sum * sum;
+    }
+  }
+  // Σ x² is finite exactly when no entry is ±∞ or NaN (short of overflowing the float64 sum).
+  return { sumSquares, finite: Number.isFinite(sumSquares) };
+}
+
+/** Loads the shared weights into a replica's variables (phase 3's end, on every thread). */
+export function loadWeights(vars: tf.Variable[], weights: Float32Array): void {
+  let offset = 0;
+  for (const v of vars) {
+    const t = tensorOf(weights.subarray(offset, (offset += v.size)), v.shape);
+    v.assign(t);
+    t.dispose();
+  }
+}
+
 export type ToWorker =
-  | ({ type: "grad" } & ShardRequest)
-  | { type: "apply"; learningRate: number }
-  | { type: "losses"; batches: Batch[] }
-  | { type: "weights" };
+  | ({ type: "grad"; reload: boolean } & ShardRequest)
+  | { type: "reduce"; coefficients: number[]; first: boolean }
+  | { type: "apply"; learningRate: number; clip: number }
+  | { type: "losses"; batches: Batch[]; reload: boolean }
+  | { type: "weights"; reload: boolean };
 
 export type FromWorker =
   | { type: "ready" }
   | { type: "grad"; loss: number }
+  | { type: "reduced"; sumSquares: number; finite: boolean }
+  | { type: "applied" }
   | { type: "losses"; losses: number[] }
   | { type: "weights"; weights: [string, Float32Array][] }
   | ThreadError;
 
 /**
  * The main thread's side of data-parallel training: `workers - 1` worker threads beside the
- * main thread (none for one thread). Every method rejects with the worker's own error if one
- * throws or exits.
+ * main thread (none for one thread, which then runs every phase alone). Every method rejects
+ * with the worker's own error if one throws or exits.
  */
 export class DataParallel {
   private readonly pending = new Map<Worker, { resolve: (m: FromWorker) => void; reject: (e: Error) => void }>();
   private failure: Error | null = null;
   /** Set once the workers are being stopped on purpose: their exits are then no failure. */
   private closed = false;
-  /** The averaged gradient, read by every replica. */
-  readonly averaged: Float32Array;
-  private readonly own: Float32Array;
+  private readonly layout: ReturnType<typeof sharedLayout>;
+  private readonly slice: { start: number; end: number };
+  private readonly optimizer: SliceAdamW;
+  /** Updates applied so far, and how many of them each thread's variables hold (main first). */
+  private updates = 0;
+  private readonly loaded: number[];
+  /** Σ g² of the averaged gradient so far (after the last micro-batch: the global norm²). */
+  private sumSquares = 0;
 
   private constructor(
     private readonly model: GPT,
     private readonly vars: tf.Variable[],
     private readonly threads: Worker[],
-    private readonly regions: Float32Array[],
+    shared: SharedArrayBuffer,
+    private readonly settings: AdamWConfig,
   ) {
-    this.averaged = regions[0];
-    this.own = new Float32Array(regions[0].length);
+    const P = vars.reduce((s, v) => s + v.size, 0);
+    this.layout = sharedLayout(shared, threads.length + 1, P);
+    this.loaded = Array(threads.length + 1).fill(0);
+    this.slice = parameterSlice(P, threads.length + 1, 0);
+    this.optimizer = new SliceAdamW(modelParameters(model).map((p) => ({ size: p.variable.size, decay: p.decay })), this.slice.start, this.slice.end, settings);
     for (const w of threads) {
       w.on("message", (m: FromWorker) => {
         if (m.type === "error") {
@@ -168,18 +237,46 @@ export class DataParallel {
     });
   }
 
-  /** Starts `workers - 1` threads, each with a replica of `model` and a fresh AdamW like `optimizer`'s. */
-  static async start(model: GPT, optimizer: AdamW, workers: number, settings: AdamWConfig): Promise<DataParallel> {
-    const vars = optimizer.variables;
+  /** Sends every worker its message (by index, 1-based), does the main thread's part meanwhile, then waits for all replies. */
+  private async together<R>(message: (index: number) => ToWorker, own: () => Promise<R> | R): Promise<{ own: R; replies: FromWorker[] }> {
+    const replies = this.threads.map((t, i) => this.request(t, message(i + 1)));
+    try {
+      return { own: await own(), replies: await Promise.all(replies) };
+    } catch (err) {
+      // The main thread's part failed: let the workers finish theirs before the error goes up.
+      await Promise.allSettled(replies);
+      throw err;
+    }
+  }
+
+  /** The main thread's model takes the weights of the last update (the workers load them at their next request). */
+  syncModel(): void {
+    if (this.loaded[0] !== this.updates) loadWeights(this.vars, this.layout.weights);
+    this.loaded[0] = this.updates;
+  }
+
+  /** Whether worker `index` (1-based) must load the shared weights before its next request; it will. */
+  private reload(index: number): boolean {
+    const behind = this.loaded[index] !== this.updates;
+    this.loaded[index] = this.updates;
+    return behind;
+  }
+
+  /** Starts `workers - 1` threads, each with a replica of `model`; the team updates the weights with AdamW(settings). */
+  static async start(model: GPT, workers: number, settings: AdamWConfig): Promise<DataParallel> {
+    const vars = modelParameters(model).map((p) => p.variable);
     const P = vars.reduce((s, v) => s + v.size, 0);
-    const shared = new SharedArrayBuffer(workers * P * 4);
-    const regions = Array.from({ length: workers }, (_, i) => new Float32Array(shared, i * P * 4, P));
-    const weights = workers > 1 ? [...(await model.weights())] : [];
+    const shared = new SharedArrayBuffer((workers + 2) * P * 4);
+    const weights = [...(await model.weights())];
+    // The shared weights start as the model's; every replica is built from the same values.
+    let offset = 0;
+    const layout = sharedLayout(shared, workers, P);
+    for (const [, w] of weights) layout.weights.set(w, (offset += w.length) - w.length);
     const threads = Array.from({ length: workers - 1 }, (_, i) => {
-      const setup: WorkerSetup = { index: i + 1, backend: tf.getBackend(), config: model.config, weights, optimizer: settings, shared };
+      const setup: WorkerSetup = { index: i + 1, backend: tf.getBackend(), config: model.config, weights, optimizer: settings, workers, shared };
       return startWorker("gpt/worker.ts", setup);
     });
-    const team = new DataParallel(model, vars, threads, regions);
+    const team = new DataParallel(model, vars, threads, shared, settings);
     try {
       await Promise.all(threads.map((w) => team.request(w, null)));
     } catch (err) {
@@ -194,10 +291,10 @@ export class DataParallel {
   }
 
   /**
-   * Gradients of one micro-batch, rows split across the threads, added into the averaged buffer
-   * weighted by each shard's share of rows and divided by `divisor` (micro-batches × loss
-   * scale); `first` starts the sum afresh. Returns the batch's mean loss, and whether every
-   * entry of the buffer is finite so far (an overflow under loss scaling skips the step).
+   * Gradients of one micro-batch, rows split across the threads, added into the averaged
+   * gradient weighted by each shard's share of rows and divided by `divisor` (micro-batches ×
+   * loss scale); `first` starts the sum afresh. Returns the batch's mean loss, and whether every
+   * entry of the averaged gradient is finite so far (an overflow under loss scaling skips the step).
    */
   async accumulate(
     x: Int32Array, y: Int32Array, batchSize: number, first: boolean, divisor: number, shard: Omit<ShardRequest, "x" | "y" | "rows">,
@@ -205,23 +302,29 @@ export class DataParallel {
     const T = x.length / batchSize;
     const ranges = rowRanges(batchSize, this.workers);
     const rows = ranges.map((r) => r.end - r.start);
-    const slice = (ids: Int32Array, w: number) => ids.slice(ranges[w].start * T, ranges[w].end * T);
-    const replies = this.threads.map((t, i) => this.request(t, { type: "grad", ...shard, x: slice(x, i + 1), y: slice(y, i + 1), rows: rows[i + 1] }));
-    // The main thread's shard is computed while the workers compute theirs.
-    const losses = [await shardGradients(this.model, this.vars, { ...shard, x: slice(x, 0), y: slice(y, 0), rows: rows[0] }, this.own)];
-    for (const r of await Promise.all(replies)) losses.push((r as { loss: number }).loss);
-    // One pass: weighted sum of the shards into the shared buffer; x·0 is 0 unless x is ±∞ or NaN.
-    const avg = this.averaged;
-    const parts = [this.own, ...this.regions.slice(1)];
-    const weights = rows.map((r) => r / batchSize / divisor);
-    let check = 0;
-    for (let i = 0; i < avg.length; i++) {
-      let sum = first ? 0 : avg[i];
-      for (let w = 0; w < parts.length; w++) sum += weights[w] * parts[w][i];
-      avg[i] = sum;
-      check += sum * 0;
-    }
-    return { loss: losses.reduce((s, l, w) => s + (l * rows[w]) / batchSize, 0), finite: check === 0 };
+    const part = (w: number) => ({ ...shard, x: x.slice(ranges[w].start * T, ranges[w].end * T), y: y.slice(ranges[w].start * T, ranges[w].end * T), rows: rows[w] });
+    const gradients = await this.together((w) => ({ type: "grad", reload: this.reload(w), ...part(w) }), () => {
+      this.syncModel();
+      return shardGradients(this.model, this.vars, part(0), this.layout.grads[0]);
+    });
+    const losses = [gradients.own, ...gradients.replies.map((r) => (r as { loss: number }).loss)];
+    const coefficients = rows.map((r) => r / batchSize / divisor);
+    const reduced = await this.together(() => ({ type: "reduce", coefficients, first }), () => reduceSlice(this.layout, this.slice, coefficients, first));
+    const parts = [reduced.own, ...(reduced.replies as { sumSquares: number; finite: boolean }[])];
+    this.sumSquares = parts.reduce((s, p) => s + p.sumSquares, 0);
+    return { loss: losses.reduce((s, l, w) => s + (l * rows[w]) / batchSize, 0), finite: parts.every((p) => p.finite) };
+  }
+
+  /** Every thread updates its slice of the weights from the averaged gradient; returns the global gradient norm. */
+  async step(learningRate: number): Promise<number> {
+    checkNumber("DataParallel.step", "learningRate", learningRate, 0);
+    const norm = Math.sqrt(this.sumSquares);
+    const clip = clipFactor(this.settings.gradClip, norm);
+    await this.together(() => ({ type: "apply", learningRate, clip }), () => this.optimizer.update(this.layout.averaged, this.layout.weights, learningRate, clip));
+    this.updates += 1;
+    // At once, not at the next request: callbacks between steps (onStep, onEval) see the model as updated.
+    this.syncModel();
+    return norm;
   }
 
   /**
@@ -231,31 +334,28 @@ export class DataParallel {
   async batchLosses(batches: Batch[]): Promise<number[]> {
     const ranges = rowRanges(batches.length, this.workers);
     const part = (w: number) => batches.slice(ranges[w].start, ranges[w].end);
-    const replies = this.threads.map((t, i) => this.request(t, { type: "losses", batches: part(i + 1) }));
-    const losses: number[] = [];
-    for (const b of part(0)) losses.push(await batchLoss(this.model, b));
-    for (const r of await Promise.all(replies)) losses.push(...(r as { losses: number[] }).losses);
-    return losses;
-  }
-
-  /** Every replica applies the averaged gradient; returns the global gradient norm. */
-  step(optimizer: AdamW, learningRate: number): Promise<number> {
-    if (this.failure) throw this.failure;
-    // Workers read the buffer before they take their next gradient request, so nothing overwrites it early.
-    for (const w of this.threads) w.postMessage({ type: "apply", learningRate } satisfies ToWorker);
-    return optimizer.step(this.averaged, learningRate);
+    const r = await this.together((w) => ({ type: "losses", batches: part(w), reload: this.reload(w) }), async () => {
+      this.syncModel();
+      const losses: number[] = [];
+      for (const b of part(0)) losses.push(await batchLoss(this.model, b));
+      return losses;
+    });
+    return [...r.own, ...r.replies.flatMap((m) => (m as { losses: number[] }).losses)];
   }
 
   /** Worker `index`'s (1-based) current weights: to check that the replicas agree. */
   async replicaWeights(index: number): Promise<Map<string, Float32Array>> {
-    const r = (await this.request(this.threads[index - 1], { type: "weights" })) as { weights: [string, Float32Array][] };
+    const r = (await this.request(this.threads[index - 1], { type: "weights", reload: this.reload(index) })) as { weights: [string, Float32Array][] };
     return new Map(r.weights);
   }
 
-  /** Stops every worker; safe to call more than once. */
+  /**
+   * Stops every worker; safe to call more than once. The main thread's model is left with the
+   * weights of the last update every thread finished.
+   */
   async close(): Promise<void> {
     this.closed = true;
+    this.syncModel();
     await Promise.all(this.threads.map((w) => w.terminate()));
   }
 }
-

@@ -1,9 +1,10 @@
 // Pretraining loop: AdamW with decoupled weight decay, linear warmup then cosine decay,
 // global-norm clipping, gradient accumulation, periodic validation, seeded batches.
-// Forward and backward passes run on the chosen backend. On CPU backends they are split over
-// threads by lib/gpt/parallel.ts (one thread: no workers) and each step's gradient comes back as
-// one flat array, which AdamW applies in plain loops. On a GPU the update stays on the device
-// (DeviceAdamW) and losses are read a few steps at a time, so the GPU is not stalled every step.
+// Forward and backward passes run on the chosen backend, driven by one loop (trainLoop) through a
+// step runner. On CPU backends (HostSteps) they are split over threads by lib/gpt/parallel.ts
+// (one thread: no workers), gradients travel as plain arrays and AdamW runs in loops, a slice of
+// the weights per thread. On a GPU (DeviceSteps) the update stays on the device (DeviceAdamW) and
+// losses are read a few steps at a time, so the GPU is not stalled every step.
 import * as tf from "@tensorflow/tfjs";
 
 import { activeBackendIsGpu } from "../core/backend";
@@ -11,13 +12,14 @@ import { checkBatchInputs, drawBatch, type Batch } from "../core/data";
 import { interruptWatch } from "../core/interrupt";
 import { Random } from "../core/random";
 import { allFinite, LossScaler, type HalfFormat } from "./precision";
-import { AdamW, DeviceAdamW } from "./adamw";
-import { parameterSpecs, flopsPerToken, trainingBytes, type GPT } from "./model";
+import { DeviceAdamW } from "./adamw";
+import { flopsPerToken, modelParameters, trainingBytes, type GPT } from "./model";
 import { checkMemory } from "../core/machine";
 import { batchLoss, DataParallel, resolveWorkers } from "./parallel";
 import { checkFunction, checkIds, checkInteger, checkKnownKeys, checkNumber, checkObject, checkPositiveInteger, checkRules, type ConfigRule, integerFrom, refuse, rulesFor, shown } from "../core/checks";
 
 export { AdamW, DeviceAdamW, type AdamWConfig } from "./adamw";
+export { modelParameters } from "./model";
 
 export interface TrainConfig {
   /** Optimizer steps. */
@@ -143,13 +145,6 @@ export function scheduledLearningRate(step: number, c: Schedule): number {
   if (step >= decaySteps) return c.minLearningRate;
   const progress = (step - c.warmupSteps) / Math.max(1, decaySteps - c.warmupSteps);
   return c.minLearningRate + 0.5 * (1 + Math.cos(Math.PI * progress)) * (c.learningRate - c.minLearningRate);
-}
-
-/** Every parameter of a model with its weight-decay flag, in checkpoint order. */
-export function modelParameters(model: GPT): { variable: tf.Variable; decay: boolean }[] {
-  checkObject("modelParameters", "model", model, "a GPT");
-  model.checkUsable("modelParameters");
-  return parameterSpecs(model.config).map((s) => ({ variable: model.params.get(s.name)!, decay: s.decay }));
 }
 
 export interface StepInfo {
@@ -304,8 +299,7 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
   const workers = onDevice ? 1 : resolveWorkers(c.workers, { batchSize: c.batchSize, flops: flopsPerToken(model.config) * tokensPerStep * c.steps });
   const result: TrainResult = { steps: [], evals: [], tokens: 0, seconds: 0, flops: 0, workers };
   const run: RunState = { model, data, c, callbacks, result, started, scaler, precision, tokensPerStep, batchRandom, evalRandom };
-  if (onDevice) await trainOnDevice(run);
-  else await trainOnHost(run);
+  await trainLoop(run, onDevice ? new DeviceSteps(model, c) : await HostSteps.start(model, workers, c));
   result.seconds = (performance.now() - started) / 1000;
   result.flops = flopsPerToken(model.config) * result.tokens;
   return result;
@@ -374,93 +368,169 @@ function* scheduledSteps(r: RunState, interrupt: { check(progress: string): void
   }
 }
 
-/** CPU backends: gradients read back every step, AdamW in plain loops, batches split over threads. */
-async function trainOnHost(r: RunState): Promise<void> {
-  const { model, c, scaler, precision } = r;
-  const optimizer = new AdamW(modelParameters(model), c);
-  // One thread is the same path with no workers: the gradient goes through plain arrays either way.
-  const team = await DataParallel.start(model, optimizer, r.result.workers, c);
-  const interrupt = interruptWatch("training");
-  try {
-    for (const { step, lr, lossScale, microBatches } of scheduledSteps(r, interrupt)) {
-      let lossSum = 0;
-      let finite = true;
-      for (const b of microBatches()) {
-        const shard = await team.accumulate(b.x, b.y, c.batchSize, b.first, c.gradAccumSteps * lossScale, { dropoutSeed: b.dropoutSeed, scale: lossScale, precision });
-        lossSum += shard.loss;
-        finite = shard.finite;
-      }
-      const loss = lossSum / c.gradAccumSteps;
-      // With loss scaling, an overflowed gradient (inf or NaN) skips the update.
-      const apply = Number.isFinite(loss) && (c.lossScale === 1 || scaler.record(!finite));
-      const gradNorm = apply ? await team.step(optimizer, lr) : NaN;
-      recordStep(r, { step, loss, lossScale, skipped: !apply, learningRate: lr, gradNorm });
-      // Let queued output (live charts, progress) reach the notebook between steps.
-      await yieldToEventLoop();
-      if (evaluationDue(c, step) && (await evaluateRun(r, step + 1, (batches) => team.batchLosses(batches)))) break;
-    }
-  } finally {
-    interrupt.dispose();
-    await team.close();
+/**
+ * Where a run's steps execute, as the loop below drives them: threads on the host (DataParallel:
+ * every value known when the step ends) or the device (values read a few steps later).
+ */
+interface StepRunner {
+  /** Steps whose results are read together (1: every step). */
+  readonly readEvery: number;
+  /** Adds one micro-batch's gradient, divided by `divisor`, to the step's sum; `first` starts it afresh. */
+  accumulate(b: { x: Int32Array; y: Int32Array; first: boolean }, divisor: number, shard: { dropoutSeed: number; scale: number; precision?: HalfFormat }): Promise<void>;
+  /** Whether every entry of the summed gradient is finite (read only under loss scaling, where it decides the update). */
+  finite(): Promise<boolean>;
+  /** Ends the step: the update with learning rate `lr`, or none (null); returns how to read its loss and gradient norm. */
+  endStep(lr: number | null): Promise<StepReading>;
+  batchLosses(batches: Batch[]): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+interface StepReading {
+  read(): Promise<{ loss: number; gradNorm: number }>;
+  /** Frees what was kept for the reading (a reading not taken, after an error). */
+  dispose(): void;
+}
+
+/** CPU backends: batches split over threads (lib/gpt/parallel.ts), gradients in plain arrays, AdamW in loops. */
+class HostSteps implements StepRunner {
+  readonly readEvery = 1;
+  private lossSum = 0;
+  private allFinite = true;
+
+  private constructor(private readonly team: DataParallel, private readonly c: TrainConfig) {}
+
+  static async start(model: GPT, workers: number, c: TrainConfig): Promise<HostSteps> {
+    // One thread is the same path with no workers: the gradient goes through plain arrays either way.
+    return new HostSteps(await DataParallel.start(model, workers, c), c);
+  }
+
+  async accumulate(b: { x: Int32Array; y: Int32Array; first: boolean }, divisor: number, shard: { dropoutSeed: number; scale: number; precision?: HalfFormat }): Promise<void> {
+    const r = await this.team.accumulate(b.x, b.y, this.c.batchSize, b.first, divisor, shard);
+    this.lossSum = (b.first ? 0 : this.lossSum) + r.loss;
+    this.allFinite = r.finite;
+  }
+
+  async finite(): Promise<boolean> {
+    return this.allFinite;
+  }
+
+  async endStep(lr: number | null): Promise<StepReading> {
+    const loss = this.lossSum / this.c.gradAccumSteps;
+    // The loss is known here: a non-finite one stops the run (recordStep) before it can spoil the weights.
+    const gradNorm = lr !== null && Number.isFinite(loss) ? await this.team.step(lr) : NaN;
+    return { read: async () => ({ loss, gradNorm }), dispose: () => {} };
+  }
+
+  batchLosses(batches: Batch[]): Promise<number[]> {
+    return this.team.batchLosses(batches);
+  }
+
+  close(): Promise<void> {
+    return this.team.close();
   }
 }
 
 /**
- * GPU backends: AdamW as tensor ops beside the weights, and losses read DEVICE_READ_EVERY steps
- * at a time, so the device is never waiting for the host between steps. Under loss scaling the
- * overflow check is read every step, since it decides whether the update happens.
+ * GPU backends: AdamW as tensor ops beside the weights (DeviceAdamW), and each step's loss and
+ * norm kept as tensors and read DEVICE_READ_EVERY steps at a time, so the device never waits for
+ * the host between steps.
  */
-async function trainOnDevice(r: RunState): Promise<void> {
-  const { model, c, scaler, precision } = r;
-  const T = model.config.blockSize;
-  const params = modelParameters(model);
-  const vars = params.map((p) => p.variable);
-  const optimizer = new DeviceAdamW(params, c);
-  const pending: { step: number; loss: tf.Scalar; norm: tf.Scalar | null; lossScale: number; learningRate: number }[] = [];
+class DeviceSteps implements StepRunner {
+  readonly readEvery = DEVICE_READ_EVERY;
+  private readonly vars: tf.Variable[];
+  private readonly optimizer: DeviceAdamW;
+  private grads: tf.Tensor[] | null = null;
+  private lossSum: tf.Scalar | null = null;
+
+  constructor(private readonly model: GPT, private readonly c: TrainConfig) {
+    const params = modelParameters(model);
+    this.vars = params.map((p) => p.variable);
+    this.optimizer = new DeviceAdamW(params, c);
+  }
+
+  async accumulate(b: { x: Int32Array; y: Int32Array; first: boolean }, divisor: number, shard: { dropoutSeed: number; scale: number; precision?: HalfFormat }): Promise<void> {
+    if (b.first) this.release();
+    const T = this.model.config.blockSize;
+    const { value, grads: g } = tf.variableGrads(
+      () => tf.mul(this.model.trainingLoss(b.x, b.y, this.c.batchSize, T, { training: true, dropoutSeed: shard.dropoutSeed, precision: shard.precision }), shard.scale) as tf.Scalar,
+      this.vars,
+    );
+    const scaled = this.vars.map((v) => g[v.name]);
+    const sums = this.grads;
+    const next = tf.tidy(() => scaled.map((x, i) => (sums ? tf.add(sums[i], tf.div(x, divisor)) : tf.div(x, divisor))));
+    const total = tf.tidy(() => tf.add(this.lossSum ?? tf.scalar(0), tf.div(value, divisor)) as tf.Scalar);
+    this.release();
+    tf.dispose([value, ...scaled]);
+    this.grads = next;
+    this.lossSum = total;
+  }
+
+  finite(): Promise<boolean> {
+    return allFinite(this.grads!);
+  }
+
+  async endStep(lr: number | null): Promise<StepReading> {
+    const loss = this.lossSum!;
+    const norm = lr === null ? null : this.optimizer.step(this.grads!, lr);
+    tf.dispose(this.grads!);
+    this.grads = this.lossSum = null;
+    const kept = norm ? [loss, norm] : [loss];
+    return {
+      read: async () => {
+        const [l, n] = await Promise.all(kept.map((t) => t.data()));
+        tf.dispose(kept);
+        return { loss: l[0], gradNorm: n ? n[0] : NaN };
+      },
+      dispose: () => tf.dispose(kept),
+    };
+  }
+
+  async batchLosses(batches: Batch[]): Promise<number[]> {
+    const losses: number[] = [];
+    for (const b of batches) losses.push(await batchLoss(this.model, b));
+    return losses;
+  }
+
+  private release(): void {
+    tf.dispose([...(this.grads ?? []), ...(this.lossSum ? [this.lossSum] : [])]);
+    this.grads = this.lossSum = null;
+  }
+
+  async close(): Promise<void> {
+    this.release();
+    this.optimizer.dispose();
+  }
+}
+
+/**
+ * The training loop, shaped like nanoGPT's train.py, on either runner: micro-batches accumulate
+ * into one gradient; under loss scaling an overflow (inf or NaN) skips the update; losses are
+ * recorded as the runner reads them; validation runs when due.
+ */
+async function trainLoop(r: RunState, runner: StepRunner): Promise<void> {
+  const { c, scaler, precision } = r;
+  const pending: { step: number; lossScale: number; skipped: boolean; learningRate: number; reading: StepReading }[] = [];
   const flush = async () => {
-    const values = await Promise.all(pending.flatMap((p) => [p.loss.data(), p.norm ? p.norm.data() : Promise.resolve(Float32Array.of(NaN))]));
     const done = pending.splice(0);
-    tf.dispose(done.flatMap((p) => (p.norm ? [p.loss, p.norm] : [p.loss])));
-    done.forEach((p, k) => recordStep(r, {
-      step: p.step, loss: values[2 * k][0], lossScale: p.lossScale, skipped: p.norm === null, learningRate: p.learningRate, gradNorm: values[2 * k + 1][0],
-    }));
+    const values = await Promise.all(done.map((p) => p.reading.read()));
+    done.forEach(({ reading, ...p }, k) => recordStep(r, { ...p, ...values[k] }));
+    // Let queued output (live charts, progress) reach the notebook.
+    await yieldToEventLoop();
   };
   const interrupt = interruptWatch("training");
   try {
     for (const { step, lr, lossScale, microBatches } of scheduledSteps(r, interrupt)) {
-      let grads: tf.Tensor[] | null = null;
-      let lossSum: tf.Scalar | null = null;
-      for (const b of microBatches()) {
-        const divisor = c.gradAccumSteps * lossScale;
-        const { value, grads: g } = tf.variableGrads(
-          () => tf.mul(model.trainingLoss(b.x, b.y, c.batchSize, T, { training: true, dropoutSeed: b.dropoutSeed, precision }), lossScale) as tf.Scalar, vars,
-        );
-        const scaled = vars.map((v) => g[v.name]);
-        const next = tf.tidy(() => scaled.map((x, i) => (grads ? tf.add(grads[i], tf.div(x, divisor)) : tf.div(x, divisor))));
-        const total = tf.tidy(() => tf.add(lossSum ?? tf.scalar(0), tf.div(value, divisor)) as tf.Scalar);
-        tf.dispose([value, ...scaled, ...(grads ?? []), ...(lossSum ? [lossSum] : [])]);
-        grads = next;
-        lossSum = total;
-      }
-      // With loss scaling, an overflowed gradient (inf or NaN) skips the update: that needs a read now.
-      const apply = c.lossScale === 1 || scaler.record(!(await allFinite(grads!)));
-      const norm = apply ? optimizer.step(grads!, lr) : null;
-      tf.dispose(grads!);
-      pending.push({ step, loss: lossSum!, norm, lossScale, learningRate: lr });
-      if (pending.length >= DEVICE_READ_EVERY || c.lossScale !== 1 || evaluationDue(c, step) || step === c.steps - 1) {
-        await flush();
-        await yieldToEventLoop();
-      }
-      if (evaluationDue(c, step) && (await evaluateRun(r, step + 1, async (batches) => {
-        const losses: number[] = [];
-        for (const b of batches) losses.push(await batchLoss(model, b));
-        return losses;
-      }))) break;
+      for (const b of microBatches()) await runner.accumulate(b, c.gradAccumSteps * lossScale, { dropoutSeed: b.dropoutSeed, scale: lossScale, precision });
+      const apply = c.lossScale === 1 || scaler.record(!(await runner.finite()));
+      pending.push({ step, lossScale, skipped: !apply, learningRate: lr, reading: await runner.endStep(apply ? lr : null) });
+      const due = evaluationDue(c, step);
+      if (pending.length >= runner.readEvery || c.lossScale !== 1 || due || step === c.steps - 1) await flush();
+      if (due && (await evaluateRun(r, step + 1, (batches) => runner.batchLosses(batches)))) break;
     }
     await flush();
   } finally {
-    tf.dispose(pending.flatMap((p) => (p.norm ? [p.loss, p.norm] : [p.loss])));
-    optimizer.dispose();
+    for (const p of pending) p.reading.dispose();
     interrupt.dispose();
+    await runner.close();
   }
 }

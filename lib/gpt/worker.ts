@@ -1,15 +1,15 @@
-// One data-parallel training worker: a replica of the model on its own backend. It answers
-// the main thread's requests in order: the gradient of a shard of rows (into its region of
-// shared memory), the AdamW update from the averaged gradient, losses of evaluation batches,
-// or its weights.
+// One data-parallel training worker: a replica of the model on its own backend. It answers the
+// main thread's requests in order (lib/gpt/parallel.ts describes the phases): the gradient of a
+// shard of rows into its region of shared memory, the reduction of its slice of parameters, the
+// AdamW update of that slice, losses of evaluation batches, or its weights. A request that comes
+// after an update first loads the updated weights.
 import { parentPort } from "node:worker_threads";
 
 import { chooseBackend, parseBackendName } from "../core/backend";
 import { threadError, workerPayload } from "../core/threads";
-import { AdamW } from "./adamw";
-import { GPT } from "./model";
-import { batchLoss, shardGradients, type FromWorker, type ToWorker, type WorkerSetup } from "./parallel";
-import { modelParameters } from "./train";
+import { SliceAdamW } from "./adamw";
+import { GPT, modelParameters } from "./model";
+import { batchLoss, loadWeights, parameterSlice, reduceSlice, shardGradients, sharedLayout, type FromWorker, type ToWorker, type WorkerSetup } from "./parallel";
 
 const port = parentPort!;
 const setup = workerPayload<WorkerSetup>();
@@ -22,12 +22,15 @@ const fault = /^(throw|exit):(\d+)$/.exec(process.env.COURSE_WORKER_FAULT ?? "")
 try {
   await chooseBackend(parseBackendName(setup.backend, "worker backend"));
   const model = GPT.fromWeights(setup.config, new Map(setup.weights));
-  const optimizer = new AdamW(modelParameters(model), setup.optimizer);
-  const P = optimizer.variables.reduce((s, v) => s + v.size, 0);
-  const averaged = new Float32Array(setup.shared, 0, P);
-  const mine = new Float32Array(setup.shared, setup.index * P * 4, P);
+  const params = modelParameters(model);
+  const vars = params.map((p) => p.variable);
+  const P = vars.reduce((s, v) => s + v.size, 0);
+  const layout = sharedLayout(setup.shared, setup.workers, P);
+  const slice = parameterSlice(P, setup.workers, setup.index);
+  const optimizer = new SliceAdamW(params.map((p) => ({ size: p.variable.size, decay: p.decay })), slice.start, slice.end, setup.optimizer);
+  const refresh = (reload: boolean) => reload && loadWeights(vars, layout.weights);
   let requests = 0;
-  // Requests are handled one at a time, in the order sent: an update must finish before the next gradient.
+  // Requests are handled one at a time, in the order sent.
   let queue = Promise.resolve();
   const handle = async (m: ToWorker) => {
     try {
@@ -37,14 +40,20 @@ try {
           if (fault[1] === "exit") process.exit(3);
           throw new Error(`injected fault at gradient request ${requests} (COURSE_WORKER_FAULT)`);
         }
-        reply({ type: "grad", loss: await shardGradients(model, optimizer.variables, m, mine) });
+        refresh(m.reload);
+        reply({ type: "grad", loss: await shardGradients(model, vars, m, layout.grads[setup.index]) });
+      } else if (m.type === "reduce") {
+        reply({ type: "reduced", ...reduceSlice(layout, slice, m.coefficients, m.first) });
       } else if (m.type === "apply") {
-        await optimizer.step(averaged, m.learningRate);
+        optimizer.update(layout.averaged, layout.weights, m.learningRate, m.clip);
+        reply({ type: "applied" });
       } else if (m.type === "losses") {
+        refresh(m.reload);
         const losses: number[] = [];
         for (const b of m.batches) losses.push(await batchLoss(model, b));
         reply({ type: "losses", losses });
       } else if (m.type === "weights") {
+        refresh(m.reload);
         reply({ type: "weights", weights: [...(await model.weights())] });
       }
     } catch (err) {
