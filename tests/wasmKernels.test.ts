@@ -28,7 +28,7 @@ import { chooseBackend } from "../lib/core/backend";
 import { projectRoot } from "../lib/core/paths";
 import { Random } from "../lib/core/random";
 import {
-  FUSED_KERNELS, KERNEL_EXPORTS, kernelProblems, kernelVariant, relaxedSimdAvailable, wasmApi,
+  FUSED_KERNELS, KERNEL_EXPORTS, kernelProblems, kernelVariant, relaxedSimdAvailable, wasmApi, type KernelExports,
 } from "../lib/core/wasmKernels";
 import { causalSoftmax, crossEntropy, gelu, layerNorm } from "../lib/gpt/ops";
 import { numericGradient } from "./reference";
@@ -186,19 +186,7 @@ const causalMask = (T: number) => tf.tensor2d(Float32Array.from({ length: T * T 
 
 type Variant = "simd" | "relaxed";
 
-interface Kernels {
-  matmul_batched(a: number, b: number, c: number, batch: number, M: number, K: number, N: number, strideA: number, strideB: number): void;
-  transpose_batched(src: number, dst: number, batch: number, rows: number, cols: number): void;
-  layer_norm(x: number, w: number, b: number, y: number, rows: number, cols: number, eps: number): void;
-  layer_norm_backward(dy: number, x: number, w: number, dx: number, dw: number, db: number, rows: number, cols: number, eps: number): void;
-  gelu(x: number, y: number, n: number): void;
-  gelu_backward(dy: number, x: number, dx: number, n: number): void;
-  causal_softmax(s: number, p: number, batch: number, T: number, scale: number): void;
-  causal_softmax_backward(dp: number, p: number, ds: number, batch: number, T: number, scale: number): void;
-  cross_entropy(z: number, t: number, N: number, V: number): number;
-  cross_entropy_backward(z: number, t: number, dz: number, N: number, V: number, dloss: number): void;
-  __stack_pointer: { value: number };
-}
+type Kernels = KernelExports;
 
 interface WasmBackendInternals {
   wasm: { asm: { memory: { buffer: ArrayBuffer } }; _malloc(bytes: number): number; _free(at: number): void };

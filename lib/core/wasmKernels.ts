@@ -100,7 +100,8 @@ export function wasmFeatures(): string {
   return `wasm SIMD ${simd ? "yes" : "no"}, relaxed SIMD ${relaxedSimdAvailable() ? "yes" : "no"}; course kernels: ${kernelVariant() === "relaxed" ? "relaxed SIMD (fused multiply-add)" : "SIMD"}`;
 }
 
-interface KernelExports {
+/** The kernels' functions (pointers are byte offsets in tfjs's wasm memory). */
+export interface KernelExports {
   matmul_batched(a: number, b: number, c: number, batch: number, M: number, K: number, N: number, strideA: number, strideB: number): void;
   transpose_batched(src: number, dst: number, batch: number, rows: number, cols: number): void;
   layer_norm(x: number, w: number, b: number, y: number, rows: number, cols: number, eps: number): void;

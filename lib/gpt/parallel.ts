@@ -7,7 +7,8 @@
 //   2. reduce: each thread owns a slice of the parameters and sums the threads' gradients over
 //      it, weighted by rows, into the averaged gradient (and its slice of the global norm);
 //   3. apply: each thread runs AdamW on its slice (its own moments only) and writes the new
-//      weights into shared memory; before its next request each thread loads all of them.
+//      weights into shared memory; the main thread loads all of them at once, each worker
+//      before its next request.
 // So the replicas stay identical without ever sending weights, and no phase runs on one thread
 // while the others wait.
 import * as tf from "@tensorflow/tfjs";
