@@ -242,7 +242,7 @@ class Build {
     const batch = Math.max(product(a.outer), product(b.outer));
     try {
       const c = this.alloc(batch * M * N);
-      this.k.matmul_batched(untransposed(a), untransposed(b), c, batch, M, K, N, product(a.outer) === 1 ? 0 : M * K, product(b.outer) === 1 ? 0 : K * N);
+      this.k.matmul_batched(untransposed(a), untransposed(b), c, batch, M, K, N, product(a.outer) === 1 ? 0 : M * K, product(b.outer) === 1 ? 0 : K * N, this.alloc(8 * K));
       return this.read(c, batch * M * N);
     } finally {
       this.freeBuffers();

@@ -102,7 +102,7 @@ export function wasmFeatures(): string {
 
 /** The kernels' functions (pointers are byte offsets in tfjs's wasm memory). */
 export interface KernelExports {
-  matmul_batched(a: number, b: number, c: number, batch: number, M: number, K: number, N: number, strideA: number, strideB: number): void;
+  matmul_batched(a: number, b: number, c: number, batch: number, M: number, K: number, N: number, strideA: number, strideB: number, panel: number): void;
   transpose_batched(src: number, dst: number, batch: number, rows: number, cols: number): void;
   layer_norm(x: number, w: number, b: number, y: number, rows: number, cols: number, eps: number): void;
   layer_norm_backward(dy: number, x: number, w: number, dx: number, dw: number, db: number, rows: number, cols: number, eps: number): void;
@@ -318,7 +318,9 @@ function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttr
   try {
     const aAt = untransposed(a, transposeA, ar, ac);
     const bAt = untransposed(b, transposeB, br, bc);
-    k.matmul_batched(aAt, bAt, out.at, batch, M, K, N, batchOf(a) === 1 ? 0 : M * K, batchOf(b) === 1 ? 0 : K * N);
+    const panel = backend.wasm._malloc(K * 8 * 4); // one packed 8-column panel of B at a time
+    scratch.push(panel);
+    k.matmul_batched(aAt, bAt, out.at, batch, M, K, N, batchOf(a) === 1 ? 0 : M * K, batchOf(b) === 1 ? 0 : K * N, panel);
   } finally {
     for (const at of scratch) backend.wasm._free(at);
   }

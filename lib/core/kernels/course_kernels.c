@@ -23,11 +23,12 @@
 // Matrix products
 
 // A 4 × 8 block of C is held in eight 4-lane registers while k runs over K: each step loads
-// one row piece of B (two vectors) and four scalars of A, and does 8 multiply-adds of 4 lanes.
-static void block_4x8(const float* a, const float* b, float* c, int K, int N, int lda) {
+// one row of the packed 8-column panel of B (two vectors) and four scalars of A, and does 8
+// multiply-adds of 4 lanes.
+static void block_4x8(const float* a, const float* panel, float* c, int K, int N, int lda) {
   v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   for (int k = 0; k < K; k++) {
-    v128_t b0 = wasm_v128_load(b + k * N), b1 = wasm_v128_load(b + k * N + 4);
+    v128_t b0 = wasm_v128_load(panel + 8 * k), b1 = wasm_v128_load(panel + 8 * k + 4);
     v128_t a0 = wasm_f32x4_splat(a[k]), a1 = wasm_f32x4_splat(a[lda + k]);
     v128_t a2 = wasm_f32x4_splat(a[2 * lda + k]), a3 = wasm_f32x4_splat(a[3 * lda + k]);
     c00 = MADD(a0, b0, c00); c01 = MADD(a0, b1, c01);
@@ -48,19 +49,28 @@ static float dot(const float* a, const float* b, int K, int N) {
   return s;
 }
 
-static void matmul(const float* a, const float* b, float* c, int M, int K, int N) {
+// Each 8-column panel of B is first copied to `panel` (K × 8, contiguous) and then used by every
+// 4-row block of A: the kernel then reads B in order instead of at a stride of N floats, which
+// for N a multiple of 1024 (4 KiB) maps every row of the panel to the same cache set.
+static void matmul(const float* a, const float* b, float* c, int M, int K, int N, float* panel) {
   int M4 = M - M % 4, N8 = N - N % 8;
+  for (int j = 0; j < N8; j += 8) {
+    for (int k = 0; k < K; k++) {
+      wasm_v128_store(panel + 8 * k, wasm_v128_load(b + k * N + j));
+      wasm_v128_store(panel + 8 * k + 4, wasm_v128_load(b + k * N + j + 4));
+    }
+    for (int i = 0; i < M4; i += 4) block_4x8(a + i * K, panel, c + i * N + j, K, N, K);
+  }
   for (int i = 0; i < M4; i += 4) {
-    for (int j = 0; j < N8; j += 8) block_4x8(a + i * K, b + j, c + i * N + j, K, N, K);
     for (int r = i; r < i + 4; r++) for (int j = N8; j < N; j++) c[r * N + j] = dot(a + r * K, b + j, K, N);
   }
   for (int r = M4; r < M; r++) for (int j = 0; j < N; j++) c[r * N + j] = dot(a + r * K, b + j, K, N);
 }
 
 // C[b] = A[b] · B[b] for b < batch, all row-major and untransposed; a stride of 0 broadcasts one
-// matrix over the batch.
-void matmul_batched(const float* a, const float* b, float* c, int batch, int M, int K, int N, int stride_a, int stride_b) {
-  for (int i = 0; i < batch; i++) matmul(a + i * stride_a, b + i * stride_b, c + i * M * N, M, K, N);
+// matrix over the batch. `panel` is scratch for 8·K floats.
+void matmul_batched(const float* a, const float* b, float* c, int batch, int M, int K, int N, int stride_a, int stride_b, float* panel) {
+  for (int i = 0; i < batch; i++) matmul(a + i * stride_a, b + i * stride_b, c + i * M * N, M, K, N, panel);
 }
 
 // dst[b] = src[b]ᵀ for `batch` row-major matrices of rows × cols.
