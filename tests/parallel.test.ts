@@ -7,7 +7,8 @@ import { GPT } from "../lib/gpt/model";
 import { sampleBatch } from "../lib/core/data";
 import { batchLoss, DataParallel, MIN_PARALLEL_FLOPS, resolveWorkers, splitRows } from "../lib/gpt/parallel";
 import { liveWorkerCount } from "../lib/core/threads";
-import { DEFAULT_TRAIN, train, type TrainConfig } from "../lib/gpt/train";
+import { AdamW, DEFAULT_TRAIN, train, type TrainConfig } from "../lib/gpt/train";
+import { clipFactor, SliceAdamW } from "../lib/gpt/adamw";
 import { Random } from "../lib/core/random";
 import { readNotebook } from "../tools/notebook";
 import { runLesson } from "../tools/runner";
@@ -87,6 +88,28 @@ describe("data-parallel training", () => {
     expect(one.skipped.slice(0, 2)).toEqual([true, true]);
     expect(two.skipped).toEqual(one.skipped);
     expect(maxDifference(two.weights, one.weights)).toBeLessThan(2e-5);
+  });
+
+  it("updates each thread's slice exactly as AdamW updates those weights, a slice boundary inside a tensor included", async () => {
+    const settings = { ...DEFAULT_TRAIN, weightDecay: 0.1, gradClip: 0.5 };
+    const r = new Random(11);
+    const shapes = [[3, 5], [7]];
+    const initial = shapes.map((s) => r.normals(s.reduce((a, b) => a * b, 1), 1));
+    const vars = shapes.map((s, i) => tf.variable(tf.tensor(initial[i], s)));
+    const params = vars.map((variable, i) => ({ variable, decay: i === 0 }));
+    const P = 22;
+    const reference = new AdamW(params, settings);
+    const slices = [new SliceAdamW(params.map((p) => ({ size: p.variable.size, decay: p.decay })), 0, 9, settings),
+      new SliceAdamW(params.map((p) => ({ size: p.variable.size, decay: p.decay })), 9, P, settings)];
+    const weights = Float32Array.from([...initial[0], ...initial[1]]);
+    for (let step = 0; step < 3; step++) {
+      const grad = r.normals(P, 1);
+      const norm = await reference.step(grad, 1e-2);
+      for (const s of slices) s.update(grad, weights, 1e-2, clipFactor(settings.gradClip, norm));
+    }
+    const expected = Float32Array.from([...(await vars[0].data()), ...(await vars[1].data())]);
+    expect(Array.from(weights)).toEqual(Array.from(expected));
+    tf.dispose(vars);
   });
 
   it("keeps every replica bit-identical to the main thread's model, and shares evaluation exactly", async () => {

@@ -63,6 +63,9 @@ export interface ShardRequest {
   precision?: HalfFormat;
 }
 
+/** What every shard of one micro-batch shares: its dropout seed, loss scale and precision. */
+export type ShardSettings = Omit<ShardRequest, "x" | "y" | "rows">;
+
 /**
  * Gradient of `scale` × the mean loss over the shard's rows, written into `out` in `vars` order;
  * returns the unscaled loss.
@@ -298,7 +301,7 @@ export class DataParallel {
    * entry of the averaged gradient is finite so far (an overflow under loss scaling skips the step).
    */
   async accumulate(
-    x: Int32Array, y: Int32Array, batchSize: number, first: boolean, divisor: number, shard: Omit<ShardRequest, "x" | "y" | "rows">,
+    x: Int32Array, y: Int32Array, batchSize: number, first: boolean, divisor: number, shard: ShardSettings,
   ): Promise<{ loss: number; finite: boolean }> {
     const T = x.length / batchSize;
     const ranges = rowRanges(batchSize, this.workers);

@@ -15,7 +15,7 @@ import { allFinite, LossScaler, type HalfFormat } from "./precision";
 import { DeviceAdamW } from "./adamw";
 import { flopsPerToken, modelParameters, trainingBytes, type GPT } from "./model";
 import { checkMemory } from "../core/machine";
-import { batchLoss, DataParallel, resolveWorkers } from "./parallel";
+import { batchLoss, DataParallel, resolveWorkers, type ShardSettings } from "./parallel";
 import { checkFunction, checkIds, checkInteger, checkKnownKeys, checkNumber, checkObject, checkPositiveInteger, checkRules, type ConfigRule, integerFrom, refuse, rulesFor, shown } from "../core/checks";
 
 export { AdamW, DeviceAdamW, type AdamWConfig } from "./adamw";
@@ -376,7 +376,7 @@ interface StepRunner {
   /** Steps whose results are read together (1: every step). */
   readonly readEvery: number;
   /** Adds one micro-batch's gradient, divided by `divisor`, to the step's sum; `first` starts it afresh. */
-  accumulate(b: { x: Int32Array; y: Int32Array; first: boolean }, divisor: number, shard: { dropoutSeed: number; scale: number; precision?: HalfFormat }): Promise<void>;
+  accumulate(b: MicroBatch, divisor: number, shard: ShardSettings): Promise<void>;
   /** Whether every entry of the summed gradient is finite (read only under loss scaling, where it decides the update). */
   finite(): Promise<boolean>;
   /** Ends the step: the update with learning rate `lr`, or none (null); returns how to read its loss and gradient norm. */
@@ -384,6 +384,9 @@ interface StepRunner {
   batchLosses(batches: Batch[]): Promise<number[]>;
   close(): Promise<void>;
 }
+
+/** A micro-batch of a step; `first` starts the step's gradient sum afresh. */
+type MicroBatch = { x: Int32Array; y: Int32Array; first: boolean };
 
 interface StepReading {
   read(): Promise<{ loss: number; gradNorm: number }>;
@@ -404,7 +407,7 @@ class HostSteps implements StepRunner {
     return new HostSteps(await DataParallel.start(model, workers, c), c);
   }
 
-  async accumulate(b: { x: Int32Array; y: Int32Array; first: boolean }, divisor: number, shard: { dropoutSeed: number; scale: number; precision?: HalfFormat }): Promise<void> {
+  async accumulate(b: MicroBatch, divisor: number, shard: ShardSettings): Promise<void> {
     const r = await this.team.accumulate(b.x, b.y, this.c.batchSize, b.first, divisor, shard);
     this.lossSum = (b.first ? 0 : this.lossSum) + r.loss;
     this.allFinite = r.finite;
@@ -448,7 +451,7 @@ class DeviceSteps implements StepRunner {
     this.optimizer = new DeviceAdamW(params, c);
   }
 
-  async accumulate(b: { x: Int32Array; y: Int32Array; first: boolean }, divisor: number, shard: { dropoutSeed: number; scale: number; precision?: HalfFormat }): Promise<void> {
+  async accumulate(b: MicroBatch, divisor: number, shard: ShardSettings): Promise<void> {
     if (b.first) this.release();
     const T = this.model.config.blockSize;
     const { value, grads: g } = tf.variableGrads(
