@@ -167,8 +167,6 @@ function output(backend: WasmBackend, shape: number[]): { info: tf.TensorInfo; a
   return { info, at: offsetOf(backend, info) };
 }
 
-const sizeOf = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
-
 /** The fused kernels this module registers for wasm, by tfjs kernel name (see lib/gpt/ops.ts for their meaning). */
 export const FUSED_KERNELS = {
   layerNorm: "CourseLayerNorm",
@@ -198,41 +196,41 @@ function registerFusedKernels(): void {
   registerFused(FUSED_KERNELS.layerNorm, ({ x, weight, bias }, { eps }, backend, k) => {
     const cols = x.shape[x.shape.length - 1];
     const y = output(backend, x.shape);
-    k.layer_norm(offsetOf(backend, x), offsetOf(backend, weight), bias ? offsetOf(backend, bias) : 0, y.at, sizeOf(x.shape) / cols, cols, eps);
+    k.layer_norm(offsetOf(backend, x), offsetOf(backend, weight), bias ? offsetOf(backend, bias) : 0, y.at, tf.util.sizeFromShape(x.shape) / cols, cols, eps);
     return y.info;
   });
   registerFused(FUSED_KERNELS.layerNormGrad, ({ dy, x, weight, bias }, { eps }, backend, k) => {
     const cols = x.shape[x.shape.length - 1];
     const dx = output(backend, x.shape), dw = output(backend, weight.shape);
     const db = bias ? output(backend, bias.shape) : null;
-    k.layer_norm_backward(offsetOf(backend, dy), offsetOf(backend, x), offsetOf(backend, weight), dx.at, dw.at, db ? db.at : 0, sizeOf(x.shape) / cols, cols, eps);
+    k.layer_norm_backward(offsetOf(backend, dy), offsetOf(backend, x), offsetOf(backend, weight), dx.at, dw.at, db ? db.at : 0, tf.util.sizeFromShape(x.shape) / cols, cols, eps);
     return db ? [dx.info, dw.info, db.info] : [dx.info, dw.info];
   });
   registerFused(FUSED_KERNELS.gelu, ({ x }, _, backend, k) => {
     const y = output(backend, x.shape);
-    k.gelu(offsetOf(backend, x), y.at, sizeOf(x.shape));
+    k.gelu(offsetOf(backend, x), y.at, tf.util.sizeFromShape(x.shape));
     return y.info;
   });
   registerFused(FUSED_KERNELS.geluGrad, ({ dy, x }, _, backend, k) => {
     const dx = output(backend, x.shape);
-    k.gelu_backward(offsetOf(backend, dy), offsetOf(backend, x), dx.at, sizeOf(x.shape));
+    k.gelu_backward(offsetOf(backend, dy), offsetOf(backend, x), dx.at, tf.util.sizeFromShape(x.shape));
     return dx.info;
   });
   registerFused(FUSED_KERNELS.causalSoftmax, ({ scores }, { scale }, backend, k) => {
     const T = scores.shape[scores.shape.length - 1];
     const p = output(backend, scores.shape);
-    k.causal_softmax(offsetOf(backend, scores), p.at, sizeOf(scores.shape) / (T * T), T, scale);
+    k.causal_softmax(offsetOf(backend, scores), p.at, tf.util.sizeFromShape(scores.shape) / (T * T), T, scale);
     return p.info;
   });
   registerFused(FUSED_KERNELS.causalSoftmaxGrad, ({ dp, p }, { scale }, backend, k) => {
     const T = p.shape[p.shape.length - 1];
     const ds = output(backend, p.shape);
-    k.causal_softmax_backward(offsetOf(backend, dp), offsetOf(backend, p), ds.at, sizeOf(p.shape) / (T * T), T, scale);
+    k.causal_softmax_backward(offsetOf(backend, dp), offsetOf(backend, p), ds.at, tf.util.sizeFromShape(p.shape) / (T * T), T, scale);
     return ds.info;
   });
   // A target outside the vocabulary would read past its row: refused here, before any arithmetic.
   const checkTargets = (backend: WasmBackend, targets: tf.TensorInfo, V: number) => {
-    const ids = new Int32Array(backend.wasm.HEAPU8.buffer, offsetOf(backend, targets), sizeOf(targets.shape));
+    const ids = new Int32Array(backend.wasm.HEAPU8.buffer, offsetOf(backend, targets), tf.util.sizeFromShape(targets.shape));
     const bad = ids.findIndex((t) => !(t >= 0 && t < V));
     if (bad >= 0) throw new Error(`crossEntropy: targets[${bad}] is ${ids[bad]}; a target must be a class index in [0, ${V})`);
   };
@@ -295,7 +293,7 @@ function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttr
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
   const outer = (t: tf.TensorInfo) => t.shape.slice(0, -2);
-  const batchOf = (t: tf.TensorInfo) => sizeOf(outer(t));
+  const batchOf = (t: tf.TensorInfo) => tf.util.sizeFromShape(outer(t));
   if (a.dtype !== "float32" || b.dtype !== "float32" || a.shape.length < 2 || b.shape.length < 2) return null;
   // Broadcasting other than "equal batch shapes, or one operand a single matrix" is left to tfjs.
   if (outer(a).join() !== outer(b).join() && batchOf(a) !== 1 && batchOf(b) !== 1) return null;
@@ -310,7 +308,7 @@ function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttr
   const scratch: number[] = [];
   const untransposed = (t: tf.TensorInfo, transpose: boolean, rows: number, cols: number): number => {
     if (!transpose) return offsetOf(backend, t);
-    const at = backend.wasm._malloc(sizeOf(t.shape) * 4);
+    const at = backend.wasm._malloc(tf.util.sizeFromShape(t.shape) * 4);
     scratch.push(at);
     k.transpose_batched(offsetOf(backend, t), at, batchOf(t), rows, cols);
     return at;

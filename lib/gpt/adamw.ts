@@ -4,6 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { roundToBFloat16, roundToFloat16, roundToHalf, type HalfFormat } from "./precision";
 import { sumTensors } from "./ops";
 import { checkNumber, checkObject, shown } from "../core/checks";
+import { tensorOf } from "../core/wasmKernels";
 
 export interface AdamWConfig {
   beta1: number;
@@ -37,25 +38,24 @@ function checkOptimizer(name: string, params: unknown[], c: AdamWConfig): void {
  * AdamW over plain Float32Arrays. The state (m, v) and a copy of the weights live in JavaScript
  * (the weights read once, at the first step) and each parameter is written once per step: one
  * loop per tensor instead of a dozen tfjs ops, which on wasm cost more in dispatch than in
- * arithmetic (~800 ops a step for the baby GPT). Every read is asynchronous, so the same code
- * runs on webgpu, where a synchronous read is impossible in Node.
+ * arithmetic (~800 ops a step for the baby GPT). The update is SliceAdamW's over all the
+ * weights laid end to end. Every read is asynchronous, so the same code runs on webgpu, where
+ * a synchronous read is impossible in Node.
  */
 export class AdamW {
   private readonly vars: tf.Variable[];
-  private readonly decays: boolean[];
-  private readonly m: Float32Array[];
-  private readonly v: Float32Array[];
-  /** The weights as the last update left them (what the variables hold). */
-  private weights: Float32Array[] | undefined;
-  private t = 0;
+  private readonly update: SliceAdamW;
+  /** The weights laid end to end as the last update left them (what the variables hold). */
+  private weights: Float32Array | undefined;
+  /** Where a gradient given as tensors is laid end to end. */
+  private flat: Float32Array | undefined;
 
   /** Optimises `params`; only those marked `decay` get weight decay. */
-  constructor(params: { variable: tf.Variable; decay: boolean }[], private readonly c: AdamWConfig) {
+  constructor(params: { variable: tf.Variable; decay: boolean }[], c: AdamWConfig) {
     checkOptimizer("AdamW", params, c);
     this.vars = params.map((p) => p.variable);
-    this.decays = params.map((p) => p.decay);
-    this.m = this.vars.map((x) => new Float32Array(x.size));
-    this.v = this.vars.map((x) => new Float32Array(x.size));
+    const size = this.vars.reduce((s, v) => s + v.size, 0);
+    this.update = new SliceAdamW(params.map((p) => ({ size: p.variable.size, decay: p.decay })), 0, size, c);
   }
 
   get variables(): tf.Variable[] {
@@ -64,7 +64,7 @@ export class AdamW {
 
   /** Parameters in all: the length of a flat gradient. */
   get size(): number {
-    return this.m.reduce((s, x) => s + x.length, 0);
+    return this.update.to;
   }
 
   /**
@@ -73,38 +73,54 @@ export class AdamW {
    */
   async step(grads: tf.Tensor[] | Float32Array, learningRate: number): Promise<number> {
     checkNumber("AdamW.step", "learningRate", learningRate, 0);
-    const parts = grads instanceof Float32Array ? this.split(grads) : await this.read(grads);
-    // Copies: the cpu backend hands out its own array, which must not change under it.
-    this.weights ??= (await Promise.all(this.vars.map((x) => x.data() as Promise<Float32Array>))).map((w) => w.slice());
-    this.t += 1;
+    const flat = grads instanceof Float32Array ? this.checkFlat(grads) : await this.read(grads);
+    this.weights ??= await this.readWeights();
     let sumSquares = 0;
-    for (const g of parts) sumSquares += sumOfSquares(g);
+    for (const g of spansOf(this.vars, flat)) sumSquares += sumOfSquares(g);
     const norm = Math.sqrt(sumSquares);
-    const update = adamwScalars(this.c, this.t, learningRate, clipFactor(this.c.gradClip, norm));
-    this.vars.forEach((variable, i) => {
-      const p = this.weights![i];
-      updateSpan(p, parts[i], this.m[i], this.v[i], update, this.decays[i]);
-      // A copy: some backends keep the array they are given, and this one changes next step.
-      const updated = tf.tensor(p.slice(), variable.shape, "float32");
-      variable.assign(updated);
-      updated.dispose();
-    });
+    this.update.update(flat, this.weights, learningRate, clipFactor(this.update.gradClip, norm));
+    assignWeights(this.vars, this.weights);
     return norm;
   }
 
-  private read(grads: tf.Tensor[]): Promise<Float32Array[]> {
+  private async read(grads: tf.Tensor[]): Promise<Float32Array> {
     if (grads.length !== this.vars.length) throw new Error(`AdamW.step: ${grads.length} gradients for ${this.vars.length} parameters`);
     grads.forEach((g, i) => {
       if (g.size !== this.vars[i].size) throw new Error(`AdamW.step: gradient ${i} has shape [${g.shape}]; its parameter has [${this.vars[i].shape}]`);
     });
-    return Promise.all(grads.map((g) => g.data() as Promise<Float32Array>));
+    const flat = (this.flat ??= new Float32Array(this.size));
+    const values = await Promise.all(grads.map((g) => g.data() as Promise<Float32Array>));
+    spansOf(this.vars, flat).forEach((span, i) => span.set(values[i]));
+    return flat;
   }
 
-  private split(flat: Float32Array): Float32Array[] {
-    if (flat.length !== this.size) throw new Error(`AdamW.step: a flat gradient of ${flat.length} values for ${this.size} parameters`);
-    let offset = 0;
-    return this.m.map((x) => flat.subarray(offset, (offset += x.length)));
+  /** A copy of the variables' values laid end to end (the cpu backend hands out its own arrays, which must not change). */
+  private async readWeights(): Promise<Float32Array> {
+    const weights = new Float32Array(this.size);
+    const values = await Promise.all(this.vars.map((x) => x.data() as Promise<Float32Array>));
+    spansOf(this.vars, weights).forEach((span, i) => span.set(values[i]));
+    return weights;
   }
+
+  private checkFlat(flat: Float32Array): Float32Array {
+    if (flat.length !== this.size) throw new Error(`AdamW.step: a flat gradient of ${flat.length} values for ${this.size} parameters`);
+    return flat;
+  }
+}
+
+/** Views of `flat`, one per variable, in order: the variables' values laid end to end. */
+export function spansOf(vars: tf.Variable[], flat: Float32Array): Float32Array[] {
+  let offset = 0;
+  return vars.map((v) => flat.subarray(offset, (offset += v.size)));
+}
+
+/** Each variable takes its span of `weights` (copied: `weights` changes at the next update). */
+export function assignWeights(vars: tf.Variable[], weights: Float32Array): void {
+  spansOf(vars, weights).forEach((span, i) => {
+    const t = tensorOf(span, vars[i].shape);
+    vars[i].assign(t);
+    t.dispose();
+  });
 }
 
 /** Σ x² of a gradient, in float64. */
@@ -183,9 +199,9 @@ export class SliceAdamW {
     this.v = new Float32Array(to - from);
   }
 
-  /** Σ g² over this slice of the flat gradient (each thread's share of the global norm). */
-  sumOfSquares(grad: Float32Array): number {
-    return sumOfSquares(grad.subarray(this.from, this.to));
+  /** The clipping threshold of the global gradient norm (0: none). */
+  get gradClip(): number {
+    return this.c.gradClip;
   }
 
   /** Updates weights[from, to) in place from grad[from, to), with the global clip factor. */

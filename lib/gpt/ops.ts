@@ -117,42 +117,36 @@ const geluFused = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => 
   };
 });
 
-/** One customGrad per eps (a LayerNorm's eps is fixed, so there are few); μ and σ are recomputed in the backward pass. */
-const layerNormsByEps = new Map<number, (...t: tf.Tensor[]) => tf.Tensor>();
-function layerNormFused(eps: number): (...t: tf.Tensor[]) => tf.Tensor {
-  let f = layerNormsByEps.get(eps);
-  if (!f) {
-    f = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
-      const save = inputs.pop() as tf.GradSaveFunc;
-      const [x, weight, bias] = inputs as tf.Tensor[];
-      save([x, weight, ...(bias ? [bias] : [])]);
-      return {
-        value: run(FUSED_KERNELS.layerNorm, bias ? { x, weight, bias } : { x, weight }, { eps }) as tf.Tensor,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [xs, ws, bs] = saved;
-          return run(FUSED_KERNELS.layerNormGrad, bs ? { dy, x: xs, weight: ws, bias: bs } : { dy, x: xs, weight: ws }, { eps }) as tf.Tensor[];
-        },
-      };
-    }) as (...t: tf.Tensor[]) => tf.Tensor;
-    layerNormsByEps.set(eps, f);
-  }
-  return f;
+/** `make(key)`, made once per key: a fused op's customGrad closes over its eps or scale, and a model uses few. */
+function perKey<V>(make: (key: number) => V): (key: number) => V {
+  const made = new Map<number, V>();
+  return (key) => {
+    let v = made.get(key);
+    if (v === undefined) made.set(key, (v = make(key)));
+    return v;
+  };
 }
 
-const softmaxesByScale = new Map<number, (s: tf.Tensor) => tf.Tensor>();
-function causalSoftmaxFused(scale: number): (s: tf.Tensor) => tf.Tensor {
-  let f = softmaxesByScale.get(scale);
-  if (!f) {
-    f = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
-      const [scores, save] = inputs as [tf.Tensor, tf.GradSaveFunc];
-      const p = run(FUSED_KERNELS.causalSoftmax, { scores }, { scale }) as tf.Tensor;
-      save([p]);
-      return { value: p, gradFunc: (dp: tf.Tensor, saved: tf.Tensor[]) => [run(FUSED_KERNELS.causalSoftmaxGrad, { dp, p: saved[0] }, { scale }) as tf.Tensor] };
-    }) as (s: tf.Tensor) => tf.Tensor;
-    softmaxesByScale.set(scale, f);
-  }
-  return f;
-}
+/** μ and σ are recomputed in the backward pass rather than stored. */
+const layerNormFused = perKey((eps) => tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const save = inputs.pop() as tf.GradSaveFunc;
+  const [x, weight, bias] = inputs as tf.Tensor[];
+  save([x, weight, ...(bias ? [bias] : [])]);
+  return {
+    value: run(FUSED_KERNELS.layerNorm, bias ? { x, weight, bias } : { x, weight }, { eps }) as tf.Tensor,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ws, bs] = saved;
+      return run(FUSED_KERNELS.layerNormGrad, bs ? { dy, x: xs, weight: ws, bias: bs } : { dy, x: xs, weight: ws }, { eps }) as tf.Tensor[];
+    },
+  };
+}) as (...t: tf.Tensor[]) => tf.Tensor);
+
+const causalSoftmaxFused = perKey((scale) => tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [scores, save] = inputs as [tf.Tensor, tf.GradSaveFunc];
+  const p = run(FUSED_KERNELS.causalSoftmax, { scores }, { scale }) as tf.Tensor;
+  save([p]);
+  return { value: p, gradFunc: (dp: tf.Tensor, saved: tf.Tensor[]) => [run(FUSED_KERNELS.causalSoftmaxGrad, { dp, p: saved[0] }, { scale }) as tf.Tensor] };
+}) as (s: tf.Tensor) => tf.Tensor);
 
 /** The targets are integers and get no gradient; customGrad still asks for one (zeros, never read). */
 const crossEntropyFused = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {

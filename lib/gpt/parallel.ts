@@ -16,8 +16,8 @@ import type { Worker } from "node:worker_threads";
 
 import type { Batch } from "../core/data";
 import { startWorker, usefulThreads, type ThreadError } from "../core/threads";
-import { readInto, tensorOf } from "../core/wasmKernels";
-import { clipFactor, SliceAdamW, type AdamWConfig } from "./adamw";
+import { readInto } from "../core/wasmKernels";
+import { assignWeights, clipFactor, spansOf, SliceAdamW, type AdamWConfig } from "./adamw";
 import type { HalfFormat } from "./precision";
 import { modelParameters, type GPT, type GPTConfig } from "./model";
 import { checkNumber, shown } from "../core/checks";
@@ -77,11 +77,8 @@ export async function shardGradients(model: GPT, vars: tf.Variable[], r: ShardRe
     vars,
   );
   try {
-    let offset = 0;
-    for (const v of vars) {
-      await readInto(grads[v.name], out, offset);
-      offset += v.size;
-    }
+    const spans = spansOf(vars, out);
+    for (let i = 0; i < vars.length; i++) await readInto(grads[vars[i].name], spans[i], 0);
     return (await value.data())[0] / r.scale;
   } finally {
     tf.dispose([value, ...Object.values(grads)]);
@@ -114,19 +111,33 @@ export interface WorkerSetup {
  * Views of the team's shared memory, P floats each: one gradient region per thread, the averaged
  * gradient, and the weights as the last update left them.
  */
-export function sharedLayout(shared: SharedArrayBuffer, workers: number, P: number) {
+function sharedLayout(shared: SharedArrayBuffer, workers: number, P: number) {
   const region = (i: number) => new Float32Array(shared, i * P * 4, P);
   return { grads: Array.from({ length: workers }, (_, w) => region(w)), averaged: region(workers), weights: region(workers + 1) };
 }
 
-/** The slice of P parameters that thread `index` of `workers` reduces and updates. */
-export function parameterSlice(P: number, workers: number, index: number): { start: number; end: number } {
-  return rowRanges(P, workers)[index];
+type SharedLayout = ReturnType<typeof sharedLayout>;
+
+/** Bytes of shared memory (sharedLayout's regions) a team of `workers` threads needs for P parameters. */
+const sharedBytes = (workers: number, P: number) => (workers + 2) * P * 4;
+
+/**
+ * What thread `index` of `workers` holds (the main thread is 0): its replica's variables, the
+ * views of the shared memory, the slice of the parameters it reduces and updates, and that
+ * slice's AdamW.
+ */
+export function threadShare(model: GPT, shared: SharedArrayBuffer, workers: number, index: number, settings: AdamWConfig) {
+  const params = modelParameters(model);
+  const vars = params.map((p) => p.variable);
+  const P = vars.reduce((s, v) => s + v.size, 0);
+  const slice = rowRanges(P, workers)[index];
+  const optimizer = new SliceAdamW(params.map((p) => ({ size: p.variable.size, decay: p.decay })), slice.start, slice.end, settings);
+  return { vars, layout: sharedLayout(shared, workers, P), slice, optimizer };
 }
 
 /** Phase 2 on one thread's slice: averaged = (first ? 0 : averaged) + Σ_w coefficients[w] · grads[w], rounded once. */
 export function reduceSlice(
-  layout: ReturnType<typeof sharedLayout>, slice: { start: number; end: number }, coefficients: number[], first: boolean,
+  layout: SharedLayout, slice: { start: number; end: number }, coefficients: number[], first: boolean,
 ): { sumSquares: number; finite: boolean } {
   const { grads, averaged } = layout;
   let sumSquares = 0;
@@ -149,16 +160,6 @@ export function reduceSlice(
   }
   // Σ x² is finite exactly when no entry is ±∞ or NaN (short of overflowing the float64 sum).
   return { sumSquares, finite: Number.isFinite(sumSquares) };
-}
-
-/** Loads the shared weights into a replica's variables (phase 3's end, on every thread). */
-export function loadWeights(vars: tf.Variable[], weights: Float32Array): void {
-  let offset = 0;
-  for (const v of vars) {
-    const t = tensorOf(weights.subarray(offset, (offset += v.size)), v.shape);
-    v.assign(t);
-    t.dispose();
-  }
 }
 
 export type ToWorker =
@@ -187,7 +188,8 @@ export class DataParallel {
   private failure: Error | null = null;
   /** Set once the workers are being stopped on purpose: their exits are then no failure. */
   private closed = false;
-  private readonly layout: ReturnType<typeof sharedLayout>;
+  private readonly vars: tf.Variable[];
+  private readonly layout: SharedLayout;
   private readonly slice: { start: number; end: number };
   private readonly optimizer: SliceAdamW;
   /** Updates applied so far, and how many of them each thread's variables hold (main first). */
@@ -198,16 +200,12 @@ export class DataParallel {
 
   private constructor(
     private readonly model: GPT,
-    private readonly vars: tf.Variable[],
     private readonly threads: Worker[],
-    shared: SharedArrayBuffer,
+    share: ReturnType<typeof threadShare>,
     private readonly settings: AdamWConfig,
   ) {
-    const P = vars.reduce((s, v) => s + v.size, 0);
-    this.layout = sharedLayout(shared, threads.length + 1, P);
+    ({ vars: this.vars, layout: this.layout, slice: this.slice, optimizer: this.optimizer } = share);
     this.loaded = Array(threads.length + 1).fill(0);
-    this.slice = parameterSlice(P, threads.length + 1, 0);
-    this.optimizer = new SliceAdamW(modelParameters(model).map((p) => ({ size: p.variable.size, decay: p.decay })), this.slice.start, this.slice.end, settings);
     for (const w of threads) {
       w.on("message", (m: FromWorker) => {
         if (m.type === "error") {
@@ -255,7 +253,7 @@ export class DataParallel {
 
   /** The main thread's model takes the weights of the last update (the workers load them at their next request). */
   syncModel(): void {
-    if (this.loaded[0] !== this.updates) loadWeights(this.vars, this.layout.weights);
+    if (this.loaded[0] !== this.updates) assignWeights(this.vars, this.layout.weights);
     this.loaded[0] = this.updates;
   }
 
@@ -268,19 +266,16 @@ export class DataParallel {
 
   /** Starts `workers - 1` threads, each with a replica of `model`; the team updates the weights with AdamW(settings). */
   static async start(model: GPT, workers: number, settings: AdamWConfig): Promise<DataParallel> {
-    const vars = modelParameters(model).map((p) => p.variable);
-    const P = vars.reduce((s, v) => s + v.size, 0);
-    const shared = new SharedArrayBuffer((workers + 2) * P * 4);
+    const shared = new SharedArrayBuffer(sharedBytes(workers, model.parameterCount.total));
+    const share = threadShare(model, shared, workers, 0, settings);
     const weights = [...(await model.weights())];
     // The shared weights start as the model's; every replica is built from the same values.
-    let offset = 0;
-    const layout = sharedLayout(shared, workers, P);
-    for (const [, w] of weights) layout.weights.set(w, (offset += w.length) - w.length);
+    spansOf(share.vars, share.layout.weights).forEach((span, i) => span.set(weights[i][1]));
     const threads = Array.from({ length: workers - 1 }, (_, i) => {
       const setup: WorkerSetup = { index: i + 1, backend: tf.getBackend(), config: model.config, weights, optimizer: settings, workers, shared };
       return startWorker("gpt/worker.ts", setup);
     });
-    const team = new DataParallel(model, vars, threads, shared, settings);
+    const team = new DataParallel(model, threads, share, settings);
     try {
       await Promise.all(threads.map((w) => team.request(w, null)));
     } catch (err) {

@@ -7,9 +7,9 @@ import { parentPort } from "node:worker_threads";
 
 import { chooseBackend, parseBackendName } from "../core/backend";
 import { threadError, workerPayload } from "../core/threads";
-import { SliceAdamW } from "./adamw";
-import { GPT, modelParameters } from "./model";
-import { batchLoss, loadWeights, parameterSlice, reduceSlice, shardGradients, sharedLayout, type FromWorker, type ToWorker, type WorkerSetup } from "./parallel";
+import { assignWeights } from "./adamw";
+import { GPT } from "./model";
+import { batchLoss, reduceSlice, shardGradients, threadShare, type FromWorker, type ToWorker, type WorkerSetup } from "./parallel";
 
 const port = parentPort!;
 const setup = workerPayload<WorkerSetup>();
@@ -22,13 +22,8 @@ const fault = /^(throw|exit):(\d+)$/.exec(process.env.COURSE_WORKER_FAULT ?? "")
 try {
   await chooseBackend(parseBackendName(setup.backend, "worker backend"));
   const model = GPT.fromWeights(setup.config, new Map(setup.weights));
-  const params = modelParameters(model);
-  const vars = params.map((p) => p.variable);
-  const P = vars.reduce((s, v) => s + v.size, 0);
-  const layout = sharedLayout(setup.shared, setup.workers, P);
-  const slice = parameterSlice(P, setup.workers, setup.index);
-  const optimizer = new SliceAdamW(params.map((p) => ({ size: p.variable.size, decay: p.decay })), slice.start, slice.end, setup.optimizer);
-  const refresh = (reload: boolean) => reload && loadWeights(vars, layout.weights);
+  const { vars, layout, slice, optimizer } = threadShare(model, setup.shared, setup.workers, setup.index, setup.optimizer);
+  const refresh = (reload: boolean) => reload && assignWeights(vars, layout.weights);
   let requests = 0;
   // Requests are handled one at a time, in the order sent.
   let queue = Promise.resolve();
