@@ -60,6 +60,28 @@ describe("trainCached", () => {
     for (const m of [first, reference, second]) m.dispose();
   });
 
+  it("goes on from its last save after an interruption, to the weights and curve of a run never interrupted", async () => {
+    const long = { ...SETTINGS, steps: 120, evalInterval: 40 };
+    const interrupted = GPT.create(TINY, 3);
+    await expect(trainCached("long", interrupted, DATA, long, { onStep: (s) => { if (s.step === 70) throw new Error("interrupted"); } }, dirs)).rejects.toThrow("interrupted");
+    // Saved every 50 steps (at least; 5% of 120 is fewer): once, after step 50.
+    const partial = readdirSync(dir).filter((f) => f.startsWith("long-") && f.endsWith(".partial"));
+    expect(partial).toHaveLength(1);
+    expect(readdirSync(dir).some((f) => f.startsWith("long-") && f.endsWith(".ckpt"))).toBe(false);
+
+    const resumed = GPT.create(TINY, 3);
+    const seen = record();
+    const result = await trainCached("long", resumed, DATA, long, seen.callbacks, dirs);
+    const reference = GPT.create(TINY, 3);
+    const whole = await train(reference, DATA, long);
+    expect(await resumed.weights()).toEqual(await reference.weights());
+    expect(result.steps.map((s) => s.loss)).toEqual(whole.steps.map((s) => s.loss));
+    expect(seen.steps.map((s) => s.step)).toEqual(whole.steps.map((s) => s.step));
+    expect(seen.evals.map((e) => e.valLoss)).toEqual(whole.evals.map((e) => e.valLoss));
+    expect(readdirSync(dir).filter((f) => f.startsWith("long-") && f.endsWith(".partial"))).toEqual([]);
+    for (const m of [interrupted, resumed, reference]) m.dispose();
+  });
+
   it("trains anew when anything that decides the outcome differs: settings, initial weights or data", async () => {
     const runs = [
       { seed: 1, data: DATA, settings: { ...SETTINGS, learningRate: 5e-3 } },

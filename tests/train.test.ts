@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 
 import { chooseBackend } from "../lib/core/backend";
 import { GPT, parameterSpecs } from "../lib/gpt/model";
-import { AdamW, DEVICE_READ_EVERY, heldOutLoss, learningRateAt, modelParameters, parameterGradients, train, TrainingDivergedError, type TrainConfig } from "../lib/gpt/train";
+import { AdamW, DEVICE_READ_EVERY, heldOutLoss, learningRateAt, modelParameters, parameterGradients, train, TrainingDivergedError, type TrainConfig, type TrainingState } from "../lib/gpt/train";
 import { Random } from "../lib/core/random";
 import { data, quiet, randomIds, TINY } from "./tiny";
 
@@ -164,6 +164,48 @@ describe("train", () => {
     expect(evals).toEqual([5, 10]);
     expect(r.steps).toHaveLength(10);
     expect(r.tokens).toBe(10 * 4 * TINY.blockSize);
+    model.dispose();
+  });
+});
+
+describe("train, saved and resumed", () => {
+  // Dropout and dynamic loss scaling on, so every piece of state (batches, dropout masks, AdamW's
+  // moments, the scaler, the evaluation draws) must come back for the runs to agree.
+  const config: Partial<TrainConfig> = { ...quiet, steps: 9, batchSize: 4, evalInterval: 3, precision: "fp16", lossScale: "dynamic", initialLossScale: 2 ** 20 };
+  const dropout = { ...TINY, dropout: 0.1 };
+
+  for (const workers of [1, 2]) {
+    it(`continues a run exactly where its checkpoint left it (${workers} thread${workers > 1 ? "s" : ""})`, async () => {
+      const whole = GPT.create(dropout, 4);
+      const saved: { state: TrainingState; weights: Map<string, Float32Array> }[] = [];
+      const full = await train(whole, data, { ...config, workers }, { checkpoint: { every: 4, save: async (state) => { saved.push({ state, weights: await whole.weights() }); } } });
+      // Saved after steps 4 and 8; never after the last step (the run's result is the record then).
+      expect(saved.map((s) => s.state.step)).toEqual([4, 8]);
+      const { state, weights } = saved[0];
+      expect(state.optimizer.t).toBe(state.result.steps.filter((s) => !s.skipped).length);
+      const resumed = GPT.fromWeights(dropout, weights);
+      const rest = await train(resumed, data, { ...config, workers }, {}, { resume: state });
+      expect(rest.steps.map((s) => [s.step, s.loss, s.lossScale, s.gradNorm])).toEqual(full.steps.map((s) => [s.step, s.loss, s.lossScale, s.gradNorm]));
+      expect(rest.evals.map((e) => [e.step, e.trainLoss, e.valLoss])).toEqual(full.evals.map((e) => [e.step, e.trainLoss, e.valLoss]));
+      expect(rest.tokens).toBe(full.tokens);
+      expect(await resumed.weights()).toEqual(await whole.weights());
+      whole.dispose();
+      resumed.dispose();
+    });
+  }
+
+  it("refuses a state that does not fit the run, and a checkpoint without an interval", async () => {
+    const model = GPT.create(TINY, 4);
+    let state: TrainingState | undefined;
+    await train(model, data, { ...quiet, steps: 4, batchSize: 4 }, { checkpoint: { every: 2, save: (s) => { state = s; } } });
+    await expect(train(model, data, { ...quiet, steps: 2, batchSize: 4 }, {}, { resume: state })).rejects.toThrow(
+      "train: options.resume.step must be an integer in [1, 1]; got 2",
+    );
+    const short = { ...state!, optimizer: { ...state!.optimizer, m: new Float32Array(3) } };
+    await expect(train(model, data, { ...quiet, steps: 4, batchSize: 4 }, {}, { resume: short })).rejects.toThrow(
+      `train (options.resume.optimizer): moments.m must be a Float32Array of ${model.parameterCount.total} values (one per parameter); got 3 values`,
+    );
+    await expect(train(model, data, quiet, { checkpoint: { every: 0, save: () => {} } })).rejects.toThrow("train: callbacks.checkpoint.every must be a positive integer; got 0");
     model.dispose();
   });
 });

@@ -11,6 +11,19 @@ export class Random {
     this.state = (Math.floor(seed) ^ 0x9e3779b9) >>> 0;
   }
 
+  /** The generator's whole state: `Random.resume(r.saved())` continues exactly where `r` is. */
+  saved(): number {
+    return this.state;
+  }
+
+  /** A generator that continues from a state `saved()` returned. */
+  static resume(state: number): Random {
+    checkInteger("Random.resume", "state", state, 0, 0xffffffff);
+    const random = new Random(0);
+    random.state = state;
+    return random;
+  }
+
   /** Uniform in [0, 1). */
   next(): number {
     let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);

@@ -175,6 +175,24 @@ export function updateSpan(p: Float32Array, g: Float32Array, m: Float32Array, v:
   if (s.round) for (let j = 0; j < p.length; j++) p[j] = s.round(p[j]);
 }
 
+/** AdamW's state over all the weights laid end to end: first and second moments, and updates made. */
+export interface OptimizerMoments {
+  m: Float32Array;
+  v: Float32Array;
+  t: number;
+}
+
+/** Refuses moments that do not cover `size` parameters or whose update count is not a count. */
+export function checkMoments(where: string, moments: OptimizerMoments, size: number): void {
+  for (const key of ["m", "v"] as const) {
+    const x = moments?.[key];
+    if (!(x instanceof Float32Array) || x.length !== size) {
+      throw new Error(`${where}: moments.${key} must be a Float32Array of ${size} values (one per parameter); got ${x instanceof Float32Array ? `${x.length} values` : shown(x)}`);
+    }
+  }
+  if (!(Number.isInteger(moments.t) && moments.t >= 0)) throw new Error(`${where}: moments.t must be an integer ≥ 0 (updates made); got ${shown(moments.t)}`);
+}
+
 /**
  * AdamW over one slice [from, to) of all parameters laid end to end, for data parallelism: each
  * thread updates its own slice of the shared weights, and holds the moments of that slice only.
@@ -184,10 +202,18 @@ export class SliceAdamW {
   private readonly spans: { from: number; to: number; decay: boolean }[] = [];
   private readonly m: Float32Array;
   private readonly v: Float32Array;
-  private t = 0;
+  private t: number;
 
-  /** `parameters`: the size and decay flag of each parameter, in the order they are laid out. */
-  constructor(parameters: { size: number; decay: boolean }[], readonly from: number, readonly to: number, private readonly c: AdamWConfig) {
+  /**
+   * `parameters`: the size and decay flag of each parameter, in the order they are laid out.
+   * `moments`, if given, holds m and v for all the parameters end to end (a data-parallel team
+   * keeps them in shared memory, so a run can be saved and resumed) and `t` the updates already
+   * made; this slice reads and writes [from, to) of them. Without it the moments start at zero.
+   */
+  constructor(
+    parameters: { size: number; decay: boolean }[], readonly from: number, readonly to: number, private readonly c: AdamWConfig,
+    moments?: OptimizerMoments,
+  ) {
     checkOptimizer("SliceAdamW", parameters, c);
     let start = 0;
     for (const p of parameters) {
@@ -195,8 +221,10 @@ export class SliceAdamW {
       if (a < b) this.spans.push({ from: a, to: b, decay: p.decay });
       start += p.size;
     }
-    this.m = new Float32Array(to - from);
-    this.v = new Float32Array(to - from);
+    if (moments) checkMoments("SliceAdamW", moments, start);
+    this.m = moments ? moments.m.subarray(from, to) : new Float32Array(to - from);
+    this.v = moments ? moments.v.subarray(from, to) : new Float32Array(to - from);
+    this.t = moments?.t ?? 0;
   }
 
   /** The clipping threshold of the global gradient norm (0: none). */

@@ -4,16 +4,16 @@
 // (`npm run course -- NN --precompute`), then build/checkpoints/, this machine's own earlier runs.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 
 import * as tf from "@tensorflow/tfjs";
 
 import { cpuDescription } from "../core/machine";
 import { projectRoot } from "../core/paths";
-import { loadCheckpoint, readTensorFile, saveCheckpoint } from "./checkpoint";
-import type { GPT } from "./model";
-import { DEFAULT_TRAIN, train, validateTrainConfig, type TrainCallbacks, type TrainConfig, type TrainResult } from "./train";
+import { loadCheckpoint, readTensorFile, saveCheckpoint, writeTensorFile } from "./checkpoint";
+import { parameterSpecs, type GPT } from "./model";
+import { DEFAULT_TRAIN, train, validateTrainConfig, type TrainCallbacks, type TrainConfig, type TrainingState, type TrainResult } from "./train";
 import { checkIds, shown } from "../core/checks";
 
 /** Where precomputed runs are committed. */
@@ -169,11 +169,64 @@ export async function trainCached(
     // Runs cached before threads were recorded trained on one.
     return { ...meta.result, workers: meta.result.workers ?? 1, checkpoint, source, provenance: meta.provenance };
   }
-  const result = await train(model, data, full, callbacks);
+  const partial = join(dir, file.replace(/\.ckpt$/, ".partial"));
+  const resume = resumePartial(partial, model);
+  if (resume) {
+    console.log(`trainCached: resuming ${name} after step ${resume.step} of ${full.steps} (saved in ${relative(projectRoot(), partial)})`);
+    for (const s of resume.result.steps) callbacks.onStep?.(s);
+    for (const e of resume.result.evals) callbacks.onEval?.(e);
+  }
+  mkdirSync(dir, { recursive: true });
+  const every = Math.max(MIN_STEPS_BETWEEN_SAVES, Math.ceil(full.steps / 20));
+  const save = async (state: TrainingState) => savePartial(partial, model, state);
+  const result = await train(model, data, full, { ...callbacks, checkpoint: { every, save } }, { resume: resume ?? undefined });
   const target = store ? storedDir : dir;
   const checkpoint = join(target, file);
   mkdirSync(target, { recursive: true });
   const made = store ? provenance() : undefined;
   await saveCheckpoint(checkpoint, model, { step: full.steps, meta: made ? { result, provenance: made } : { result } });
+  rmSync(partial, { force: true });
   return { ...result, checkpoint, source: "trained", provenance: made };
+}
+
+/**
+ * A long run saves its state about every 5% of its steps (but no more often than this), so that
+ * a run killed or interrupted goes on from there the next time it is asked for.
+ */
+const MIN_STEPS_BETWEEN_SAVES = 50;
+
+/** Writes an unfinished run: the model's weights, AdamW's moments, and the rest of its state in the header. */
+async function savePartial(path: string, model: GPT, state: TrainingState): Promise<void> {
+  const weights = await model.weights();
+  const tensors = new Map(parameterSpecs(model.config).map((s) => [s.name, { shape: s.shape, values: weights.get(s.name)! }]));
+  const { m, v, t } = state.optimizer;
+  tensors.set("adamw.m", { shape: [m.length], values: m });
+  tensors.set("adamw.v", { shape: [v.length], values: v });
+  writeTensorFile(path, { config: model.config, step: state.step, meta: { partial: { ...state, optimizer: { t } } } }, tensors);
+}
+
+/**
+ * Loads an unfinished run saved by savePartial into `model` and returns its state, or null if
+ * there is none. Its name carries the run's key, so it is this run's; one that cannot be read is
+ * only a lost shortcut: it is reported and the run starts over.
+ */
+function resumePartial(path: string, model: GPT): TrainingState | null {
+  if (!existsSync(path)) return null;
+  try {
+    const { header, tensors } = readTensorFile(path);
+    const state = (header.meta as { partial?: TrainingState } | undefined)?.partial;
+    const m = tensors.get("adamw.m")?.values, v = tensors.get("adamw.v")?.values;
+    if (!state || !m || !v) throw new Error("it holds no training state");
+    const params = [...model.params];
+    for (const [name, variable] of params) {
+      if (tensors.get(name)?.values.length !== variable.size) throw new Error(`its ${name} does not fit the model`);
+    }
+    // Checked whole before any weight changes: a file that cannot be used leaves the model as it was.
+    for (const [name, variable] of params) tf.tidy(() => variable.assign(tf.tensor(tensors.get(name)!.values, variable.shape)));
+    return { ...state, optimizer: { m, v, t: state.optimizer.t } };
+  } catch (err) {
+    console.log(`trainCached: ${relative(projectRoot(), path)} cannot be resumed (${(err as Error).message}); training from the start`);
+    rmSync(path, { force: true });
+    return null;
+  }
 }

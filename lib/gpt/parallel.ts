@@ -17,7 +17,7 @@ import type { Worker } from "node:worker_threads";
 import type { Batch } from "../core/data";
 import { startWorker, usefulThreads, type ThreadError } from "../core/threads";
 import { readInto } from "../core/wasmKernels";
-import { assignWeights, clipFactor, spansOf, SliceAdamW, type AdamWConfig } from "./adamw";
+import { assignWeights, checkMoments, clipFactor, spansOf, SliceAdamW, type AdamWConfig, type OptimizerMoments } from "./adamw";
 import type { HalfFormat } from "./precision";
 import { modelParameters, type GPT, type GPTConfig } from "./model";
 import { checkNumber, shown } from "../core/checks";
@@ -105,34 +105,43 @@ export interface WorkerSetup {
   workers: number;
   /** The team's shared memory (layout: sharedLayout). */
   shared: SharedArrayBuffer;
+  /** AdamW updates made before the team started (a resumed run's). */
+  updatesBefore: number;
 }
 
 /**
  * Views of the team's shared memory, P floats each: one gradient region per thread, the averaged
- * gradient, and the weights as the last update left them.
+ * gradient, the weights as the last update left them, and AdamW's two moments (each thread
+ * updates its slice of them; kept here so that the main thread can save and restore a run).
  */
 function sharedLayout(shared: SharedArrayBuffer, workers: number, P: number) {
   const region = (i: number) => new Float32Array(shared, i * P * 4, P);
-  return { grads: Array.from({ length: workers }, (_, w) => region(w)), averaged: region(workers), weights: region(workers + 1) };
+  return {
+    grads: Array.from({ length: workers }, (_, w) => region(w)), averaged: region(workers), weights: region(workers + 1),
+    m: region(workers + 2), v: region(workers + 3),
+  };
 }
 
 type SharedLayout = ReturnType<typeof sharedLayout>;
 
 /** Bytes of shared memory (sharedLayout's regions) a team of `workers` threads needs for P parameters. */
-const sharedBytes = (workers: number, P: number) => (workers + 2) * P * 4;
+const sharedBytes = (workers: number, P: number) => (workers + 4) * P * 4;
 
 /**
  * What thread `index` of `workers` holds (the main thread is 0): its replica's variables, the
  * views of the shared memory, the slice of the parameters it reduces and updates, and that
  * slice's AdamW.
  */
-export function threadShare(model: GPT, shared: SharedArrayBuffer, workers: number, index: number, settings: AdamWConfig) {
+export function threadShare(model: GPT, shared: SharedArrayBuffer, workers: number, index: number, settings: AdamWConfig, updatesBefore: number) {
   const params = modelParameters(model);
   const vars = params.map((p) => p.variable);
   const P = vars.reduce((s, v) => s + v.size, 0);
   const slice = rowRanges(P, workers)[index];
-  const optimizer = new SliceAdamW(params.map((p) => ({ size: p.variable.size, decay: p.decay })), slice.start, slice.end, settings);
-  return { vars, layout: sharedLayout(shared, workers, P), slice, optimizer };
+  const layout = sharedLayout(shared, workers, P);
+  const optimizer = new SliceAdamW(
+    params.map((p) => ({ size: p.variable.size, decay: p.decay })), slice.start, slice.end, settings, { m: layout.m, v: layout.v, t: updatesBefore },
+  );
+  return { vars, layout, slice, optimizer };
 }
 
 /** Phase 2 on one thread's slice: averaged = (first ? 0 : averaged) + Σ_w coefficients[w] · grads[w], rounded once. */
@@ -192,7 +201,7 @@ export class DataParallel {
   private readonly layout: SharedLayout;
   private readonly slice: { start: number; end: number };
   private readonly optimizer: SliceAdamW;
-  /** Updates applied so far, and how many of them each thread's variables hold (main first). */
+  /** Updates applied by this team, and how many of them each thread's variables hold (main first). */
   private updates = 0;
   private readonly loaded: number[];
   /** Σ g² of the averaged gradient so far (after the last micro-batch: the global norm²). */
@@ -203,6 +212,7 @@ export class DataParallel {
     private readonly threads: Worker[],
     share: ReturnType<typeof threadShare>,
     private readonly settings: AdamWConfig,
+    private readonly updatesBefore: number,
   ) {
     ({ vars: this.vars, layout: this.layout, slice: this.slice, optimizer: this.optimizer } = share);
     this.loaded = Array(threads.length + 1).fill(0);
@@ -264,18 +274,28 @@ export class DataParallel {
     return behind;
   }
 
-  /** Starts `workers - 1` threads, each with a replica of `model`; the team updates the weights with AdamW(settings). */
-  static async start(model: GPT, workers: number, settings: AdamWConfig): Promise<DataParallel> {
-    const shared = new SharedArrayBuffer(sharedBytes(workers, model.parameterCount.total));
-    const share = threadShare(model, shared, workers, 0, settings);
+  /**
+   * Starts `workers - 1` threads, each with a replica of `model`; the team updates the weights with
+   * AdamW(settings), from `moments` where a saved run resumes (else from zero).
+   */
+  static async start(model: GPT, workers: number, settings: AdamWConfig, moments?: OptimizerMoments): Promise<DataParallel> {
+    const P = model.parameterCount.total;
+    if (moments) checkMoments("DataParallel.start", moments, P);
+    const shared = new SharedArrayBuffer(sharedBytes(workers, P));
+    const updatesBefore = moments?.t ?? 0;
+    const share = threadShare(model, shared, workers, 0, settings, updatesBefore);
+    if (moments) {
+      share.layout.m.set(moments.m);
+      share.layout.v.set(moments.v);
+    }
     const weights = [...(await model.weights())];
     // The shared weights start as the model's; every replica is built from the same values.
     spansOf(share.vars, share.layout.weights).forEach((span, i) => span.set(weights[i][1]));
     const threads = Array.from({ length: workers - 1 }, (_, i) => {
-      const setup: WorkerSetup = { index: i + 1, backend: tf.getBackend(), config: model.config, weights, optimizer: settings, workers, shared };
+      const setup: WorkerSetup = { index: i + 1, backend: tf.getBackend(), config: model.config, weights, optimizer: settings, workers, shared, updatesBefore };
       return startWorker("gpt/worker.ts", setup);
     });
-    const team = new DataParallel(model, threads, share, settings);
+    const team = new DataParallel(model, threads, share, settings, updatesBefore);
     try {
       await Promise.all(threads.map((w) => team.request(w, null)));
     } catch (err) {
@@ -287,6 +307,11 @@ export class DataParallel {
 
   get workers(): number {
     return this.threads.length + 1;
+  }
+
+  /** A copy of AdamW's state after the last update (every thread's slice): what a saved run needs to resume. */
+  moments(): OptimizerMoments {
+    return { m: this.layout.m.slice(), v: this.layout.v.slice(), t: this.updatesBefore + this.updates };
   }
 
   /**

@@ -329,6 +329,19 @@ export class LossScaler {
     return this.currentScale;
   }
 
+  /** The scale and the good steps counted towards its next growth: what a resumed run restores. */
+  saved(): { scale: number; goodSteps: number } {
+    return { scale: this.currentScale, goodSteps: this.goodSteps };
+  }
+
+  /** Continues from what saved() returned. */
+  restore(state: { scale: number; goodSteps: number }): void {
+    checkInteger("LossScaler.restore", "goodSteps", state?.goodSteps, 0);
+    if (!(state.scale > 0 && Number.isFinite(state.scale))) throw new Error(`LossScaler.restore: scale must be a finite number > 0; got ${shown(state.scale)}`);
+    this.currentScale = state.scale;
+    this.goodSteps = state.goodSteps;
+  }
+
   /**
    * One step: scale the float32 gradients by s (what the backward pass of s·loss produces),
    * store them in fp16, check for ±∞/NaN, unscale in float32, then update s.

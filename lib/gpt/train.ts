@@ -12,7 +12,7 @@ import { checkBatchInputs, drawBatch, type Batch } from "../core/data";
 import { interruptWatch } from "../core/interrupt";
 import { Random } from "../core/random";
 import { allFinite, LossScaler, type HalfFormat } from "./precision";
-import { DeviceAdamW } from "./adamw";
+import { checkMoments, DeviceAdamW, type OptimizerMoments } from "./adamw";
 import { flopsPerToken, modelParameters, trainingBytes, type GPT } from "./model";
 import { checkMemory } from "../core/machine";
 import { batchLoss, DataParallel, resolveWorkers, type ShardSettings } from "./parallel";
@@ -175,6 +175,30 @@ export interface TrainCallbacks {
   onEval?: (info: EvalInfo) => void;
   /** Return true to stop after this evaluation (e.g. a target loss was reached). */
   shouldStop?: (info: EvalInfo) => boolean;
+  /**
+   * Every `every` steps (after the step's evaluation, if one is due), the run's state: save it with
+   * the model's weights, and `train(…, { resume })` from them continues the run exactly. Training
+   * waits for `save` to finish.
+   */
+  checkpoint?: { every: number; save: (state: TrainingState) => Promise<void> | void };
+}
+
+/**
+ * Everything besides the weights that decides how a run continues: with the weights as they were,
+ * a resumed run takes the same batches, learning rates and updates as the run that was saved
+ * (the same numbers on the same backend and threads; float rounding apart otherwise).
+ */
+export interface TrainingState {
+  /** Steps finished. */
+  step: number;
+  /** AdamW's moments and update count, over the weights laid end to end in the model's parameter order. */
+  optimizer: OptimizerMoments;
+  /** The batch and evaluation generators' states (Random.saved()). */
+  random: { batches: number; evals: number };
+  /** The loss scaler's scale and good-step count. */
+  lossScale: { scale: number; goodSteps: number };
+  /** The record so far: every step, every evaluation, tokens and seconds. */
+  result: Pick<TrainResult, "steps" | "evals" | "tokens" | "seconds">;
 }
 
 export interface TrainResult {
@@ -270,13 +294,22 @@ export async function estimateLoss(model: GPT, ids: Int32Array, batches: number,
  * Trains `model` in place on token ids. Deterministic for a given seed and backend.
  * Throws TrainingDivergedError, naming the step, if the loss becomes NaN or infinite.
  */
-export async function train(model: GPT, data: { train: Int32Array; val: Int32Array }, config: Partial<TrainConfig> = {}, callbacks: TrainCallbacks = {}): Promise<TrainResult> {
+export async function train(
+  model: GPT, data: { train: Int32Array; val: Int32Array }, config: Partial<TrainConfig> = {}, callbacks: TrainCallbacks = {},
+  options: { resume?: TrainingState } = {},
+): Promise<TrainResult> {
   model.checkUsable("train");
   checkObject("train", "data", data, "{ train, val }: token ids to train on and to validate with");
   checkIds("train", "data.train", data.train);
   checkIds("train", "data.val", data.val);
   for (const k of ["onStep", "onEval", "shouldStop"] as const) checkFunction("train", `callbacks.${k}`, callbacks[k], true);
+  if (callbacks.checkpoint !== undefined) {
+    checkPositiveInteger("train", "callbacks.checkpoint.every", callbacks.checkpoint?.every);
+    checkFunction("train", "callbacks.checkpoint.save", callbacks.checkpoint.save);
+  }
   const c = validateTrainConfig({ ...DEFAULT_TRAIN, ...config });
+  const resume = options.resume;
+  if (resume !== undefined) checkTrainingState(resume, c, model.parameterCount.total);
   checkMemory("train", `a batch of ${c.batchSize} sequences of ${model.config.blockSize} tokens through this model`, trainingBytes(model.config, c.batchSize));
   const T = model.config.blockSize;
   const { vocabSize } = model.config;
@@ -286,20 +319,26 @@ export async function train(model: GPT, data: { train: Int32Array; val: Int32Arr
     const bad = ids.findIndex((id) => !(id >= 0 && id < vocabSize));
     if (bad >= 0) refuse("train", `data.${name}[${bad}]`, ids[bad], `a token id in [0, ${vocabSize}), the model's vocabulary`);
   }
-  const batchRandom = new Random(c.seed);
+  const batchRandom = resume ? Random.resume(resume.random.batches) : new Random(c.seed);
   // Checked here once; every step and loss estimate then draws its batches unchecked.
   checkBatchInputs("train", data.train, c.batchSize, T, batchRandom);
-  const evalRandom = new Random(c.seed + 1);
+  const evalRandom = resume ? Random.resume(resume.random.evals) : new Random(c.seed + 1);
   const tokensPerStep = c.batchSize * c.gradAccumSteps * T;
   const precision = c.precision === "fp32" ? undefined : c.precision;
   // Growth every 200 good steps (PyTorch waits 2000): the course's runs are short.
   const scaler = new LossScaler(c.lossScale === "dynamic" ? { kind: "dynamic", initialScale: c.initialLossScale, growthInterval: 200 } : { kind: "static", scale: c.lossScale });
-  const started = performance.now();
+  if (resume) scaler.restore(resume.lossScale);
+  // A resumed run's clock goes on from the seconds it had trained.
+  const started = performance.now() - 1000 * (resume?.result.seconds ?? 0);
   const onDevice = c.optimizer === "device" || (c.optimizer === "auto" && activeBackendIsGpu());
+  if (onDevice && (resume || callbacks.checkpoint)) {
+    throw new Error("train: saving and resuming a run needs AdamW on the host (config.optimizer: \"host\"); on a GPU backend it runs on the device");
+  }
   const workers = onDevice ? 1 : resolveWorkers(c.workers, { batchSize: c.batchSize, flops: flopsPerToken(model.config) * tokensPerStep * c.steps });
-  const result: TrainResult = { steps: [], evals: [], tokens: 0, seconds: 0, flops: 0, workers };
-  const run: RunState = { model, data, c, callbacks, result, started, scaler, precision, tokensPerStep, batchRandom, evalRandom };
-  await trainLoop(run, onDevice ? new DeviceSteps(model, c) : await HostSteps.start(model, workers, c));
+  const before = resume?.result;
+  const result: TrainResult = { steps: [...(before?.steps ?? [])], evals: [...(before?.evals ?? [])], tokens: before?.tokens ?? 0, seconds: 0, flops: 0, workers };
+  const run: RunState = { model, data, c, callbacks, result, started, scaler, precision, tokensPerStep, batchRandom, evalRandom, firstStep: resume?.step ?? 0 };
+  await trainLoop(run, onDevice ? new DeviceSteps(model, c) : await HostSteps.start(model, workers, c, resume?.optimizer));
   result.seconds = (performance.now() - started) / 1000;
   result.flops = flopsPerToken(model.config) * result.tokens;
   return result;
@@ -318,6 +357,21 @@ interface RunState {
   tokensPerStep: number;
   batchRandom: Random;
   evalRandom: Random;
+  /** The step the loop starts at (a resumed run's). */
+  firstStep: number;
+}
+
+/** Refuses a saved state that does not fit this run: its step, moments, generators or record. */
+function checkTrainingState(s: TrainingState, c: TrainConfig, parameters: number): void {
+  checkObject("train", "options.resume", s, "a TrainingState (what callbacks.checkpoint saved)");
+  checkInteger("train", "options.resume.step", s.step, 1, c.steps - 1);
+  checkMoments("train (options.resume.optimizer)", s.optimizer, parameters);
+  for (const key of ["batches", "evals"] as const) checkInteger("train", `options.resume.random.${key}`, s.random?.[key], 0, 0xffffffff);
+  const r = s.result;
+  if (!(Array.isArray(r?.steps) && r.steps.length === s.step && Array.isArray(r.evals))) {
+    throw new Error(`train: options.resume.result must record the ${s.step} steps finished (steps and evals); got ${Array.isArray(r?.steps) ? `${r.steps.length} steps` : shown(r)}`);
+  }
+  checkNumber("train", "options.resume.result.seconds", r.seconds, 0);
 }
 
 /** Records a finished step (or throws, naming it, if its loss is not finite) and tells the callbacks. */
@@ -357,7 +411,7 @@ function evaluationDue(c: TrainConfig, step: number): boolean {
  */
 function* scheduledSteps(r: RunState, interrupt: { check(progress: string): void }) {
   const { c } = r;
-  for (let step = 0; step < c.steps; step++) {
+  for (let step = r.firstStep; step < c.steps; step++) {
     interrupt.check(`before step ${step + 1} of ${c.steps}`);
     const microBatches = function* () {
       for (let micro = 0; micro < c.gradAccumSteps; micro++) {
@@ -402,9 +456,13 @@ class HostSteps implements StepRunner {
 
   private constructor(private readonly team: DataParallel, private readonly c: TrainConfig) {}
 
-  static async start(model: GPT, workers: number, c: TrainConfig): Promise<HostSteps> {
+  static async start(model: GPT, workers: number, c: TrainConfig, moments?: OptimizerMoments): Promise<HostSteps> {
     // One thread is the same path with no workers: the gradient goes through plain arrays either way.
-    return new HostSteps(await DataParallel.start(model, workers, c), c);
+    return new HostSteps(await DataParallel.start(model, workers, c, moments), c);
+  }
+
+  moments(): OptimizerMoments {
+    return this.team.moments();
   }
 
   async accumulate(b: MicroBatch, divisor: number, shard: ShardSettings): Promise<void> {
@@ -505,6 +563,15 @@ class DeviceSteps implements StepRunner {
   }
 }
 
+/** The run's state after `step` steps, for callbacks.checkpoint (copies: the run goes on). */
+function trainingState(r: RunState, step: number, optimizer: OptimizerMoments): TrainingState {
+  const { steps, evals, tokens } = r.result;
+  return {
+    step, optimizer, random: { batches: r.batchRandom.saved(), evals: r.evalRandom.saved() }, lossScale: r.scaler.saved(),
+    result: { steps: steps.slice(), evals: evals.slice(), tokens, seconds: (performance.now() - r.started) / 1000 },
+  };
+}
+
 /**
  * The training loop, shaped like nanoGPT's train.py, on either runner: micro-batches accumulate
  * into one gradient; under loss scaling an overflow (inf or NaN) skips the update; losses are
@@ -529,6 +596,11 @@ async function trainLoop(r: RunState, runner: StepRunner): Promise<void> {
       const due = evaluationDue(c, step);
       if (pending.length >= runner.readEvery || c.lossScale !== 1 || due || step === c.steps - 1) await flush();
       if (due && (await evaluateRun(r, step + 1, (batches) => runner.batchLosses(batches)))) break;
+      const save = r.callbacks.checkpoint;
+      if (save && (step + 1) % save.every === 0 && step < c.steps - 1 && runner instanceof HostSteps) {
+        await flush();
+        await save.save(trainingState(r, step + 1, runner.moments()));
+      }
     }
     await flush();
   } finally {

@@ -22,7 +22,7 @@ const fault = /^(throw|exit):(\d+)$/.exec(process.env.COURSE_WORKER_FAULT ?? "")
 try {
   await chooseBackend(parseBackendName(setup.backend, "worker backend"));
   const model = GPT.fromWeights(setup.config, new Map(setup.weights));
-  const { vars, layout, slice, optimizer } = threadShare(model, setup.shared, setup.workers, setup.index, setup.optimizer);
+  const { vars, layout, slice, optimizer } = threadShare(model, setup.shared, setup.workers, setup.index, setup.optimizer, setup.updatesBefore);
   const refresh = (reload: boolean) => reload && assignWeights(vars, layout.weights);
   let requests = 0;
   // Requests are handled one at a time, in the order sent.
