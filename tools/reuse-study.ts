@@ -1,4 +1,4 @@
-// npm run reuse-study [-- --grid smoke|full] [--out FILE] [--jobs N] [--prune] [--upgrade]
+// npm run reuse-study [-- --grid smoke|full] [--out FILE] [--jobs N] [--prune] [--upgrade] [--pretrain-only]
 //
 // Trains lesson 01's study (lib/reuse/study.ts, reuseDesign): the pretrained GPT (stored in
 // datasets/checkpoints/ at full scale, like `npm run course -- 01 --precompute`), then every
@@ -9,6 +9,8 @@
 // design) are counted, and removed with --prune. The full study's results are stored in
 // datasets/reuse/, its default output. A run's id covers the data and the backend (see
 // tools/sweep.ts); --upgrade rewrites a file of format 1 in the current format and exits.
+// --pretrain-only stops once the pretrained model is stored (a killed pretraining resumes from
+// its last save in build/checkpoints/).
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 
@@ -20,11 +22,11 @@ import { readStudyResults, reuseData, reuseDesign, runReuseStudy, storedStudyPat
 import { noteOtherBackend, parseCommandLine, runMain } from "./cli";
 import { ROOT } from "./runner";
 
-const USAGE = "usage: npm run reuse-study [-- --grid smoke|full] [--out FILE] [--jobs N] [--prune] [--upgrade]";
+const USAGE = "usage: npm run reuse-study [-- --grid smoke|full] [--out FILE] [--jobs N] [--prune] [--upgrade] [--pretrain-only]";
 
 async function main(): Promise<void> {
   const { values } = parseCommandLine(USAGE, {
-    options: { grid: { type: "string", default: "smoke" }, out: { type: "string" }, jobs: { type: "string" }, prune: { type: "boolean" }, upgrade: { type: "boolean" } },
+    options: { grid: { type: "string", default: "smoke" }, out: { type: "string" }, jobs: { type: "string" }, prune: { type: "boolean" }, upgrade: { type: "boolean" }, "pretrain-only": { type: "boolean" } },
   });
   const scale = parseScale(values.grid!, "--grid (smoke or full)");
   const jobs = values.jobs === undefined ? availableParallelism() : Number(values.jobs);
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
     onEval: (e) => console.log(`pretraining step ${e.step}: validation loss ${e.valLoss.toFixed(3)}`),
   });
   console.log(`pretrained model: ${pretraining.checkpoint} (${pretraining.source})`);
+  if (values["pretrain-only"]) return;
   if (values.upgrade) {
     const upgraded = upgradeStudyResults(out, design, data, pretraining.checkpoint.split(/[\\/]/).at(-1)!);
     console.log(`${out}: ${upgraded} line(s) upgraded to the current format`);

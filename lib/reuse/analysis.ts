@@ -1,8 +1,9 @@
 // Lesson 01's numbers as a careful paper reports them: every method × task as a mean over seeds
 // with a 95% interval, and differences between methods paired by seed (every method of a seed
 // sees the same labelled examples, so the pairing removes the luck of the draw they share).
-import { checkNumber, checkThat, shown } from "../core/checks";
-import { meanInterval, type MeanInterval } from "../core/numerics";
+import { checkNumber, checkThat, refuse, shown } from "../core/checks";
+import { meanInterval, percentileInterval, type MeanInterval } from "../core/numerics";
+import { Random } from "../core/random";
 
 /** One method on one task for one seed. */
 export interface MethodRun {
@@ -120,4 +121,61 @@ export function bestMethod(summary: readonly MethodSummary[], task: string, meth
   const candidates = summary.filter((s) => s.task === task && (!methods || methods.includes(s.method)));
   if (candidates.length === 0) throw new Error(`bestMethod: no summary for task "${task}"${methods ? ` among ${methods.join(", ")}` : ""}`);
   return candidates.reduce((a, b) => (b.mean > a.mean ? b : a));
+}
+
+/** A difference in accuracy points with its 95% bootstrap interval, over `seeds` × `examples`. */
+export interface BootstrapDifference {
+  mean: number;
+  low: number;
+  high: number;
+  seeds: number;
+  examples: number;
+}
+
+/**
+ * Method a minus method b in accuracy points, with a 95% percentile interval from a paired
+ * two-way bootstrap: each of `resamples` draws seeds with replacement and, independently, test
+ * examples with replacement, and averages a − b over the drawn seeds × examples. The test set is
+ * the same for every seed, so both sources of chance are covered: which examples were labelled
+ * and how training went (the seed), and which examples happened to be in the test set. Both
+ * methods are scored on the same draws (paired). `correctA[s][i]` is 1 if a answered test example
+ * i right on seed s, else 0; seeds pair by position.
+ */
+export function pairedBootstrap(
+  correctA: readonly ArrayLike<number>[], correctB: readonly ArrayLike<number>[], options: { resamples?: number; seed?: number } = {},
+): BootstrapDifference {
+  const fn = "pairedBootstrap";
+  const S = correctA?.length;
+  checkThat(Array.isArray(correctA) && S > 0, fn, "correctA", correctA, "a non-empty array, one row of 0/1 per seed");
+  checkThat(Array.isArray(correctB) && correctB.length === S, fn, "correctB", correctB, `an array of ${S} rows (one per seed of correctA)`);
+  const N = correctA[0]?.length;
+  checkThat(N > 0, fn, "correctA[0]", correctA[0], "a non-empty row of 0/1, one per test example");
+  const resamples = options.resamples ?? 2000;
+  checkThat(Number.isInteger(resamples) && resamples >= 100, fn, "options.resamples", resamples, "an integer ≥ 100");
+  // d[s][i] = a − b per seed and example.
+  const d = correctA.map((rowA, s) => {
+    const rowB = correctB[s];
+    for (const [name, row] of [[`correctA[${s}]`, rowA], [`correctB[${s}]`, rowB]] as const) {
+      if (row?.length !== N) refuse(fn, name, row, `a row of ${N} values (one per test example, like correctA[0])`);
+      for (let i = 0; i < N; i++) if (row[i] !== 0 && row[i] !== 1) refuse(fn, `${name}[${i}]`, row[i], "0 or 1 (wrong or right)");
+    }
+    return Float64Array.from({ length: N }, (_, i) => rowA[i] - rowB[i]);
+  });
+  const random = new Random(options.seed ?? 1);
+  const bySeed = new Float64Array(S);
+  const values: number[] = [];
+  for (let r = 0; r < resamples; r++) {
+    bySeed.fill(0);
+    for (let k = 0; k < N; k++) {
+      const i = random.int(N);
+      for (let s = 0; s < S; s++) bySeed[s] += d[s][i];
+    }
+    let sum = 0;
+    for (let k = 0; k < S; k++) sum += bySeed[random.int(S)];
+    values.push((100 * sum) / (S * N));
+  }
+  let total = 0;
+  for (const row of d) for (const x of row) total += x;
+  const { low, high } = percentileInterval(0, values, 0.95);
+  return { mean: (100 * total) / (S * N), low, high, seeds: S, examples: N };
 }

@@ -12,8 +12,7 @@ import { LoRA, type LoRATarget } from "../gpt/lora";
 import { GPT } from "../gpt/model";
 import { TrainingDivergedError } from "../gpt/train";
 import { continuationLogLikelihood, zeroShotScores } from "../gpt/zeroShot";
-import { accuracy, argmaxRows, fitLogisticCV, logisticProbabilities, selectRows } from "./baselines";
-import { ClassifierHead, evaluateClassifier, fineTune, layerFeatures, type LabeledSequences } from "./transfer";
+import { ClassifierHead, evaluateClassifier, fineTune, type LabeledSequences } from "./transfer";
 
 /** A way of training a classifier on a task, with the learning rates it is tried at. */
 export interface TunedMethod {
@@ -33,6 +32,8 @@ export interface TuneResult {
   validationAccuracy: number;
   validationLoss: number;
   testAccuracy: number;
+  /** The class predicted for every test example, one digit each, in the test set's order ("" if the run diverged). */
+  testPredictions: string;
   /** How many test examples were predicted as each class: one class only means the run failed. */
   testPredictedCounts: number[];
   /** The loss stopped being finite (the run is kept as a result: that rate is too high). */
@@ -82,7 +83,7 @@ export async function tuneClassifier(kind: TunedMethod["kind"], pretrained: GPT,
     } catch (err) {
       if (!(err instanceof TrainingDivergedError)) throw err;
       return {
-        validationAccuracy: NaN, validationLoss: NaN, testAccuracy: NaN, testPredictedCounts: [], diverged: true, ...cost,
+        validationAccuracy: NaN, validationLoss: NaN, testAccuracy: NaN, testPredictions: "", testPredictedCounts: [], diverged: true, ...cost,
         seconds: (performance.now() - started) / 1000,
       };
     }
@@ -91,7 +92,7 @@ export async function tuneClassifier(kind: TunedMethod["kind"], pretrained: GPT,
     const counts = new Array(classes).fill(0);
     test.predicted.forEach((p) => counts[p]++);
     return {
-      validationAccuracy: val.accuracy, validationLoss: val.loss, testAccuracy: test.accuracy, testPredictedCounts: counts, diverged: false,
+      validationAccuracy: val.accuracy, validationLoss: val.loss, testAccuracy: test.accuracy, testPredictions: test.predicted.join(""), testPredictedCounts: counts, diverged: false,
       ...cost, seconds: (performance.now() - started) / 1000,
     };
   } finally {
@@ -123,51 +124,6 @@ export async function typicality(model: GPT, data: LabeledSequences): Promise<Fl
     throw new Error(`typicality: data.length must be an integer ≥ 2 (a first token of context and at least one to score); got ${shown(data.length)}`);
   }
   return (await continuationLogLikelihood(model, data.ids, data.length, 1)).map((ll) => ll / (data.length - 1));
-}
-
-export interface ProbeFit {
-  /** Test accuracy of a probe on every layer (embeddings, each block, final norm). */
-  testByLayer: number[];
-  validationByLayer: number[];
-  /** The layer with the best validation accuracy (the deepest on a tie), and its test accuracy. */
-  chosenLayer: number;
-  testAccuracy: number;
-}
-
-/**
- * Linear probes on every layer's frozen features, each with its L2 chosen by cross-validation on
- * the training examples; the layer reported is chosen on the validation examples.
- */
-export function fitProbes(
-  features: { pool: Float32Array[]; test: Float32Array[] }, labels: { pool: ArrayLike<number>; test: ArrayLike<number> },
-  sample: { train: number[]; val: number[] }, classes: number, grid?: number[],
-): ProbeFit {
-  const layers = features.pool.length;
-  if (layers === 0) throw new Error("fitProbes: features.pool has no layers");
-  if (features.test.length !== layers) throw new Error(`fitProbes: features.test has ${features.test.length} layers; features.pool has ${layers}`);
-  for (const [part, n] of [["pool", labels.pool.length], ["test", labels.test.length]] as const) {
-    features[part].forEach((x, l) => {
-      if (x.length === 0 || x.length % n !== 0) throw new Error(`fitProbes: features.${part}[${l}] has ${x.length} values, not a whole number of rows for ${n} labels`);
-    });
-  }
-  for (const key of ["train", "val"] as const) if (sample[key].length === 0) throw new Error(`fitProbes: sample.${key} is empty; the probes need examples to ${key === "train" ? "train on" : "choose a layer with"}`);
-  const rowsOf = (x: Float32Array, idx: number[]) => selectRows(x, x.length / labels.pool.length, idx);
-  const yTrain = sample.train.map((i) => labels.pool[i]), yVal = sample.val.map((i) => labels.pool[i]);
-  const fits = features.pool.map((x, l) => {
-    const probe = fitLogisticCV(rowsOf(x, sample.train), yTrain, classes, { grid });
-    const predict = (z: ArrayLike<number>) => argmaxRows(logisticProbabilities(probe, z), classes);
-    return { validation: accuracy(predict(rowsOf(x, sample.val)), yVal), test: accuracy(predict(features.test[l]), labels.test) };
-  });
-  let chosenLayer = 0;
-  fits.forEach((f, l) => { if (f.validation >= fits[chosenLayer].validation) chosenLayer = l; });
-  return {
-    testByLayer: fits.map((f) => f.test), validationByLayer: fits.map((f) => f.validation), chosenLayer, testAccuracy: fits[chosenLayer].test,
-  };
-}
-
-/** Frozen features of every layer for a task's pool and test set, computed once for all seeds. */
-export async function taskFeatures(model: GPT, pool: LabeledSequences, test: LabeledSequences): Promise<{ pool: Float32Array[]; test: Float32Array[] }> {
-  return { pool: await layerFeatures(model, pool), test: await layerFeatures(model, test) };
 }
 
 export interface SwitchingCost {

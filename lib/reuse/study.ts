@@ -16,9 +16,18 @@ import type { TrainConfig } from "../gpt/train";
 import type { LabeledSequences } from "./transfer";
 import { tuneClassifier, type TunedMethod, type TuneData, type TuneResult } from "./methods";
 import {
-  encodeTask, labelledSample, pickExamples, realOrScrambledTask, reserveTaskSpeeches, speakerTask, splitPoolAndTest, verseProseTask,
-  type ReserveOptions, type TaskSplit, type TextTask,
+  encodeTask, labelledSample, parseSpeeches, pickExamples, realOrAlteredTask, realOrScrambledTask, realOrShuffledTask, reserveTaskSpeeches, speakerTask, splitPoolAndTest,
+  trainingRoom, verseProseTask, type ReserveOptions, type TaskSplit, type TextTask,
 } from "./tasks";
+import { ngramSampler } from "../scaling/ngram";
+import { Random } from "../core/random";
+
+/** The study's tasks, in the order reuseData builds them. */
+export const TASKS = ["speaker", "verse or prose", "real or scrambled", "real or word-shuffled", "real or n-gram"] as const;
+export type TaskName = (typeof TASKS)[number];
+
+/** How a linear probe reads a layer: its states averaged over positions, the last position's, or the average and the maximum side by side. */
+export type Readout = "mean" | "last" | "mean+max";
 
 export interface ReuseDesign {
   /** Names the stored study: datasets/reuse/<name>.jsonl. */
@@ -30,11 +39,19 @@ export interface ReuseDesign {
   /** With a stored pretraining run, the steps the lesson retrains live beside it. */
   liveSteps: number;
   reserve: ReserveOptions;
-  /** Per class: the labelled pool each seed samples from, the held-out test set, and one seed's training and validation sets. */
-  sizes: { poolPerClass: number; testPerClass: number; trainPerClass: number; valPerClass: number; seed: number };
-  tuning: { steps: number; batchSize: number };
-  /** The probes' learning curve: labelled examples per class, and its seeds. */
-  curve: { perClass: number[]; seeds: number[] };
+  /** The order of the n-gram table (counted on the pretraining text) that writes the fake half of "real or n-gram". */
+  ngramOrder: number;
+  /** Per task, examples per class: the held-out test set, and each seed's validation set (from other speeches than its training set). */
+  sizes: Record<TaskName, { testPerClass: number; valPerClass: number }>;
+  /** Seeds the tasks' test sets and the alterations are drawn with. */
+  splitSeed: number;
+  /** Labelled examples per class every method without network training is run at (each task up to what its pool holds), and the seeds. */
+  labels: { perClass: number[]; seeds: number[] };
+  /** How probes read a layer, and the L2 strengths they choose from (both chosen with the layer on validation examples). */
+  readouts: Readout[];
+  l2Grid: number[];
+  /** The tuned methods: the label counts they are trained at, and their steps and batch. */
+  tuning: { perClass: number[]; steps: number; batchSize: number };
   methods: TunedMethod[];
   /** Seeds trained at every rate; the rate is chosen on their mean validation accuracy. */
   tuningSeeds: number[];
@@ -47,6 +64,8 @@ export function reuseDesign(scale: Scale): ReuseDesign {
   // Hu et al. fix α and never tune it, so a larger rank does not mean a larger update; the rate
   // is tuned per rank instead.
   const lora = (rank: number, rates: number[]): TunedMethod => ({ name: `LoRA r=${rank}`, kind: { method: "lora", rank, alpha: 1 }, rates });
+  // [test, validation] examples per class of each task, in TASKS order.
+  const sizes = (...perTask: [number, number][]) => Object.fromEntries(TASKS.map((t, k) => [t, { testPerClass: perTask[k][0], valPerClass: perTask[k][1] }])) as ReuseDesign["sizes"];
   if (scale === "smoke") {
     return {
       name: "tinyshakespeare-reuse-smoke", corpus: "tinyshakespeare.txt",
@@ -54,9 +73,9 @@ export function reuseDesign(scale: Scale): ReuseDesign {
       pretraining: { steps: 40, batchSize: 8, learningRate: 1e-3, minLearningRate: 1e-4, warmupSteps: 4, evalInterval: 20, evalBatches: 2, seed: 1337 },
       liveSteps: 40,
       reserve: { length: 32, speakers: 4, speakerShare: 0.7, otherShare: 0.3, seed: 1 },
-      sizes: { poolPerClass: 12, testPerClass: 16, trainPerClass: 6, valPerClass: 4, seed: 7 },
-      tuning: { steps: 6, batchSize: 8 },
-      curve: { perClass: [4, 8], seeds: [1, 2] },
+      ngramOrder: 3, sizes: sizes([8, 4], [16, 4], [16, 4], [16, 4], [16, 4]), splitSeed: 7,
+      labels: { perClass: [4, 8], seeds: [1, 2] }, readouts: ["mean", "last", "mean+max"], l2Grid: [1e-2, 1e-1],
+      tuning: { perClass: [8], steps: 6, batchSize: 8 },
       methods: [
         { name: "fine-tune (all weights)", kind: { method: "fine-tune" }, rates: [3e-4] },
         lora(1, [1e-2, 3e-2]),
@@ -67,27 +86,33 @@ export function reuseDesign(scale: Scale): ReuseDesign {
   }
   return {
     name: "tinyshakespeare-reuse", corpus: "tinyshakespeare.txt",
-    model: BABY_GPT, modelSeed: 1337,
-    pretraining: { steps: 2000, batchSize: 12, learningRate: 1e-3, minLearningRate: 1e-4, warmupSteps: 100, evalInterval: 100, evalBatches: 20, seed: 1337 },
-    liveSteps: 200,
-    reserve: { length: 64, speakers: 4, speakerShare: 0.7, otherShare: 0.3, seed: 1 },
-    sizes: { poolPerClass: 64, testPerClass: 400, trainPerClass: 32, valPerClass: 16, seed: 7 },
-    tuning: { steps: 100, batchSize: 16 },
-    curve: { perClass: [16, 32, 64, 128, 256], seeds: [1, 2, 3] },
+    // Four blocks 256 wide with heads of 64 (53 GFLOP/s here, against 32 at 128 wide) and a
+    // context of 128 characters; dropout because pretraining sees its text about 20 times.
+    model: { blockSize: 128, nLayer: 4, nHead: 4, nEmbd: 256, dropout: 0.1, bias: true, tieWeights: true }, modelSeed: 1337,
+    pretraining: { steps: 3000, batchSize: 32, learningRate: PRETRAINING_RATE, minLearningRate: PRETRAINING_RATE / 10, warmupSteps: 100, evalInterval: 200, evalBatches: 16, seed: 1337 },
+    liveSteps: 100,
+    // Most of the four main speakers' speeches go to the speaker task; a fifth of them stay in pretraining, so the model knows their names.
+    reserve: { length: 128, speakers: 4, speakerShare: 0.8, otherShare: 0.3, seed: 1 },
+    // Test sets as large as each task's text allows beside a pool for its largest label count.
+    ngramOrder: 5, sizes: sizes([30, 12], [100, 30], [400, 50], [400, 50], [400, 50]), splitSeed: 7,
+    labels: { perClass: [16, 32, 64, 128, 256, 512, 1024], seeds: [1, 2, 3, 4, 5] },
+    readouts: ["mean", "last", "mean+max"], l2Grid: [1e-3, 1e-2, 1e-1, 1],
+    tuning: { perClass: [64], steps: 100, batchSize: 16 },
     methods: [
-      // Grids were widened wherever a rate was chosen at an edge; the study still reports any rate that is.
-      { name: "fine-tune (all weights)", kind: { method: "fine-tune" }, rates: [1e-5, 3e-5, 1e-4, 3e-4, 1e-3] },
-      lora(1, [3e-3, 1e-2, 3e-2, 1e-1]),
-      lora(4, [1e-3, 3e-3, 1e-2, 3e-2, 1e-1]),
-      { name: "from scratch", kind: { method: "scratch" }, rates: [1e-4, 3e-4, 1e-3, 3e-3, 1e-2] },
+      { name: "fine-tune (all weights)", kind: { method: "fine-tune" }, rates: [3e-5, 1e-4, 3e-4] },
+      lora(4, [3e-3, 1e-2, 3e-2]),
+      { name: "from scratch", kind: { method: "scratch" }, rates: [3e-4, 1e-3, 3e-3] },
     ],
-    tuningSeeds: [1, 2], seeds: [1, 2, 3, 4, 5],
+    tuningSeeds: [1], seeds: [1, 2, 3],
   };
 }
 
+/** The peak learning rate of the full pretraining run, chosen by a 300-step pilot on validation loss (datasets/README.md). */
+const PRETRAINING_RATE = 2e-3;
+
 /** One task ready for the study: its labelled pool and test set as text and as token ids. */
 export interface StudyTask {
-  name: string;
+  name: TaskName;
   classes: string[];
   /** Every example of the task, before the split into pool and test. */
   all: TextTask;
@@ -113,25 +138,44 @@ export function reuseData(design: ReuseDesign): ReuseData {
   // The character set of the whole corpus (no text of it): the tasks' characters all have ids.
   const tokenizer = CharTokenizer.fromText(corpus);
   const split = reserveTaskSpeeches(corpus, design.reserve);
+  const pretraining = splitTrainVal(tokenizer.encode(split.pretrainText));
   const { length } = design.reserve;
-  const others = { length, exclude: split.speakers };
+  const seed = design.splitSeed;
+  // The fake half of "real or n-gram": text the n-gram table writes after the real window's first n − 1
+  // characters. Counted on the pretraining text's speeches in the windows' form (no name headers, no
+  // blank lines), so that the fake text has no mark the real text lacks but its order.
+  const n = design.ngramOrder;
+  const sample = ngramSampler(tokenizer.encode(parseSpeeches(split.pretrainText).map((s) => s.text).join("\n")), tokenizer.vocabSize, n);
+  const ngramText = (window: string, random: Random) => tokenizer.decode(sample(tokenizer.encode(window.slice(0, n - 1)), window.length, random));
+  const speeches = split.taskSpeeches;
   const texts = [
-    speakerTask(split.taskSpeeches, { speakers: split.speakers, length }),
-    verseProseTask(split.taskSpeeches, others),
-    realOrScrambledTask(split.taskSpeeches, { ...others, seed: design.sizes.seed }),
+    speakerTask(speeches, { speakers: split.speakers, length }),
+    verseProseTask(speeches, { length }),
+    realOrScrambledTask(speeches, { length, seed }),
+    realOrShuffledTask(speeches, { length, seed }),
+    realOrAlteredTask(speeches, { name: "real or n-gram", altered: `${n}-gram`, length, seed, alter: ngramText }),
   ];
-  const tasks = texts.map((task) => {
-    const { pool, test } = splitPoolAndTest(task, design.sizes);
-    return { name: task.name, classes: task.classes, all: task, pool, test, testIds: encodeTask(test, tokenizer) };
+  const tasks = texts.map((task, k) => {
+    const name = TASKS[k];
+    const { pool, test } = splitPoolAndTest(task, { testPerClass: design.sizes[name].testPerClass, seed });
+    return { name, classes: task.classes, all: task, pool, test, testIds: encodeTask(test, tokenizer) };
   });
-  return { tokenizer, split, pretraining: splitTrainVal(tokenizer.encode(split.pretrainText)), tasks };
+  return { tokenizer, split, pretraining, tasks };
 }
 
-/** One seed's small labelled set of a task: positions in its pool to train on and to choose with. */
-export function seedSample(design: ReuseDesign, task: StudyTask, seed: number): { train: number[]; val: number[] } {
-  const { trainPerClass, valPerClass } = design.sizes;
-  // The sample depends on the seed and the task, never on the method: every method of a seed sees the same examples.
-  return labelledSample(task.pool, { trainPerClass, valPerClass, seed: 1000 * seed + design.sizes.seed });
+/**
+ * One seed's labelled set of a task at `perClass` examples per class: positions in its pool to
+ * train on, and validation positions from other speeches to choose with. It depends on the task,
+ * seed and size, never on the method: every method of a seed sees the same examples.
+ */
+export function seedSample(design: ReuseDesign, task: StudyTask, seed: number, perClass: number): { train: number[]; val: number[] } {
+  return labelledSample(task.pool, { trainPerClass: perClass, valPerClass: design.sizes[task.name].valPerClass, seed: 100_000 * seed + perClass });
+}
+
+/** The label counts a task's pool allows every seed: those of `perClass` that fit beside the seed's validation examples. */
+export function labelCounts(design: ReuseDesign, task: StudyTask, perClass = design.labels.perClass): number[] {
+  const valPerClass = design.sizes[task.name].valPerClass;
+  return perClass.filter((n) => design.labels.seeds.every((seed) => trainingRoom(task.pool, { valPerClass, seed: 100_000 * seed + n }) >= n));
 }
 
 /** One tuned run of the study: a method on a task at a learning rate and a seed. */
@@ -193,9 +237,6 @@ export function upgradeStudyResults(path: string, design: ReuseDesign, data: Reu
   const { dataHash } = studyContext(data, "");
   return upgradeResults(path, candidates.map((settings) => ({ settings, dataHash })));
 }
-
-/** The study's tasks, in the order reuseData builds them. */
-export const TASKS = ["speaker", "verse or prose", "real or scrambled"];
 
 /** Refuses a design with no method, rate or seed to run: its study would be silently empty. */
 function checkGrid(design: ReuseDesign, where: string): void {

@@ -96,20 +96,9 @@ function checkLength(length: number, where: string): void {
   checkThat(Number.isInteger(length) && length >= 8, where, "length", length, "an integer ≥ 8 characters");
 }
 
-/** The speech cut into consecutive whole windows of `length` characters. */
-function windowsOf(text: string, length: number): string[] {
-  return Array.from({ length: Math.floor(text.length / length) }, (_, k) => text.slice(k * length, (k + 1) * length));
-}
-
-/** Positions of the examples of class `c`. */
-function classIndices(task: TextTask, c: number): number[] {
-  return task.labels.map((l, i) => (l === c ? i : -1)).filter((i) => i >= 0);
-}
-
-/** The examples at `keep`, in their original order. */
-function subset(task: TextTask, keep: Set<number>): TextTask {
-  const idx = task.texts.map((_, i) => i).filter((i) => keep.has(i));
-  return { ...task, texts: idx.map((i) => task.texts[i]), labels: idx.map((i) => task.labels[i]), groups: idx.map((i) => task.groups[i]) };
+/** The speech cut into whole windows of `length` characters, one starting every `stride` (default: consecutive). */
+function windowsOf(text: string, length: number, stride = length): string[] {
+  return Array.from({ length: text.length < length ? 0 : Math.floor((text.length - length) / stride) + 1 }, (_, k) => text.slice(k * stride, k * stride + length));
 }
 
 function shuffle<T>(items: T[], random: Random): T[] {
@@ -121,9 +110,15 @@ function shuffle<T>(items: T[], random: Random): T[] {
   return out;
 }
 
-/** Which of these speakers says this? Every whole window of their speeches. */
-export function speakerTask(speeches: Speech[], options: { speakers: string[]; length: number }): TextTask {
+/**
+ * Which of these speakers says this? Every whole window of their speeches, one starting every
+ * `stride` characters (default: the window's length, so none overlap; overlapping windows of a
+ * speech stay together, since splits go by speech).
+ */
+export function speakerTask(speeches: Speech[], options: { speakers: string[]; length: number; stride?: number }): TextTask {
   checkLength(options.length, "speakerTask");
+  const stride = options.stride ?? options.length;
+  checkThat(Number.isInteger(stride) && stride >= 1 && stride <= options.length, "speakerTask", "stride", stride, `an integer in [1, length = ${options.length}]`);
   if (options.speakers.length < 2) throw new Error(`speakerTask: speakers must name at least 2 speakers (a task needs two classes); got ${shown(options.speakers)}`);
   const repeat = options.speakers.findIndex((name, c) => options.speakers.indexOf(name) !== c);
   if (repeat >= 0) throw new Error(`speakerTask: speakers[${repeat}] repeats ${shown(options.speakers[repeat])}; every speaker must be a class of its own`);
@@ -131,7 +126,7 @@ export function speakerTask(speeches: Speech[], options: { speakers: string[]; l
   for (const s of speeches) {
     const c = options.speakers.indexOf(s.speaker);
     if (c < 0) continue;
-    for (const w of windowsOf(s.text, options.length)) {
+    for (const w of windowsOf(s.text, options.length, stride)) {
       task.texts.push(w);
       task.labels.push(c);
       task.groups.push(s.block);
@@ -175,27 +170,53 @@ export function scrambleWords(text: string, random: Random): string {
 }
 
 /**
- * Real or scrambled? Every whole window of the speeches (of speakers not in `exclude`), each
- * scrambled with probability ½; a window the shuffle left unchanged is dropped. A model that
- * knows English spelling tells them apart at a glance.
+ * Shuffles the order of the words (runs of non-space characters) within every line, keeping the
+ * line breaks and single spaces: the same characters and words, in an order no writer chose.
  */
-export function realOrScrambledTask(speeches: Speech[], options: { length: number; seed: number; exclude?: string[] }): TextTask {
-  checkLength(options.length, "realOrScrambledTask");
+export function shuffleWordsInLines(text: string, random: Random): string {
+  if (typeof random?.int !== "function") throw new Error(`shuffleWordsInLines: random must be a Random; got ${shown(random)}`);
+  return text.split("\n").map((line) => shuffle(line.split(" "), random).join(" ")).join("\n");
+}
+
+/**
+ * Real or altered? Every whole window of the speeches (of speakers not in `exclude`) twice: as
+ * written (class 0) and as `alter` rewrites it (class 1), both in the window's speech's group, so
+ * a split keeps the pair together. A window the alteration leaves unchanged is dropped. Where the
+ * alteration keeps the characters (scrambling letters, shuffling words), the two classes hold
+ * exactly the same characters, so no count of them can tell the classes apart: only their order can.
+ */
+export function realOrAlteredTask(
+  speeches: Speech[],
+  options: { name: string; altered: string; length: number; seed: number; alter: (window: string, random: Random) => string; exclude?: string[] },
+): TextTask {
+  const where = `realOrAlteredTask (${options.name})`;
+  checkLength(options.length, where);
+  if (typeof options.alter !== "function") throw new Error(`${where}: alter must be a function (window, random) => text; got ${shown(options.alter)}`);
   const random = new Random(options.seed);
-  const task: TextTask = { name: "real or scrambled", classes: ["real", "scrambled"], texts: [], labels: [], groups: [] };
+  const task: TextTask = { name: options.name, classes: ["real", options.altered], texts: [], labels: [], groups: [] };
   for (const s of speeches) {
     if (options.exclude?.includes(s.speaker)) continue;
     for (const w of windowsOf(s.text, options.length)) {
-      const scramble = random.next() < 0.5;
-      const text = scramble ? scrambleWords(w, random) : w;
-      if (scramble && text === w) continue;
-      task.texts.push(text);
-      task.labels.push(scramble ? 1 : 0);
-      task.groups.push(s.block);
+      const altered = options.alter(w, random);
+      if (altered.length !== w.length) throw new Error(`${where}: alter turned a window of ${w.length} characters into ${altered.length}; it must keep the length`);
+      if (altered === w) continue;
+      task.texts.push(w, altered);
+      task.labels.push(0, 1);
+      task.groups.push(s.block, s.block);
     }
   }
-  if (task.texts.length === 0) throw new Error(`realOrScrambledTask: no window of ${options.length} characters in the speeches${excluding(options.exclude)}`);
+  if (task.texts.length === 0) throw new Error(`${where}: no window of ${options.length} characters in the speeches${excluding(options.exclude)} that the alteration changes`);
   return task;
+}
+
+/** Real or scrambled? realOrAlteredTask with the inner letters of longer words shuffled (scrambleWords). */
+export function realOrScrambledTask(speeches: Speech[], options: { length: number; seed: number; exclude?: string[] }): TextTask {
+  return realOrAlteredTask(speeches, { ...options, name: "real or scrambled", altered: "scrambled", alter: scrambleWords });
+}
+
+/** Real or word-shuffled? realOrAlteredTask with the words of every line in random order (shuffleWordsInLines). */
+export function realOrShuffledTask(speeches: Speech[], options: { length: number; seed: number; exclude?: string[] }): TextTask {
+  return realOrAlteredTask(speeches, { ...options, name: "real or word-shuffled", altered: "word-shuffled", alter: shuffleWordsInLines });
 }
 
 function excluding(exclude: string[] | undefined): string {
@@ -217,51 +238,53 @@ function checkTask(task: TextTask, where: string, groups = true): void {
 }
 
 export interface PoolAndTest {
-  /** The labelled pool: every seed draws its small training and validation sets from it. */
+  /** The labelled pool: every seed draws its training and validation sets from it. */
   pool: TextTask;
   /** Held out for reporting only: never trained on, never used to choose anything. */
   test: TextTask;
 }
 
+/** The speeches (groups) of a task in random order, each with its examples' positions. */
+function groupsInRandomOrder(task: TextTask, random: Random): number[][] {
+  const byGroup = new Map<number, number[]>();
+  task.groups.forEach((g, i) => byGroup.set(g, [...(byGroup.get(g) ?? []), i]));
+  return shuffle([...byGroup.values()], random);
+}
+
 /**
- * Splits a task by speech: for every class, whole speeches (in random order) go to the pool until
- * it holds `poolPerClass` examples of that class, then to the test set, which keeps at most
- * `testPerClass` examples per class and is balanced (every class as many as the rarest).
+ * Takes whole groups, in the given order, until every class has `perClass` examples in them;
+ * returns the first `perClass` of each class, and the groups not taken.
  */
-export function splitPoolAndTest(task: TextTask, options: { poolPerClass: number; testPerClass: number; seed: number }): PoolAndTest {
-  const { poolPerClass, testPerClass } = options;
-  for (const [key, v] of Object.entries({ poolPerClass, testPerClass })) {
-    checkPositiveInteger("splitPoolAndTest", `${key}`, v);
+function takeGroups(task: TextTask, groups: number[][], perClass: number, where: string, what: string): { taken: number[]; rest: number[][] } {
+  const K = task.classes.length;
+  const byClass: number[][] = Array.from({ length: K }, () => []);
+  let g = 0;
+  for (; g < groups.length && byClass.some((c) => c.length < perClass); g++) {
+    for (const i of groups[g]) byClass[task.labels[i]].push(i);
   }
+  const short = byClass.findIndex((c) => c.length < perClass);
+  if (short >= 0) {
+    throw new Error(`${where}: task "${task.name}" has ${byClass[short].length} examples of "${task.classes[short]}" left for ${what}; needs ${perClass}`);
+  }
+  return { taken: byClass.flatMap((c) => c.slice(0, perClass)).sort((a, b) => a - b), rest: groups.slice(g) };
+}
+
+/**
+ * Splits a task by speech: whole speeches, in random order, go to the test set until it holds
+ * `testPerClass` examples of every class (balanced: exactly that many of each are kept), and every
+ * other speech goes to the labelled pool. Pool and test never share a speech.
+ */
+export function splitPoolAndTest(task: TextTask, options: { testPerClass: number; seed: number }): PoolAndTest {
+  checkPositiveInteger("splitPoolAndTest", "testPerClass", options?.testPerClass);
   checkTask(task, "splitPoolAndTest");
-  const random = new Random(options.seed);
-  const pool = new Set<number>();
-  const testByClass: number[][] = [];
-  task.classes.forEach((name, c) => {
-    const indices = classIndices(task, c);
-    const bySpeech = new Map<number, number[]>();
-    for (const i of indices) bySpeech.set(task.groups[i], [...(bySpeech.get(task.groups[i]) ?? []), i]);
-    const test: number[] = [];
-    let inPool = 0;
-    for (const group of shuffle([...bySpeech.keys()], random)) {
-      const members = bySpeech.get(group)!;
-      if (inPool < poolPerClass) {
-        members.forEach((i) => pool.add(i));
-        inPool += members.length;
-      } else test.push(...members);
-    }
-    if (inPool < poolPerClass || test.length === 0) {
-      throw new Error(`splitPoolAndTest: task "${task.name}" has ${indices.length} examples of class "${name}"; `
-        + `needs more than ${poolPerClass} for the labelled pool and at least one for the test set`);
-    }
-    testByClass.push(shuffle(test, random));
-  });
-  // A pool can hold a few examples of another class (a speech's windows share its label, so
-  // only when the task's classes split speeches); the test set never shares a speech with it.
-  const poolSpeeches = new Set([...pool].map((i) => task.groups[i]));
-  const perClass = Math.min(testPerClass, ...testByClass.map((t) => t.filter((i) => !poolSpeeches.has(task.groups[i])).length));
-  const test = new Set(testByClass.flatMap((t) => t.filter((i) => !poolSpeeches.has(task.groups[i])).slice(0, perClass)));
-  return { pool: subset(task, pool), test: subset(task, test) };
+  const { taken, rest } = takeGroups(task, groupsInRandomOrder(task, new Random(options.seed)), options.testPerClass, "splitPoolAndTest", "the test set");
+  if (rest.length === 0) throw new Error(`splitPoolAndTest: task "${task.name}" has no speech left for the labelled pool once the test set has ${options.testPerClass} examples per class`);
+  return { pool: pickExamples(task, rest.flat().sort((a, b) => a - b)), test: pickExamples(task, taken) };
+}
+
+/** How many examples of each class the pool holds: the most a seed can train on, once validation is set aside. */
+export function classCounts(task: TextTask): number[] {
+  return task.classes.map((_, c) => task.labels.filter((l) => l === c).length);
 }
 
 /** The examples at these positions, in this order. */
@@ -274,26 +297,38 @@ export function pickExamples(task: TextTask, indices: number[]): TextTask {
 }
 
 /**
- * One seed's small labelled set: positions in the pool of `trainPerClass` examples of every class
- * to train on and `valPerClass` others to choose settings with.
+ * One seed's labelled set from the pool: `valPerClass` examples of every class to choose settings
+ * with, from speeches drawn at random, and `trainPerClass` of every class to train on, drawn at
+ * random from the other speeches. Training and validation examples never share a speech.
  */
 export function labelledSample(pool: TextTask, options: { trainPerClass: number; valPerClass: number; seed: number }): { train: number[]; val: number[] } {
-  const { trainPerClass, valPerClass } = options;
-  for (const [key, v] of Object.entries({ trainPerClass, valPerClass })) {
-    checkPositiveInteger("labelledSample", `${key}`, v);
-  }
-  checkTask(pool, "labelledSample", false);
-  const random = new Random(options.seed);
-  const train: number[] = [], val: number[] = [];
-  pool.classes.forEach((name, c) => {
-    const indices = shuffle(classIndices(pool, c), random);
-    if (indices.length < trainPerClass + valPerClass) {
-      throw new Error(`labelledSample: the pool of "${pool.name}" has ${indices.length} examples of "${name}"; needs ${trainPerClass} + ${valPerClass}`);
+  checkPositiveInteger("labelledSample", "trainPerClass", options?.trainPerClass);
+  const { val, rest, random } = validationSpeeches(pool, options, "labelledSample");
+  const train = pool.classes.flatMap((name, c) => {
+    const candidates = shuffle(rest[c], random);
+    if (candidates.length < options.trainPerClass) {
+      throw new Error(`labelledSample: the pool of "${pool.name}" has ${candidates.length} examples of "${name}" outside the validation speeches; needs ${options.trainPerClass}`);
     }
-    train.push(...indices.slice(0, trainPerClass));
-    val.push(...indices.slice(trainPerClass, trainPerClass + valPerClass));
+    return candidates.slice(0, options.trainPerClass);
   });
-  return { train: train.sort((a, b) => a - b), val: val.sort((a, b) => a - b) };
+  return { train: train.sort((a, b) => a - b), val };
+}
+
+/** The most training examples per class labelledSample can draw with these validation settings (the rarest class's). */
+export function trainingRoom(pool: TextTask, options: { valPerClass: number; seed: number }): number {
+  return Math.min(...validationSpeeches(pool, options, "trainingRoom").rest.map((r) => r.length));
+}
+
+/** A seed's validation examples (whole speeches drawn at random), and by class the examples of every other speech. */
+function validationSpeeches(pool: TextTask, options: { valPerClass: number; seed: number }, where: string) {
+  checkPositiveInteger(where, "valPerClass", options?.valPerClass);
+  checkTask(pool, where);
+  const random = new Random(options.seed);
+  const { taken: val, rest } = takeGroups(pool, groupsInRandomOrder(pool, random), options.valPerClass, where, "validation");
+  const byClass: number[][] = pool.classes.map(() => []);
+  for (const i of rest.flat()) byClass[pool.labels[i]].push(i);
+  byClass.forEach((c) => c.sort((a, b) => a - b));
+  return { val, rest: byClass, random };
 }
 
 /** Token ids of every text (all the same length in characters), as the engine's labelled sequences. */

@@ -168,28 +168,44 @@ export async function evaluateClassifier(
   return { predicted, loss: lossSum / n, accuracy: correct / n };
 }
 
-/**
- * Pooled features of every layer, frozen (each layer's hidden states averaged over positions):
- * layer 0 is the embeddings, layer l the output of block l, and the last entry the final
- * LayerNorm. Each is [N, C] row-major.
- */
-export async function layerFeatures(model: GPT, data: LabeledSequences, batchSize = 32): Promise<Float32Array[]> {
+/** Frozen features of every layer, three ways: layer 0 is the embeddings, layer l the output of block l, the last the final LayerNorm. */
+export interface LayerReadouts {
+  /** Examples (rows) and channels (columns) of every array. */
+  examples: number;
+  width: number;
+  /** The hidden states averaged over positions, one [N, C] row-major array per layer. */
+  mean: Float32Array[];
+  /** The last position's state (it attends to the whole window). */
+  last: Float32Array[];
+  /** The largest value of every channel over positions: a cue at a single position survives it, where an average dilutes it. */
+  max: Float32Array[];
+}
+
+/** Frozen features of every layer for labelled sequences, read out by mean, last position and maximum. */
+export async function layerFeatures(model: GPT, data: LabeledSequences, batchSize = 32): Promise<LayerReadouts> {
   const n = checkLabeled(data, "layerFeatures");
   checkPositiveInteger("layerFeatures", "batchSize", batchSize);
   const { nLayer, nEmbd: C } = model.config;
   const T = data.length;
-  const out = Array.from({ length: nLayer + 2 }, () => new Float32Array(n * C));
+  const layers = nLayer + 2;
+  const out: LayerReadouts = { examples: n, width: C, mean: [], last: [], max: [] };
+  for (const key of ["mean", "last", "max"] as const) out[key] = Array.from({ length: layers }, () => new Float32Array(n * C));
   for (let start = 0; start < n; start += batchSize) {
     const count = Math.min(batchSize, n - start);
     const ids = data.ids.subarray(start * T, (start + count) * T);
-    const layers = tf.tidy(() => {
+    const pooled = tf.tidy(() => {
       const { hidden, final } = model.forward(ids, count, T, { keepHidden: true });
-      const pool = (x: tf.Tensor3D) => tf.mean(x, 1);
-      return [...hidden.map(pool), pool(tf.reshape(final, [count, T, C]))];
+      return [...hidden, tf.reshape(final, [count, T, C]) as tf.Tensor3D].map((x) => [
+        tf.mean(x, 1), tf.reshape(tf.slice(x, [0, T - 1, 0], [count, 1, C]), [count, C]), tf.max(x, 1),
+      ]);
     });
-    const values = await Promise.all(layers.map((l) => l.data() as Promise<Float32Array>));
-    values.forEach((v, i) => out[i].set(v, start * C));
-    tf.dispose(layers);
+    const values = await Promise.all(pooled.flat().map((t) => t.data() as Promise<Float32Array>));
+    for (let l = 0; l < layers; l++) {
+      out.mean[l].set(values[3 * l], start * C);
+      out.last[l].set(values[3 * l + 1], start * C);
+      out.max[l].set(values[3 * l + 2], start * C);
+    }
+    tf.dispose(pooled.flat());
   }
   return out;
 }

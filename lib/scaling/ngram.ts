@@ -83,3 +83,37 @@ export function ngramBaseline(train: Int32Array, test: Int32Array, vocabSize: nu
   const { k } = scored.reduce((a, b) => (b.loss < a.loss ? b : a));
   return { n, k, loss: ngramCrossEntropy(train, test, vocabSize, n, k) };
 }
+
+/**
+ * Text from the n-gram counts of `train`: each token drawn in proportion to how often it followed
+ * the n − 1 tokens before it, backing off to the longest shorter context seen in `train` where
+ * those were never seen (no smoothing, so no character appears where the text never had one).
+ * Sampling starts after `context` (its last n − 1 tokens). Locally plausible text with no sense
+ * beyond n characters: what a model that knows only n-gram statistics would write.
+ */
+export function ngramSampler(train: Int32Array, vocabSize: number, n: number): (context: Int32Array, length: number, random: { next(): number }) => Int32Array {
+  const fn = "ngramSampler";
+  check(fn, train, vocabSize, n, "train");
+  if (train.length < n) throw new Error(`${fn}: train needs at least n = ${n} tokens; got ${train.length}`);
+  // orders[m]: counts of (m tokens of context, next token), for m = 0 … n − 1.
+  const orders = Array.from({ length: n }, (_, m) => countNgrams(train, vocabSize, m + 1).pairs);
+  return (context, length, random) => {
+    checkThat(context?.length >= n - 1, fn, "context", context, `at least n − 1 = ${n - 1} token ids`);
+    checkPositiveInteger(fn, "length", length);
+    const out = new Int32Array(n - 1 + length);
+    out.set(context.subarray(context.length - (n - 1)), 0);
+    const counts = new Float64Array(vocabSize);
+    for (let i = n - 1; i < out.length; i++) {
+      let total = 0;
+      for (let m = n - 1; m >= 0 && total === 0; m--) {
+        let key = 0;
+        for (let j = i - m; j < i; j++) key = key * vocabSize + out[j];
+        for (let x = 0; x < vocabSize; x++) total += counts[x] = orders[m].get(key * vocabSize + x) ?? 0;
+      }
+      let u = random.next() * total, x = 0;
+      while (x < vocabSize - 1 && u >= counts[x]) u -= counts[x++];
+      out[i] = x;
+    }
+    return out.subarray(n - 1);
+  };
+}
