@@ -2,13 +2,12 @@ import { describe, expect, it } from "vitest";
 
 import { Random } from "../lib/core/random";
 import {
-  bestMethod, describeDifference, intervalRows, liveBesideStored, pairedDifference, summarizeRuns, testStandardError, verdict,
-  type MethodRun,
+  chooseOnValidation, compareMethods, correctness, formatDifference, pairedBootstrap, summarizeRuns, testStandardError, verdict, type MethodRun,
 } from "../lib/reuse/analysis";
 import {
   accuracy, argmaxRows, auroc, characterCounts, fitLogistic, fitLogisticCV, fitThreshold, logisticProbabilities, majorityClass, newlineRule,
 } from "../lib/reuse/baselines";
-import { chooseRates, chosenRateRows, reuseDesign, studyRunId, type StudyResult } from "../lib/reuse/study";
+import { chooseRates, chosenRateRows, reportedRuns, reuseDesign, studyRunId, TASKS, tuningRuns, type StudyResult, type TaskName } from "../lib/reuse/study";
 
 /** n points in `dims` dimensions, class c centred at `separation` along axis c (plus noise). */
 function clusters(n: number, dims: number, classes: number, separation: number, seed: number) {
@@ -144,61 +143,181 @@ describe("baselines", () => {
   });
 });
 
-describe("paired differences", () => {
-  it("summarises runs per task and method, counts single-class runs, and pairs differences by seed", () => {
-    const run = (method: string, seed: number, testAccuracy: number, counts?: number[]): MethodRun => ({
-      task: "t", method, seed, testAccuracy, trainableParams: 10, testPredictedCounts: counts,
-    });
+describe("summaries and comparisons", () => {
+  const labels = [0, 1, 1, 0, 1, 0, 0, 1];
+  /** A run whose stored predictions are right on exactly the test examples in `right`. */
+  const run = (method: string, seed: number, right: number[], validationAccuracy = 0.5, extra: Partial<MethodRun> = {}): MethodRun => ({
+    task: "t", method, perClass: 4, seed, validationAccuracy, testAccuracy: right.length / labels.length,
+    testPredictions: labels.map((l, i) => (right.includes(i) ? l : 1 - l)).join(""), trainableParams: 10, ...extra,
+  });
+
+  it("summarises runs per task, label count and method: mean validation and test accuracy, seeds and single-class runs", () => {
     const runs = [
-      run("a", 1, 0.8, [5, 5]), run("a", 2, 0.7, [10, 0]), run("a", 3, 0.9, [4, 6]),
-      run("b", 1, 0.7), run("b", 2, 0.62), run("b", 3, 0.78),
+      run("a", 1, [0, 1, 2, 3], 0.6, { testPredictedCounts: [8, 0] }), run("a", 2, [0, 1, 2, 3, 4, 5], 0.7), run("a", 3, [0, 1, 2, 3, 4, 5, 6, 7], 0.8),
+      run("a", 1, [0], 0.3, { perClass: 8 }), run("b", 1, [0, 1], 0.4, { testPredictedCounts: [3, 5] }),
     ];
-    const [a, b] = summarizeRuns(runs);
-    expect(a).toMatchObject({ task: "t", method: "a", n: 3, singleClassRuns: 1 });
-    expect(a.mean).toBeCloseTo(0.8, 12);
-    expect(b.singleClassRuns).toBe(0);
-    const d = pairedDifference(runs, "t", "a", "b");
-    // Differences 10, 8 and 12 points: mean 10, s = 2.
-    expect(d.mean).toBeCloseTo(10, 12);
-    expect(d.high - d.mean).toBeCloseTo((4.303 * 2) / Math.sqrt(3), 10);
-    expect(verdict(d)).toBe("higher");
-    expect(verdict({ mean: 0, low: -1, high: 1, n: 3 })).toBe("not distinguishable");
-    expect(() => pairedDifference(runs, "t", "a", "c")).toThrow('pairedDifference: no runs of "c" on "t"; have a, b');
+    const summary = summarizeRuns(runs);
+    expect(summary.map((s) => [s.method, s.perClass, s.seeds, s.singleClassRuns])).toEqual([["a", 4, 3, 1], ["a", 8, 1, 0], ["b", 4, 1, 0]]);
+    expect(summary[0].validation).toBeCloseTo(0.7, 12);
+    expect(summary[0].test).toBeCloseTo((0.5 + 0.75 + 1) / 3, 12);
+    expect(() => summarizeRuns([runs[0], { ...runs[1], validationAccuracy: NaN }])).toThrow(
+      'summarizeRuns: runs[1] (a on "t", 4 per class, seed 2) has validation accuracy NaN and test accuracy 0.75; expected fractions in [0, 1]',
+    );
+  });
+
+  it("scores stored predictions against the labels, and compares two methods over the seeds both ran", () => {
+    expect(Array.from(correctness(run("a", 1, [1, 4, 7]), labels))).toEqual([0, 1, 0, 0, 1, 0, 0, 1]);
+    expect(() => correctness(run("a", 1, []), labels.slice(1))).toThrow("correctness: 8 stored predictions for 7 test labels; the run was scored on another test set");
+    // a ran seeds 1 to 3, b seeds 2 to 4: only seeds 2 and 3 pair.
+    const runs = [run("a", 1, [0]), run("a", 2, [0, 1, 2, 3, 4, 5]), run("a", 3, [0, 1, 2, 3, 4]), run("b", 2, [0, 1]), run("b", 3, [5, 6, 7]), run("b", 4, [])];
+    const d = compareMethods(runs, labels, "t", 4, "a", "b");
+    expect(d).toMatchObject({ seeds: 2, examples: 8 });
+    expect(d.mean).toBeCloseTo((100 * ((6 - 2) / 8 + (5 - 3) / 8)) / 2, 10);
+    expect(() => compareMethods(runs, labels, "t", 4, "a", "c")).toThrow('compareMethods: no runs of "c" on "t" with 4 per class; have a, b');
+    expect(() => compareMethods(runs, labels, "t", 8, "a", "b")).toThrow('compareMethods: no runs of "a" on "t" with 8 per class; have none');
+    expect(() => compareMethods([run("a", 1, []), run("b", 2, [])], labels, "t", 4, "a", "b")).toThrow('compareMethods: "a" and "b" on "t" with 4 per class share no seed');
+  });
+
+  it("reads an interval: above zero, below zero, or containing zero; and formats it in signed points", () => {
+    const d = (mean: number, low: number, high: number) => ({ mean, low, high, seeds: 3, examples: 100 });
+    expect(verdict(d(5, 1, 9))).toBe("higher");
+    expect(verdict(d(-5, -9, -1))).toBe("lower");
+    expect(verdict(d(1, -1, 3))).toBe("not distinguishable");
+    expect(verdict(d(0, 0, 0))).toBe("not distinguishable");
+    expect(() => verdict(d(0, 1, 2))).toThrow("verdict: an interval must hold its mean; got low 1, mean 0, high 2");
+    expect(formatDifference(d(12.34, -1.24, 20))).toBe("+12.3 (−1.2 to +20.0)");
     expect(testStandardError(0.5, 625)).toBeCloseTo(2, 12);
   });
 
-  it("reads a difference, the best method, a live seed against the stored ones, and rows for tables", () => {
-    const run = (method: string, seed: number, testAccuracy: number): MethodRun => ({ task: "t", method, seed, testAccuracy, trainableParams: 0 });
-    const runs = [run("a", 1, 0.8), run("a", 2, 0.82), run("a", 3, 0.79), run("b", 1, 0.7), run("b", 2, 0.71), run("b", 3, 0.7)];
-    expect(describeDifference(runs, "t", "a", "b")).toMatch(/^t: a − b = \+10\.0 points \(95% interval \+\d\.\d to \+\d+\.\d, 3 seeds\): a is higher$/);
-    expect(describeDifference(runs, "t", "b", "a")).toMatch(/: b is lower$/);
-    const summary = summarizeRuns(runs);
-    expect(bestMethod(summary, "t").method).toBe("a");
-    expect(bestMethod(summary, "t", ["b"]).method).toBe("b");
-    expect(() => bestMethod(summary, "u")).toThrow('bestMethod: no summary for task "u"');
-    expect(intervalRows(summary)[0]).toMatchObject({ task: "t", method: "a", seeds: 3, "single-class runs": 0 });
-    expect(intervalRows(summarizeRuns([run("c", 1, 0.5)]))[0]["95% interval"]).toBe("one seed");
-    expect(liveBesideStored([run("a", 6, 0.9)], runs)).toEqual([{
-      task: "t", method: "a", "seed 6 (live)": 0.9, "stored: mean": (0.8 + 0.82 + 0.79) / 3, "stored: lowest": 0.79, "stored: highest": 0.82, "stored seeds": 3,
-    }]);
-    expect(() => liveBesideStored([run("z", 6, 0.9)], runs)).toThrow('liveBesideStored: no stored run of z on "t"');
+  it("chooses on validation accuracy, never on test; a tie goes to the fewer trainable parameters", () => {
+    const summary = summarizeRuns([
+      run("x", 1, [0, 1], 0.9), run("y", 1, [0, 1, 2, 3, 4, 5, 6, 7], 0.8), // y: the best test accuracy, which must not matter
+      run("z", 1, [0], 0.9, { trainableParams: 3 }),
+    ]);
+    expect(chooseOnValidation(summary, "t", 4, () => true)?.method).toBe("z");
+    expect(chooseOnValidation(summary, "t", 4, (m) => m !== "z")?.method).toBe("x");
+    expect(chooseOnValidation(summary, "t", 8, () => true)).toBeUndefined();
+  });
+});
+
+describe("paired bootstrap", () => {
+  /** A row of n answers, each right with probability p. */
+  const answers = (n: number, p: number, random: Random) => Array.from({ length: n }, () => (random.next() < p ? 1 : 0));
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  /** The population standard deviation: the spread the bootstrap resamples from. */
+  const sd = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
+  const half = (d: { low: number; high: number }) => (d.high - d.low) / 2;
+
+  it("reports the mean of a − b over every seed and example, in points", () => {
+    const r = new Random(1);
+    const a = [0, 1, 2].map(() => answers(50, 0.7, r)), b = [0, 1, 2].map(() => answers(50, 0.6, r));
+    let sum = 0;
+    for (let s = 0; s < 3; s++) for (let i = 0; i < 50; i++) sum += a[s][i] - b[s][i];
+    const d = pairedBootstrap(a, b);
+    expect(d.mean).toBeCloseTo((100 * sum) / 150, 10);
+    expect(d).toMatchObject({ seeds: 3, examples: 50 });
+    expect(d.low).toBeLessThan(d.mean);
+    expect(d.high).toBeGreaterThan(d.mean);
+  });
+
+  it("with one seed, gives the paired difference's normal interval: ±1.96 standard errors of the mean difference", () => {
+    const r = new Random(2);
+    const a = answers(400, 0.8, r), b = answers(400, 0.7, r);
+    const diffs = a.map((x, i) => x - b[i]);
+    const d = pairedBootstrap([a], [b], { resamples: 4000 });
+    const closed = (1.96 * 100 * sd(diffs)) / Math.sqrt(400);
+    expect(half(d) / closed).toBeGreaterThan(0.85);
+    expect(half(d) / closed).toBeLessThan(1.15);
+    expect((d.low + d.high) / 2).toBeCloseTo(d.mean, -0.5); // centred within a point
+  });
+
+  it("where a − b is the same on every example of a seed, the width is the seeds' spread alone, however many examples", () => {
+    // 24 of 40 seeds: a right and b wrong everywhere (+100 points); 16: the two agree (0 points).
+    const seedDifference = Array.from({ length: 40 }, (_, s) => (s < 24 ? 1 : 0));
+    const closed = (1.96 * 100 * sd(seedDifference)) / Math.sqrt(40);
+    for (const N of [1, 300]) {
+      const r = new Random(N);
+      const a = seedDifference.map((c) => (c === 1 ? Array(N).fill(1) : answers(N, 0.5, r)));
+      const b = seedDifference.map((c, s) => (c === 1 ? Array(N).fill(0) : a[s]));
+      const d = pairedBootstrap(a, b, { resamples: 4000 });
+      expect(d.mean).toBeCloseTo(60, 10);
+      expect(half(d) / closed, `${N} examples`).toBeGreaterThan(0.85);
+      expect(half(d) / closed, `${N} examples`).toBeLessThan(1.15);
+    }
+  });
+
+  it("draws test examples once for all seeds: copies of one seed give that seed's interval, not a narrower one", () => {
+    // Were examples drawn afresh for every seed, 9 identical seeds would narrow the interval threefold.
+    const r = new Random(3);
+    const a = answers(300, 0.75, r), b = answers(300, 0.65, r);
+    const one = pairedBootstrap([a], [b], { resamples: 4000 });
+    const nine = pairedBootstrap(Array(9).fill(a), Array(9).fill(b), { resamples: 4000 });
+    expect(nine.mean).toBeCloseTo(one.mean, 10);
+    expect(half(nine) / half(one)).toBeGreaterThan(0.85);
+    expect(half(nine) / half(one)).toBeLessThan(1.15);
+  });
+
+  it("gives identical methods a difference of exactly 0 with no width", () => {
+    const r = new Random(4);
+    const a = [0, 1, 2, 3].map(() => answers(80, 0.6, r));
+    expect(pairedBootstrap(a, a.map((row) => row.slice()))).toEqual({ mean: 0, low: 0, high: 0, seeds: 4, examples: 80 });
+  });
+
+  it("is reproducible for a seed, and another seed draws other resamples", () => {
+    const r = new Random(5);
+    const a = [0, 1, 2].map(() => answers(100, 0.7, r)), b = [0, 1, 2].map(() => answers(100, 0.6, r));
+    const first = pairedBootstrap(a, b, { seed: 7 });
+    expect(pairedBootstrap(a, b, { seed: 7 })).toEqual(first);
+    const other = pairedBootstrap(a, b, { seed: 8 });
+    expect(other.mean).toBe(first.mean);
+    expect([other.low, other.high]).not.toEqual([first.low, first.high]);
+    // Typed rows read the same as arrays.
+    expect(pairedBootstrap(a.map((row) => Uint8Array.from(row)), b.map((row) => Uint8Array.from(row)), { seed: 7 })).toEqual(first);
+  });
+
+  it("names bad input: ragged rows, answers other than 0 and 1, seed counts that differ", () => {
+    expect(() => pairedBootstrap([[1, 0, 1], [1, 0]], [[1, 0, 1], [1, 0, 1]])).toThrow(
+      "pairedBootstrap: correctA[1] must be a row of 3 values (one per test example, like correctA[0]); got [1,0]",
+    );
+    expect(() => pairedBootstrap([[1, 0]], [[1, 0, 0]])).toThrow("pairedBootstrap: correctB[0] must be a row of 2 values");
+    expect(() => pairedBootstrap([[1, 0.5]], [[1, 0]])).toThrow("pairedBootstrap: correctA[0][1] must be 0 or 1 (wrong or right); got 0.5");
+    expect(() => pairedBootstrap([[1, 0]], [[2, 0]])).toThrow("pairedBootstrap: correctB[0][0] must be 0 or 1 (wrong or right); got 2");
+    expect(() => pairedBootstrap([[1, 0], [0, 1]], [[1, 0]])).toThrow("pairedBootstrap: correctB must be an array of 2 rows (one per seed of correctA); got [[1,0]]");
+    expect(() => pairedBootstrap([], [])).toThrow("pairedBootstrap: correctA must be a non-empty array, one row of 0/1 per seed; got []");
+    expect(() => pairedBootstrap([[1]], [[0]], { resamples: 10 })).toThrow("pairedBootstrap: options.resamples must be an integer ≥ 100; got 10");
   });
 });
 
 describe("choosing learning rates", () => {
-  // The full design with three rates per method.
+  // The full design with three rates per method, two tuning seeds and two tuned label counts.
   const full = reuseDesign("full");
-  const design = { ...full, methods: full.methods.map((m) => ({ ...m, rates: m.rates.slice(0, 3) })) };
+  const design = {
+    ...full, methods: full.methods.map((m) => ({ ...m, rates: m.rates.slice(0, 3) })), tuningSeeds: [1, 2], tuning: { ...full.tuning, perClass: [64, 256] },
+  };
   const method = design.methods[0];
-  const row = (learningRate: number, seed: number, validationAccuracy: number, testAccuracy: number, validationLoss = 0.5): StudyResult => ({
-    id: `${learningRate}-${seed}`, task: "speaker", method: method.name, learningRate, seed, validationAccuracy, validationLoss, testAccuracy,
-    testPredictedCounts: [1, 1], diverged: false, trainableParams: 1, bytesPerTask: 4, seconds: 1, pretrained: "p", backend: "wasm", cpu: "c",
+  const row = (learningRate: number, seed: number, validationAccuracy: number, testAccuracy: number, validationLoss = 0.5, perClass = 64): StudyResult => ({
+    id: `${learningRate}-${seed}-${perClass}`, task: "speaker", method: method.name, perClass, learningRate, seed, validationAccuracy, validationLoss, testAccuracy,
+    testPredictions: "01", testPredictedCounts: [1, 1], diverged: false, trainableParams: 1, bytesPerTask: 4, seconds: 1, pretrained: "p", backend: "wasm", cpu: "c",
     format: 2, dataHash: "d",
   });
-  // Every other task and method: the same made-up results, so chooseRates has all it needs.
-  const filler = (rows: StudyResult[]) => design.methods.flatMap((m) => ["speaker", "verse or prose", "real or scrambled"].flatMap((task) =>
-    task === "speaker" && m.name === method.name ? [] : m.rates.flatMap((lr) => design.tuningSeeds.map((seed) => ({ ...row(lr, seed, 0.5, 0.5), task, method: m.name, learningRate: lr })))))
-    .concat(rows);
+  // Every other task, method and label count: the same made-up results, so chooseRates has all it needs.
+  const filler = (rows: StudyResult[]) => {
+    const given = new Set(rows.map((r) => r.perClass));
+    return design.tuning.perClass.flatMap((perClass) => design.methods.flatMap((m) => TASKS.flatMap((task: TaskName) =>
+      task === "speaker" && m.name === method.name && given.has(perClass) ? [] : m.rates.flatMap((lr) => design.tuningSeeds.map((seed) => ({
+        ...row(lr, seed, 0.5, 0.5, 0.5, perClass), task, method: m.name,
+      }))))))
+      .concat(rows);
+  };
+
+  it("sweeps every task, tuned label count, method and rate for the tuning seeds, each run once", () => {
+    const runs = tuningRuns(design);
+    const key = (task: string, perClass: number, method: string, rate: number, seed: number) => JSON.stringify([task, perClass, method, rate, seed]);
+    const expected = new Set<string>();
+    for (const task of TASKS) for (const perClass of [64, 256]) for (const m of design.methods) for (const rate of m.rates) for (const seed of [1, 2]) expected.add(key(task, perClass, m.name, rate, seed));
+    expect(runs).toHaveLength(5 * 2 * 9 * 2);
+    expect(new Set(runs.map((r) => key(r.task, r.perClass, r.method.name, r.learningRate, r.seed)))).toEqual(expected);
+  });
 
   it("chooses on mean validation accuracy over the tuning seeds, never on test accuracy", () => {
     const [low, mid, high] = method.rates;
@@ -207,7 +326,7 @@ describe("choosing learning rates", () => {
       row(mid, 1, 0.8, 0.5), row(mid, 2, 0.7, 0.5),
       row(high, 1, 0.75, 0.5), row(high, 2, 0.75, 0.5), // same mean validation as mid, higher loss
     ].map((r) => (r.learningRate === high ? { ...r, validationLoss: 0.9 } : r)));
-    const chosen = chooseRates(design, rows).find((c) => c.task === "speaker" && c.method === method.name)!;
+    const chosen = chooseRates(design, rows).find((c) => c.task === "speaker" && c.method === method.name && c.perClass === 64)!;
     expect(chosen.learningRate).toBe(mid);
     expect(chosen.atEdge).toBe(false);
     expect(chosen.validationByRate.map((v) => v.accuracy)).toEqual([0.6, 0.75, 0.75]);
@@ -215,31 +334,52 @@ describe("choosing learning rates", () => {
     expect(rateRow["mean validation accuracy by rate"]).toBe(`${low}: 0.600, ${mid}: 0.750 ◀, ${high}: 0.750`);
   });
 
+  it("chooses a rate per label count, and reports every seed at the rate of its own label count", () => {
+    const [low, , high] = method.rates;
+    const rates = method.rates;
+    // At 64 per class the lowest rate is best, at 256 the highest.
+    const rows = filler(rates.flatMap((lr) => [1, 2].flatMap((seed) => [
+      row(lr, seed, lr === low ? 0.9 : 0.5, 0.5, 0.5, 64), row(lr, seed, lr === high ? 0.9 : 0.5, 0.5, 0.5, 256),
+    ])));
+    const chosen = chooseRates(design, rows);
+    expect(chosen).toHaveLength(5 * 2 * 3);
+    const mine = chosen.filter((c) => c.task === "speaker" && c.method === method.name);
+    expect(mine.map((c) => [c.perClass, c.learningRate])).toEqual([[64, low], [256, high]]);
+    const reported = reportedRuns(design, mine);
+    expect(reported.map((r) => [r.perClass, r.learningRate, r.seed])).toEqual(
+      [[64, low], [256, high]].flatMap(([perClass, lr]) => design.seeds.map((seed) => [perClass, lr, seed])),
+    );
+  });
+
   it("never chooses a rate whose run diverged, and says when every rate did or runs are missing", () => {
     const [low, mid, high] = method.rates;
     const diverged = (r: StudyResult) => ({ ...r, diverged: true, validationAccuracy: NaN, testAccuracy: NaN });
     const rows = filler([row(low, 1, 0.6, 0.5), row(low, 2, 0.6, 0.5), diverged(row(mid, 1, 0, 0)), row(mid, 2, 0.9, 0.5), diverged(row(high, 1, 0, 0)), diverged(row(high, 2, 0, 0))]);
-    const chosen = chooseRates(design, rows).find((c) => c.task === "speaker" && c.method === method.name)!;
+    const chosen = chooseRates(design, rows).find((c) => c.task === "speaker" && c.method === method.name && c.perClass === 64)!;
     expect(chosen.learningRate).toBe(low);
     expect(chosen.atEdge).toBe(true);
     const allDiverged = filler([low, mid, high].flatMap((lr) => [diverged(row(lr, 1, 0, 0)), diverged(row(lr, 2, 0, 0))]));
     expect(() => chooseRates(design, allDiverged)).toThrow(`chooseRates: every rate of ${method.name} on "speaker" diverged; add lower rates`);
-    expect(() => chooseRates(design, filler([row(low, 1, 0.6, 0.5)]))).toThrow(`chooseRates: 1 of 2 tuning runs of ${method.name} on "speaker" at rate ${low}`);
+    expect(() => chooseRates(design, filler([row(low, 1, 0.6, 0.5)]))).toThrow(`chooseRates: 1 of 2 tuning runs of ${method.name} on "speaker" (64 per class) at rate ${low}`);
   });
 
   it("gives every setting that decides a run's result its own id, data and backend included", () => {
-    const run = { task: "speaker", method, learningRate: 1e-3, seed: 1 };
+    const run = { task: "speaker" as const, method, perClass: 64, learningRate: 1e-3, seed: 1 };
     const context = { dataHash: "d", backend: "wasm" };
     const id = studyRunId(design, "ckpt", run, context);
     expect(studyRunId(design, "ckpt", { ...run }, { ...context })).toBe(id);
     const variants = [
       studyRunId(design, "other-ckpt", run, context), studyRunId(design, "ckpt", { ...run, seed: 2 }, context),
-      studyRunId(design, "ckpt", { ...run, learningRate: 3e-4 }, context),
+      studyRunId(design, "ckpt", { ...run, learningRate: 3e-4 }, context), studyRunId(design, "ckpt", { ...run, perClass: 256 }, context),
       studyRunId(design, "ckpt", { ...run, task: "verse or prose" }, context), studyRunId(design, "ckpt", { ...run, method: design.methods[1] }, context),
       studyRunId({ ...design, tuning: { ...design.tuning, steps: 99 } }, "ckpt", run, context),
-      studyRunId({ ...design, sizes: { ...design.sizes, trainPerClass: 31 } }, "ckpt", run, context),
+      studyRunId({ ...design, sizes: { ...design.sizes, speaker: { ...design.sizes.speaker, testPerClass: 31 } } }, "ckpt", run, context),
+      studyRunId({ ...design, sizes: { ...design.sizes, "real or n-gram": { ...design.sizes["real or n-gram"], valPerClass: 51 } } }, "ckpt", run, context),
+      studyRunId({ ...design, ngramOrder: 4 }, "ckpt", run, context),
       studyRunId(design, "ckpt", run, { ...context, dataHash: "e" }), studyRunId(design, "ckpt", run, { ...context, backend: "webgpu" }),
     ];
     expect(new Set([id, ...variants]).size).toBe(variants.length + 1);
+    // The run's own label count is in its id, not the list of counts tuned: adding one keeps the runs already stored.
+    expect(studyRunId({ ...design, tuning: { ...design.tuning, perClass: [64, 256, 1024] } }, "ckpt", run, context)).toBe(id);
   });
 });

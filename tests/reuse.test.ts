@@ -210,11 +210,14 @@ describe("the study", () => {
   });
 
   it("every seed of every method sees the same labelled examples; the test set never changes", () => {
-    const a = runData(design, data, { task: "speaker", seed: 1 }), b = runData(design, data, { task: "speaker", seed: 2 });
+    const a = runData(design, data, { task: "speaker", seed: 1, perClass: 4 }), b = runData(design, data, { task: "speaker", seed: 2, perClass: 4 });
     expect(a.test).toBe(b.test);
     expect(Array.from(a.train.ids)).not.toEqual(Array.from(b.train.ids));
-    expect(runData(design, data, { task: "speaker", seed: 1 }).train).toEqual(a.train);
-    expect(() => runData(design, data, { task: "sentiment", seed: 1 })).toThrow('runData: no task "sentiment"; have speaker, verse or prose, real or scrambled');
+    expect(runData(design, data, { task: "speaker", seed: 1, perClass: 4 }).train).toEqual(a.train);
+    expect(a.train.labels).toHaveLength(4 * 4);
+    expect(() => runData(design, data, { task: "sentiment", seed: 1, perClass: 4 })).toThrow(
+      'runData: no task "sentiment"; have speaker, verse or prose, real or scrambled, real or word-shuffled, real or n-gram',
+    );
   });
 
   it("a LoRA update keeps its scale when the rank grows: α is fixed", () => {

@@ -1,69 +1,83 @@
-// npm run reuse-study [-- --grid smoke|full] [--out FILE] [--jobs N] [--prune] [--upgrade] [--pretrain-only]
+// npm run reuse-study [-- --grid smoke|full] [--out FILE] [--jobs N] [--prune] [--stop-after pretraining|frozen]
 //
-// Trains lesson 01's study (lib/reuse/study.ts, reuseDesign): the pretrained GPT (stored in
-// datasets/checkpoints/ at full scale, like `npm run course -- 01 --precompute`), then every
-// tuned method on every task at every learning rate for the tuning seeds, chosen on validation
-// accuracy, then the other seeds at the chosen rates. One JSON line per finished run; safe to
-// interrupt, a rerun skips finished runs. --jobs N trains N runs side by side, one thread each
-// (default: one per core). Lines of the file that are no run of this design (left by an earlier
-// design) are counted, and removed with --prune. The full study's results are stored in
-// datasets/reuse/, its default output. A run's id covers the data and the backend (see
-// tools/sweep.ts); --upgrade rewrites a file of format 1 in the current format and exits.
-// --pretrain-only stops once the pretrained model is stored (a killed pretraining resumes from
-// its last save in build/checkpoints/).
+// Computes lesson 01's study (lib/reuse/study.ts, reuseDesign), resumably, in three phases:
+//   1. pretraining: the foundation model (stored in datasets/checkpoints/ at full scale, like
+//      `npm run course -- 01 --precompute`; a killed run goes on from its last save);
+//   2. frozen: every method that trains no network weight (baselines, zero-shot questions, linear
+//      probes of the model before and after pretraining) on every task, label count and seed,
+//      with its test predictions (datasets/reuse/<name>-frozen.jsonl);
+//   3. tuned: fine-tuning, LoRA and training from scratch, every learning rate on the tuning
+//      seeds, then the other seeds at the rate chosen on validation accuracy (datasets/reuse/<name>.jsonl).
+// One JSON line per finished unit or run, the file rewritten after each: safe to interrupt, a
+// rerun skips what is done. --jobs N trains N tuned runs side by side, one thread each (default:
+// one per core). Lines of a file that are no run of this design (left by an earlier design) are
+// counted, and removed with --prune. --out names the tuned study's file (the frozen one goes beside it).
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 import { initBackend } from "../lib/core/backend";
 import { parseScale } from "../lib/core/scale";
 import { trainCached } from "../lib/gpt/cache";
 import { GPT } from "../lib/gpt/model";
-import { readStudyResults, reuseData, reuseDesign, runReuseStudy, storedStudyPath, upgradeStudyResults } from "../lib/reuse/study";
+import { frozenStudyPath, runFrozenStudy } from "../lib/reuse/frozen";
+import { readStudyResults, reuseData, reuseDesign, runReuseStudy, storedStudyPath } from "../lib/reuse/study";
 import { noteOtherBackend, parseCommandLine, runMain } from "./cli";
 import { ROOT } from "./runner";
 
-const USAGE = "usage: npm run reuse-study [-- --grid smoke|full] [--out FILE] [--jobs N] [--prune] [--upgrade] [--pretrain-only]";
+const USAGE = "usage: npm run reuse-study [-- --grid smoke|full] [--out FILE] [--jobs N] [--prune] [--stop-after pretraining|frozen]";
 
 async function main(): Promise<void> {
   const { values } = parseCommandLine(USAGE, {
-    options: { grid: { type: "string", default: "smoke" }, out: { type: "string" }, jobs: { type: "string" }, prune: { type: "boolean" }, upgrade: { type: "boolean" }, "pretrain-only": { type: "boolean" } },
+    options: { grid: { type: "string", default: "smoke" }, out: { type: "string" }, jobs: { type: "string" }, prune: { type: "boolean" }, "stop-after": { type: "string" } },
   });
   const scale = parseScale(values.grid!, "--grid (smoke or full)");
   const jobs = values.jobs === undefined ? availableParallelism() : Number(values.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs must be a positive integer; got ${JSON.stringify(values.jobs)}`);
+  const stopAfter = values["stop-after"];
+  if (stopAfter !== undefined && !["pretraining", "frozen"].includes(stopAfter)) throw new Error(`--stop-after must be "pretraining" or "frozen"; got ${JSON.stringify(stopAfter)}`);
   const design = reuseDesign(scale);
   const out = values.out ?? join(ROOT, scale === "full" ? storedStudyPath(design) : join("build", "reuse", `${design.name}.jsonl`));
+  const frozenOut = join(dirname(out), frozenStudyPath(design).split("/").at(-1)!);
   const command = `npm run reuse-study -- --grid ${scale}${values.out ? ` --out ${values.out}` : ""}`;
   const backend = await initBackend();
   const data = reuseData(design);
   const started = Date.now();
+  const minutes = () => ((Date.now() - started) / 60000).toFixed(1);
   // The full study starts from the stored pretrained model the lesson loads, so it is stored too.
   if (scale === "full") {
     process.env.COURSE_PRECOMPUTE = "1";
     process.env.COURSE_PRECOMPUTE_COMMAND ??= "npm run reuse-study -- --grid full";
   }
-  const model = GPT.create({ ...design.model, vocabSize: data.tokenizer.vocabSize }, design.modelSeed);
+  const config = { ...design.model, vocabSize: data.tokenizer.vocabSize };
+  const model = GPT.create(config, design.modelSeed);
   const pretraining = await trainCached("01-pretrained", model, data.pretraining, design.pretraining, {
-    onEval: (e) => console.log(`pretraining step ${e.step}: validation loss ${e.valLoss.toFixed(3)}`),
+    onEval: (e) => console.log(`pretraining step ${e.step}: validation loss ${e.valLoss.toFixed(3)} (${minutes()} min)`),
   });
   console.log(`pretrained model: ${pretraining.checkpoint} (${pretraining.source})`);
-  if (values["pretrain-only"]) return;
-  if (values.upgrade) {
-    const upgraded = upgradeStudyResults(out, design, data, pretraining.checkpoint.split(/[\\/]/).at(-1)!);
-    console.log(`${out}: ${upgraded} line(s) upgraded to the current format`);
-    return;
-  }
+  if (stopAfter === "pretraining") return;
+
+  const initial = GPT.create(config, design.modelSeed);
+  const frozen = await runFrozenStudy(design, data, [{ name: "pretrained", model }, { name: "before pretraining", model: initial }], pretraining.checkpoint, {
+    path: frozenOut, backend: backend.name, command,
+    onTaskReady: (task, seconds) => console.log(`"${task.name}": model outputs for ${task.pool.texts.length} pool and ${task.test.texts.length} test examples in ${seconds.toFixed(0)} s`),
+    onUnitEnd: (line, done, total) => console.log(`frozen ${done}/${total}: "${line.task}", ${line.perClass} per class, seed ${line.seed}: `
+      + line.runs.map((r) => `${r.method} ${r.testAccuracy.toFixed(3)}`).join(", ")),
+  });
+  initial.dispose();
+  console.log(`${frozen.length} frozen runs in ${frozenOut} (${minutes()} min)`);
+  if (stopAfter === "frozen") return;
+
   noteOtherBackend(out, readStudyResults(out, command), backend.name);
   const study = await runReuseStudy(design, data, { model, checkpoint: pretraining.checkpoint }, {
     path: out, backend: backend.name, jobs, command,
-    onRunEnd: (r, done, total) => console.log(`run ${done}/${total}: ${r.method} on "${r.task}" at ${r.learningRate}, seed ${r.seed}: `
+    onRunEnd: (r, done, total) => console.log(`run ${done}/${total}: ${r.method} on "${r.task}" with ${r.perClass} per class at ${r.learningRate}, seed ${r.seed}: `
       + `validation ${r.validationAccuracy.toFixed(3)}, test ${r.testAccuracy.toFixed(3)} in ${r.seconds.toFixed(0)} s`),
     // Lines of this backend that are no run of the design; those of other backends were reported above.
     pruneStrays: values.prune,
     onStrays: (stray, pruned) => console.log(`${stray.length} line(s) of ${out} are no run of this design: ${pruned ? "removed" : "kept; --prune removes them"}`),
   });
-  for (const c of study.chosen) console.log(`${c.method} on "${c.task}": rate ${c.learningRate}${c.atEdge ? " (at the edge of the grid)" : ""}`);
-  console.log(`${study.tuning.length} tuning and ${study.reported.length} reported runs in ${out}; this call took ${((Date.now() - started) / 60000).toFixed(1)} min`);
+  for (const c of study.chosen) console.log(`${c.method} on "${c.task}" with ${c.perClass} per class: rate ${c.learningRate}${c.atEdge ? " (at the edge of the grid)" : ""}`);
+  console.log(`${study.tuning.length} tuning and ${study.reported.length} reported runs in ${out}; this call took ${minutes()} min`);
 }
 
 if (process.argv[1] && import.meta.filename === process.argv[1]) runMain(main);

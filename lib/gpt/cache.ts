@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 
 import * as tf from "@tensorflow/tfjs";
 
@@ -176,7 +176,6 @@ export async function trainCached(
     for (const s of resume.result.steps) callbacks.onStep?.(s);
     for (const e of resume.result.evals) callbacks.onEval?.(e);
   }
-  mkdirSync(dir, { recursive: true });
   const every = Math.max(MIN_STEPS_BETWEEN_SAVES, Math.ceil(full.steps / 20));
   const save = async (state: TrainingState) => savePartial(partial, model, state);
   const result = await train(model, data, full, { ...callbacks, checkpoint: { every, save } }, { resume: resume ?? undefined });
@@ -202,6 +201,7 @@ async function savePartial(path: string, model: GPT, state: TrainingState): Prom
   const { m, v, t } = state.optimizer;
   tensors.set("adamw.m", { shape: [m.length], values: m });
   tensors.set("adamw.v", { shape: [v.length], values: v });
+  mkdirSync(dirname(path), { recursive: true });
   writeTensorFile(path, { config: model.config, step: state.step, meta: { partial: { ...state, optimizer: { t } } } }, tensors);
 }
 

@@ -4,7 +4,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 
-import { fingerprint, readResults, resultId, stamp, storedBackend, upgradeResults, type RunContext, type StampedResult } from "../core/results";
+import { fingerprint, readResults, resultId, stamp, storedBackend, type RunContext, type StampedResult } from "../core/results";
 import { cpuDescription } from "../core/machine";
 import { projectRoot } from "../core/paths";
 import { StudyFile } from "../core/study";
@@ -45,6 +45,8 @@ export interface ReuseDesign {
   sizes: Record<TaskName, { testPerClass: number; valPerClass: number }>;
   /** Seeds the tasks' test sets and the alterations are drawn with. */
   splitSeed: number;
+  /** At most this many examples per class in a task's pool (whole speeches; the rest left out): smoke scale's small pools. */
+  poolLimit?: number;
   /** Labelled examples per class every method without network training is run at (each task up to what its pool holds), and the seeds. */
   labels: { perClass: number[]; seeds: number[] };
   /** How probes read a layer, and the L2 strengths they choose from (both chosen with the layer on validation examples). */
@@ -73,7 +75,7 @@ export function reuseDesign(scale: Scale): ReuseDesign {
       pretraining: { steps: 40, batchSize: 8, learningRate: 1e-3, minLearningRate: 1e-4, warmupSteps: 4, evalInterval: 20, evalBatches: 2, seed: 1337 },
       liveSteps: 40,
       reserve: { length: 32, speakers: 4, speakerShare: 0.7, otherShare: 0.3, seed: 1 },
-      ngramOrder: 3, sizes: sizes([8, 4], [16, 4], [16, 4], [16, 4], [16, 4]), splitSeed: 7,
+      ngramOrder: 3, sizes: sizes([8, 4], [16, 4], [16, 4], [16, 4], [16, 4]), splitSeed: 7, poolLimit: 40,
       labels: { perClass: [4, 8], seeds: [1, 2] }, readouts: ["mean", "last", "mean+max"], l2Grid: [1e-2, 1e-1],
       tuning: { perClass: [8], steps: 6, batchSize: 8 },
       methods: [
@@ -157,7 +159,7 @@ export function reuseData(design: ReuseDesign): ReuseData {
   ];
   const tasks = texts.map((task, k) => {
     const name = TASKS[k];
-    const { pool, test } = splitPoolAndTest(task, { testPerClass: design.sizes[name].testPerClass, seed });
+    const { pool, test } = splitPoolAndTest(task, { testPerClass: design.sizes[name].testPerClass, seed, poolPerClass: design.poolLimit });
     return { name, classes: task.classes, all: task, pool, test, testIds: encodeTask(test, tokenizer) };
   });
   return { tokenizer, split, pretraining, tasks };
@@ -178,17 +180,19 @@ export function labelCounts(design: ReuseDesign, task: StudyTask, perClass = des
   return perClass.filter((n) => design.labels.seeds.every((seed) => trainingRoom(task.pool, { valPerClass, seed: 100_000 * seed + n }) >= n));
 }
 
-/** One tuned run of the study: a method on a task at a learning rate and a seed. */
+/** One tuned run of the study: a method on a task at a label count, a learning rate and a seed. */
 export interface StudyRun {
-  task: string;
+  task: TaskName;
   method: TunedMethod;
+  perClass: number;
   learningRate: number;
   seed: number;
 }
 
 export interface StudyResult extends TuneResult, StampedResult {
-  task: string;
+  task: TaskName;
   method: string;
+  perClass: number;
   learningRate: number;
   seed: number;
   /** The pretrained checkpoint the run started from (its name carries the run's fingerprint). */
@@ -196,7 +200,7 @@ export interface StudyResult extends TuneResult, StampedResult {
   cpu: string;
 }
 
-const REQUIRED: (keyof StudyResult)[] = ["task", "method", "learningRate", "seed", "validationAccuracy", "testAccuracy", "pretrained"];
+const REQUIRED: (keyof StudyResult)[] = ["task", "method", "perClass", "learningRate", "seed", "validationAccuracy", "testAccuracy", "testPredictions", "pretrained"];
 
 /** The command that writes the stored study, named in errors about its file. */
 const STUDY_COMMAND = "npm run reuse-study -- --grid full";
@@ -206,10 +210,18 @@ export function readStudyResults(path: string, command = STUDY_COMMAND): StudyRe
   return readResults<StudyResult>(path, REQUIRED, command);
 }
 
+/** What decides every run's data besides the text: the corpus, its split, the tasks' sizes and alterations. */
+export function dataSettings(design: ReuseDesign) {
+  const { corpus, model, reserve, sizes, splitSeed, ngramOrder, poolLimit } = design;
+  return { corpus, model, reserve, sizes, splitSeed, ngramOrder, poolLimit };
+}
+
 /** What decides a run's result besides the data: the design, the pretrained checkpoint (its name carries its fingerprint), the run. */
 function studySettings(design: ReuseDesign, pretrained: string, run: StudyRun) {
-  const { model, reserve, sizes, tuning, corpus } = design;
-  return { corpus, model, reserve, sizes, tuning, pretrained, task: run.task, kind: run.method.kind, learningRate: run.learningRate, seed: run.seed };
+  return {
+    ...dataSettings(design), tuning: { steps: design.tuning.steps, batchSize: design.tuning.batchSize }, pretrained,
+    task: run.task, kind: run.method.kind, perClass: run.perClass, learningRate: run.learningRate, seed: run.seed,
+  };
 }
 
 /** The data (pretraining text and every task's examples) and backend of a study's runs. */
@@ -224,18 +236,6 @@ export function studyContext(data: ReuseData, backend: string): RunContext {
 /** A stable id of everything that decides a run's result: a rerun with the same id is skipped. */
 export function studyRunId(design: ReuseDesign, pretrained: string, run: StudyRun, context: RunContext): string {
   return resultId(studySettings(design, pretrained, run), context);
-}
-
-/**
- * Upgrades a results file of `design` written in format 1 (ids of the settings alone): every run
- * the design could contain is matched by its old id. The caller vouches that the runs were
- * trained on `data`.
- */
-export function upgradeStudyResults(path: string, design: ReuseDesign, data: ReuseData, pretrained: string): number {
-  const candidates = TASKS.flatMap((task) => design.methods.flatMap((method) => method.rates.flatMap((learningRate) =>
-    design.seeds.map((seed) => studySettings(design, pretrained, { task, method, learningRate, seed })))));
-  const { dataHash } = studyContext(data, "");
-  return upgradeResults(path, candidates.map((settings) => ({ settings, dataHash })));
 }
 
 /** Refuses a design with no method, rate or seed to run: its study would be silently empty. */
@@ -254,13 +254,14 @@ function checkGrid(design: ReuseDesign, where: string): void {
 /** The learning-rate sweep: every method on every task at every rate, for the tuning seeds. */
 export function tuningRuns(design: ReuseDesign): StudyRun[] {
   checkGrid(design, "tuningRuns");
-  return TASKS.flatMap((task) => design.methods.flatMap((method) =>
-    method.rates.flatMap((learningRate) => design.tuningSeeds.map((seed) => ({ task, method, learningRate, seed })))));
+  return TASKS.flatMap((task) => design.tuning.perClass.flatMap((perClass) => design.methods.flatMap((method) =>
+    method.rates.flatMap((learningRate) => design.tuningSeeds.map((seed) => ({ task, method, perClass, learningRate, seed }))))));
 }
 
 export interface ChosenRate {
-  task: string;
+  task: TaskName;
   method: string;
+  perClass: number;
   learningRate: number;
   /** Mean validation accuracy of every rate tried, over the tuning seeds (NaN where a run diverged). */
   validationByRate: { learningRate: number; accuracy: number }[];
@@ -269,16 +270,16 @@ export interface ChosenRate {
 }
 
 /**
- * For every task and method, the rate with the best mean validation accuracy over the tuning
- * seeds (on a tie, the lower mean validation loss): test accuracy is never looked at.
+ * For every task, label count and method, the rate with the best mean validation accuracy over
+ * the tuning seeds (on a tie, the lower mean validation loss): test accuracy is never looked at.
  */
 export function chooseRates(design: ReuseDesign, results: StudyResult[]): ChosenRate[] {
   checkGrid(design, "chooseRates");
-  return TASKS.flatMap((task) => design.methods.map((method) => {
+  return TASKS.flatMap((task) => design.tuning.perClass.flatMap((perClass) => design.methods.map((method) => {
     const byRate = method.rates.map((learningRate) => {
-      const runs = results.filter((r) => r.task === task && r.method === method.name && r.learningRate === learningRate && design.tuningSeeds.includes(r.seed));
+      const runs = results.filter((r) => r.task === task && r.perClass === perClass && r.method === method.name && r.learningRate === learningRate && design.tuningSeeds.includes(r.seed));
       if (runs.length !== design.tuningSeeds.length) {
-        throw new Error(`chooseRates: ${runs.length} of ${design.tuningSeeds.length} tuning runs of ${method.name} on "${task}" at rate ${learningRate}`);
+        throw new Error(`chooseRates: ${runs.length} of ${design.tuningSeeds.length} tuning runs of ${method.name} on "${task}" (${perClass} per class) at rate ${learningRate}`);
       }
       const mean = (f: (r: StudyResult) => number) => runs.reduce((s, r) => s + (r.diverged ? NaN : f(r)), 0) / runs.length;
       return { learningRate, accuracy: mean((r) => r.validationAccuracy), loss: mean((r) => r.validationLoss) };
@@ -288,10 +289,10 @@ export function chooseRates(design: ReuseDesign, results: StudyResult[]): Chosen
     const best = usable.reduce((a, b) => (b.accuracy > a.accuracy || (b.accuracy === a.accuracy && b.loss < a.loss) ? b : a));
     const k = method.rates.indexOf(best.learningRate);
     return {
-      task, method: method.name, learningRate: best.learningRate, atEdge: method.rates.length > 1 && (k === 0 || k === method.rates.length - 1),
+      task, method: method.name, perClass, learningRate: best.learningRate, atEdge: method.rates.length > 1 && (k === 0 || k === method.rates.length - 1),
       validationByRate: byRate.map((b) => ({ learningRate: b.learningRate, accuracy: b.accuracy })),
     };
-  }));
+  })));
 }
 
 /** The reported runs: every method on every task at its chosen rate, for every seed. */
@@ -300,17 +301,30 @@ export function reportedRuns(design: ReuseDesign, chosen: ChosenRate[], seeds = 
   return chosen.flatMap((c, k) => {
     const method = design.methods.find((m) => m.name === c.method);
     if (!method) throw new Error(`reportedRuns: chosen[${k}].method ${shown(c.method)} is not a method of design "${design.name}"; have ${design.methods.map((m) => m.name).join(", ")}`);
-    return seeds.map((seed) => ({ task: c.task, method, learningRate: c.learningRate, seed }));
+    return seeds.map((seed) => ({ task: c.task, method, perClass: c.perClass, learningRate: c.learningRate, seed }));
   });
 }
 
+/** The run a stored result came from (its method looked up in the design by name). */
+export function runOf(design: ReuseDesign, result: Pick<StudyResult, "task" | "method" | "perClass" | "learningRate" | "seed">): StudyRun {
+  const method = design.methods.find((m) => m.name === result.method);
+  if (!method) throw new Error(`runOf: ${shown(result.method)} is not a method of design "${design.name}"; have ${design.methods.map((m) => m.name).join(", ")}`);
+  return { task: result.task, method, perClass: result.perClass, learningRate: result.learningRate, seed: result.seed };
+}
+
 /** The labelled sets of one run: its seed's training and validation examples, and the task's test set. */
-export function runData(design: ReuseDesign, data: ReuseData, run: { task: string; seed: number }): TuneData {
-  const task = data.tasks.find((t) => t.name === run.task);
-  if (!task) throw new Error(`runData: no task "${run.task}"; have ${data.tasks.map((t) => t.name).join(", ")}`);
-  const sample = seedSample(design, task, run.seed);
+export function runData(design: ReuseDesign, data: ReuseData, run: { task: string; seed: number; perClass: number }): TuneData {
+  const task = taskNamed(data, run.task, "runData");
+  const sample = seedSample(design, task, run.seed, run.perClass);
   const encode = (idx: number[]) => encodeTask(pickExamples(task.pool, idx), data.tokenizer);
   return { train: encode(sample.train), val: encode(sample.val), test: task.testIds };
+}
+
+/** The task of this name, or an error naming the tasks there are. */
+export function taskNamed(data: ReuseData, name: string, where = "taskNamed"): StudyTask {
+  const task = data.tasks.find((t) => t.name === name);
+  if (!task) throw new Error(`${where}: no task "${name}"; have ${data.tasks.map((t) => t.name).join(", ")}`);
+  return task;
 }
 
 /** What a study worker gets (lib/reuse/worker.ts): everything cloneable, the pretrained weights included. */
@@ -344,7 +358,7 @@ export interface ReuseStudyOptions extends StudyOptions {
 }
 
 /** A run's line in the study's file and errors. */
-const describeRun = (run: StudyRun) => `${run.method.name} on "${run.task}", rate ${run.learningRate}, seed ${run.seed}`;
+const describeRun = (run: StudyRun) => `${run.method.name} on "${run.task}" with ${run.perClass} per class, rate ${run.learningRate}, seed ${run.seed}`;
 
 /** Trains every run not yet in the results file (rewritten whole after each); returns the results of `runs`, in order. */
 export async function runStudy(
@@ -378,7 +392,7 @@ async function studyPhase(
     },
     // Stamped here, on the main thread, with the checkpoint's name the worker never sees.
     line: (result, run) => stamp(studySettings(design, name, run), context, {
-      task: run.task, method: run.method.name, learningRate: run.learningRate, seed: run.seed, ...result, pretrained: name, cpu: cpuDescription(),
+      task: run.task, method: run.method.name, perClass: run.perClass, learningRate: run.learningRate, seed: run.seed, ...result, pretrained: name, cpu: cpuDescription(),
     }),
     onRunEnd: options.onRunEnd && ((row, _, done, total) => options.onRunEnd!(row, done, total)),
   });
@@ -445,35 +459,34 @@ export async function reuseStudy(
 }
 
 /**
- * One more seed of every method × task at its chosen rate, trained now (in a scratch file that is
- * removed afterwards): a live run to set beside the stored seeds.
+ * Stored runs trained again now (in a scratch file that is removed afterwards), from the same
+ * pretrained weights, examples and seed: a live slice to set beside the stored study.
  */
-export async function trainLiveSeed(
-  design: ReuseDesign, data: ReuseData, pretrained: { model: GPT; checkpoint: string }, chosen: ChosenRate[], seed: number, options: Omit<StudyOptions, "path">,
+export async function retrainRuns(
+  design: ReuseDesign, data: ReuseData, pretrained: { model: GPT; checkpoint: string }, runs: StudyRun[], options: Omit<StudyOptions, "path">,
 ): Promise<StudyResult[]> {
   const path = join(projectRoot(), "build", "reuse", `live-${process.pid}.jsonl`);
   rmSync(path, { force: true });
   try {
-    return await runStudy(design, data, pretrained, reportedRuns(design, chosen, [seed]), { ...options, path });
+    return await runStudy(design, data, pretrained, runs, { ...options, path });
   } finally {
     rmSync(path, { force: true });
   }
 }
 
-/** How many of the tasks' real (unscrambled) windows occur word for word in the pretraining text. */
+/** How many of the tasks' distinct real windows (every one but the altered halves) occur word for word in the pretraining text. */
 export function verbatimInPretraining(data: ReuseData): { checked: number; found: number } {
   const text = data.split.pretrainText;
-  let checked = 0, found = 0;
+  const windows = new Set<string>();
   for (const task of data.tasks) {
     for (const part of [task.pool, task.test]) {
-      part.texts.forEach((t, i) => {
-        if (task.name === "real or scrambled" && part.labels[i] === 1) return; // scrambled: not corpus text
-        checked++;
-        if (text.includes(t)) found++;
-      });
+      // The altered half of a "real or …" task is not corpus text.
+      part.texts.forEach((t, i) => { if (!(task.name.startsWith("real or") && part.labels[i] === 1)) windows.add(t); });
     }
   }
-  return { checked, found };
+  let found = 0;
+  for (const w of windows) if (text.includes(w)) found++;
+  return { checked: windows.size, found };
 }
 
 /** The rate sweep as table rows: every rate's mean validation accuracy, the chosen one marked. */

@@ -253,9 +253,10 @@ function groupsInRandomOrder(task: TextTask, random: Random): number[][] {
 
 /**
  * Takes whole groups, in the given order, until every class has `perClass` examples in them;
- * returns the first `perClass` of each class, and the groups not taken.
+ * returns the first `perClass` of each class (with `whole`, every example of the groups taken),
+ * and the groups not taken.
  */
-function takeGroups(task: TextTask, groups: number[][], perClass: number, where: string, what: string): { taken: number[]; rest: number[][] } {
+function takeGroups(task: TextTask, groups: number[][], perClass: number, where: string, what: string, whole = false): { taken: number[]; rest: number[][] } {
   const K = task.classes.length;
   const byClass: number[][] = Array.from({ length: K }, () => []);
   let g = 0;
@@ -266,20 +267,24 @@ function takeGroups(task: TextTask, groups: number[][], perClass: number, where:
   if (short >= 0) {
     throw new Error(`${where}: task "${task.name}" has ${byClass[short].length} examples of "${task.classes[short]}" left for ${what}; needs ${perClass}`);
   }
-  return { taken: byClass.flatMap((c) => c.slice(0, perClass)).sort((a, b) => a - b), rest: groups.slice(g) };
+  const taken = whole ? groups.slice(0, g).flat() : byClass.flatMap((c) => c.slice(0, perClass));
+  return { taken: taken.sort((a, b) => a - b), rest: groups.slice(g) };
 }
 
 /**
  * Splits a task by speech: whole speeches, in random order, go to the test set until it holds
  * `testPerClass` examples of every class (balanced: exactly that many of each are kept), and every
- * other speech goes to the labelled pool. Pool and test never share a speech.
+ * other speech goes to the labelled pool (or, with `poolPerClass`, the next whole speeches until the
+ * pool holds at least that many of every class). Pool and test never share a speech.
  */
-export function splitPoolAndTest(task: TextTask, options: { testPerClass: number; seed: number }): PoolAndTest {
+export function splitPoolAndTest(task: TextTask, options: { testPerClass: number; seed: number; poolPerClass?: number }): PoolAndTest {
   checkPositiveInteger("splitPoolAndTest", "testPerClass", options?.testPerClass);
+  if (options.poolPerClass !== undefined) checkPositiveInteger("splitPoolAndTest", "poolPerClass", options.poolPerClass);
   checkTask(task, "splitPoolAndTest");
   const { taken, rest } = takeGroups(task, groupsInRandomOrder(task, new Random(options.seed)), options.testPerClass, "splitPoolAndTest", "the test set");
   if (rest.length === 0) throw new Error(`splitPoolAndTest: task "${task.name}" has no speech left for the labelled pool once the test set has ${options.testPerClass} examples per class`);
-  return { pool: pickExamples(task, rest.flat().sort((a, b) => a - b)), test: pickExamples(task, taken) };
+  const pool = options.poolPerClass === undefined ? rest.flat().sort((a, b) => a - b) : takeGroups(task, rest, options.poolPerClass, "splitPoolAndTest", "the pool", true).taken;
+  return { pool: pickExamples(task, pool), test: pickExamples(task, taken) };
 }
 
 /** How many examples of each class the pool holds: the most a seed can train on, once validation is set aside. */
