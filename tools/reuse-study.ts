@@ -1,4 +1,4 @@
-// npm run reuse-study [-- --grid smoke|full] [--out FILE] [--jobs N] [--prune] [--stop-after pretraining|frozen]
+// npm run reuse-study [-- --grid smoke|full] [--out FILE] [--jobs N] [--prune] [--stop-after pretraining|frozen] [--tasks A,B]
 //
 // Computes lesson 01's study (lib/reuse/study.ts, reuseDesign), resumably, in three phases:
 //   1. pretraining: the foundation model (stored in datasets/checkpoints/ at full scale, like
@@ -12,6 +12,8 @@
 // rerun skips what is done. --jobs N trains N tuned runs side by side, one thread each (default:
 // one per core). Lines of a file that are no run of this design (left by an earlier design) are
 // counted, and removed with --prune. --out names the tuned study's file (the frozen one goes beside it).
+// --tasks limits the frozen phase to some tasks: two processes with different tasks and --out
+// files use both cores, and their files, concatenated, are the whole study's.
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -20,15 +22,15 @@ import { parseScale } from "../lib/core/scale";
 import { trainCached } from "../lib/gpt/cache";
 import { GPT } from "../lib/gpt/model";
 import { frozenStudyPath, runFrozenStudy } from "../lib/reuse/frozen";
-import { readStudyResults, reuseData, reuseDesign, runReuseStudy, storedStudyPath } from "../lib/reuse/study";
+import { readStudyResults, reuseData, reuseDesign, runReuseStudy, storedStudyPath, taskNamed } from "../lib/reuse/study";
 import { noteOtherBackend, parseCommandLine, runMain } from "./cli";
 import { ROOT } from "./runner";
 
-const USAGE = "usage: npm run reuse-study [-- --grid smoke|full] [--out FILE] [--jobs N] [--prune] [--stop-after pretraining|frozen]";
+const USAGE = "usage: npm run reuse-study [-- --grid smoke|full] [--out FILE] [--jobs N] [--prune] [--stop-after pretraining|frozen] [--tasks A,B]";
 
 async function main(): Promise<void> {
   const { values } = parseCommandLine(USAGE, {
-    options: { grid: { type: "string", default: "smoke" }, out: { type: "string" }, jobs: { type: "string" }, prune: { type: "boolean" }, "stop-after": { type: "string" } },
+    options: { grid: { type: "string", default: "smoke" }, out: { type: "string" }, jobs: { type: "string" }, prune: { type: "boolean" }, "stop-after": { type: "string" }, tasks: { type: "string" } },
   });
   const scale = parseScale(values.grid!, "--grid (smoke or full)");
   const jobs = values.jobs === undefined ? availableParallelism() : Number(values.jobs);
@@ -57,8 +59,9 @@ async function main(): Promise<void> {
   if (stopAfter === "pretraining") return;
 
   const initial = GPT.create(config, design.modelSeed);
+  const tasks = values.tasks?.split(",").map((name) => taskNamed(data, name.trim(), "--tasks").name);
   const frozen = await runFrozenStudy(design, data, [{ name: "pretrained", model }, { name: "before pretraining", model: initial }], pretraining.checkpoint, {
-    path: frozenOut, backend: backend.name, command,
+    path: frozenOut, backend: backend.name, command, tasks,
     onTaskReady: (task, seconds) => console.log(`"${task.name}": model outputs for ${task.pool.texts.length} pool and ${task.test.texts.length} test examples in ${seconds.toFixed(0)} s`),
     onUnitEnd: (line, done, total) => console.log(`frozen ${done}/${total}: "${line.task}", ${line.perClass} per class, seed ${line.seed}: `
       + line.runs.map((r) => `${r.method} ${r.testAccuracy.toFixed(3)}`).join(", ")),

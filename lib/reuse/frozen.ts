@@ -286,13 +286,19 @@ const checkpointName = (checkpoint: string) => checkpoint.split(/[\\/]/).at(-1)!
  */
 export async function runFrozenStudy(
   design: ReuseDesign, data: ReuseData, models: { name: string; model: GPT }[], checkpoint: string,
-  options: { path: string; backend: string; command?: string; onTaskReady?: (task: StudyTask, seconds: number) => void; onUnitEnd?: (line: FrozenLine, done: number, total: number) => void },
+  options: {
+    path: string; backend: string; command?: string;
+    /** Only these tasks' units (default: all); the ids are those of the whole study, so files of different tasks concatenate. */
+    tasks?: string[];
+    onTaskReady?: (task: StudyTask, seconds: number) => void; onUnitEnd?: (line: FrozenLine, done: number, total: number) => void;
+  },
 ): Promise<FrozenRun[]> {
   const file = new StudyFile(options.path, (path) => readFrozenResults(path, options.command));
   const context = studyContext(data, options.backend);
   const name = checkpointName(checkpoint);
   let prepared: PreparedTask | undefined;
-  const lines = await file.resume<FrozenUnit, FrozenRun[]>("runFrozenStudy", frozenUnits(design, data).map((u) => ({ run: u, id: resultId(frozenSettings(design, name, u), context) })), {
+  const units = frozenUnits(design, data).filter((u) => !options.tasks || options.tasks.includes(u.task.name));
+  const lines = await file.resume<FrozenUnit, FrozenRun[]>("runFrozenStudy", units.map((u) => ({ run: u, id: resultId(frozenSettings(design, name, u), context) })), {
     describe: describeUnit,
     train: async (u) => {
       if (prepared?.task !== u.task) {
