@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { basename, join } from "node:path";
 
 import { courseScale, parseScale, type Scale } from "../lib/core/scale";
-import { findJupyterPython, KERNEL_NAME } from "./install-kernel";
+import { findJupyterPython, KERNEL_NAME, registeredWith } from "./install-kernel";
 import { defaultCellTimeout, findLesson, listLessons, ROOT } from "./runner";
 import { parseCommandLine, runMain } from "./cli";
 
@@ -34,17 +34,9 @@ export function cellReport(stderr: string): string {
   return lines.slice(start, end < 0 ? undefined : end).join("\n");
 }
 
-/**
- * Why the course's kernel cannot run this checkout's lessons under the Jupyter of `python`,
- * or null when it is registered and points here.
- */
+/** Why the Jupyter of `python` cannot run the lessons with the course's kernel, or null when it is registered (for any copy of the course). */
 export function kernelProblem(python: string): string | null {
-  const r = spawnSync(python, ["-m", "jupyter_client.kernelspecapp", "list", "--json"], { encoding: "utf8", env: QUIET_PYTHON });
-  const spec = r.status === 0 ? JSON.parse(r.stdout).kernelspecs?.[KERNEL_NAME]?.spec : undefined;
-  if (!spec) return `the "${KERNEL_NAME}" kernel is not registered with ${python}; run \`npm run kernel\` first`;
-  const root = spec.env?.TSLAB_ROOT_DIR;
-  if (root !== ROOT) return `the registered "${KERNEL_NAME}" kernel runs the course in ${root}, not ${ROOT}; run \`npm run kernel\` here`;
-  return null;
+  return registeredWith(python) === null ? `the "${KERNEL_NAME}" kernel is not registered with ${python}; run \`npm run kernel\` first` : null;
 }
 
 export function nbconvertLesson(python: string, path: string, scale: Scale, timeoutSeconds: number, outDir = NBCONVERT_OUT): NbconvertResult {

@@ -29,7 +29,7 @@ export async function startNotebookServer(root: string, env: NodeJS.ProcessEnv =
   const python = findNotebookPython();
   if (!python) throw new Error("startNotebookServer: no Python with Jupyter's classic notebook (Debian: apt-get install jupyter-notebook)");
   const home = mkdtempSync(join(tmpdir(), "course-jupyter-"));
-  installKernel(python, join(home, "prefix"));
+  installKernel(join(home, "prefix"));
   const [port] = await freePorts(1);
   const child: ChildProcess = spawn(python, [
     "-m", "notebook", "--no-browser", "--allow-root", "--ip", "127.0.0.1", "--port", String(port),
