@@ -121,6 +121,14 @@ describe("a kernel started from the registration", () => {
     await expect(started).rejects.toThrow(/tslab-course: cannot start: no Node\.js found .*run `npm run kernel` in the course folder/);
   }, 60_000);
 
+  it("names the fix when the notebook's copy of the course has no node_modules", async () => {
+    const bare = join(scratch, "bare-copy");
+    mkdirSync(join(bare, "notebooks"), { recursive: true });
+    cpSync(join(ROOT, "package.json"), join(bare, "package.json"));
+    const started = Kernel.start({ argv: spec.argv, cwd: join(bare, "notebooks"), env: { ...process.env, ...spec.env }, startTimeoutMs: 20_000 });
+    await expect(started).rejects.toThrow(`tslab-course: cannot start: ${bare} has no node_modules/tslab; run \`npm ci\` there`);
+  }, 60_000);
+
   it("starts outside any copy of the course, and importing its lib there says what to do", async () => {
     const outside = join(scratch, "outside");
     mkdirSync(outside, { recursive: true });
