@@ -88,10 +88,15 @@ let plotCount = 0;
 /** The name `npm run kernel` registers the course's kernel under; its spec folder also holds plotly.js. */
 export const COURSE_KERNEL_NAME = "tslab-course";
 
-/** What a chart says where plotly.js could not be loaded, instead of an empty box. */
+/** What a chart says in Jupyter where plotly.js could not be loaded, instead of an empty box. */
 const PLOTLY_MISSING =
   "This chart needs plotly.js, which the page loads from the course kernel's folder, and it was not found. " +
   "Run <code>npm run kernel</code> once in the course folder, then reload this page and re-run the cell.";
+
+/** What it says on a page that is not Jupyter (a notebook shown on GitHub or nbviewer, a saved page), where no kernel's folder exists. */
+const PLOTLY_OUTSIDE_JUPYTER =
+  "This chart is drawn by plotly.js when the notebook runs in Jupyter. To see it, open the lesson in the course site " +
+  "(<code>npm run course</code> builds it, with every chart) or run the lesson in Jupyter.";
 
 /**
  * The page's plotly.js, loaded once per page from the kernel spec's folder, which Jupyter
@@ -102,8 +107,10 @@ const PLOTLY_MISSING =
 const plotlyLoader = `function coursePlotly() {
   if (window.Plotly) return Promise.resolve(window.Plotly);
   if (!window.__coursePlotly) {
-    var base = document.body.getAttribute("data-base-url");
-    if (!base) { try { base = JSON.parse(document.getElementById("jupyter-config-data").textContent).baseUrl; } catch (e) { base = "/"; } }
+    // Jupyter's pages say where they are served from: classic Notebook in data-base-url, JupyterLab and Notebook 7 in jupyter-config-data.
+    var base = document.body.getAttribute("data-base-url"), config = document.getElementById("jupyter-config-data");
+    if (!base && config) { try { base = JSON.parse(config.textContent).baseUrl; } catch (e) { base = "/"; } }
+    if (!base) return Promise.reject("not jupyter");
     window.__coursePlotly = new Promise(function (resolve, reject) {
       var s = document.createElement("script");
       s.src = base.replace(/\\/?$/, "/") + "kernelspecs/${COURSE_KERNEL_NAME}/plotly.min.js";
@@ -114,6 +121,9 @@ const plotlyLoader = `function coursePlotly() {
   }
   return window.__coursePlotly;
 }`;
+
+/** The note a chart shows in its place when it cannot be drawn. */
+const missingNote = (text: string) => `<p class="course-plot-missing" style="padding:0.5em;border:1px solid #e0b4b4;background:#fff6f6">${text}</p>`;
 
 /**
  * A Plotly figure as one output: the Plotly MIME type (JupyterLab with jupyterlab-plotly,
@@ -138,9 +148,9 @@ export function plotBundle(figure: PlotlyFigure, options: { divId: string }): Mi
     var still = div.previousElementSibling;
     if (still && still.className === "course-static") still.remove(); // the PNG stand-in, for readers without JavaScript
     Plotly.newPlot(div, spec.data, spec.layout, spec.config);
-  }, function () {
+  }, function (why) {
     div.style.height = "auto";
-    div.innerHTML = ${scriptJson(`<p class="course-plot-missing" style="padding:0.5em;border:1px solid #e0b4b4;background:#fff6f6">${PLOTLY_MISSING}</p>`)};
+    div.innerHTML = why === "not jupyter" ? ${scriptJson(missingNote(PLOTLY_OUTSIDE_JUPYTER))} : ${scriptJson(missingNote(PLOTLY_MISSING))};
   });
 })();</script>`;
   const title = (figure.layout?.title as { text?: string } | string | undefined);
