@@ -153,3 +153,21 @@ describe("webgpu (Dawn's Node binding)", async () => {
     expect(r.stderr).toContain(`backend "webgpu" was requested but is unavailable: ${reason}`);
   });
 });
+
+describe("tfjs-node on Node 23 and later", () => {
+  it("gets back util's removed type tests, with their old meaning, and nothing else of util changes", () => {
+    // Run in a fresh process where they are missing (as on Node 23+), deleted by hand on older Nodes.
+    const script = [
+      `const util = require("node:util");`,
+      `for (const k of ["isNullOrUndefined", "isArray", "isNumber"]) delete util[k];`,
+      `const before = Object.keys(util).length;`,
+      `import(${JSON.stringify(join(ROOT, "lib", "core", "backend.ts"))}).then(({ restoreRemovedUtil }) => {`,
+      `  const kept = util.inspect; restoreRemovedUtil();`,
+      `  console.log(JSON.stringify([util.isNullOrUndefined(null), util.isNullOrUndefined(0), util.isArray([]), util.isNumber("1"), util.inspect === kept, Object.keys(util).length - before]));`,
+      `});`,
+    ].join("\n");
+    const r = spawnSync(process.execPath, [TSX_CLI, "-e", script], { cwd: ROOT, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout.trim().split("\n").at(-1)!)).toEqual([true, false, true, false, true, 3]);
+  });
+});

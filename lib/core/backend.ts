@@ -1,6 +1,8 @@
 // Chooses the TensorFlow.js backend once, at start: the fastest that works here, in the
 // order below, or the one named by COURSE_BACKEND. Every later tensor op runs on it, so
 // the same lesson code runs on a GPU, on native CPU, on wasm or in plain JavaScript.
+import nodeUtil from "node:util";
+
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 
@@ -56,6 +58,7 @@ function importFailure(pkg: string, err: unknown): string {
 
 /** Loads a native tfjs binding; whether it really took over is read from tf itself. */
 async function loadNative(pkg: string): Promise<string | null> {
+  restoreRemovedUtil();
   try {
     await import(pkg);
   } catch (err) {
@@ -63,6 +66,21 @@ async function loadNative(pkg: string): Promise<string | null> {
   }
   if (!(await activate("tensorflow"))) return `${pkg} loaded but did not register the "tensorflow" backend`;
   return null;
+}
+
+/**
+ * Node 23 removed util's old type tests (util.isNullOrUndefined and kin), which tfjs-node 4.22,
+ * the last release, still calls (the fix, tensorflow/tfjs#8425, is merged but unreleased). Put
+ * back, with their documented meaning, only those that are missing, before tfjs-node loads.
+ */
+export function restoreRemovedUtil(): void {
+  const util = nodeUtil as unknown as Record<string, unknown>;
+  const tests: Record<string, (v: unknown) => boolean> = {
+    isNullOrUndefined: (v) => v === null || v === undefined, isNull: (v) => v === null, isUndefined: (v) => v === undefined,
+    isArray: Array.isArray, isBoolean: (v) => typeof v === "boolean", isNumber: (v) => typeof v === "number", isString: (v) => typeof v === "string",
+    isFunction: (v) => typeof v === "function", isObject: (v) => v !== null && typeof v === "object",
+  };
+  for (const [name, test] of Object.entries(tests)) if (typeof util[name] !== "function") util[name] = test;
 }
 
 /** A NodeJSKernelBackend tells whether libtensorflow found a CUDA device. */
