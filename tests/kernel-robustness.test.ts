@@ -92,6 +92,44 @@ describe.skipIf(process.platform !== "linux")("Kernel → Interrupt", () => {
   });
 });
 
+describe.skipIf(process.platform !== "linux")("a long session", () => {
+  it("training re-run a dozen times (one and two threads, some interrupted) and a tuning grid leave no tensors, threads or memory behind", async () => {
+    // What a collection leaves: live tensors, worker threads, and the heap and resident memory in MB.
+    const measure = async () => JSON.parse(await printed([
+      `{ const v8 = await import("node:v8"), vm = await import("node:vm"); v8.setFlagsFromString("--expose-gc");`,
+      `  const gc = vm.runInNewContext("gc"); for (let i = 0; i < 3; i++) { gc(); await new Promise((r) => setTimeout(r, 50)); }`,
+      `  const tf = await import("@tensorflow/tfjs"); const m = process.memoryUsage();`,
+      `  console.log(JSON.stringify({ tensors: tf.memory().numTensors, workers: liveWorkerCount(), heap: m.heapUsed / 2 ** 20, rss: m.rss / 2 ** 20 })); }`,
+    ].join("\n"))) as { tensors: number; workers: number; heap: number; rss: number };
+    const run = (workers: number) => `await train(model, { train: ids, val: ids }, { steps: 60, batchSize: 8, evalInterval: 20, evalBatches: 2, workers: ${workers} }, { onStep: (s) => { lastStep = s.step; } });`;
+    await printed(run(1));
+    const first = await measure();
+    for (let k = 0; k < 12; k++) {
+      const workers = 1 + (k % 2);
+      if (k % 4 === 3) {
+        const running = kernel.execute(run(workers).replace("steps: 60", "steps: 1_000_000"), 120_000);
+        await sleep(3000);
+        kernel.interrupt();
+        expect((await running).status).toBe("error");
+        await sleep(1000);
+      } else {
+        await printed(run(workers));
+      }
+    }
+    await printed([
+      `const grid = (n: number) => ({ ids: Int32Array.from({ length: n * 16 }, (_, j) => (j * 3) % 11), labels: Int32Array.from({ length: n }, (_, i) => i % 2), length: 16, classes: ["a", "b"] });`,
+      `const tuning: StudyJob = { backend: "wasm", config: config, weights: [...(await model.weights())], kind: { method: "lora", rank: 2, alpha: 1 }, data: { train: grid(16), val: grid(8), test: grid(8) }, options: { steps: 10, batchSize: 4, learningRate: 1e-3, seed: 1 } };`,
+      `await mapInWorkers("reuse/worker.ts", Array.from({ length: 4 }, () => tuning), 2, { describe: () => "tuning" });`,
+    ].join("\n"));
+    const last = await measure();
+    // Bounds: no tensor or thread more than after the first run; the heap within 25 MB, resident memory within 150 MB of it.
+    expect(last.tensors).toBe(first.tensors);
+    expect(last.workers).toBe(0);
+    expect(last.heap - first.heap, JSON.stringify({ first, last })).toBeLessThan(25);
+    expect(last.rss - first.rss, JSON.stringify({ first, last })).toBeLessThan(150);
+  }, 300_000);
+});
+
 describe("errors a student makes", () => {
   /** Runs a cell expected to fail and returns its error output, waiting out tslab's pause after errors. */
   async function failing(code: string): Promise<string> {
