@@ -195,7 +195,8 @@ export function checkMoments(where: string, moments: OptimizerMoments, size: num
 
 /**
  * AdamW over one slice [from, to) of all parameters laid end to end, for data parallelism: each
- * thread updates its own slice of the shared weights, and holds the moments of that slice only.
+ * thread updates its own slice of the shared weights and of the moments (which a team keeps in
+ * shared memory, where the main thread can save them).
  * Given the same gradient and clip factor it computes exactly what AdamW does for those weights.
  */
 export class SliceAdamW {

@@ -9,6 +9,7 @@ import { dirname, join, relative } from "node:path";
 
 import * as tf from "@tensorflow/tfjs";
 
+import { activeBackendIsGpu } from "../core/backend";
 import { cpuDescription } from "../core/machine";
 import { projectRoot } from "../core/paths";
 import { loadCheckpoint, readTensorFile, saveCheckpoint, writeTensorFile } from "./checkpoint";
@@ -130,7 +131,9 @@ function provenance(): Provenance {
  * loaded instead of retrained; its recorded steps and evaluations are replayed through the
  * callbacks, so charts look the same either way. Delete build/checkpoints/ to retrain. When
  * precomputing (COURSE_PRECOMPUTE=1), a run not yet stored is trained and saved into `storedDir`
- * with its provenance; one already stored is kept, so an interrupted precompute resumes.
+ * with its provenance; one already stored is kept. A run being trained saves its state about every
+ * 5% of its steps in `dir` (a .partial file); asked for again after an interruption or a kill, it
+ * goes on from the last save to the weights an uninterrupted run would have.
  */
 export async function trainCached(
   name: string,
@@ -170,7 +173,9 @@ export async function trainCached(
     return { ...meta.result, workers: meta.result.workers ?? 1, checkpoint, source, provenance: meta.provenance };
   }
   const partial = join(dir, file.replace(/\.ckpt$/, ".partial"));
-  const resume = resumePartial(partial, model);
+  // On a GPU AdamW's state stays on the device, where a run is neither saved midway nor resumed.
+  const onHost = full.optimizer === "host" || (full.optimizer === "auto" && !activeBackendIsGpu());
+  const resume = onHost ? resumePartial(partial, model) : null;
   if (resume) {
     console.log(`trainCached: resuming ${name} after step ${resume.step} of ${full.steps} (saved in ${relative(projectRoot(), partial)})`);
     for (const s of resume.result.steps) callbacks.onStep?.(s);
@@ -178,7 +183,7 @@ export async function trainCached(
   }
   const every = Math.max(MIN_STEPS_BETWEEN_SAVES, Math.ceil(full.steps / 20));
   const save = async (state: TrainingState) => savePartial(partial, model, state);
-  const result = await train(model, data, full, { ...callbacks, checkpoint: { every, save } }, { resume: resume ?? undefined });
+  const result = await train(model, data, full, onHost ? { ...callbacks, checkpoint: { every, save } } : callbacks, { resume: resume ?? undefined });
   const target = store ? storedDir : dir;
   const checkpoint = join(target, file);
   mkdirSync(target, { recursive: true });
