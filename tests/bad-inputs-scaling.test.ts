@@ -18,7 +18,7 @@ import { computeOptimal } from "../lib/scaling/compute";
 import { isoflopFit } from "../lib/scaling/isoflop";
 import { fitKaplanJoint, kaplanLoss } from "../lib/scaling/kaplan";
 import { minimizeLbfgs } from "../lib/core/lbfgs";
-import { ngramBaseline, ngramCrossEntropy } from "../lib/scaling/ngram";
+import { ngramBaseline, ngramCrossEntropy } from "../lib/core/ngram";
 import { readSweepResults, runSweep, scalingSweep, strayResults } from "../lib/scaling/sweep";
 import { learningRateRuns, scalingDesign, shapeName, sweepContext, tuneLearningRates, type SweepResult } from "../lib/scaling/sweepDesign";
 import { isoflopDesign, logSpace, sampleLosses } from "../lib/scaling/synthetic";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { Random } from "../lib/core/random";
-import { ngramBaseline, ngramCrossEntropy, ngramSampler } from "../lib/scaling/ngram";
+import { ngramBaseline, ngramCrossEntropy, ngramSampler } from "../lib/core/ngram";
 
 const random = (n: number, vocab: number, seed: number) => {
   const r = new Random(seed);

@@ -240,6 +240,23 @@ export function describeControls(comparisons: readonly ControlComparison[]): str
 }
 
 /**
+ * One reading line per task, from the comparisons: the fewest labels per class at which the
+ * pretrained method validation chose beats every control (interval above zero), or that it never
+ * does; and the differences at the most labels the task was run at.
+ */
+export function describeTaskControls(comparisons: readonly ControlComparison[]): string[] {
+  const tasks = [...new Set(comparisons.map((c) => c.task))];
+  return tasks.map((task) => {
+    const mine = comparisons.filter((c) => c.task === task).sort((a, b) => a.perClass - b.perClass);
+    const first = mine.find((c) => c.against.every((a) => verdict(a.difference) === "higher"));
+    const most = mine.at(-1)!;
+    const wins = first ? `beats both controls from ${first.perClass} labels per class (${first.chosen.method} there)` : "never beats both controls";
+    const at = most.against.map((a) => `${formatDifference(a.difference)} against the ${a.control}`).join(", ");
+    return `${task}: the pretrained model ${wins}; at ${most.perClass} per class, ${most.chosen.method}: ${at}`;
+  });
+}
+
+/**
  * Predictions against features, per task and label count: the best zero-shot question minus the
  * best method that trains on the pretrained model's features (probe or tuning), each chosen on
  * validation; where a task has no question, nothing.

@@ -2,7 +2,7 @@
 // by zero-shot scoring, linear probes, full fine-tuning and LoRA, against trivial baselines, the
 // same network from scratch, and probes of the network before pretraining.
 export {
-  agreementRows, type BootstrapDifference, chooseOnValidation, describeComparison, compareMethods, type ControlComparison, CONTROLS, controlRows, correctness, describeControls,
+  agreementRows, type BootstrapDifference, chooseOnValidation, describeComparison, describeTaskControls, compareMethods, type ControlComparison, CONTROLS, controlRows, correctness, describeControls,
   formatDifference, isZeroShot, learningCurveRows, learningCurveSeries, type MethodRun, type MethodSummary, pairedBootstrap, predictionsAgainstFeatures,
   pretrainedAgainstControls, readsPretrainedModel, summarizeRuns, testStandardError, verdict,
 } from "./analysis";

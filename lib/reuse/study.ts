@@ -19,7 +19,7 @@ import {
   encodeTask, labelledSample, parseSpeeches, pickExamples, realOrAlteredTask, realOrScrambledTask, realOrShuffledTask, reserveTaskSpeeches, speakerTask, splitPoolAndTest,
   trainingRoom, verseProseTask, type ReserveOptions, type TaskSplit, type TextTask,
 } from "./tasks";
-import { ngramSampler } from "../scaling/ngram";
+import { ngramSampler } from "../core/ngram";
 import { Random } from "../core/random";
 
 /** The study's tasks, in the order reuseData builds them. */

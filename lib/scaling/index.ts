@@ -17,7 +17,7 @@ export {
 } from "./forecast";
 export { isoflopFit, type IsoflopFit, type IsoflopMinimum, type IsoflopOptions, type IsoflopPoint } from "./isoflop";
 export { fitKaplanJoint, kaplanLoss, type KaplanFit, type KaplanFitOptions, type KaplanParams } from "./kaplan";
-export { ngramBaseline, ngramCrossEntropy, type NgramBaseline, ngramSampler } from "./ngram";
+export { ngramBaseline, ngramCrossEntropy, type NgramBaseline, ngramSampler } from "../core/ngram";
 export { oneVariableLaws, oneVariableRows, type OneVariableLaw } from "./oneVariable";
 export { CHINCHILLA_2022, HESTNESS_2017, KAPLAN_2020 } from "./reference";
 export { isoflopDesign, logSpace, sampleLosses, type IsoflopDesignOptions, type NoiseOptions, type RunDesign } from "./synthetic";

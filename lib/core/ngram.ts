@@ -1,7 +1,8 @@
 // Counting baselines for a character model: an n-gram table with add-k smoothing. A trained
 // network that does not beat the bigram table has learned nothing a count could not; the
-// trigram table is the next bar. Lessons draw both as reference lines.
-import { checkNonEmpty, checkPositiveInteger, checkThat, refuse } from "../core/checks";
+// trigram table is the next bar (lessons 01 and 03 set them beside their models). The same
+// counts also write text (ngramSampler): lesson 01's fake text that only n-gram statistics know.
+import { checkNonEmpty, checkPositiveInteger, checkThat, refuse } from "./checks";
 
 /** Counts of each (context of n − 1 tokens, next token), and of each context. */
 function countNgrams(ids: Int32Array, vocabSize: number, n: number): { pairs: Map<number, number>; contexts: Map<number, number> } {
