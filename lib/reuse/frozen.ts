@@ -18,21 +18,12 @@ import { layerFeatures, type LayerReadouts } from "./transfer";
 import { cpuDescription } from "../core/machine";
 import { readResults, resultId, stamp, storedBackend, type StampedResult } from "../core/results";
 import { StudyFile } from "../core/study";
+import type { MethodRun } from "./analysis";
 import { dataSettings, labelCounts, seedSample, studyContext, type ReuseData, type ReuseDesign, type Readout, type StudyTask, type TaskName } from "./study";
 
 /** One method without network training on one task, at one label count and seed. */
-export interface FrozenRun {
+export interface FrozenRun extends MethodRun {
   task: TaskName;
-  method: string;
-  /** Labelled training examples per class. */
-  perClass: number;
-  seed: number;
-  validationAccuracy: number;
-  testAccuracy: number;
-  /** The class predicted for every test example, one digit each, in the test set's order. */
-  testPredictions: string;
-  /** Numbers fitted on the task's labels (0 for a rule or a question). */
-  trainableParams: number;
   /** What was chosen on the validation examples. */
   chosen?: { layer?: number; readout?: Readout; l2?: number };
 }
