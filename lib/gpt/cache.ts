@@ -9,12 +9,11 @@ import { dirname, join, relative } from "node:path";
 
 import * as tf from "@tensorflow/tfjs";
 
-import { activeBackendIsGpu } from "../core/backend";
 import { cpuDescription } from "../core/machine";
 import { projectRoot } from "../core/paths";
 import { loadCheckpoint, readTensorFile, saveCheckpoint, writeTensorFile } from "./checkpoint";
 import { parameterSpecs, type GPT } from "./model";
-import { DEFAULT_TRAIN, train, validateTrainConfig, type TrainCallbacks, type TrainConfig, type TrainingState, type TrainResult } from "./train";
+import { DEFAULT_TRAIN, optimizerOnDevice, train, validateTrainConfig, type TrainCallbacks, type TrainConfig, type TrainingState, type TrainResult } from "./train";
 import { checkIds, shown } from "../core/checks";
 
 /** Where precomputed runs are committed. */
@@ -174,7 +173,7 @@ export async function trainCached(
   }
   const partial = join(dir, file.replace(/\.ckpt$/, ".partial"));
   // On a GPU AdamW's state stays on the device, where a run is neither saved midway nor resumed.
-  const onHost = full.optimizer === "host" || (full.optimizer === "auto" && !activeBackendIsGpu());
+  const onHost = !optimizerOnDevice(full);
   const resume = onHost ? resumePartial(partial, model) : null;
   if (resume) {
     console.log(`trainCached: resuming ${name} after step ${resume.step} of ${full.steps} (saved in ${relative(projectRoot(), partial)})`);

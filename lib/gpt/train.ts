@@ -330,7 +330,7 @@ export async function train(
   if (resume) scaler.restore(resume.lossScale);
   // A resumed run's clock goes on from the seconds it had trained.
   const started = performance.now() - 1000 * (resume?.result.seconds ?? 0);
-  const onDevice = c.optimizer === "device" || (c.optimizer === "auto" && activeBackendIsGpu());
+  const onDevice = optimizerOnDevice(c);
   if (onDevice && (resume || callbacks.checkpoint)) {
     throw new Error("train: saving and resuming a run needs AdamW on the host (config.optimizer: \"host\"); on a GPU backend it runs on the device");
   }
@@ -342,6 +342,11 @@ export async function train(
   result.seconds = (performance.now() - started) / 1000;
   result.flops = flopsPerToken(model.config) * result.tokens;
   return result;
+}
+
+/** Whether AdamW runs on the device for this config and backend (config.optimizer: "auto" means on a GPU). */
+export function optimizerOnDevice(c: Pick<TrainConfig, "optimizer">): boolean {
+  return c.optimizer === "device" || (c.optimizer === "auto" && activeBackendIsGpu());
 }
 
 /** What both training loops share. */
