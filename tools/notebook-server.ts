@@ -1,6 +1,7 @@
-// A private classic Jupyter Notebook server for browser tests: the course's kernel registered
-// in a throwaway prefix (so a student's own registration is neither used nor touched), Jupyter's
-// config, data and runtime folders in a temporary directory, no token, bound to 127.0.0.1.
+// A private Jupyter server for browser tests: classic Notebook 6, or Jupyter Server (what
+// JupyterLab 4 and Notebook 7 run on). The course's kernel is registered in a throwaway prefix
+// (so a student's own registration is neither used nor touched), Jupyter's config, data and
+// runtime folders are in a temporary directory, no token, bound to 127.0.0.1.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,6 +17,20 @@ export function findNotebookPython(): string | null {
   return spawnSync(python, ["-c", "import notebook.notebookapp"]).status === 0 ? python : null;
 }
 
+/** A Python with Jupyter Server (Debian: python3-jupyter-server), or null. */
+export function findJupyterServerPython(): string | null {
+  const python = findJupyterPython();
+  if (!python) return null;
+  return spawnSync(python, ["-c", "import jupyter_server.serverapp"]).status === 0 ? python : null;
+}
+
+export interface ServerOptions {
+  /** "notebook": classic Notebook 6 (the default); "jupyter-server": Jupyter Server with no frontend of its own. */
+  app?: "notebook" | "jupyter-server";
+  /** A folder the server also serves under /static/ (a frontend page built for the test). */
+  staticDir?: string;
+}
+
 export interface NotebookServer {
   /** e.g. http://127.0.0.1:41234/ */
   url: string;
@@ -24,17 +39,24 @@ export interface NotebookServer {
   stop(): Promise<void>;
 }
 
-/** Starts `jupyter notebook` serving `root`; the kernel's environment gets `env` on top of this process's. */
-export async function startNotebookServer(root: string, env: NodeJS.ProcessEnv = {}): Promise<NotebookServer> {
-  const python = findNotebookPython();
-  if (!python) throw new Error("startNotebookServer: no Python with Jupyter's classic notebook (Debian: apt-get install jupyter-notebook)");
+/** Starts a Jupyter server on `root`; the kernel's environment gets `env` on top of this process's. */
+export async function startNotebookServer(root: string, env: NodeJS.ProcessEnv = {}, options: ServerOptions = {}): Promise<NotebookServer> {
+  const app = options.app ?? "notebook";
+  const python = app === "notebook" ? findNotebookPython() : findJupyterServerPython();
+  if (!python) {
+    throw new Error(app === "notebook"
+      ? "startNotebookServer: no Python with Jupyter's classic notebook (Debian: apt-get install jupyter-notebook)"
+      : "startNotebookServer: no Python with Jupyter Server (Debian: apt-get install python3-jupyter-server)");
+  }
   const home = mkdtempSync(join(tmpdir(), "course-jupyter-"));
   installKernel(join(home, "prefix"));
   const [port] = await freePorts(1);
-  const child: ChildProcess = spawn(python, [
-    "-m", "notebook", "--no-browser", "--allow-root", "--ip", "127.0.0.1", "--port", String(port),
-    "--NotebookApp.token=", "--NotebookApp.password=", "--notebook-dir", root,
-  ], {
+  const settings = app === "notebook"
+    ? ["-m", "notebook", "--NotebookApp.token=", "--NotebookApp.password=", "--notebook-dir", root]
+    // The test's page is served as a static file, so no page of the server's hands it an XSRF cookie.
+    : ["-m", "jupyter_server", "--ServerApp.token=", "--ServerApp.password=", `--ServerApp.root_dir=${root}`, "--ServerApp.disable_check_xsrf=True"];
+  if (options.staticDir) settings.push(`--${app === "notebook" ? "NotebookApp" : "ServerApp"}.extra_static_paths=${options.staticDir}`);
+  const child: ChildProcess = spawn(python, [...settings, "--no-browser", "--allow-root", "--ip", "127.0.0.1", "--port", String(port)], {
     env: {
       ...process.env, ...env,
       JUPYTER_PATH: join(home, "prefix", "share", "jupyter"),
@@ -47,7 +69,7 @@ export async function startNotebookServer(root: string, env: NodeJS.ProcessEnv =
   const url = `http://127.0.0.1:${port}/`;
   const started = Date.now();
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`jupyter notebook exited with ${child.exitCode}:\n${log}`);
+    if (child.exitCode !== null) throw new Error(`${app} exited with ${child.exitCode}:\n${log}`);
     try {
       if ((await fetch(`${url}api`)).ok) break;
     } catch {
@@ -55,7 +77,7 @@ export async function startNotebookServer(root: string, env: NodeJS.ProcessEnv =
     }
     if (Date.now() - started > 60_000) {
       child.kill("SIGKILL");
-      throw new Error(`jupyter notebook did not answer within 60 s:\n${log}`);
+      throw new Error(`${app} did not answer within 60 s:\n${log}`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }
