@@ -6,6 +6,7 @@
 // Debian's Jupyter Server is 1.23; JupyterLab 4 ships with 2.x, which adds the events and identity
 // APIs (the page does without them) and a binary websocket subprotocol (the kernel messages are the
 // same; with 1.23 JupyterLab falls back to the JSON framing classic Notebook uses).
+import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { Page } from "playwright-core";
@@ -15,7 +16,7 @@ import { findChromium, launchChromium } from "../tools/browser";
 import { findJupyterServerPython, startNotebookServer, type NotebookServer } from "../tools/notebook-server";
 import { findLesson, ROOT } from "../tools/runner";
 import { cpuSecondsOver, fixtureDir } from "./fixtures";
-import { buildLabPage, labPageMissing } from "./lab-page";
+import { buildLabPage, LAB_PAGE_DIR, labPageMissing } from "./lab-page";
 
 // The callbacks passed to page.evaluate run in the page; the project compiles without the DOM library.
 declare const window: any;
@@ -81,6 +82,11 @@ describe.skipIf(missing.length > 0 && !required)("lesson 01 in JupyterLab 4 (its
     await browser?.close();
     await server?.stop();
   });
+
+  it("the page type-checks against the installed JupyterLab's own types", () => {
+    const tsc = spawnSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", LAB_PAGE_DIR], { encoding: "utf8", timeout: 120_000 });
+    expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);
+  }, 120_000);
 
   it("Run All at smoke scale: every cell runs, no errors, every chart drawn from the course's HTML, plotly.js fetched once", async () => {
     const ran = await page.evaluate(() => window.lab.runAll());

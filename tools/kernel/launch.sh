@@ -3,7 +3,8 @@
 # the kernelspec folder by `npm run kernel`). It finds Node.js now, not when the kernel was
 # registered: the Node that registered it if it still exists, else the first `node` on PATH,
 # then hands over to launch.mjs beside it, which finds the course folder from the notebook's.
-here=$(dirname "$0")
+# The folder of this file without calling dirname: a kernel started with a bare PATH still finds it.
+case "$0" in */*) here=${0%/*} ;; *) here=. ;; esac
 for node in "$COURSE_KERNEL_NODE" "$(command -v node 2>/dev/null)"; do
   if [ -n "$node" ] && [ -x "$node" ]; then
     exec "$node" "$here/launch.mjs" "$@"
