@@ -3,8 +3,10 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
+import type { Page } from "playwright-core";
+
 import type { Cell, Notebook } from "../tools/notebook";
-import { ROOT } from "../tools/runner";
+import { findLesson, ROOT } from "../tools/runner";
 
 export function fixtureDir(): string {
   const base = join(ROOT, "build", "test-fixtures");
@@ -43,4 +45,23 @@ export async function cpuSecondsOver(pid: number, ms: number): Promise<number> {
   const before = used();
   await new Promise((r) => setTimeout(r, ms));
   return used() - before;
+}
+
+/** A lesson copied into a fresh fixture folder (so that saving or autosave never touches notebooks/), its imports pointed at lib from there. */
+export function lessonCopy(number: string, name: string): { dir: string; path: string } {
+  const dir = fixtureDir();
+  const lesson = readFileSync(findLesson(number), "utf8").replaceAll(`from \\"../lib\\"`, `from \\"../../../lib\\"`);
+  if (!lesson.includes("../../../lib")) throw new Error(`lessonCopy: lesson ${number} does not import "../lib"`);
+  const path = join(dir, `${name}.ipynb`);
+  writeFileSync(path, lesson);
+  return { dir, path };
+}
+
+/** The course's charts inside a page's output areas (`area`, a CSS selector), and how many of them Plotly has drawn. */
+export async function courseCharts(page: Page, area: string): Promise<{ total: number; drawn: number }> {
+  return page.evaluate((outputs) => {
+    const doc = (globalThis as any).document;
+    const divs: any[] = Array.from(doc.querySelectorAll(`${outputs} div[id^='course-plot-'], ${outputs} div[id^='course-live-']`));
+    return { total: divs.length, drawn: divs.filter((d) => d.classList.contains("js-plotly-plot") && d.querySelector(".main-svg")).length };
+  }, area);
 }

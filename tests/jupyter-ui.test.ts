@@ -2,15 +2,14 @@
 // mistakes and interruptions of a real session. Checks what smoke runs through the kernel alone
 // cannot see: what the websocket carries, charts after a page reload, Kernel → Interrupt as the
 // page sends it, and errors from work nobody awaited.
-import { readFileSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { relative } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { findChromium, launchChromium } from "../tools/browser";
 import { findNotebookPython, startNotebookServer, type NotebookServer } from "../tools/notebook-server";
-import { findLesson, ROOT } from "../tools/runner";
-import { cpuSecondsOver, fixtureDir } from "./fixtures";
+import { ROOT } from "../tools/runner";
+import { courseCharts, cpuSecondsOver, lessonCopy } from "./fixtures";
 
 // The callbacks passed to page.evaluate run in the page; the project compiles without the DOM library.
 declare const window: any;
@@ -69,24 +68,14 @@ async function openNotebook(): Promise<void> {
   await page.waitForFunction(() => (window as any).Jupyter?.notebook?.kernel?.is_connected?.(), null, { timeout: 60_000 });
 }
 
-/** Charts in the page's outputs, and how many of them Plotly has drawn. */
-async function charts(): Promise<{ total: number; drawn: number }> {
-  return page.evaluate(() => {
-    const divs = Array.from(document.querySelectorAll(".output_area div[id^='course-plot-'], .output_area div[id^='course-live-']"));
-    return { total: divs.length, drawn: divs.filter((d: any) => d.classList.contains("js-plotly-plot") && d.querySelector(".main-svg")).length };
-  });
-}
+const charts = () => courseCharts(page, ".output_area");
 
 describe.skipIf(missing.length > 0 && !required)("lesson 01 in classic Jupyter Notebook, driven in Chromium", () => {
   beforeAll(async () => {
     if (missing.length > 0) throw new Error(`COURSE_REQUIRE_BROWSER=1 but ${missing.join(" and ")} is not installed`);
-    // A copy beside the test fixtures, so that saving (or autosave) never touches notebooks/.
-    const dir = fixtureDir();
-    const lesson = readFileSync(findLesson("01"), "utf8").replaceAll(`from \\"../lib\\"`, `from \\"../../../lib\\"`);
-    expect(lesson).toContain("../../../lib");
-    writeFileSync(join(dir, "01-ui.ipynb"), lesson);
+    const lesson = lessonCopy("01", "01-ui");
     server = await startNotebookServer(ROOT, { COURSE_SCALE: "smoke" });
-    notebookUrl = `${server.url}notebooks/${relative(ROOT, join(dir, "01-ui.ipynb"))}`;
+    notebookUrl = `${server.url}notebooks/${relative(ROOT, lesson.path)}`;
     browser = await launchChromium();
     page = await browser.context.newPage();
     page.on("pageerror", (e) => pageErrors.push(e.message));

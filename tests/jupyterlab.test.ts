@@ -7,15 +7,14 @@
 // APIs (the page does without them) and a binary websocket subprotocol (the kernel messages are the
 // same; with 1.23 JupyterLab falls back to the JSON framing classic Notebook uses).
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { findChromium, launchChromium } from "../tools/browser";
 import { findJupyterServerPython, startNotebookServer, type NotebookServer } from "../tools/notebook-server";
-import { findLesson, ROOT } from "../tools/runner";
-import { cpuSecondsOver, fixtureDir } from "./fixtures";
+import { ROOT } from "../tools/runner";
+import { courseCharts, cpuSecondsOver, lessonCopy } from "./fixtures";
 import { buildLabPage, LAB_PAGE_DIR, labPageMissing } from "./lab-page";
 
 // The callbacks passed to page.evaluate run in the page; the project compiles without the DOM library.
@@ -48,24 +47,14 @@ async function finished(index: number, timeoutMs: number): Promise<string> {
   return (await page.evaluate((i) => window.lab.cell(i), index) as CellState).output;
 }
 
-/** The course's charts in the page's output areas, and how many of them Plotly has drawn. */
-async function charts(): Promise<{ total: number; drawn: number }> {
-  return page.evaluate(() => {
-    const divs = Array.from(document.querySelectorAll(".jp-OutputArea div[id^='course-plot-'], .jp-OutputArea div[id^='course-live-']"));
-    return { total: divs.length, drawn: divs.filter((d: any) => d.classList.contains("js-plotly-plot") && d.querySelector(".main-svg")).length };
-  });
-}
+const charts = () => courseCharts(page, ".jp-OutputArea");
 
 describe.skipIf(missing.length > 0 && !required)("lesson 01 in JupyterLab 4 (its notebook packages on Jupyter Server), driven in Chromium", () => {
   beforeAll(async () => {
     if (missing.length > 0) throw new Error(`COURSE_REQUIRE_BROWSER=1 but ${missing.join(" and ")} is not installed`);
-    // A copy beside the test fixtures, so that saving (or autosave) never touches notebooks/.
-    const dir = fixtureDir();
-    const lesson = readFileSync(findLesson("01"), "utf8").replaceAll(`from \\"../lib\\"`, `from \\"../../../lib\\"`);
-    expect(lesson).toContain("../../../lib");
-    writeFileSync(join(dir, "01-lab.ipynb"), lesson);
-    const pageDir = join(dir, "page");
-    await buildLabPage(pageDir, relative(ROOT, join(dir, "01-lab.ipynb")));
+    const lesson = lessonCopy("01", "01-lab");
+    const pageDir = join(lesson.dir, "page");
+    await buildLabPage(pageDir, relative(ROOT, lesson.path));
     server = await startNotebookServer(ROOT, { COURSE_SCALE: "smoke" }, { app: "jupyter-server", staticDir: pageDir });
     browser = await launchChromium();
     page = await browser.context.newPage();
