@@ -31,7 +31,7 @@ const experiment = {
   scores: ["random"] as "random"[], scoring, student: { epochs: 1, batchSize: 4, learningRate: 0.1 }, seeds: [1],
 };
 const row = (keep: "hard" | "easy", fraction: number, poolSize: number, testError: number): PruningRow => ({
-  score: "random", keep, fraction, poolSize, kept: Math.round(fraction * poolSize), testError, testErrorSe: 0, mislabeled: 0, trainingFlops: poolSize, scoringFlops: 0,
+  score: "random", keep, fraction, poolSize, kept: Math.round(fraction * poolSize), testError, testErrorSe: 0, testErrors: [testError], validationError: testError, mislabeled: 0, trainingFlops: poolSize, scoringFlops: 0,
 });
 const rows = [row("hard", 1, 10, 0.3), row("hard", 1, 20, 0.2), row("hard", 0.5, 10, 0.35), row("hard", 0.5, 20, 0.25), row("easy", 0.5, 10, 0.3), row("easy", 0.5, 20, 0.3)];
 const doubleDescent = { nTrain: 10, nTest: 10, inputDim: 3, noise: 0.1, lambda: 1e-6, seed: 1 };

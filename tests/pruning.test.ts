@@ -2,11 +2,13 @@ import { describe, expect, it } from "vitest";
 
 import {
   budgetsWonWithScoring, computeFrontiers, crossover, el2nScores, equalCompute, equalComputeWithScoring, exampleFlops, fasterThan,
-  convergedStudent, hebbianError, hebbianStudent, learningCurve, powerLawsByFraction, pruningRow, scoreAgreement, scoringFlops, studentFlops,
+  convergedStudent, fitStudent, hebbianError, hebbianStudent, learningCurve, newtonFlops, powerLawsByFraction, pruningRow, scoreAgreement,
+  differenceVerdict, powerLawsInCompute, prunedAgainstWhole, scoringFlops, seedDifference, studentFlops,
   exampleEl2n, exampleGradNorms, forgettingCounts, forgettingScores, grandScores, kMeans, linearStudentError, localExponents, makeTeacher,
   normalCdf, paretoFrontier, principalComponents, probeSeeds, prototypeScores, pruningExperiment, randomScores, rankCorrelation, selectByScore, SoftmaxClassifier,
   subsetExamples, teacherStudentData, teacherStudentError, trainClassifier, trainStudent, type Examples, type ProbeOptions,
 } from "../lib/pruning";
+import { fitPowerLaw } from "../lib/core/numerics";
 import { Random } from "../lib/core/random";
 
 const examples = (rows: number[][], labels: number[], classes = 2): Examples => ({
@@ -334,6 +336,37 @@ describe("experiment helpers", () => {
     expect(() => pruningExperiment({ ...options, fractions: [0] })).toThrow("pruningExperiment: fractions must be in (0, 1]; got 0");
     expect(() => pruningExperiment({ ...options, seeds: [] })).toThrow("pruningExperiment: seeds is empty");
   });
+  it("pruningExperiment with a converged student counts its Newton work, and validation sets estimate the test error", () => {
+    const teacher = makeTeacher(5, 3);
+    const options = {
+      teacher, clusterSeparation: 1, poolSizes: [60], fractions: [0.5, 1], keeps: ["hard"] as "hard"[], scores: ["random"] as "random"[],
+      seeds: [1, 2], validationSize: 20_000, student: { converged: { l2: 1e-3 } },
+      scoring: { probe: { hidden: 0, epochs: 1, batchSize: 8, learningRate: 0.5, runs: 1, seed: 1 }, forgettingEpochs: 1, prototypeComponents: 1, prototypeClusters: 2 },
+    };
+    const rows = pruningExperiment(options);
+    const full = rows.find((r) => r.fraction === 1)!;
+    // The same fit by hand: the first 60 examples of each seed's stream, to convergence.
+    const byHand = [1, 2].map((seed) => convergedStudent(teacherStudentData(teacher, { n: 60, clusterSeparation: 1, seed }), { l2: 1e-3 }));
+    expect(full.testErrors).toEqual(byHand.map((f) => linearStudentError(f.weights, f.bias, teacher, 1)));
+    expect(full.trainingFlops).toBeCloseTo((byHand[0].flops + byHand[1].flops) / 2, 6);
+    // Clean labels and 20,000 validation examples: the validation error is the exact test error within sampling noise (SE ≈ 0.002).
+    expect(Math.abs(full.validationError - full.testError)).toBeLessThan(0.01);
+    expect(rows.find((r) => r.fraction === 0.5)!.validationError).toBeGreaterThan(0);
+    expect(() => pruningExperiment({ ...options, validationSize: -1 })).toThrow("pruningExperiment: validationSize must be an integer ≥ 0; got -1");
+    expect(() => pruningExperiment({ ...options, student: { converged: { l2: 0 } } })).toThrow("pruningExperiment: student.converged.l2 must be");
+  });
+
+  it("Newton's FLOPs: gradients and Hessians per example, Cholesky per solve, a pass per objective evaluation", () => {
+    // d = 2, p = 3: per example 2·3 + 3·4 + 2·3 = 24 for gradient, Hessian and scores; a solve 2·27/3 + 4·9 = 54; an evaluation 2·3 + 1 = 7.
+    expect(newtonFlops(10, 2, 1, 0, 0)).toBe(240);
+    expect(newtonFlops(10, 2, 0, 1, 0)).toBe(54);
+    expect(newtonFlops(10, 2, 0, 0, 1)).toBe(70);
+    const data = teacherStudentData(makeTeacher(4, 1), { n: 50, clusterSeparation: 1, seed: 2 });
+    const fit = convergedStudent(data, { l2: 0.01 });
+    expect(fit.flops).toBeGreaterThanOrEqual(newtonFlops(50, 4, fit.steps + 1, fit.steps, fit.steps)); // at least one evaluation per line search
+    const sgd = fitStudent(data, { epochs: 3, batchSize: 5, learningRate: 0.1 }, 1);
+    expect(sgd.flops).toBe(studentFlops(50, { inputDim: 4, classes: 2 }, 3));
+  });
 });
 
 describe("reading a pruning experiment", () => {
@@ -341,7 +374,7 @@ describe("reading a pruning experiment", () => {
   // without pruning; keep-hard loses on small pools and wins from 400 on, keep-easy the reverse.
   const row = (keep: "hard" | "easy", fraction: number, poolSize: number, testError: number, scoringFlops = 0) => ({
     score: "EL2N" as const, keep, fraction, poolSize, kept: poolSize * fraction, testError, testErrorSe: 0, mislabeled: 0,
-    trainingFlops: 10 * poolSize * fraction, scoringFlops,
+    testErrors: [testError], validationError: testError, trainingFlops: 10 * poolSize * fraction, scoringFlops,
   });
   const pools = [100, 200, 400, 800];
   const rows = [
@@ -379,13 +412,56 @@ describe("reading a pruning experiment", () => {
     // Scoring counted, only the free score's run (100 examples from pool 400, error 0.06) beats an unpruned run within its
     // budget (1000, error 0.1); the other pruned runs cost more than the unpruned runs they would beat.
     expect(withScoring.find((p) => p.fraction < 1 && p.poolSize === 400)?.compute).toBe(1000);
-    expect(budgetsWonWithScoring(rows)).toEqual({ won: 1, budgets: 4 });
+    expect(budgetsWonWithScoring(rows)).toEqual({ won: 1, wonBeyondNoise: 0, budgets: 4 }); // one seed: no interval
     expect(equalComputeWithScoring(rows).map(({ full, best }) => [full.trainingFlops, best?.poolSize, best?.testError]))
       .toEqual([[1000, 400, 0.06], [2000, 400, 0.06], [4000, 400, 0.06], [8000, 800, 0.02]]);
     // Shared by two students, the pool of 800's scores cost each 2000: its run (error 0.02) now fits the budget of 4000 (0.025).
     expect(equalComputeWithScoring(rows, 2)[2].best?.poolSize).toBe(800);
-    expect(budgetsWonWithScoring(rows, 2)).toEqual({ won: 2, budgets: 4 });
+    expect(budgetsWonWithScoring(rows, 2)).toEqual({ won: 2, wonBeyondNoise: 0, budgets: 4 });
     expect(() => budgetsWonWithScoring(rows, 0.5)).toThrow("reuses (students sharing one scoring) must be a finite number ≥ 1; got 0.5");
+  });
+  it("chooses among pruned runs on validation error, never test error, and refuses runs without it", () => {
+    // Validation prefers the easy run of pool 400 (a worse test error): the choice follows validation.
+    const misled = rows.map((r) => (r.poolSize === 400 && r.fraction < 1 ? { ...r, validationError: r.keep === "easy" ? 0.01 : 0.5 } : r));
+    expect(equalCompute(misled)[0].best).toMatchObject({ poolSize: 400, keep: "easy", testError: 0.2 });
+    // Budget 1000: the runs that fit are both rules' from pool 100 (validation 0.5 and 0.3) and keep-hard from pool 400 (now 0.5).
+    expect(equalComputeWithScoring(misled)[0].best).toMatchObject({ poolSize: 100, keep: "easy" });
+    const unvalidated = rows.map((r) => ({ ...r, validationError: NaN }));
+    expect(() => equalCompute(unvalidated)).toThrow("equalCompute: the runs carry no validation error; run pruningExperiment with validationSize > 0");
+    expect(() => budgetsWonWithScoring(unvalidated)).toThrow("equalComputeWithScoring: the runs carry no validation error");
+  });
+
+  it("a difference between two runs is paired by seed, with a t-interval over the seeds", () => {
+    const a = { ...rows[0], testErrors: [0.10, 0.12, 0.11, 0.13] }, b = { ...rows[1], testErrors: [0.12, 0.15, 0.12, 0.16] };
+    const d = seedDifference(a, b);
+    const diffs = [-0.02, -0.03, -0.01, -0.03], mean = -0.0225;
+    const sd = Math.sqrt(diffs.reduce((s, x) => s + (x - mean) ** 2, 0) / 3);
+    expect(d.mean).toBeCloseTo(mean, 12);
+    expect(d.high).toBeCloseTo(mean + 3.182 * sd / 2, 12); // t(3) = 3.182
+    expect(d.high).toBeLessThan(0);
+    expect(() => seedDifference(a, { ...b, testErrors: [0.1] })).toThrow("seedDifference: b.testErrors must be 4 values long");
+    expect(differenceVerdict(d)).toBe("lower");
+    expect(differenceVerdict(seedDifference(b, a))).toBe("higher");
+    expect(differenceVerdict(seedDifference(a, { ...b, testErrors: [0.09, 0.13, 0.10, 0.14] }))).toBe("indistinguishable");
+    expect(differenceVerdict(seedDifference({ ...a, testErrors: [0.1] }, { ...b, testErrors: [0.2] }))).toBe("indistinguishable"); // one seed: no interval
+  });
+
+  it("fits power laws in compute over the budgets the unpruned runs span on the kept range", () => {
+    // Unpruned runs of 100…800 examples cost 1000…8000 and fall as 1/n, so as C^−1.
+    const fits = powerLawsInCompute(rows, { lo: 100, hi: 800 });
+    expect(fits.unpruned!.alpha).toBeCloseTo(1, 12);
+    const frontier = computeFrontiers(rows).training.filter((p) => p.compute >= 950 && p.compute <= 8400);
+    expect(fits.frontier!.alpha).toBeCloseTo(fitPowerLaw(frontier.map((p) => p.compute), frontier.map((p) => p.error)).alpha, 12);
+    expect(powerLawsInCompute(rows, { lo: 5000, hi: 9000 })).toEqual({ unpruned: null, frontier: null });
+  });
+
+  it("sets the pruned run validation prefers against its whole pool, paired by seed", () => {
+    const seeded = rows.map((r) => ({ ...r, testErrors: [r.testError, r.testError + 0.01, r.testError - 0.01] }));
+    const { whole, chosen, difference } = prunedAgainstWhole(seeded, 400);
+    expect([whole.fraction, chosen.keep, chosen.poolSize]).toEqual([1, "hard", 400]); // validation 0.06 against easy's 0.2
+    expect(difference.mean).toBeCloseTo(0.06 - 10 / 400, 12);
+    expect(differenceVerdict(difference)).toBe("higher");
+    expect(() => prunedAgainstWhole(seeded, 300)).toThrow("pruningRow: no row keeps hard 1 of a pool of 300");
   });
 });
 

@@ -5,7 +5,7 @@
 import { checkKeepRule, selectByScore, type KeepRule } from "./select";
 import { localExponents, paretoFrontier, rankCorrelation, type PruningRow, type ScoreName } from "./experiment";
 import { checkSameLength, shown } from "../core/checks";
-import { fitPowerLaw, type PowerLawFit } from "../core/numerics";
+import { fitPowerLaw, meanInterval, type MeanInterval, type PowerLawFit } from "../core/numerics";
 
 function checkRule(fn: string, keep: string, fraction: number): void {
   checkKeepRule(fn, keep);
@@ -72,17 +72,39 @@ export function fasterThan(
 export interface EqualComputeRow {
   /** The unpruned run: the whole pool, as random data. */
   full: PruningRow;
-  /** The best pruned run that trains on as many examples (within 5%), so at equal training compute. */
+  /** Of the pruned runs that train on as many examples (within 5%), so at equal training compute, the one validation prefers. */
   best: PruningRow;
 }
 
-/** At each unpruned run's training set size: the best pruned run of the same size (where one exists). */
+/** The run with the lowest validation error: how the lesson chooses among pruned runs, never by their test error. */
+function chosenOnValidation(fn: string, runs: PruningRow[]): PruningRow {
+  for (const r of runs) {
+    if (Number.isNaN(r.validationError)) throw new Error(`${fn}: the runs carry no validation error; run pruningExperiment with validationSize > 0 (a choice among runs must not be made on their test error)`);
+  }
+  return runs.reduce((a, b) => (b.validationError < a.validationError ? b : a));
+}
+
+/** At each unpruned run's training set size: the pruned run of the same size that validation prefers (where one exists). */
 export function equalCompute(rows: PruningRow[]): EqualComputeRow[] {
   return pruningCurve(rows, "hard", 1).flatMap((full) => {
     const rivals = rows.filter((r) => r.fraction < 1 && Math.abs(r.kept - full.kept) / full.kept < 0.05);
     if (rivals.length === 0) return [];
-    return [{ full, best: rivals.reduce((a, b) => (b.testError < a.testError ? b : a)) }];
+    return [{ full, best: chosenOnValidation("equalCompute", rivals) }];
   });
+}
+
+/**
+ * The test error of run `a` minus that of run `b`, paired by seed (the same pool draws), with a
+ * 95% t-interval over the seeds: below zero throughout means `a` is better beyond seed-to-seed luck.
+ */
+export function seedDifference(a: PruningRow, b: PruningRow): MeanInterval {
+  checkSameLength("seedDifference", "a.testErrors", a.testErrors, "b.testErrors", b.testErrors);
+  return meanInterval(a.testErrors.map((e, i) => e - b.testErrors[i]));
+}
+
+/** How a seedDifference reads: "lower" or "higher" when its interval excludes zero, else "indistinguishable" (also with one seed). */
+export function differenceVerdict(d: MeanInterval): "lower" | "higher" | "indistinguishable" {
+  return d.high < 0 ? "lower" : d.low > 0 ? "higher" : "indistinguishable";
 }
 
 /** The Pareto frontiers of error against FLOPs: training only, and training plus scoring (shared by `reuses` students). */
@@ -96,30 +118,66 @@ export function computeFrontiers(rows: PruningRow[], reuses = 1): { training: Fr
 
 export type FrontierPoint = PruningRow & { compute: number; error: number };
 
-export interface BudgetRow {
-  /** The unpruned run whose training FLOPs set the budget. */
-  full: PruningRow;
-  /** The best pruned run whose training plus (shared) scoring FLOPs fit in that budget; null if none does. */
-  best: FrontierPoint | null;
+/**
+ * Power laws error ≈ a·C^(−α) in training compute over the budgets the unpruned runs span on kept
+ * sizes [lo, hi] (±5%): of the unpruned runs themselves, and of the training-compute Pareto frontier
+ * there; null with < 2 points. (For SGD compute is proportional to n; a Newton fit's is not quite.)
+ */
+export function powerLawsInCompute(rows: PruningRow[], range: { lo: number; hi: number }): { unpruned: PowerLawFit | null; frontier: PowerLawFit | null } {
+  const unpruned = pruningCurve(rows, "hard", 1).filter((r) => r.kept >= range.lo * 0.95 && r.kept <= range.hi * 1.05);
+  if (unpruned.length < 2) return { unpruned: null, frontier: null };
+  const lo = Math.min(...unpruned.map((r) => r.trainingFlops)) * 0.95, hi = Math.max(...unpruned.map((r) => r.trainingFlops)) * 1.05;
+  const onRange = computeFrontiers(rows).training.filter((p) => p.compute >= lo && p.compute <= hi);
+  return {
+    unpruned: fitPowerLaw(unpruned.map((r) => r.trainingFlops), unpruned.map((r) => r.testError)),
+    frontier: onRange.length >= 2 ? fitPowerLaw(onRange.map((p) => p.compute), onRange.map((p) => p.error)) : null,
+  };
 }
 
 /**
- * Equal compute with the scores paid for: at each unpruned run's training FLOPs, the lowest error
- * of any pruned run that costs no more, its score's FLOPs included. A pruned data set trained on by
- * `reuses` students pays for its scores once, so each student is charged 1/reuses of them.
+ * Does pruning a pool beat training on all of it? The pruned run of that pool validation prefers
+ * (any rule and fraction) against the whole pool, with their seed-paired difference in test error.
+ */
+export function prunedAgainstWhole(rows: PruningRow[], poolSize: number): { whole: PruningRow; chosen: PruningRow; difference: MeanInterval } {
+  const whole = pruningRow(rows, "hard", 1, poolSize);
+  const pruned = rows.filter((r) => r.poolSize === poolSize && r.fraction < 1);
+  if (pruned.length === 0) throw new Error(`prunedAgainstWhole: no pruned run of a pool of ${poolSize}`);
+  const chosen = chosenOnValidation("prunedAgainstWhole", pruned);
+  return { whole, chosen, difference: seedDifference(chosen, whole) };
+}
+
+export interface BudgetRow {
+  /** The unpruned run whose training FLOPs set the budget. */
+  full: PruningRow;
+  /** Of the pruned runs whose training plus (shared) scoring FLOPs fit in that budget, the one validation prefers; null if none fits. */
+  best: PruningRow | null;
+}
+
+/**
+ * Equal compute with the scores paid for: at each unpruned run's training FLOPs, the pruned run
+ * with the lowest validation error among those that cost no more, its score's FLOPs included. A
+ * pruned data set trained on by `reuses` students pays for its scores once, so each student is
+ * charged 1/reuses of them.
  */
 export function equalComputeWithScoring(rows: PruningRow[], reuses = 1): BudgetRow[] {
-  const pruned = computeFrontiers(rows.filter((r) => r.fraction < 1), reuses).withScoring;
+  checkReuses("equalComputeWithScoring", reuses);
+  const pruned = rows.filter((r) => r.fraction < 1);
   return pruningCurve(rows, "hard", 1).map((full) => {
-    const affordable = pruned.filter((p) => p.compute <= full.trainingFlops);
-    return { full, best: affordable.length ? affordable[affordable.length - 1] : null };
+    const affordable = pruned.filter((r) => r.trainingFlops + r.scoringFlops / reuses <= full.trainingFlops);
+    return { full, best: affordable.length ? chosenOnValidation("equalComputeWithScoring", affordable) : null };
   });
 }
 
-/** How many budgets (unpruned runs) some pruned run beats once the scores' own FLOPs are counted. */
-export function budgetsWonWithScoring(rows: PruningRow[], reuses = 1): { won: number; budgets: number } {
+/**
+ * At how many budgets (unpruned runs) the pruned run chosen within them, the scores' own FLOPs
+ * counted, has a lower test error (`won`), and how many of those lie beyond seed noise (its
+ * seed-paired interval below zero).
+ */
+export function budgetsWonWithScoring(rows: PruningRow[], reuses = 1): { won: number; wonBeyondNoise: number; budgets: number } {
   const budgets = equalComputeWithScoring(rows, reuses);
-  return { won: budgets.filter(({ full, best }) => best !== null && best.testError < full.testError).length, budgets: budgets.length };
+  const won = budgets.filter(({ full, best }) => best !== null && best.testError < full.testError);
+  const beyond = won.filter(({ full, best }) => differenceVerdict(seedDifference(best!, full)) === "lower");
+  return { won: won.length, wonBeyondNoise: beyond.length, budgets: budgets.length };
 }
 
 function checkReuses(fn: string, reuses: number): void {

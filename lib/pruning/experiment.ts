@@ -4,12 +4,12 @@
 // a transformer's: one example through a network forward and backward costs 6 per parameter (2 forward,
 // 4 backward), a forward pass alone 2. The probes behind the scores have a hidden layer and the
 // student has none, so an epoch of a probe costs several epochs of the student.
-import { checkConfig, SoftmaxClassifier, trainClassifier, type ClassifierConfig } from "./classifier";
 import { subsetExamples, type Examples } from "./examples";
 import { KMEANS_DEFAULTS, principalComponents } from "./kmeans";
 import { el2nScores, forgettingScores, grandScores, prototypeScores, randomScores, type ProbeOptions } from "./scores";
 import { checkKeepRule, selectByScore, type KeepRule } from "./select";
-import { checkTeacher, separationOf, teacherStudentData, teacherStudentError, type TeacherStudentData } from "./teacher";
+import { checkStudent, exampleFlops, fitStudent, type PruningStudent } from "./students";
+import { checkTeacher, linearStudentError, separationOf, teacherStudentData, type TeacherStudentData } from "./teacher";
 import { checkFunction, checkInteger, checkNumber, checkObject, checkPositiveInteger, checkSameLength, checkThat, shown } from "../core/checks";
 
 function checkScoreName(fn: string, name: string): void {
@@ -28,13 +28,6 @@ export interface ScoringOptions {
   prototypeComponents: number;
   /** k-means clusters for the prototype score. */
   prototypeClusters: number;
-}
-
-/** FLOPs of one example through a classifier: forward and backward (6 per parameter), or forward only (2). */
-export function exampleFlops(config: ClassifierConfig, pass: "forward and backward" | "forward"): number {
-  checkConfig(config, "exampleFlops");
-  if (pass !== "forward and backward" && pass !== "forward") throw new Error(`exampleFlops: pass must be "forward and backward" or "forward"; got ${shown(pass)}`);
-  return (pass === "forward" ? 2 : 6) * SoftmaxClassifier.parameterCount(config);
 }
 
 /** The shape of the pool a score is computed on. */
@@ -89,17 +82,6 @@ export function scoringFlops(name: ScoreName, pool: PoolShape, o: ScoringOptions
   }
 }
 
-/** FLOPs to train the linear student for `epochs` on `kept` examples (a mean over seeds may be fractional). */
-export function studentFlops(kept: number, pool: Omit<PoolShape, "poolSize">, epochs: number): number {
-  const fn = "studentFlops";
-  checkNumber(fn, "kept", kept, 0);
-  checkInteger(fn, "epochs", epochs, 0);
-  if (pool == null) throw new Error(`${fn}: the pool's shape {inputDim, classes} is required; got ${pool}`);
-  checkInteger(fn, "inputDim", pool.inputDim, 1);
-  checkInteger(fn, "classes", pool.classes, 2);
-  return epochs * kept * exampleFlops({ inputDim: pool.inputDim, classes: pool.classes, hidden: 0 }, "forward and backward");
-}
-
 /** One score for every example of `data`; higher = harder. */
 export function pruningScore(name: ScoreName, data: Examples, o: ScoringOptions, seed: number): Float64Array {
   const probe = { ...o.probe, seed: o.probe.seed + seed };
@@ -116,19 +98,6 @@ export function pruningScore(name: ScoreName, data: Examples, o: ScoringOptions,
   }
 }
 
-export interface StudentOptions {
-  epochs: number;
-  batchSize: number;
-  learningRate: number;
-  weightDecay?: number;
-}
-
-/** A linear 2-class student, from zero weights, trained by SGD on `data`. */
-export function trainStudent(data: Examples, o: StudentOptions, seed: number): SoftmaxClassifier {
-  const model = new SoftmaxClassifier({ inputDim: data.dim, classes: data.classes, hidden: 0 });
-  return trainClassifier(model, data, { epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, weightDecay: o.weightDecay, seed });
-}
-
 export interface PruningExperimentOptions {
   teacher: Float64Array;
   clusterSeparation: number;
@@ -139,7 +108,14 @@ export interface PruningExperimentOptions {
   keeps: KeepRule[];
   scores: ScoreName[];
   scoring: ScoringOptions;
-  student: StudentOptions;
+  /** SGD for a number of epochs, or `{ converged: { l2 } }` for the exact minimum (Newton's method). */
+  student: PruningStudent;
+  /**
+   * Examples per seed in a validation set, drawn from the same distribution as the pool (its labels
+   * flipped at the same rate) but never trained on: what chooses between runs, so that the test
+   * error of the chosen run is not chosen on. 0 (the default) draws none.
+   */
+  validationSize?: number;
   classBalanced?: boolean;
   /** Independent pools (and scorings, and students) to average over. */
   seeds: number[];
@@ -158,9 +134,13 @@ export interface PruningRow {
   testError: number;
   /** Standard error of that mean. */
   testErrorSe: number;
+  /** The exact test error of each seed's run, in the order of `seeds` (for paired comparisons). */
+  testErrors: number[];
+  /** Mean error on the validation sets (observed labels), or NaN without them. */
+  validationError: number;
   /** Mean fraction of the kept examples whose label was flipped. */
   mislabeled: number;
-  /** FLOPs to train the student: epochs × kept × 6 × its parameters. */
+  /** FLOPs to train the student (mean over seeds): epochs × kept × 6 × its parameters for SGD, counted Newton work when converged. */
   trainingFlops: number;
   /** FLOPs to compute the score on the pool (0 for the unpruned run, which needs none). */
   scoringFlops: number;
@@ -185,15 +165,21 @@ export function pruningExperiment(o: PruningExperimentOptions): PruningRow[] {
   checkTeacher(fn, o.teacher);
   separationOf(fn, o.clusterSeparation);
   checkFunction(fn, "onProgress", o.onProgress, true);
+  const validationSize = o.validationSize ?? 0;
+  checkInteger(fn, "validationSize", validationSize, 0);
+  checkStudent(fn, o.student);
   const largest = Math.max(...o.poolSizes);
-  const sums = new Map<string, { errors: number[]; mislabeled: number; kept: number; row: Omit<PruningRow, "testError" | "testErrorSe" | "mislabeled" | "kept" | "trainingFlops"> }>();
+  const sums = new Map<string, { errors: number[]; validation: number[]; flops: number[]; mislabeled: number; kept: number; row: Pick<PruningRow, "score" | "keep" | "fraction" | "poolSize" | "scoringFlops"> }>();
   const total = o.poolSizes.length * o.seeds.length;
   let done = 0;
   for (const seed of o.seeds) {
     const stream = teacherStudentData(o.teacher, { n: largest, clusterSeparation: o.clusterSeparation, labelNoise: o.labelNoise, seed });
+    const validation = validationSize > 0
+      ? teacherStudentData(o.teacher, { n: validationSize, clusterSeparation: o.clusterSeparation, labelNoise: o.labelNoise, seed: VALIDATION_SEED_OFFSET + seed })
+      : null;
     for (const poolSize of o.poolSizes) {
       const pool = streamPrefix("pruningExperiment", stream, poolSize);
-      const fullError = new Map<string, number>(); // the unpruned student, shared by every rule
+      let unpruned: { test: number; validation: number; flops: number } | undefined; // the whole pool, shared by every rule
       for (const score of o.scores) {
         const values = o.fractions.some((f) => f < 1) ? pruningScore(score, pool, o.scoring, seed) : null;
         for (const keep of o.keeps) {
@@ -201,17 +187,24 @@ export function pruningExperiment(o: PruningExperimentOptions): PruningRow[] {
             const indices = fraction === 1 || values === null
               ? Int32Array.from({ length: poolSize }, (_, i) => i)
               : selectByScore(values, { fraction, keep, labels: pool.labels, classBalanced: o.classBalanced, seed });
-            let error = fraction === 1 ? fullError.get("full") : undefined;
-            if (error === undefined) {
-              error = teacherStudentError(trainStudent(subsetExamples(pool, indices), o.student, seed), o.teacher, o.clusterSeparation);
-              if (fraction === 1) fullError.set("full", error);
+            let run = fraction === 1 ? unpruned : undefined;
+            if (run === undefined) {
+              const rule = fitStudent(subsetExamples(pool, indices), o.student, seed);
+              run = {
+                test: linearStudentError(rule.weights, rule.bias, o.teacher, o.clusterSeparation),
+                validation: validation ? misclassified(validation, rule.weights, rule.bias) : NaN,
+                flops: rule.flops,
+              };
+              if (fraction === 1) unpruned = run;
             }
             let flipped = 0;
             for (const i of indices) flipped += pool.flipped[i];
             const key = `${score}|${keep}|${fraction}|${poolSize}`;
-            if (!sums.has(key)) sums.set(key, { errors: [], mislabeled: 0, kept: 0, row: { score, keep, fraction, poolSize, scoringFlops: fraction === 1 ? 0 : scoringFlops(score, { poolSize, inputDim: pool.dim, classes: pool.classes }, o.scoring) } });
+            if (!sums.has(key)) sums.set(key, { errors: [], validation: [], flops: [], mislabeled: 0, kept: 0, row: { score, keep, fraction, poolSize, scoringFlops: fraction === 1 ? 0 : scoringFlops(score, { poolSize, inputDim: pool.dim, classes: pool.classes }, o.scoring) } });
             const entry = sums.get(key)!;
-            entry.errors.push(error);
+            entry.errors.push(run.test);
+            entry.validation.push(run.validation);
+            entry.flops.push(run.flops);
             entry.mislabeled += flipped / indices.length / o.seeds.length;
             entry.kept += indices.length / o.seeds.length;
           }
@@ -220,10 +213,26 @@ export function pruningExperiment(o: PruningExperimentOptions): PruningRow[] {
       o.onProgress?.(++done, total);
     }
   }
-  return [...sums.values()].map(({ errors, mislabeled, kept, row }) => {
-    const { mean, standardError } = meanAndStandardError(errors);
-    return { ...row, kept, testError: mean, testErrorSe: standardError, mislabeled, trainingFlops: studentFlops(kept, { inputDim: o.teacher.length, classes: 2 }, o.student.epochs) };
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  return [...sums.values()].map(({ errors, validation, flops, mislabeled, kept, row }) => {
+    const { mean: testError, standardError } = meanAndStandardError(errors);
+    return { ...row, kept, testError, testErrorSe: standardError, testErrors: errors, validationError: mean(validation), mislabeled, trainingFlops: mean(flops) };
   });
+}
+
+/** Validation sets are drawn from the teacher with seed VALIDATION_SEED_OFFSET + the run's seed, a stream no pool uses. */
+export const VALIDATION_SEED_OFFSET = 1_000_000;
+
+/** The share of `data` a linear rule puts on the wrong side (against its observed labels). */
+function misclassified(data: Examples, weights: Float64Array, bias: number): number {
+  const d = data.dim;
+  let wrong = 0;
+  for (let i = 0; i < data.labels.length; i++) {
+    let s = bias;
+    for (let j = 0; j < d; j++) s += weights[j] * data.x[i * d + j];
+    if ((s > 0 ? 1 : 0) !== data.labels[i]) wrong++;
+  }
+  return wrong / data.labels.length;
 }
 
 /** The mean of values over seeds and its standard error (0 for a single value). */
