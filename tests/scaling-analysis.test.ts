@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 
+import { countParameters } from "../lib/gpt/model";
 import {
-  analyseIsoflop, budgetOf, lossAtTokens, powerLawWithInterval, regimes, sampleEfficiency, seedNoise, stopEarlyComparison,
+  analyseIsoflop, budgetOf, isoflopPoints, lossAtTokens, powerLawWithInterval, regimes, sampleEfficiency, seedNoise, stopEarlyComparison,
 } from "../lib/scaling/analysis";
+import { describeCountings, type CountedFits } from "../lib/scaling/counting";
 import type { ScalingDesign, SweepResult } from "../lib/scaling/sweepDesign";
 
 /** A finished run as the sweep would record it (only the fields the analysis reads). */
@@ -31,6 +33,19 @@ describe("analyseIsoflop", () => {
     const N = Nopt(C) * f;
     return { N, D: C / (6 * N), C, loss: Lopt(C) + 0.1 * Math.log(f) ** 2 };
   }));
+
+  it("with costs counted otherwise, reads each budget's compute and tokens at N_opt, and fits against that compute", () => {
+    // Costs of exactly 6ND change nothing: the same minima and exponents as without them.
+    const plain = analyseIsoflop(points, { resamples: 20, seed: 1 });
+    const same = analyseIsoflop(points.map((p) => ({ ...p, cost: 6 * p.N * p.D })), { resamples: 20, seed: 1 });
+    expect(same.fit.a).toBeCloseTo(plain.fit.a, 9);
+    same.fit.minima.forEach((m, i) => { expect(m.C).toBeCloseTo(plain.fit.minima[i].C, -1); expect(m.Dopt / plain.fit.minima[i].Dopt).toBeCloseTo(1, 9); });
+    // Costs of 6ND·(N/1e3)^0.25 (a per-token overhead growing with N): each budget's compute is that at N_opt.
+    const costly = analyseIsoflop(points.map((p) => ({ ...p, cost: 6 * p.N * p.D * (p.N / 1e3) ** 0.25 })), { resamples: 20, seed: 1 });
+    costly.fit.minima.forEach((m, i) => expect(m.C / (plain.fit.minima[i].C * (m.Nopt / 1e3) ** 0.25)).toBeCloseTo(1, 9));
+    // N_opt = 0.5·C^0.6 in 6ND terms and C_counted = C·(N_opt/1e3)^0.25 make N_opt ∝ C_counted^(0.6/1.15).
+    expect(costly.fit.a).toBeCloseTo(0.6 / (1 + 0.25 * 0.6), 9);
+  });
 
   it("recovers a = 0.6, b = 0.4 and γ = 0.05 from exact profiles, and predicts the optimum at a new budget", () => {
     const result = analyseIsoflop(points, { resamples: 50, seed: 1 });
@@ -140,3 +155,30 @@ describe("lossAtTokens and sampleEfficiency", () => {
   });
 });
 
+
+describe("counting every parameter and FLOP", () => {
+  const model = { nLayer: 2, nHead: 2, nEmbd: 16, blockSize: 32, vocabSize: 50, dropout: 0, bias: true, tieWeights: true };
+  it("an IsoFLOP point of every parameter and its FLOPs: embeddings in N, the head and attention in the cost", () => {
+    const r = run(6_000, 1e6, 2, { model } as Partial<SweepResult>);
+    const [six] = isoflopPoints({ budgets: [3.6e10] } as unknown as ScalingDesign, [r]);
+    const [all] = isoflopPoints({ budgets: [3.6e10] } as unknown as ScalingDesign, [r], "every parameter and FLOP");
+    expect(six).toEqual({ N: 6_000, D: 1e6, loss: 2, C: 3.6e10 });
+    // By hand: the token and position embeddings (50·16 + 32·16) join N; per token the head (50·16 weights) and
+    // attention (12·L·T·C = 12·2·32·16) join the non-embedding weights at 6 FLOPs each.
+    const { total, nonEmbedding } = countParameters(model);
+    expect(total - nonEmbedding).toBe(50 * 16 + 32 * 16);
+    expect(all.N).toBe(total);
+    expect(all.cost).toBe(1e6 * (6 * (nonEmbedding + 50 * 16) + 12 * 2 * 32 * 16));
+    expect(all.C).toBe(3.6e10);
+    expect(() => isoflopPoints(design, [r], "6N" as never)).toThrow('isoflopPoints: counting must be "6ND" or "every parameter and FLOP"; got "6N"');
+  });
+
+  it("says which paper's a each counting lies nearer, and which its interval holds", () => {
+    const iv = (estimate: number, low: number, high: number) => ({ estimate, low, high });
+    const fits = [{ counting: "6ND", approach2: { intervals: { a: iv(0.7, 0.6, 0.8) } }, approach3: { intervals: { a: iv(0.5, 0.3, 0.8) } } }] as unknown as CountedFits[];
+    expect(describeCountings(fits)).toEqual([
+      "6ND, approach 2: a = 0.700 (0.600 – 0.800), nearer Kaplan's 0.73; the interval holds Kaplan's",
+      "6ND, approach 3: a = 0.500 (0.300 – 0.800), nearer Hoffmann's 0.46; the interval holds Kaplan's and Hoffmann's",
+    ]);
+  });
+});

@@ -7,6 +7,7 @@ import { COLORS, type Series } from "../core/chart";
 import { checkNonEmpty, checkNumber, checkObject, checkPositive, checkResampling, checkThat, shown } from "../core/checks";
 import { fitPowerLaw, percentileInterval, type Interval, type PowerLawFit } from "../core/numerics";
 import { Random } from "../core/random";
+import { countParameters, flopsPerToken } from "../gpt/model";
 import { isoflopFit, parabolaMinimum, type IsoflopFit, type IsoflopPoint } from "./isoflop";
 import { sameShape, shapeName, type ScalingDesign, type ScalingSweep, type SweepResult } from "./sweepDesign";
 
@@ -33,14 +34,31 @@ export function sweepParts(sweep: ScalingSweep) {
   return { ladder, seeds, shapes };
 }
 
-/** Each run as an IsoFLOP point: N its parameters, D its tokens, its test loss, C the budget it was planned at. */
-export function isoflopPoints(design: ScalingDesign, runs: SweepResult[]): IsoflopPoint[] {
+/**
+ * How a run's size and cost are counted. "6ND", Kaplan's and Hoffmann's convention: N the
+ * non-embedding parameters, C = 6ND. "every parameter and FLOP": N every parameter (embeddings
+ * included) and C the FLOPs the run did, attention and the output head included (flopsPerToken).
+ * At 10²–10⁵ parameters the two differ most; Porian et al. (2024) trace part of the gap between
+ * Kaplan's and Hoffmann's exponents to this choice.
+ */
+export const COUNTINGS = ["6ND", "every parameter and FLOP"] as const;
+export type Counting = (typeof COUNTINGS)[number];
+
+/**
+ * Each run as an IsoFLOP point: N its parameters, D its tokens, its test loss, C the budget it was
+ * planned at; counted "every parameter and FLOP", N is every parameter and each run carries its cost.
+ */
+export function isoflopPoints(design: ScalingDesign, runs: SweepResult[], counting: Counting = "6ND"): IsoflopPoint[] {
   const fn = "isoflopPoints";
   checkRuns(fn, runs);
+  checkThat((COUNTINGS as readonly string[]).includes(counting), fn, "counting", counting, COUNTINGS.map((c) => `"${c}"`).join(" or "));
   runs.forEach((r, i) => {
     for (const key of ["params", "tokens", "testLoss"] as const) checkPositive(fn, `runs[${i}].${key}`, r[key]);
   });
-  return runs.map((r) => ({ N: r.params, D: r.tokens, loss: r.testLoss, C: budgetOf(design, r) }));
+  return runs.map((r) => {
+    const point = { N: r.params, D: r.tokens, loss: r.testLoss, C: budgetOf(design, r) };
+    return counting === "6ND" ? point : { ...point, N: countParameters(r.model).total, cost: flopsPerToken(r.model) * r.tokens };
+  });
 }
 
 export interface SeedNoise {
@@ -136,9 +154,11 @@ export function analyseIsoflop(points: IsoflopPoint[], options: { resamples: num
   if (refits.length < options.resamples / 2) {
     throw new Error(`analyseIsoflop: ${failedResamples} of ${options.resamples} resamples could not be fitted; the budgets need more sizes around their minima`);
   }
+  // With C = 6ND, D follows from N; counted otherwise, from its own power law.
+  const counted6ND = points.every((p) => p.cost === undefined);
   const at = (f: ReturnType<typeof fitAll>, C: number) => {
     const N = f.fit.nCoefficient * C ** f.fit.a;
-    return { N, D: C / (6 * N), loss: f.lossLaw.a * C ** -f.lossLaw.alpha };
+    return { N, D: counted6ND ? C / (6 * N) : f.fit.dCoefficient * C ** f.fit.b, loss: f.lossLaw.a * C ** -f.lossLaw.alpha };
   };
   const interval = (pick: (f: ReturnType<typeof fitAll>) => number) => percentileInterval(pick(full), refits.map(pick), level);
   return {

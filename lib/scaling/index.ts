@@ -3,8 +3,9 @@
 // and the IsoFLOP sweep of small GPTs on the King James Bible they are fitted to (lessons 02 and 03).
 export {
   analyseIsoflop, budgetOf, isoflopPoints, isoflopSeries, lossAtTokens, lossComputeFrontier, powerLawWithInterval, regimes, sampleEfficiency, seedNoise,
-  stopEarlyComparison, sweepParts, type IsoflopAnalysis, type SeedNoise, type StopEarlyRow,
+  stopEarlyComparison, sweepParts, COUNTINGS, type Counting, type IsoflopAnalysis, type SeedNoise, type StopEarlyRow,
 } from "./analysis";
+export { countingRows, countingShares, describeCountings, fitsByCounting, type CountedFits } from "./counting";
 export { bootstrapChinchilla, type BootstrapOptions, type ChinchillaBootstrap } from "./bootstrap";
 export {
   chinchillaData, chinchillaLoss, chinchillaObjective, fitChinchilla, HOFFMANN_GRID, REDUCED_GRID,

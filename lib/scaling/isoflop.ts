@@ -12,6 +12,12 @@ import type { ScalingPoint } from "./point";
 /** A run; C is its budget in FLOPs, 6·N·D when omitted. */
 export interface IsoflopPoint extends ScalingPoint {
   C?: number;
+  /**
+   * What the run cost when compute is counted otherwise than 6·N·D (attention and head included,
+   * say). C still groups the runs by the budget they were planned at; with a cost on every run,
+   * each budget's optimum is read at the cost and tokens of a run of size N_opt (see parabolaMinimum).
+   */
+  cost?: number;
 }
 
 export interface IsoflopOptions {
@@ -22,8 +28,9 @@ export interface IsoflopOptions {
 }
 
 export interface IsoflopMinimum {
+  /** The budget's compute: its C, or with costs the cost of a run of size N_opt. */
   C: number;
-  /** Minimum of the parabola in log N, and the D = C/(6·N_opt) that goes with it. */
+  /** Minimum of the parabola in log N, and the D = C/(6·N_opt) that goes with it (with costs: the tokens of a run of size N_opt). */
   Nopt: number;
   Dopt: number;
   /** The parabola's value at its minimum. */
@@ -102,9 +109,17 @@ export function parabolaMinimum(fn: string, C: number, runs: readonly ScalingPoi
   const x = -c1 / (2 * c2);
   const Nopt = Math.exp(centre + x);
   const lo = Math.min(...runs.map((r) => r.N)), hi = Math.max(...runs.map((r) => r.N));
+  // With costs counted otherwise than 6ND, D and the cost vary along the budget's runs as powers of
+  // N (each line fitted in log–log through them); read both at N_opt.
+  const costs = runs.map((r) => (r as IsoflopPoint).cost);
+  const withCosts = costs.every((c) => c !== undefined && c > 0);
+  const atOptimum = (ys: number[]) => {
+    const fit = fitPowerLaw(runs.map((r) => r.N), ys);
+    return fit.a * Nopt ** -fit.alpha;
+  };
   return {
-    C, Nopt, Dopt: C / (6 * Nopt), loss: c0 + c1 * x + c2 * x * x, points: runs.length,
-    parabola: { c0, c1, c2, centre }, extrapolated: Nopt < lo || Nopt > hi,
+    C: withCosts ? atOptimum(costs as number[]) : C, Nopt, Dopt: withCosts ? atOptimum(runs.map((r) => r.D)) : C / (6 * Nopt),
+    loss: c0 + c1 * x + c2 * x * x, points: runs.length, parabola: { c0, c1, c2, centre }, extrapolated: Nopt < lo || Nopt > hi,
   };
 }
 
