@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { randomFeaturesCurve, randomFeaturesSampleCurve, randomFeaturesTestError, ridgeWeights } from "../lib/generalization/doubleDescent";
+import { misspecificationError, randomFeaturesCurve, randomFeaturesSampleCurve, randomFeaturesTestError, ridgeWeights } from "../lib/generalization/doubleDescent";
 import { Random } from "../lib/core/random";
 
 /** Gaussian elimination with partial pivoting: an independent reference solver. */
@@ -87,5 +87,19 @@ describe("randomFeaturesCurve and randomFeaturesSampleCurve", () => {
       expect(point.x).toBe([6, 12][i]);
       expect(point.testMse).toBe(sorted(each.map((e) => e[i].testMse))[1]);
     });
+  });
+});
+
+describe("misspecification of random ReLU features", () => {
+  const o = { nTest: 400, inputDim: 8 };
+  it("is the median, over seeds, of a clean fit on samplesPerFeature·p points", () => {
+    const byHand = [0, 1, 2].map((seed) => randomFeaturesTestError([20], { ...o, nTrain: 30 * 20, noise: 0, lambda: 1e-9, seed })[0].testMse).sort((a, b) => a - b)[1];
+    expect(misspecificationError(20, o, 3, 30)).toBe(byHand);
+  });
+  it("shrinks as features are added (more of the linear target is representable) and stays below the target's variance", () => {
+    const [few, many] = [8, 64].map((p) => misspecificationError(p, o, 5, 20));
+    expect(many).toBeLessThan(few);
+    expect(few).toBeLessThan(1); // E[(βᵀx)²] = 1 for β ~ N(0, I/d): a fit that learned nothing would score about 1
+    expect(() => misspecificationError(0, o, 3)).toThrow("misspecificationError: p must be a positive integer");
   });
 });

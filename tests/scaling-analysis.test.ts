@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import { countParameters } from "../lib/gpt/model";
 import {
-  analyseIsoflop, budgetOf, isoflopPoints, lossAtTokens, powerLawWithInterval, regimes, sampleEfficiency, seedNoise, stopEarlyComparison,
+  analyseIsoflop, budgetOf, curveLossAt, differenceBar, isoflopPoints, noiseAt, lossAtTokens, powerLawWithInterval, regimes, sampleEfficiency, seedNoise, stopEarlyComparison,
 } from "../lib/scaling/analysis";
 import { describeCountings, type CountedFits } from "../lib/scaling/counting";
 import type { ScalingDesign, SweepResult } from "../lib/scaling/sweepDesign";
@@ -131,13 +131,17 @@ describe("stopEarlyComparison", () => {
     expect(stopEarlyComparison(design, [small, sameSize])[0].stopped).toBeNull();
   });
 
-  it("reads a larger run at its last evaluation within the budget, and not at all before its first", () => {
+  it("reads a larger run where it had spent exactly the budget (between its evaluations), and not at all before its first", () => {
     const curve = (params: number, points: [number, number][]) => points.map(([C, valLoss]) => ({ tokens: C / (6 * params), valLoss }));
     const small = run(10, 1e9 / 60, 3, { curve: curve(10, [[1e9, 3]]) });
     const big = run(100, 1e10 / 600, 2, { curve: curve(100, [[4e8, 2.9], [8e8, 2.7], [2e9, 2.4], [1e10, 2]]) });
+    // 1e9 lies between the evaluations at 8e8 (2.7) and 2e9 (2.4): ln(1e9/8e8)/ln(2e9/8e8) = 0.2435… of the way.
+    const t = Math.log(1e9 / 8e8) / Math.log(2e9 / 8e8);
     expect(stopEarlyComparison(design, [small, big])[0].stopped).toEqual({
-      N: 100, loss: 2.7, flops: expect.closeTo(8e8, 0), fractionOfRun: expect.closeTo(0.08, 12),
+      N: 100, loss: expect.closeTo(2.7 - 0.3 * t, 12), flops: 1e9, fractionOfRun: expect.closeTo(0.1, 12),
     });
+    expect(curveLossAt(big.curve, big.curve[1].tokens)).toBe(2.7);
+    expect(curveLossAt(big.curve, big.curve[0].tokens / 2)).toBeNull();
     const late = run(100, 1e10 / 600, 2, { curve: curve(100, [[2e9, 2.4], [1e10, 2]]) });
     expect(stopEarlyComparison(design, [small, late])[0].stopped).toBeNull();
   });
@@ -180,5 +184,17 @@ describe("counting every parameter and FLOP", () => {
       "6ND, approach 2: a = 0.700 (0.600 – 0.800), nearer Kaplan's 0.73; the interval holds Kaplan's",
       "6ND, approach 3: a = 0.500 (0.300 – 0.800), nearer Hoffmann's 0.46; the interval holds Kaplan's and Hoffmann's",
     ]);
+  });
+});
+
+describe("per-size seed noise", () => {
+  it("takes each size's own spread, from the nearest measured size in log N", () => {
+    const noise = seedNoise([run(100, 1e6, 2.0), run(100, 1e6, 2.2), run(10_000, 1e6, 1.50), run(10_000, 1e6, 1.52), run(1e6, 1e6, 1.2)]);
+    const sd100 = Math.sqrt(0.02), sd10k = Math.sqrt(0.0002); // sample SDs of {2.0, 2.2} and {1.50, 1.52}
+    expect(noiseAt(noise, 100)).toBeCloseTo(sd100, 12);
+    expect(noiseAt(noise, 500)).toBeCloseTo(sd100, 12); // nearer 100 than 10,000 in log N
+    expect(noiseAt(noise, 5_000)).toBeCloseTo(sd10k, 12);
+    expect(noiseAt(noise, 1e6)).toBeCloseTo(sd10k, 12); // measured with one seed: the nearest measured size stands in
+    expect(differenceBar(noise, 100, 10_000)).toBeCloseTo(2 * Math.sqrt(0.02 + 0.0002), 12);
   });
 });

@@ -227,3 +227,21 @@ export function randomFeaturesSampleCurve(
   });
   return summarise(trainCounts, perSeed);
 }
+
+/**
+ * What p random ReLU features cannot represent of the linear target: the test error of their
+ * least-squares fit on `samplesPerFeature`·p clean training points (no label noise), median over
+ * seeds 0 … seeds−1. With that much data the fit is close to the best the features allow, so
+ * what is left is misspecification, which a fit of few points sees as if it were label noise:
+ * why the curve without label noise still peaks at p = n.
+ */
+export function misspecificationError(p: number, o: Omit<DoubleDescentOptions, "seed" | "nTrain" | "noise" | "lambda">, seeds: number, samplesPerFeature = 50): number {
+  const fn = "misspecificationError";
+  checkPositiveInteger(fn, "p", p);
+  checkSeeds(fn, seeds, undefined);
+  checkPositiveInteger(fn, "samplesPerFeature", samplesPerFeature);
+  const options = { ...o, nTrain: samplesPerFeature * p, noise: 0, lambda: 1e-9 };
+  checkFeatureInputs(fn, [p], options);
+  const errors = Array.from({ length: seeds }, (_, seed) => testErrors([p], { ...options, seed })[0].testMse).sort((a, b) => a - b);
+  return quantile(errors, 0.5);
+}

@@ -1,2 +1,5 @@
 // Lesson 02: model-wise double descent, exactly, in random-features regression.
-export { randomFeaturesCurve, randomFeaturesSampleCurve, type CurvePoint, randomFeaturesTestError, ridgeWeights, type DoubleDescentOptions } from "./doubleDescent";
+export {
+  misspecificationError, randomFeaturesCurve, randomFeaturesSampleCurve, randomFeaturesTestError, ridgeWeights,
+  type CurvePoint, type DoubleDescentOptions,
+} from "./doubleDescent";

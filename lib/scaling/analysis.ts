@@ -92,6 +92,23 @@ export function seedNoise(runs: SweepResult[], lossOf: (r: SweepResult) => numbe
   return { sizes, pooledSd, degreesOfFreedom };
 }
 
+/**
+ * The seed-to-seed standard deviation to use for a model of N parameters: that of the measured
+ * size nearest to N in log N (sizes measured with fewer than 2 seeds are skipped). Sizes differ
+ * by tens of times in their noise, so one pooled number over- or understates most of them.
+ */
+export function noiseAt(noise: SeedNoise, N: number): number {
+  checkPositive("noiseAt", "N", N);
+  const measured = noise.sizes.filter((s) => s.losses.length > 1);
+  if (measured.length === 0) throw new Error("noiseAt: no size was measured with 2 or more seeds");
+  return measured.reduce((a, b) => (Math.abs(Math.log(b.N / N)) < Math.abs(Math.log(a.N / N)) ? b : a)).sd;
+}
+
+/** Twice the standard deviation of a difference between runs of sizes N1 and N2, each with its own seed noise (noiseAt). */
+export function differenceBar(noise: SeedNoise, N1: number, N2: number): number {
+  return 2 * Math.hypot(noiseAt(noise, N1), noiseAt(noise, N2));
+}
+
 export interface IsoflopAnalysis {
   fit: IsoflopFit;
   /** L_opt(C) = k·C^(−γ) through the parabolas' minima. */
@@ -225,7 +242,7 @@ export interface StopEarlyRow {
   C: number;
   /** The best run whose schedule ends at C (its last validation estimate). */
   finished: { N: number; loss: number };
-  /** The best point at compute ≤ C on the curve of a larger model's run planned for a larger budget, stopped there. */
+  /** The best of the larger models' runs planned for larger budgets, read on its curve where it had spent exactly C (D = C/6N). */
   stopped: { N: number; loss: number; flops: number; fractionOfRun: number } | null;
 }
 
@@ -244,13 +261,28 @@ export function stopEarlyComparison(design: ScalingDesign, runs: SweepResult[]):
     const finishing = runs.filter((r) => budgetOf(design, r) === C);
     const finished = finishing.map((r) => ({ N: r.params, loss: r.curve.at(-1)!.valLoss })).reduce((a, b) => (b.loss < a.loss ? b : a));
     const larger = runs.filter((r) => budgetOf(design, r) > C && r.params > finished.N).map((r) => {
-      // The run's last evaluation within compute C.
-      const point = r.curve.filter((p) => 6 * r.params * p.tokens <= C).at(-1);
-      return point ? { N: r.params, loss: point.valLoss, flops: 6 * r.params * point.tokens, fractionOfRun: point.tokens / r.tokens } : null;
+      // Stopped when it had spent exactly C: its curve read at D = C/6N (null before its first evaluation).
+      const D = C / (6 * r.params);
+      const loss = curveLossAt(r.curve, D);
+      return loss === null ? null : { N: r.params, loss, flops: C, fractionOfRun: D / r.tokens };
     }).filter((p): p is NonNullable<typeof p> => p !== null);
     const stopped = larger.length ? larger.reduce((a, b) => (b.loss < a.loss ? b : a)) : null;
     return { C, finished, stopped };
   });
+}
+
+/** A run's validation loss at D tokens, interpolated linearly in log D between the evaluations around it (null outside them). */
+export function curveLossAt(curve: readonly { tokens: number; valLoss: number }[], D: number): number | null {
+  checkPositive("curveLossAt", "D", D);
+  for (let i = 0; i < curve.length; i++) {
+    const b = curve[i];
+    if (D === b.tokens) return b.valLoss;
+    if (i > 0 && D > curve[i - 1].tokens && D < b.tokens) {
+      const a = curve[i - 1];
+      return a.valLoss + (Math.log(D / a.tokens) / Math.log(b.tokens / a.tokens)) * (b.valLoss - a.valLoss);
+    }
+  }
+  return null;
 }
 
 /** Test loss of one size at D tokens, interpolated linearly in log D between its finished runs (null outside them). */

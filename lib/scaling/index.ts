@@ -2,7 +2,7 @@
 // intervals and approach 2 with IsoFLOP parabolas, compute-optimal allocation, published values)
 // and the IsoFLOP sweep of small GPTs on the King James Bible they are fitted to (lessons 02 and 03).
 export {
-  analyseIsoflop, budgetOf, isoflopPoints, isoflopSeries, lossAtTokens, lossComputeFrontier, powerLawWithInterval, regimes, sampleEfficiency, seedNoise,
+  analyseIsoflop, budgetOf, differenceBar, isoflopPoints, isoflopSeries, noiseAt, lossAtTokens, lossComputeFrontier, powerLawWithInterval, regimes, sampleEfficiency, seedNoise,
   stopEarlyComparison, sweepParts, COUNTINGS, type Counting, type IsoflopAnalysis, type SeedNoise, type StopEarlyRow,
 } from "./analysis";
 export { countingRows, countingShares, describeCountings, fitsByCounting, type CountedFits } from "./counting";
