@@ -6,7 +6,7 @@ import {
   classCounts, encodeTask, labelledSample, parseSpeeches, pickExamples, realOrAlteredTask, realOrScrambledTask, realOrShuffledTask,
   reserveTaskSpeeches, scrambleWords, shuffleWordsInLines, speakerTask, splitPoolAndTest, trainingRoom, verseProseTask, type TextTask,
 } from "../lib/reuse/tasks";
-import { reuseData, reuseDesign, TASKS, verbatimInPretraining, type ReuseData } from "../lib/reuse/study";
+import { reuseData, reuseDesign, seedSample, TASKS, tuningCounts, tuningRuns, verbatimInPretraining, type ReuseData } from "../lib/reuse/study";
 
 const CORPUS = [
   "ROMEO:\nBut soft, what light through yonder window breaks?\nIt is the east.",
@@ -318,6 +318,16 @@ describe("the lesson's split of Tiny Shakespeare", () => {
     expect(() => reserveTaskSpeeches(corpus, { length: 64, speakers: 4, speakerShare: 1, otherShare: 0.3, seed: 1 })).toThrow(
       "reserveTaskSpeeches: speakerShare must be in (0, 1); got 1",
     );
+  });
+
+  it("tunes each task at 64 per class where every tuned seed's sample holds that many, else at the largest count that fits", () => {
+    const counts = tuningCounts(design, data);
+    expect(counts).toEqual({ speaker: [32], "verse or prose": [64], "real or scrambled": [64], "real or word-shuffled": [64], "real or n-gram": [64] });
+    const speaker = data.tasks.find((t) => t.name === "speaker")!;
+    // Every tuned seed can draw its sample at the chosen count; at 64 some seed cannot (the reason for the fallback).
+    for (const seed of design.seeds) expect(seedSample(design, speaker, seed, 32).train.length).toBe(32 * speaker.classes.length);
+    expect(() => design.seeds.forEach((seed) => seedSample(design, speaker, seed, 64))).toThrow(/labelledSample: the pool of "speaker" has \d+ examples of/);
+    expect(new Set(tuningRuns(design, counts).filter((r) => r.task === "speaker").map((r) => r.perClass))).toEqual(new Set([32]));
   });
 
   it("pretrains on exactly the blocks not reserved, and cuts every task from reserved speeches only", () => {

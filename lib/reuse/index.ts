@@ -25,7 +25,7 @@ export {
   chooseRates, type ChosenRate, chosenRateRows, dataSettings, labelCounts, type Readout, readStudyResults, reportedRuns, reuseData, type ReuseData,
   reuseDesign, type ReuseDesign, reuseStudy, type ReuseStudy, type ReuseStudyOptions, runData, runReuseStudy, runStudy, seedSample, storedStudyPath,
   studyContext, type StudyJob, type StudyOptions, type StudyResult, type StudyRun, studyRunId, type StudyTask, type TaskName, taskNamed, TASKS,
-  retrainRuns, runOf, tuningRuns, verbatimInPretraining,
+  retrainRuns, runOf, tuningCounts, tuningRuns, verbatimInPretraining,
 } from "./study";
 export {
   classCounts, encodeTask, labelledSample, parseSpeeches, pickExamples, type PoolAndTest, realOrAlteredTask, realOrScrambledTask,

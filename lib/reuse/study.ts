@@ -175,9 +175,25 @@ export function seedSample(design: ReuseDesign, task: StudyTask, seed: number, p
 }
 
 /** The label counts a task's pool allows every seed: those of `perClass` that fit beside the seed's validation examples. */
-export function labelCounts(design: ReuseDesign, task: StudyTask, perClass = design.labels.perClass): number[] {
+export function labelCounts(design: ReuseDesign, task: StudyTask, perClass = design.labels.perClass, seeds = design.labels.seeds): number[] {
   const valPerClass = design.sizes[task.name].valPerClass;
-  return perClass.filter((n) => design.labels.seeds.every((seed) => trainingRoom(task.pool, { valPerClass, seed: 100_000 * seed + n }) >= n));
+  return perClass.filter((n) => seeds.every((seed) => trainingRoom(task.pool, { valPerClass, seed: 100_000 * seed + n }) >= n));
+}
+
+/**
+ * The label counts each task's tuned runs use: those of `tuning.perClass` its pool allows every
+ * tuned seed, else the largest smaller count of `labels.perClass` it allows (the speaker task's
+ * pool holds too few speeches of some speakers for 64 per class beside every seed's validation set).
+ */
+export function tuningCounts(design: ReuseDesign, data: Pick<ReuseData, "tasks">): Record<string, number[]> {
+  const seeds = [...new Set([...design.tuningSeeds, ...design.seeds])];
+  return Object.fromEntries(data.tasks.map((task) => {
+    const fits = labelCounts(design, task, design.tuning.perClass, seeds);
+    if (fits.length > 0) return [task.name, fits];
+    const smaller = labelCounts(design, task, design.labels.perClass.filter((n) => n < Math.min(...design.tuning.perClass)), seeds);
+    if (smaller.length === 0) throw new Error(`tuningCounts: the pool of "${task.name}" allows no label count of ${design.labels.perClass.join(", ")} for seeds ${seeds.join(", ")}`);
+    return [task.name, [Math.max(...smaller)]];
+  }));
 }
 
 /** One tuned run of the study: a method on a task at a label count, a learning rate and a seed. */
@@ -251,10 +267,13 @@ function checkGrid(design: ReuseDesign, where: string): void {
   }
 }
 
-/** The learning-rate sweep: every method on every task at every rate, for the tuning seeds. */
-export function tuningRuns(design: ReuseDesign): StudyRun[] {
+/** Every task at the design's tuning counts: what tuningRuns and chooseRates use when not given tuningCounts. */
+const designCounts = (design: ReuseDesign): Record<string, number[]> => Object.fromEntries(TASKS.map((task) => [task, design.tuning.perClass]));
+
+/** The learning-rate sweep: every method on every task at every rate (at each task's `counts`, see tuningCounts), for the tuning seeds. */
+export function tuningRuns(design: ReuseDesign, counts = designCounts(design)): StudyRun[] {
   checkGrid(design, "tuningRuns");
-  return TASKS.flatMap((task) => design.tuning.perClass.flatMap((perClass) => design.methods.flatMap((method) =>
+  return TASKS.flatMap((task) => (counts[task] ?? []).flatMap((perClass) => design.methods.flatMap((method) =>
     method.rates.flatMap((learningRate) => design.tuningSeeds.map((seed) => ({ task, method, perClass, learningRate, seed }))))));
 }
 
@@ -273,9 +292,9 @@ export interface ChosenRate {
  * For every task, label count and method, the rate with the best mean validation accuracy over
  * the tuning seeds (on a tie, the lower mean validation loss): test accuracy is never looked at.
  */
-export function chooseRates(design: ReuseDesign, results: StudyResult[]): ChosenRate[] {
+export function chooseRates(design: ReuseDesign, results: StudyResult[], counts = designCounts(design)): ChosenRate[] {
   checkGrid(design, "chooseRates");
-  return TASKS.flatMap((task) => design.tuning.perClass.flatMap((perClass) => design.methods.map((method) => {
+  return TASKS.flatMap((task) => (counts[task] ?? []).flatMap((perClass) => design.methods.map((method) => {
     const byRate = method.rates.map((learningRate) => {
       const runs = results.filter((r) => r.task === task && r.perClass === perClass && r.method === method.name && r.learningRate === learningRate && design.tuningSeeds.includes(r.seed));
       if (runs.length !== design.tuningSeeds.length) {
@@ -410,8 +429,9 @@ export async function runReuseStudy(
   design: ReuseDesign, data: ReuseData, pretrained: { model: GPT; checkpoint: string }, options: ReuseStudyOptions,
 ): Promise<ReuseStudy> {
   const file = new StudyFile(options.path, (path) => readStudyResults(path, options.command));
-  const tuning = await studyPhase(design, data, pretrained, tuningRuns(design), options, file);
-  const chosen = chooseRates(design, tuning);
+  const counts = tuningCounts(design, data);
+  const tuning = await studyPhase(design, data, pretrained, tuningRuns(design, counts), options, file);
+  const chosen = chooseRates(design, tuning, counts);
   const reported = await studyPhase(design, data, pretrained, reportedRuns(design, chosen), options, file);
   const strays = file.strays(options.backend);
   if (strays.length > 0) {
@@ -445,8 +465,9 @@ export async function reuseStudy(
     const lookup = (runs: StudyRun[]) => file.find(runs.map((run) => ({ run, id: studyRunId(design, name, run, context) })), {
       file: stored, backend: context.backend, command: STUDY_COMMAND, describe: describeRun,
     });
-    const tuning = lookup(tuningRuns(design));
-    const chosen = chooseRates(design, tuning);
+    const counts = tuningCounts(design, data);
+    const tuning = lookup(tuningRuns(design, counts));
+    const chosen = chooseRates(design, tuning, counts);
     return { chosen, tuning, reported: lookup(reportedRuns(design, chosen)) };
   }
   const path = join(projectRoot(), "build", "reuse", `smoke-${process.pid}.jsonl`);
