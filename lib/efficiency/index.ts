@@ -1,7 +1,7 @@
 // Lesson 06: attention's cost (standard against FlashAttention, forward and backward, with
 // the peak of their working buffers, counted, and the IO model) and fp16/bf16 arithmetic with loss scaling.
 export {
-  attentionMemoryAccesses, FLASH_BLOCK_COLS, FLASH_BLOCK_ROWS, flashAttention, flashAttentionBackward, naiveAttention, naiveAttentionBackward,
+  attentionMemoryAccesses, DAO_2022_FIGURE_2, FLASH_BLOCK_COLS, FLASH_BLOCK_ROWS, flashAttention, flashAttentionBackward, naiveAttention, naiveAttentionBackward,
   type AttentionGradients, type AttentionMemoryAccesses, type AttentionOptions, type AttentionResult, type FlashAttentionOptions,
   type NaiveAttentionResult,
 } from "./attention";
