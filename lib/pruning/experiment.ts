@@ -213,7 +213,7 @@ export function pruningExperiment(o: PruningExperimentOptions): PruningRow[] {
       o.onProgress?.(++done, total);
     }
   }
-  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  const mean = (values: number[]) => meanAndStandardError(values).mean;
   return [...sums.values()].map(({ errors, validation, flops, mislabeled, kept, row }) => {
     const { mean: testError, standardError } = meanAndStandardError(errors);
     return { ...row, kept, testError, testErrorSe: standardError, testErrors: errors, validationError: mean(validation), mislabeled, trainingFlops: mean(flops) };
