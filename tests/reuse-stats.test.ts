@@ -7,7 +7,7 @@ import {
 import {
   accuracy, argmaxRows, auroc, characterCounts, fitLogistic, fitLogisticCV, fitThreshold, logisticProbabilities, majorityClass, newlineRule,
 } from "../lib/reuse/baselines";
-import { chooseRates, chosenRateRows, reportedRuns, reuseDesign, studyRunId, TASKS, tuningRuns, type StudyResult, type TaskName } from "../lib/reuse/study";
+import { chooseRates, chosenRateRows, ladderRate, rateStepRuns, reportedRuns, reuseDesign, studyRunId, TASKS, tuningRuns, type StudyResult, type TaskName } from "../lib/reuse/study";
 
 /** n points in `dims` dimensions, class c centred at `separation` along axis c (plus noise). */
 function clusters(n: number, dims: number, classes: number, separation: number, seed: number) {
@@ -289,10 +289,10 @@ describe("paired bootstrap", () => {
 });
 
 describe("choosing learning rates", () => {
-  // The full design with three rates per method, two tuning seeds and two tuned label counts.
+  // The full design with three rates per method, two tuning seeds and two tuned label counts, no steps beyond the grid (tested on their own below).
   const full = reuseDesign("full");
   const design = {
-    ...full, methods: full.methods.map((m) => ({ ...m, rates: m.rates.slice(0, 3) })), tuningSeeds: [1, 2], tuning: { ...full.tuning, perClass: [64, 256] },
+    ...full, methods: full.methods.map((m) => ({ ...m, rates: m.rates.slice(0, 3) })), tuningSeeds: [1, 2], tuning: { ...full.tuning, perClass: [64, 256] }, rateSteps: 0,
   };
   const method = design.methods[0];
   const row = (learningRate: number, seed: number, validationAccuracy: number, testAccuracy: number, validationLoss = 0.5, perClass = 64): StudyResult => ({
@@ -361,6 +361,46 @@ describe("choosing learning rates", () => {
     const allDiverged = filler([low, mid, high].flatMap((lr) => [diverged(row(lr, 1, 0, 0)), diverged(row(lr, 2, 0, 0))]));
     expect(() => chooseRates(design, allDiverged)).toThrow(`chooseRates: every rate of ${method.name} on "speaker" diverged; add lower rates`);
     expect(() => chooseRates(design, filler([row(low, 1, 0.6, 0.5)]))).toThrow(`chooseRates: 1 of 2 tuning runs of ${method.name} on "speaker" (64 per class) at rate ${low}`);
+  });
+
+  it("steps one rate of the 1–3 ladder beyond an edge at a time, up to rateSteps, and chooses among every rate tried", () => {
+    const stepping = { ...design, rateSteps: 2 };
+    const [low, mid, high] = method.rates;
+    // Every other task, method and label count best at its middle rate: no steps there.
+    const settled = (rows: StudyResult[]) => filler(rows).map((r) => (rows.includes(r) || r.learningRate !== design.methods.find((m) => m.name === r.method)!.rates[1]
+      ? r : { ...r, validationAccuracy: 0.6 }));
+    const both = (lr: number, acc: number) => [row(lr, 1, acc, 0.5), row(lr, 2, acc, 0.5)];
+    const speaker64 = (runs: { task: string; method: { name: string }; perClass: number; learningRate: number }[]) =>
+      runs.filter((r) => r.task === "speaker" && r.method.name === method.name && r.perClass === 64);
+    // The highest rate is best: one step above it is needed, for both tuning seeds, and nothing else.
+    let rows = settled([...both(low, 0.5), ...both(mid, 0.6), ...both(high, 0.7)]);
+    const above = ladderRate(high, 1);
+    expect(rateStepRuns(stepping, rows).map((r) => [r.task, r.method.name, r.perClass, r.learningRate, r.seed])).toEqual(
+      [1, 2].map((seed) => ["speaker", method.name, 64, above, seed]),
+    );
+    expect(() => chooseRates(stepping, rows)).toThrow(`the rate beyond it, ${above}, has no tuning runs`);
+    // Better again one step up: a second step; then worse: the sweep stops inside, at the first step.
+    rows = [...rows, ...both(above, 0.8)];
+    const twoAbove = ladderRate(above, 1);
+    expect(speaker64(rateStepRuns(stepping, rows)).map((r) => r.learningRate)).toEqual([twoAbove, twoAbove]);
+    rows = [...rows, ...both(twoAbove, 0.75)];
+    expect(rateStepRuns(stepping, rows)).toEqual([]);
+    const chosen = chooseRates(stepping, rows).find((c) => c.task === "speaker" && c.method === method.name && c.perClass === 64)!;
+    expect([chosen.learningRate, chosen.atEdge]).toEqual([above, false]);
+    expect(chosen.validationByRate.map((v) => [v.learningRate, v.accuracy])).toEqual([[low, 0.5], [mid, 0.6], [high, 0.7], [above, 0.8], [twoAbove, 0.75]]);
+    // Still best at the top after rateSteps steps: chosen there, marked as at the edge.
+    const capped = settled([...both(low, 0.5), ...both(mid, 0.6), ...both(high, 0.7), ...both(above, 0.8), ...both(twoAbove, 0.9)]);
+    expect(rateStepRuns(stepping, capped)).toEqual([]);
+    const top = chooseRates(stepping, capped).find((c) => c.task === "speaker" && c.method === method.name && c.perClass === 64)!;
+    expect([top.learningRate, top.atEdge]).toEqual([twoAbove, true]);
+    // Best at the bottom: the step goes down.
+    expect(speaker64(rateStepRuns(stepping, settled([...both(low, 0.9), ...both(mid, 0.6), ...both(high, 0.7)]))).map((r) => r.learningRate))
+      .toEqual([ladderRate(low, -1), ladderRate(low, -1)]);
+  });
+
+  it("finds the ladder's neighbours of any rate", () => {
+    expect([3e-4, 1e-3, 3e-2, 2e-3].map((r) => [ladderRate(r, -1), ladderRate(r, 1)])).toEqual([[1e-4, 1e-3], [3e-4, 3e-3], [1e-2, 1e-1], [1e-3, 3e-3]]);
+    expect(() => ladderRate(0, 1)).toThrow("ladderRate: rate must be a positive number; got 0");
   });
 
   it("gives every setting that decides a run's result its own id, data and backend included", () => {

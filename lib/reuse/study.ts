@@ -55,6 +55,11 @@ export interface ReuseDesign {
   /** The tuned methods: the label counts they are trained at, and their steps and batch. */
   tuning: { perClass: number[]; steps: number; batchSize: number };
   methods: TunedMethod[];
+  /**
+   * When the best rate on validation is the lowest or highest tried, the next rate beyond it (on the
+   * 1–3 ladder: …, 1e-4, 3e-4, 1e-3, …) is tried too, up to this many times per task, label count and method.
+   */
+  rateSteps: number;
   /** Seeds trained at every rate; the rate is chosen on their mean validation accuracy. */
   tuningSeeds: number[];
   /** Seeds reported at the chosen rate (the tuning seeds among them). */
@@ -83,7 +88,7 @@ export function reuseDesign(scale: Scale): ReuseDesign {
         lora(1, [1e-2, 3e-2]),
         { name: "from scratch", kind: { method: "scratch" }, rates: [1e-3] },
       ],
-      tuningSeeds: [1], seeds: [1, 2],
+      rateSteps: 1, tuningSeeds: [1], seeds: [1, 2],
     };
   }
   return {
@@ -105,7 +110,7 @@ export function reuseDesign(scale: Scale): ReuseDesign {
       lora(4, [3e-3, 1e-2, 3e-2]),
       { name: "from scratch", kind: { method: "scratch" }, rates: [3e-4, 1e-3, 3e-3] },
     ],
-    tuningSeeds: [1], seeds: [1, 2, 3],
+    rateSteps: 2, tuningSeeds: [1], seeds: [1, 2, 3],
   };
 }
 
@@ -282,36 +287,96 @@ export interface ChosenRate {
   method: string;
   perClass: number;
   learningRate: number;
-  /** Mean validation accuracy of every rate tried, over the tuning seeds (NaN where a run diverged). */
+  /** Mean validation accuracy of every rate tried, lowest rate first, over the tuning seeds (NaN where a run diverged). */
   validationByRate: { learningRate: number; accuracy: number }[];
-  /** The chosen rate is the lowest or the highest tried. */
+  /** The chosen rate is still the lowest or the highest tried after design.rateSteps steps beyond the grid. */
   atEdge: boolean;
+}
+
+/** The rate next to `rate` on the 1–3 ladder (…, 1e-4, 3e-4, 1e-3, …), above it (`direction` 1) or below it (−1). */
+export function ladderRate(rate: number, direction: 1 | -1): number {
+  if (!(rate > 0 && Number.isFinite(rate))) throw new Error(`ladderRate: rate must be a positive number; got ${shown(rate)}`);
+  const e = Math.floor(Math.log10(rate));
+  const ladder = [e - 2, e - 1, e, e + 1].flatMap((k) => [1, 3].map((m) => Number((m * 10 ** k).toPrecision(12))));
+  return direction > 0 ? ladder.find((r) => r > rate * (1 + 1e-9))! : ladder.filter((r) => r < rate * (1 - 1e-9)).at(-1)!;
+}
+
+/**
+ * One task, label count and method's sweep as far as `results` go: the chosen rate, or the rate
+ * beyond an edge that is to be tried next. The grid's own rates must all have been run.
+ */
+function sweepCell(design: ReuseDesign, results: StudyResult[], task: TaskName, perClass: number, method: TunedMethod): ChosenRate | { next: StudyRun[] } {
+  const runsAt = (learningRate: number) =>
+    results.filter((r) => r.task === task && r.perClass === perClass && r.method === method.name && r.learningRate === learningRate && design.tuningSeeds.includes(r.seed));
+  const summary = (learningRate: number) => {
+    const runs = runsAt(learningRate);
+    if (runs.length !== design.tuningSeeds.length) {
+      throw new Error(`chooseRates: ${runs.length} of ${design.tuningSeeds.length} tuning runs of ${method.name} on "${task}" (${perClass} per class) at rate ${learningRate}`);
+    }
+    const mean = (f: (r: StudyResult) => number) => runs.reduce((s, r) => s + (r.diverged ? NaN : f(r)), 0) / runs.length;
+    return { learningRate, accuracy: mean((r) => r.validationAccuracy), loss: mean((r) => r.validationLoss) };
+  };
+  const rates = [...method.rates].sort((a, b) => a - b);
+  for (let step = 0; ; step++) {
+    const byRate = rates.map(summary);
+    const usable = byRate.filter((b) => Number.isFinite(b.accuracy));
+    if (usable.length === 0) throw new Error(`chooseRates: every rate of ${method.name} on "${task}" diverged; add lower rates`);
+    const best = usable.reduce((a, b) => (b.accuracy > a.accuracy || (b.accuracy === a.accuracy && b.loss < a.loss) ? b : a));
+    const direction = best.learningRate === rates[0] ? -1 : best.learningRate === rates.at(-1) ? 1 : 0;
+    const atEdge = rates.length > 1 && direction !== 0;
+    if (!atEdge || step === design.rateSteps) {
+      return {
+        task, method: method.name, perClass, learningRate: best.learningRate, atEdge,
+        validationByRate: byRate.map((b) => ({ learningRate: b.learningRate, accuracy: b.accuracy })),
+      };
+    }
+    const beyond = ladderRate(best.learningRate, direction as 1 | -1);
+    if (runsAt(beyond).length < design.tuningSeeds.length) {
+      return { next: design.tuningSeeds.map((seed) => ({ task, method, perClass, learningRate: beyond, seed })) };
+    }
+    if (direction < 0) rates.unshift(beyond);
+    else rates.push(beyond);
+  }
+}
+
+/** Every task, label count and method's sweep as far as `results` go. */
+function sweepCells(design: ReuseDesign, results: StudyResult[], counts: Record<string, number[]>, where: string) {
+  checkGrid(design, where);
+  return TASKS.flatMap((task) => (counts[task] ?? []).flatMap((perClass) => design.methods.map((method) => sweepCell(design, results, task, perClass, method))));
+}
+
+/**
+ * The tuning runs the sweep needs next: for every task, label count and method whose best rate on
+ * validation is so far at an edge, the next rate beyond it (none once design.rateSteps are taken).
+ */
+export function rateStepRuns(design: ReuseDesign, results: StudyResult[], counts = designCounts(design)): StudyRun[] {
+  return sweepCells(design, results, counts, "rateStepRuns").flatMap((cell) => ("next" in cell ? cell.next : []));
 }
 
 /**
  * For every task, label count and method, the rate with the best mean validation accuracy over
- * the tuning seeds (on a tie, the lower mean validation loss): test accuracy is never looked at.
+ * the tuning seeds (on a tie, the lower mean validation loss), after the steps beyond the grid's
+ * edges (rateStepRuns): test accuracy is never looked at.
  */
 export function chooseRates(design: ReuseDesign, results: StudyResult[], counts = designCounts(design)): ChosenRate[] {
-  checkGrid(design, "chooseRates");
-  return TASKS.flatMap((task) => (counts[task] ?? []).flatMap((perClass) => design.methods.map((method) => {
-    const byRate = method.rates.map((learningRate) => {
-      const runs = results.filter((r) => r.task === task && r.perClass === perClass && r.method === method.name && r.learningRate === learningRate && design.tuningSeeds.includes(r.seed));
-      if (runs.length !== design.tuningSeeds.length) {
-        throw new Error(`chooseRates: ${runs.length} of ${design.tuningSeeds.length} tuning runs of ${method.name} on "${task}" (${perClass} per class) at rate ${learningRate}`);
-      }
-      const mean = (f: (r: StudyResult) => number) => runs.reduce((s, r) => s + (r.diverged ? NaN : f(r)), 0) / runs.length;
-      return { learningRate, accuracy: mean((r) => r.validationAccuracy), loss: mean((r) => r.validationLoss) };
-    });
-    const usable = byRate.filter((b) => Number.isFinite(b.accuracy));
-    if (usable.length === 0) throw new Error(`chooseRates: every rate of ${method.name} on "${task}" diverged; add lower rates`);
-    const best = usable.reduce((a, b) => (b.accuracy > a.accuracy || (b.accuracy === a.accuracy && b.loss < a.loss) ? b : a));
-    const k = method.rates.indexOf(best.learningRate);
-    return {
-      task, method: method.name, perClass, learningRate: best.learningRate, atEdge: method.rates.length > 1 && (k === 0 || k === method.rates.length - 1),
-      validationByRate: byRate.map((b) => ({ learningRate: b.learningRate, accuracy: b.accuracy })),
-    };
-  })));
+  return sweepCells(design, results, counts, "chooseRates").map((cell) => {
+    if ("next" in cell) {
+      const run = cell.next[0];
+      throw new Error(`chooseRates: ${run.method.name} on "${run.task}" (${run.perClass} per class) is best at an edge of its rates; the rate beyond it, ${run.learningRate}, has no tuning runs (rateStepRuns lists them)`);
+    }
+    return cell;
+  });
+}
+
+/** The rate sweep: the grid's runs, then the steps beyond its edges until none is needed; `results` trains or looks up runs. */
+async function sweepRates(
+  design: ReuseDesign, counts: Record<string, number[]>, results: (runs: StudyRun[]) => StudyResult[] | Promise<StudyResult[]>,
+): Promise<{ tuning: StudyResult[]; chosen: ChosenRate[] }> {
+  let tuning = await results(tuningRuns(design, counts));
+  for (let more = rateStepRuns(design, tuning, counts); more.length > 0; more = rateStepRuns(design, tuning, counts)) {
+    tuning = [...tuning, ...(await results(more))];
+  }
+  return { tuning, chosen: chooseRates(design, tuning, counts) };
 }
 
 /** The reported runs: every method on every task at its chosen rate, for every seed. */
@@ -424,14 +489,12 @@ export interface ReuseStudy {
   reported: StudyResult[];
 }
 
-/** The rate sweep on the tuning seeds, then the other seeds at the chosen rates; resumable. */
+/** The rate sweep on the tuning seeds (steps beyond the grid's edges included), then the other seeds at the chosen rates; resumable. */
 export async function runReuseStudy(
   design: ReuseDesign, data: ReuseData, pretrained: { model: GPT; checkpoint: string }, options: ReuseStudyOptions,
 ): Promise<ReuseStudy> {
   const file = new StudyFile(options.path, (path) => readStudyResults(path, options.command));
-  const counts = tuningCounts(design, data);
-  const tuning = await studyPhase(design, data, pretrained, tuningRuns(design, counts), options, file);
-  const chosen = chooseRates(design, tuning, counts);
+  const { tuning, chosen } = await sweepRates(design, tuningCounts(design, data), (runs) => studyPhase(design, data, pretrained, runs, options, file));
   const reported = await studyPhase(design, data, pretrained, reportedRuns(design, chosen), options, file);
   const strays = file.strays(options.backend);
   if (strays.length > 0) {
@@ -465,9 +528,7 @@ export async function reuseStudy(
     const lookup = (runs: StudyRun[]) => file.find(runs.map((run) => ({ run, id: studyRunId(design, name, run, context) })), {
       file: stored, backend: context.backend, command: STUDY_COMMAND, describe: describeRun,
     });
-    const counts = tuningCounts(design, data);
-    const tuning = lookup(tuningRuns(design, counts));
-    const chosen = chooseRates(design, tuning, counts);
+    const { tuning, chosen } = await sweepRates(design, tuningCounts(design, data), lookup);
     return { chosen, tuning, reported: lookup(reportedRuns(design, chosen)) };
   }
   const path = join(projectRoot(), "build", "reuse", `smoke-${process.pid}.jsonl`);
