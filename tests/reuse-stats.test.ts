@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 
+import { ladderRate } from "../lib/core/rateSweep";
 import { Random } from "../lib/core/random";
 import {
   chooseOnValidation, compareMethods, correctness, formatDifference, pairedBootstrap, summarizeRuns, testStandardError, verdict, type MethodRun,
@@ -7,7 +8,7 @@ import {
 import {
   accuracy, argmaxRows, auroc, characterCounts, fitLogistic, fitLogisticCV, fitThreshold, logisticProbabilities, majorityClass, newlineRule,
 } from "../lib/reuse/baselines";
-import { chooseRates, chosenRateRows, ladderRate, rateStepRuns, reportedRuns, reuseDesign, studyRunId, TASKS, tuningRuns, type StudyResult, type TaskName } from "../lib/reuse/study";
+import { chooseRates, chosenRateRows, tuningStepRuns, reportedRuns, reuseDesign, studyRunId, TASKS, tuningRuns, type StudyResult, type TaskName } from "../lib/reuse/study";
 
 /** n points in `dims` dimensions, class c centred at `separation` along axis c (plus noise). */
 function clusters(n: number, dims: number, classes: number, separation: number, seed: number) {
@@ -375,32 +376,27 @@ describe("choosing learning rates", () => {
     // The highest rate is best: one step above it is needed, for both tuning seeds, and nothing else.
     let rows = settled([...both(low, 0.5), ...both(mid, 0.6), ...both(high, 0.7)]);
     const above = ladderRate(high, 1);
-    expect(rateStepRuns(stepping, rows).map((r) => [r.task, r.method.name, r.perClass, r.learningRate, r.seed])).toEqual(
+    expect(tuningStepRuns(stepping, rows).map((r) => [r.task, r.method.name, r.perClass, r.learningRate, r.seed])).toEqual(
       [1, 2].map((seed) => ["speaker", method.name, 64, above, seed]),
     );
     expect(() => chooseRates(stepping, rows)).toThrow(`the rate beyond it, ${above}, has no tuning runs`);
     // Better again one step up: a second step; then worse: the sweep stops inside, at the first step.
     rows = [...rows, ...both(above, 0.8)];
     const twoAbove = ladderRate(above, 1);
-    expect(speaker64(rateStepRuns(stepping, rows)).map((r) => r.learningRate)).toEqual([twoAbove, twoAbove]);
+    expect(speaker64(tuningStepRuns(stepping, rows)).map((r) => r.learningRate)).toEqual([twoAbove, twoAbove]);
     rows = [...rows, ...both(twoAbove, 0.75)];
-    expect(rateStepRuns(stepping, rows)).toEqual([]);
+    expect(tuningStepRuns(stepping, rows)).toEqual([]);
     const chosen = chooseRates(stepping, rows).find((c) => c.task === "speaker" && c.method === method.name && c.perClass === 64)!;
     expect([chosen.learningRate, chosen.atEdge]).toEqual([above, false]);
     expect(chosen.validationByRate.map((v) => [v.learningRate, v.accuracy])).toEqual([[low, 0.5], [mid, 0.6], [high, 0.7], [above, 0.8], [twoAbove, 0.75]]);
     // Still best at the top after rateSteps steps: chosen there, marked as at the edge.
     const capped = settled([...both(low, 0.5), ...both(mid, 0.6), ...both(high, 0.7), ...both(above, 0.8), ...both(twoAbove, 0.9)]);
-    expect(rateStepRuns(stepping, capped)).toEqual([]);
+    expect(tuningStepRuns(stepping, capped)).toEqual([]);
     const top = chooseRates(stepping, capped).find((c) => c.task === "speaker" && c.method === method.name && c.perClass === 64)!;
     expect([top.learningRate, top.atEdge]).toEqual([twoAbove, true]);
     // Best at the bottom: the step goes down.
-    expect(speaker64(rateStepRuns(stepping, settled([...both(low, 0.9), ...both(mid, 0.6), ...both(high, 0.7)]))).map((r) => r.learningRate))
+    expect(speaker64(tuningStepRuns(stepping, settled([...both(low, 0.9), ...both(mid, 0.6), ...both(high, 0.7)]))).map((r) => r.learningRate))
       .toEqual([ladderRate(low, -1), ladderRate(low, -1)]);
-  });
-
-  it("finds the ladder's neighbours of any rate", () => {
-    expect([3e-4, 1e-3, 3e-2, 2e-3].map((r) => [ladderRate(r, -1), ladderRate(r, 1)])).toEqual([[1e-4, 1e-3], [3e-4, 3e-3], [1e-2, 1e-1], [1e-3, 3e-3]]);
-    expect(() => ladderRate(0, 1)).toThrow("ladderRate: rate must be a positive number; got 0");
   });
 
   it("gives every setting that decides a run's result its own id, data and backend included", () => {

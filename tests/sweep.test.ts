@@ -10,7 +10,7 @@ import { Random } from "../lib/core/random";
 import { lossComputeFrontier } from "../lib/scaling/analysis";
 import { readSweepResults, runSweep, strayResults, upgradeSweepResults } from "../lib/scaling/sweep";
 import {
-  budgetSizes, isoflopRuns, learningRateRuns, runId, scalingDesign, shapeName, sweepContext, tuneLearningRates, type Shape, type SweepResult, type SweepRun,
+  budgetSizes, isoflopRuns, learningRateRuns, learningRateStepRuns, runId, scalingDesign, shapeName, sweepContext, tuneLearningRates, type Shape, type SweepResult, type SweepRun,
 } from "../lib/scaling/sweepDesign";
 import { formatOneId, RESULTS_FORMAT } from "../lib/core/results";
 import { liveWorkerCount } from "../lib/core/threads";
@@ -257,5 +257,23 @@ describe("the scaling design", () => {
     // Every tuning run at the chosen rate is one of the main runs: it is trained once.
     const mainIds = new Set(main.map(idOf));
     expect(tuning.filter((run) => run.learningRate === 4e-3).every((run) => mainIds.has(idOf(run)))).toBe(true);
+  });
+
+  it("steps one grid ratio beyond an edge, up to rateSteps, and trains the IsoFLOP runs at the rate the steps find", () => {
+    // Fake validation losses lowest at 0.1: above the grid's top rate, 3.2e-2.
+    const fake = (runs: SweepRun[]) => runs.map((run) => ({ id: idOf(run), validationLoss: Math.abs(Math.log(run.learningRate / 0.1)) })) as unknown as SweepResult[];
+    let results = fake(learningRateRuns(design, V, trainTokens));
+    const first = learningRateStepRuns(design, V, trainTokens, results, context);
+    expect(first.map((run) => run.learningRate)).toEqual(design.ladder.map(() => 6.4e-2));
+    expect(() => tuneLearningRates(design, V, trainTokens, results, context)).toThrow(/one step beyond the edge of the grid/);
+    results = [...results, ...fake(first)];
+    const second = learningRateStepRuns(design, V, trainTokens, results, context);
+    expect(second.map((run) => run.learningRate)).toEqual(design.ladder.map(() => 1.28e-1));
+    results = [...results, ...fake(second)];
+    expect(learningRateStepRuns(design, V, trainTokens, results, context)).toEqual([]);
+    const rates = tuneLearningRates(design, V, trainTokens, results, context);
+    // log(0.128/0.1) < log(0.1/0.064): the second step is best, and still the highest tried.
+    expect(rates.map((t) => [t.rate, t.atEdge, t.losses.length])).toEqual(design.ladder.map(() => [1.28e-1, true, 8]));
+    expect(isoflopRuns(design, V, trainTokens, rates).every((run) => run.learningRate === 1.28e-1)).toBe(true);
   });
 });

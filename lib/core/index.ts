@@ -15,6 +15,7 @@ export {
 export { InterruptedError } from "./interrupt";
 export { cpuDescription, environmentReport, measureMatmul, packageVersion, type MatmulMeasurement } from "./machine";
 export { projectRoot } from "./paths";
+export { geometricStep, ladderRate, sweepRates, type RateSweepState } from "./rateSweep";
 export { Random } from "./random";
 export { atScale, courseScale, describeScale, parseScale, SCALES, setScale, type Scale } from "./scale";
 export { usefulThreads } from "./threads";

@@ -22,7 +22,7 @@ export {
   describePretraining, pretrain, type PretrainingRun, trainingCurve,
 } from "./pretrain";
 export {
-  chooseRates, type ChosenRate, chosenRateRows, dataSettings, labelCounts, ladderRate, rateStepRuns, type Readout, readStudyResults, reportedRuns, reuseData, type ReuseData,
+  chooseRates, type ChosenRate, chosenRateRows, dataSettings, labelCounts, tuningStepRuns, type Readout, readStudyResults, reportedRuns, reuseData, type ReuseData,
   reuseDesign, type ReuseDesign, reuseStudy, type ReuseStudy, type ReuseStudyOptions, runData, runReuseStudy, runStudy, seedSample, storedStudyPath,
   studyContext, type StudyJob, type StudyOptions, type StudyResult, type StudyRun, studyRunId, type StudyTask, type TaskName, taskNamed, TASKS,
   retrainRuns, runOf, tuningCounts, tuningRuns, verbatimInPretraining,

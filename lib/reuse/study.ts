@@ -20,6 +20,7 @@ import {
   trainingRoom, verseProseTask, type ReserveOptions, type TaskSplit, type TextTask,
 } from "./tasks";
 import { ngramSampler } from "../core/ngram";
+import { ladderRate, sweepRates } from "../core/rateSweep";
 import { Random } from "../core/random";
 
 /** The study's tasks, in the order reuseData builds them. */
@@ -293,50 +294,33 @@ export interface ChosenRate {
   atEdge: boolean;
 }
 
-/** The rate next to `rate` on the 1–3 ladder (…, 1e-4, 3e-4, 1e-3, …), above it (`direction` 1) or below it (−1). */
-export function ladderRate(rate: number, direction: 1 | -1): number {
-  if (!(rate > 0 && Number.isFinite(rate))) throw new Error(`ladderRate: rate must be a positive number; got ${shown(rate)}`);
-  const e = Math.floor(Math.log10(rate));
-  const ladder = [e - 2, e - 1, e, e + 1].flatMap((k) => [1, 3].map((m) => Number((m * 10 ** k).toPrecision(12))));
-  return direction > 0 ? ladder.find((r) => r > rate * (1 + 1e-9))! : ladder.filter((r) => r < rate * (1 - 1e-9)).at(-1)!;
-}
-
 /**
- * One task, label count and method's sweep as far as `results` go: the chosen rate, or the rate
- * beyond an edge that is to be tried next. The grid's own rates must all have been run.
+ * One task, label count and method's sweep as far as `results` go: the chosen rate, or the runs
+ * at the rate beyond an edge that are to be trained next. The grid's own rates must all have been run.
  */
 function sweepCell(design: ReuseDesign, results: StudyResult[], task: TaskName, perClass: number, method: TunedMethod): ChosenRate | { next: StudyRun[] } {
-  const runsAt = (learningRate: number) =>
-    results.filter((r) => r.task === task && r.perClass === perClass && r.method === method.name && r.learningRate === learningRate && design.tuningSeeds.includes(r.seed));
-  const summary = (learningRate: number) => {
-    const runs = runsAt(learningRate);
+  const summary = (learningRate: number, required: boolean) => {
+    const runs = results.filter((r) => r.task === task && r.perClass === perClass && r.method === method.name && r.learningRate === learningRate && design.tuningSeeds.includes(r.seed));
     if (runs.length !== design.tuningSeeds.length) {
+      if (!required) return undefined;
       throw new Error(`chooseRates: ${runs.length} of ${design.tuningSeeds.length} tuning runs of ${method.name} on "${task}" (${perClass} per class) at rate ${learningRate}`);
     }
     const mean = (f: (r: StudyResult) => number) => runs.reduce((s, r) => s + (r.diverged ? NaN : f(r)), 0) / runs.length;
-    return { learningRate, accuracy: mean((r) => r.validationAccuracy), loss: mean((r) => r.validationLoss) };
+    return { rate: learningRate, accuracy: mean((r) => r.validationAccuracy), loss: mean((r) => r.validationLoss) };
   };
-  const rates = [...method.rates].sort((a, b) => a - b);
-  for (let step = 0; ; step++) {
-    const byRate = rates.map(summary);
-    const usable = byRate.filter((b) => Number.isFinite(b.accuracy));
-    if (usable.length === 0) throw new Error(`chooseRates: every rate of ${method.name} on "${task}" diverged; add lower rates`);
-    const best = usable.reduce((a, b) => (b.accuracy > a.accuracy || (b.accuracy === a.accuracy && b.loss < a.loss) ? b : a));
-    const direction = best.learningRate === rates[0] ? -1 : best.learningRate === rates.at(-1) ? 1 : 0;
-    const atEdge = rates.length > 1 && direction !== 0;
-    if (!atEdge || step === design.rateSteps) {
-      return {
-        task, method: method.name, perClass, learningRate: best.learningRate, atEdge,
-        validationByRate: byRate.map((b) => ({ learningRate: b.learningRate, accuracy: b.accuracy })),
-      };
-    }
-    const beyond = ladderRate(best.learningRate, direction as 1 | -1);
-    if (runsAt(beyond).length < design.tuningSeeds.length) {
-      return { next: design.tuningSeeds.map((seed) => ({ task, method, perClass, learningRate: beyond, seed })) };
-    }
-    if (direction < 0) rates.unshift(beyond);
-    else rates.push(beyond);
-  }
+  const sweep = sweepRates({
+    grid: method.rates, steps: design.rateSteps, beyond: ladderRate, summary,
+    best: (tried) => {
+      const usable = tried.filter((b) => Number.isFinite(b.accuracy));
+      if (usable.length === 0) throw new Error(`chooseRates: every rate of ${method.name} on "${task}" diverged; add lower rates`);
+      return usable.reduce((a, b) => (b.accuracy > a.accuracy || (b.accuracy === a.accuracy && b.loss < a.loss) ? b : a));
+    },
+  });
+  if (!sweep.done) return { next: design.tuningSeeds.map((seed) => ({ task, method, perClass, learningRate: sweep.next, seed })) };
+  return {
+    task, method: method.name, perClass, learningRate: sweep.best.rate, atEdge: sweep.atEdge,
+    validationByRate: sweep.tried.map((b) => ({ learningRate: b.rate, accuracy: b.accuracy })),
+  };
 }
 
 /** Every task, label count and method's sweep as far as `results` go. */
@@ -349,31 +333,31 @@ function sweepCells(design: ReuseDesign, results: StudyResult[], counts: Record<
  * The tuning runs the sweep needs next: for every task, label count and method whose best rate on
  * validation is so far at an edge, the next rate beyond it (none once design.rateSteps are taken).
  */
-export function rateStepRuns(design: ReuseDesign, results: StudyResult[], counts = designCounts(design)): StudyRun[] {
-  return sweepCells(design, results, counts, "rateStepRuns").flatMap((cell) => ("next" in cell ? cell.next : []));
+export function tuningStepRuns(design: ReuseDesign, results: StudyResult[], counts = designCounts(design)): StudyRun[] {
+  return sweepCells(design, results, counts, "tuningStepRuns").flatMap((cell) => ("next" in cell ? cell.next : []));
 }
 
 /**
  * For every task, label count and method, the rate with the best mean validation accuracy over
  * the tuning seeds (on a tie, the lower mean validation loss), after the steps beyond the grid's
- * edges (rateStepRuns): test accuracy is never looked at.
+ * edges (tuningStepRuns): test accuracy is never looked at.
  */
 export function chooseRates(design: ReuseDesign, results: StudyResult[], counts = designCounts(design)): ChosenRate[] {
   return sweepCells(design, results, counts, "chooseRates").map((cell) => {
     if ("next" in cell) {
       const run = cell.next[0];
-      throw new Error(`chooseRates: ${run.method.name} on "${run.task}" (${run.perClass} per class) is best at an edge of its rates; the rate beyond it, ${run.learningRate}, has no tuning runs (rateStepRuns lists them)`);
+      throw new Error(`chooseRates: ${run.method.name} on "${run.task}" (${run.perClass} per class) is best at an edge of its rates; the rate beyond it, ${run.learningRate}, has no tuning runs (tuningStepRuns lists them)`);
     }
     return cell;
   });
 }
 
 /** The rate sweep: the grid's runs, then the steps beyond its edges until none is needed; `results` trains or looks up runs. */
-async function sweepRates(
+async function tuneRates(
   design: ReuseDesign, counts: Record<string, number[]>, results: (runs: StudyRun[]) => StudyResult[] | Promise<StudyResult[]>,
 ): Promise<{ tuning: StudyResult[]; chosen: ChosenRate[] }> {
   let tuning = await results(tuningRuns(design, counts));
-  for (let more = rateStepRuns(design, tuning, counts); more.length > 0; more = rateStepRuns(design, tuning, counts)) {
+  for (let more = tuningStepRuns(design, tuning, counts); more.length > 0; more = tuningStepRuns(design, tuning, counts)) {
     tuning = [...tuning, ...(await results(more))];
   }
   return { tuning, chosen: chooseRates(design, tuning, counts) };
@@ -494,7 +478,7 @@ export async function runReuseStudy(
   design: ReuseDesign, data: ReuseData, pretrained: { model: GPT; checkpoint: string }, options: ReuseStudyOptions,
 ): Promise<ReuseStudy> {
   const file = new StudyFile(options.path, (path) => readStudyResults(path, options.command));
-  const { tuning, chosen } = await sweepRates(design, tuningCounts(design, data), (runs) => studyPhase(design, data, pretrained, runs, options, file));
+  const { tuning, chosen } = await tuneRates(design, tuningCounts(design, data), (runs) => studyPhase(design, data, pretrained, runs, options, file));
   const reported = await studyPhase(design, data, pretrained, reportedRuns(design, chosen), options, file);
   const strays = file.strays(options.backend);
   if (strays.length > 0) {
@@ -528,7 +512,7 @@ export async function reuseStudy(
     const lookup = (runs: StudyRun[]) => file.find(runs.map((run) => ({ run, id: studyRunId(design, name, run, context) })), {
       file: stored, backend: context.backend, command: STUDY_COMMAND, describe: describeRun,
     });
-    const { tuning, chosen } = await sweepRates(design, tuningCounts(design, data), lookup);
+    const { tuning, chosen } = await tuneRates(design, tuningCounts(design, data), lookup);
     return { chosen, tuning, reported: lookup(reportedRuns(design, chosen)) };
   }
   const path = join(projectRoot(), "build", "reuse", `smoke-${process.pid}.jsonl`);

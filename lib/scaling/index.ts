@@ -28,6 +28,6 @@ export {
   type ScalingSweepOptions, type SweepOptions,
 } from "./sweep";
 export {
-  budgetSizes, isoflopRuns, learningRateRuns, runId, scalingDesign, shapeName, sweepContext, tuneLearningRates,
+  budgetSizes, isoflopRuns, learningRateRuns, learningRateStepRuns, runId, scalingDesign, shapeName, sweepContext, tuneLearningRates,
   type ScalingDesign, type ScalingSweep, type Shape, type SweepData, type SweepResult, type SweepRun, type TunedRate,
 } from "./sweepDesign";

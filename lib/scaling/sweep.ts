@@ -16,8 +16,8 @@ import { linesOutside, StudyFile, type PlannedRun } from "../core/study";
 import { countParameters, GPT } from "../gpt/model";
 import { heldOutLoss, train } from "../gpt/train";
 import {
-  checkDesign, checkSweepData, isoflopRun, isoflopRunsOf, learningRateRunsOf, runId, runSettings, scalingDesign, sweepContext, tuneLearningRatesOf,
-  type ScalingDesign, type ScalingSweep, type SweepData, type SweepResult, type SweepRun,
+  checkDesign, checkSweepData, isoflopRun, isoflopRunsOf, learningRateRunsOf, learningRateStepRunsOf, runId, runSettings, scalingDesign, sweepContext, tuneLearningRatesOf,
+  type ScalingDesign, type ScalingSweep, type SweepData, type SweepResult, type SweepRun, type TunedRate,
 } from "./sweepDesign";
 
 const REQUIRED: (keyof SweepResult)[] = [
@@ -170,7 +170,18 @@ async function sweepPhase(fn: string, file: StudyFile<SweepResult>, runs: SweepR
   });
 }
 
-/** The learning-rate sweep, then the IsoFLOP runs at the rates it chose; resumable like runSweep. */
+/** The learning-rate sweep: the grid's runs, then the steps beyond its edges until none is needed; `results` trains or looks up runs. */
+async function tuneRates(
+  fn: string, design: ScalingDesign, vocabSize: number, trainTokens: number, context: RunContext, results: (runs: SweepRun[]) => SweepResult[] | Promise<SweepResult[]>,
+): Promise<{ tuning: SweepResult[]; rates: TunedRate[] }> {
+  let tuning = await results(learningRateRunsOf(fn, design, vocabSize, trainTokens));
+  for (let more = learningRateStepRunsOf(fn, design, vocabSize, trainTokens, tuning, context); more.length > 0; more = learningRateStepRunsOf(fn, design, vocabSize, trainTokens, tuning, context)) {
+    tuning = [...tuning, ...(await results(more))];
+  }
+  return { tuning, rates: tuneLearningRatesOf(fn, design, vocabSize, trainTokens, tuning, context) };
+}
+
+/** The learning-rate sweep (steps beyond the grid's edges included), then the IsoFLOP runs at the rates it chose; resumable like runSweep. */
 export async function runScalingSweep(design: ScalingDesign, vocabSize: number, options: ScalingSweepOptions): Promise<ScalingSweep> {
   const fn = "runScalingSweep";
   if (options == null) throw new Error(`${fn}: options { path, data, backend } are required; got ${shown(options)}`);
@@ -186,8 +197,7 @@ async function scalingSweepOf(fn: string, design: ScalingDesign, vocabSize: numb
   const file = new StudyFile(options.path, (path) => readSweepResults(path, options.command));
   const trainTokens = options.data.train.length;
   const sweep = { ...options, evalTokens: design.evalTokens };
-  const tuning = await sweepPhase("runSweep", file, learningRateRunsOf(fn, design, vocabSize, trainTokens), sweep);
-  const rates = tuneLearningRatesOf(fn, design, vocabSize, trainTokens, tuning, sweepContext(options.data, options.backend));
+  const { tuning, rates } = await tuneRates(fn, design, vocabSize, trainTokens, sweepContext(options.data, options.backend), (runs) => sweepPhase("runSweep", file, runs, sweep));
   const runs = await sweepPhase("runSweep", file, isoflopRunsOf(design, vocabSize, trainTokens, rates), sweep);
   const strays = file.strays(options.backend);
   if (strays.length > 0) options.onStrays?.(strays);
@@ -222,8 +232,7 @@ export async function scalingSweep(scale: Scale, vocabSize: number, options: Omi
       file: stored, backend: context.backend, command: SWEEP_COMMAND, describe: (run) => run.label, note: otherData,
     });
     const trainTokens = options.data.train.length;
-    const tuning = lookup(learningRateRunsOf(fn, design, vocabSize, trainTokens));
-    const rates = tuneLearningRatesOf(fn, design, vocabSize, trainTokens, tuning, context);
+    const { tuning, rates } = await tuneRates(fn, design, vocabSize, trainTokens, context, lookup);
     return { design, rates, tuning, runs: lookup(isoflopRunsOf(design, vocabSize, trainTokens, rates)) };
   }
   const path = join(projectRoot(), "build", "sweeps", `smoke-${process.pid}.jsonl`);

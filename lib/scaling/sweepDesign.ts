@@ -3,6 +3,7 @@
 // sweep and the IsoFLOP runs at the rates it chooses. Training the runs is lib/scaling/sweep.ts;
 // reading the finished study is lib/scaling/analysis.ts.
 import { checkNonEmpty, checkPositiveInteger, checkThat, shown } from "../core/checks";
+import { geometricStep, sweepRates } from "../core/rateSweep";
 import { fingerprint, resultId, type RunContext, type StampedResult } from "../core/results";
 import { parseScale, type Scale } from "../core/scale";
 import { countParameters, validateConfig, type GPTConfig } from "../gpt/model";
@@ -100,6 +101,8 @@ export interface ScalingDesign {
   fitBudgets: number[];
   /** Learning rates tried for every size, at its tuning budget; the best on validation text is used. */
   rates: number[];
+  /** Where a size's best rate is the grid's lowest or highest, the rate one grid step beyond it is tried too, up to this many steps. */
+  rateSteps: number;
   /** Every size at this budget is trained with each of `seeds`: the seed-to-seed noise band. */
   seedBudget: number;
   seeds: number[];
@@ -116,7 +119,8 @@ export interface ScalingDesign {
 /**
  * Character-level GPTs on the King James Bible (4.1M characters, 90% training, 5% validation,
  * 5% test). Full: eleven sizes from 252 to 448k non-embedding parameters, six budgets from 3e9 to
- * 1e12 FLOPs (the prediction is fitted on the first four), six learning rates per size, three
+ * 1e12 FLOPs (the prediction is fitted on the first four), six learning rates per size (and up to
+ * two more beyond the grid where its best rate is at an edge), three
  * seeds at 3e10, and three more shapes of ~7k parameters beside the ladder's L2 H2 W16. Smoke:
  * four tiny sizes at three tiny budgets, one rate.
  */
@@ -128,7 +132,7 @@ export function scalingDesign(scale: Scale): ScalingDesign {
     return {
       ...common, name: "kjv-smoke", base: { ...base, blockSize: 16 }, batchSize: 4,
       ladder: [4, 6, 8, 16].map((nEmbd) => ({ nLayer: 1, nHead: 2, nEmbd })),
-      budgets: [1e7, 2e7, 4e7], fitBudgets: [1e7, 2e7], rates: [1e-2], seedBudget: 2e7, seeds: [1, 2],
+      budgets: [1e7, 2e7, 4e7], fitBudgets: [1e7, 2e7], rates: [1e-2], rateSteps: 0, seedBudget: 2e7, seeds: [1, 2],
       shapes: [{ nLayer: 2, nHead: 2, nEmbd: 6 }], minSteps: 20, evalTokens: 2048,
     };
   }
@@ -140,7 +144,7 @@ export function scalingDesign(scale: Scale): ScalingDesign {
       { nLayer: 2, nHead: 4, nEmbd: 48 }, { nLayer: 3, nHead: 4, nEmbd: 64 }, { nLayer: 4, nHead: 4, nEmbd: 96 },
     ],
     budgets: [3e9, 1e10, 3e10, 1e11, 3e11, 1e12], fitBudgets: [3e9, 1e10, 3e10, 1e11],
-    rates: [1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2, 3.2e-2], seedBudget: 3e10, seeds: [1, 2, 3],
+    rates: [1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2, 3.2e-2], rateSteps: 2, seedBudget: 3e10, seeds: [1, 2, 3],
     shapes: [{ nLayer: 1, nHead: 2, nEmbd: 24 }, { nLayer: 4, nHead: 2, nEmbd: 12 }, { nLayer: 8, nHead: 2, nEmbd: 8 }],
     minSteps: 100, evalTokens: 100_000,
   };
@@ -209,6 +213,8 @@ export function checkDesign(fn: string, design: ScalingDesign, vocabSize: number
     checkPositiveInteger(where, label, v);
   }
   checkThat(design.maxEpochs > 0, where, "maxEpochs", design.maxEpochs, "a positive number");
+  checkThat(Number.isInteger(design.rateSteps) && design.rateSteps >= 0, where, "rateSteps", design.rateSteps, "a whole number ≥ 0");
+  if (design.rateSteps > 0 && design.rates.length < 2) throw new Error(`${where}: rateSteps ${design.rateSteps} needs at least two rates to step by their ratio; got rates ${shown(design.rates)}`);
   const missing = design.fitBudgets.find((C) => !design.budgets.includes(C));
   if (missing !== undefined) throw new Error(`${where}: fitBudgets holds ${missing}, which is not one of the budgets`);
   if (!design.budgets.includes(design.seedBudget)) throw new Error(`${where}: seedBudget ${shown(design.seedBudget)} is not one of the budgets`);
@@ -250,7 +256,7 @@ function tuningBudgets(fn: string, design: ScalingDesign, vocabSize: number, tra
   });
 }
 
-/** The learning-rate sweep: every size at its tuning budget with every rate, the costliest budgets first. */
+/** The learning-rate sweep: every size at its tuning budget with every rate of the grid, the costliest budgets first. */
 export function learningRateRuns(design: ScalingDesign, vocabSize: number, trainTokens: number): SweepRun[] {
   checkDesign("learningRateRuns", design, vocabSize, trainTokens);
   return learningRateRunsOf("learningRateRuns", design, vocabSize, trainTokens);
@@ -270,36 +276,68 @@ export interface TunedRate {
   C: number;
   /** The rate with the lowest validation loss. */
   rate: number;
+  /** Every rate tried, lowest first: the grid's, and those beyond its edges. */
   losses: { rate: number; validationLoss: number }[];
-  /** The best rate is the grid's smallest or largest: a better one may lie beyond it. */
+  /** The best rate is still the lowest or highest tried after design.rateSteps steps beyond the grid: a better one may lie further out. */
   atEdge: boolean;
 }
 
 /** Picks each size's learning rate from the tuning runs (trained in `context`), by validation loss (never test loss). */
 export function tuneLearningRates(design: ScalingDesign, vocabSize: number, trainTokens: number, results: SweepResult[], context: RunContext): TunedRate[] {
   const fn = "tuneLearningRates";
-  if (!Array.isArray(results)) throw new Error(`${fn}: results must be an array of sweep results; got ${shown(results)}`);
-  if (context == null || typeof context.dataHash !== "string" || typeof context.backend !== "string") {
-    throw new Error(`${fn}: context must be the { dataHash, backend } the tuning runs were trained in (sweepContext(data, backend)); got ${shown(context)}`);
-  }
+  checkTuningResults(fn, results, context);
   checkDesign(fn, design, vocabSize, trainTokens);
   return tuneLearningRatesOf(fn, design, vocabSize, trainTokens, results, context);
 }
 
-/** tuneLearningRates on a design already checked by `fn`, with results and context that are. */
-export function tuneLearningRatesOf(fn: string, design: ScalingDesign, vocabSize: number, trainTokens: number, results: SweepResult[], context: RunContext): TunedRate[] {
+/**
+ * The tuning runs the sweep needs next: for each size whose best rate so far is the lowest or
+ * highest tried, the run one grid step beyond it (none once design.rateSteps steps are taken).
+ */
+export function learningRateStepRuns(design: ScalingDesign, vocabSize: number, trainTokens: number, results: SweepResult[], context: RunContext): SweepRun[] {
+  const fn = "learningRateStepRuns";
+  checkTuningResults(fn, results, context);
+  checkDesign(fn, design, vocabSize, trainTokens);
+  return learningRateStepRunsOf(fn, design, vocabSize, trainTokens, results, context);
+}
+
+function checkTuningResults(fn: string, results: SweepResult[], context: RunContext): void {
+  if (!Array.isArray(results)) throw new Error(`${fn}: results must be an array of sweep results; got ${shown(results)}`);
+  if (context == null || typeof context.dataHash !== "string" || typeof context.backend !== "string") {
+    throw new Error(`${fn}: context must be the { dataHash, backend } the tuning runs were trained in (sweepContext(data, backend)); got ${shown(context)}`);
+  }
+}
+
+/** Each size's rate sweep as far as `results` go: its chosen rate, or the run beyond an edge to train next. */
+function sweepSizes(fn: string, design: ScalingDesign, vocabSize: number, trainTokens: number, results: SweepResult[], context: RunContext) {
   const byId = new Map(results.map((r) => [r.id, r]));
   return tuningBudgets(fn, design, vocabSize, trainTokens).map(({ shape, C }) => {
-    const losses = design.rates.map((rate) => {
-      const run = isoflopRun(design, shape, vocabSize, C, rate, 1);
-      const result = byId.get(runId(run, context));
-      if (!result) throw new Error(`tuneLearningRates: no result for the tuning run ${run.label}; run the learning-rate sweep first`);
-      return { rate, validationLoss: result.validationLoss };
+    const runAt = (rate: number) => isoflopRun(design, shape, vocabSize, C, rate, 1);
+    const sweep = sweepRates({
+      grid: design.rates, steps: design.rateSteps, beyond: (rate, direction) => geometricStep(design.rates, rate, direction),
+      summary: (rate, required) => {
+        const result = byId.get(runId(runAt(rate), context));
+        if (!result && required) throw new Error(`${fn}: no result for the tuning run ${runAt(rate).label}; run the learning-rate sweep first`);
+        return result && { rate, validationLoss: result.validationLoss };
+      },
+      best: (tried) => tried.reduce((a, b) => (b.validationLoss < a.validationLoss ? b : a)),
     });
-    const best = losses.reduce((a, b) => (b.validationLoss < a.validationLoss ? b : a));
-    const N = paramsOf(design, shape, vocabSize);
-    const atEdge = best.rate === Math.min(...design.rates) || best.rate === Math.max(...design.rates);
-    return { shape, N, C, rate: best.rate, losses, atEdge };
+    if (!sweep.done) return { next: runAt(sweep.next) };
+    const tuned: TunedRate = { shape, N: paramsOf(design, shape, vocabSize), C, rate: sweep.best.rate, losses: sweep.tried, atEdge: sweep.atEdge };
+    return tuned;
+  });
+}
+
+/** learningRateStepRuns on a design already checked by `fn`, with results and context that are. */
+export function learningRateStepRunsOf(fn: string, design: ScalingDesign, vocabSize: number, trainTokens: number, results: SweepResult[], context: RunContext): SweepRun[] {
+  return sweepSizes(fn, design, vocabSize, trainTokens, results, context).flatMap((s) => ("next" in s ? [s.next] : []));
+}
+
+/** tuneLearningRates on a design already checked by `fn`, with results and context that are. */
+export function tuneLearningRatesOf(fn: string, design: ScalingDesign, vocabSize: number, trainTokens: number, results: SweepResult[], context: RunContext): TunedRate[] {
+  return sweepSizes(fn, design, vocabSize, trainTokens, results, context).map((s) => {
+    if ("next" in s) throw new Error(`${fn}: no result for the tuning run ${s.next.label}, one step beyond the edge of the grid where the best rate so far lies; run the learning-rate sweep first`);
+    return s;
   });
 }
 
