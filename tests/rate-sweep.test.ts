@@ -14,7 +14,7 @@ function runToEnd(grid: number[], steps: number, best: number, beyond = ladderRa
       grid, steps, beyond, summary: (rate) => (measured.has(rate) ? { rate, loss: measured.get(rate)! } : undefined),
       best: (tried) => tried.reduce((a, b) => (b.loss < a.loss ? b : a)),
     });
-    if (state.done) return { state, asked };
+    if (!("next" in state)) return { state, asked };
     asked.push(state.next);
     measured.set(state.next, lossAt(best)(state.next));
   }
@@ -24,24 +24,24 @@ describe("a learning-rate sweep that steps beyond its grid", () => {
   it("stops inside the grid without a step when the best rate is inside", () => {
     const { state, asked } = runToEnd([1e-4, 3e-4, 1e-3], 2, 3e-4);
     expect(asked).toEqual([]);
-    expect(state.done && [state.best.rate, state.atEdge, state.tried.map((t) => t.rate)]).toEqual([3e-4, false, [1e-4, 3e-4, 1e-3]]);
+    expect(!("next" in state) && [state.best.rate, state.atEdge, state.tried.map((t) => t.rate)]).toEqual([3e-4, false, [1e-4, 3e-4, 1e-3]]);
   });
 
   it("steps up until the best is inside, and down the same way", () => {
     const up = runToEnd([1e-4, 3e-4, 1e-3], 3, 3e-3);
     expect(up.asked).toEqual([3e-3, 1e-2]);
-    expect(up.state.done && [up.state.best.rate, up.state.atEdge]).toEqual([3e-3, false]);
+    expect(!("next" in up.state) && [up.state.best.rate, up.state.atEdge]).toEqual([3e-3, false]);
     const down = runToEnd([1e-4, 3e-4, 1e-3], 3, 3e-5);
     expect(down.asked).toEqual([3e-5, 1e-5]);
-    expect(down.state.done && down.state.tried.map((t) => t.rate)).toEqual([1e-5, 3e-5, 1e-4, 3e-4, 1e-3]);
+    expect(!("next" in down.state) && down.state.tried.map((t) => t.rate)).toEqual([1e-5, 3e-5, 1e-4, 3e-4, 1e-3]);
   });
 
   it("stops after `steps` steps, with the best still at the edge and flagged", () => {
     const { state, asked } = runToEnd([1e-4, 3e-4, 1e-3], 2, 1);
     expect(asked).toEqual([3e-3, 1e-2]);
-    expect(state.done && [state.best.rate, state.atEdge]).toEqual([1e-2, true]);
+    expect(!("next" in state) && [state.best.rate, state.atEdge]).toEqual([1e-2, true]);
     const none = runToEnd([1e-4, 3e-4, 1e-3], 0, 1);
-    expect([none.asked, none.state.done && none.state.atEdge]).toEqual([[], true]);
+    expect([none.asked, !("next" in none.state) && none.state.atEdge]).toEqual([[], true]);
   });
 
   it("never steps from a grid of one rate", () => {
@@ -52,7 +52,7 @@ describe("a learning-rate sweep that steps beyond its grid", () => {
     const grid = [1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2, 3.2e-2];
     const { asked, state } = runToEnd(grid, 2, 0.1, (rate, direction) => geometricStep(grid, rate, direction));
     expect(asked).toEqual([6.4e-2, 1.28e-1]);
-    expect(state.done && [state.best.rate, state.atEdge]).toEqual([1.28e-1, true]);
+    expect(!("next" in state) && [state.best.rate, state.atEdge]).toEqual([1.28e-1, true]);
   });
 
   it("names a missing grid rate through the caller, and refuses a bad grid or step count", () => {

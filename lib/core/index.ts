@@ -1,7 +1,7 @@
 // What every lesson stands on: the tensor backend, notebook output (charts, tables, progress),
 // text data and tokenizers, the course's scale, the machine's speed and threads, files and interrupts.
 export { BACKENDS, chooseBackend, initBackend, parseBackendName, type BackendInfo, type BackendName } from "./backend";
-export { chart, movingAverage, type ChartOptions, type Series } from "./chart";
+export { chart, COLORS, movingAverage, type ChartOptions, type Series } from "./chart";
 export { CharTokenizer, loadDataset, sampleBatch, splitTrainVal, splitTrainValTest, type Batch, type Tokenizer } from "./data";
 export {
   displayBundle, inKernel, livePlot, plot, progress, table, type LivePlot, type PlotlyFigure, type Progress, type TableLike,

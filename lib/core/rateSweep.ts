@@ -4,9 +4,7 @@
 import { shown } from "./checks";
 
 /** What a sweep knows so far: the rate it chose, or the rate beyond an edge it must try next. */
-export type RateSweepState<S> =
-  | { done: true; best: S; tried: S[]; atEdge: boolean }
-  | { done: false; next: number };
+export type RateSweepState<S> = { best: S; tried: S[]; atEdge: boolean } | { next: number };
 
 export interface RateSweepOptions<S> {
   /** The grid's rates, every one of them run. */
@@ -31,10 +29,10 @@ export function sweepRates<S extends { rate: number }>(options: RateSweepOptions
     const chosen = best(tried);
     const direction = chosen.rate === tried[0].rate ? -1 : chosen.rate === tried.at(-1)!.rate ? 1 : 0;
     const atEdge = tried.length > 1 && direction !== 0;
-    if (!atEdge || step === steps) return { done: true, best: chosen, tried, atEdge };
+    if (!atEdge || step === steps) return { best: chosen, tried, atEdge };
     const next = beyond(chosen.rate, direction as 1 | -1);
     const measured = summary(next, false);
-    if (measured === undefined) return { done: false, next };
+    if (measured === undefined) return { next };
     if (direction < 0) tried.unshift(measured);
     else tried.push(measured);
   }

@@ -4,7 +4,11 @@
 // to far above the interpolation threshold, where its parameter count passes n. The target is a
 // small two-layer ReLU "teacher", so that narrow networks underfit it. Float64 throughout, plain
 // loops: these networks are small enough, and the arithmetic is the same on every machine.
+import { join } from "node:path";
+
 import { checkNonEmpty, checkNumber, checkObject, checkPositiveInteger, shown } from "../core/checks";
+import { interruptWatch } from "../core/interrupt";
+import { projectRoot } from "../core/paths";
 import { quantile } from "../core/numerics";
 import { fingerprint, readResults, resultId, stamp, type RunContext, type StampedResult } from "../core/results";
 import { Random } from "../core/random";
@@ -283,6 +287,42 @@ export function storedNetResults(design: DeepDoubleDescentDesign, path: string):
   return file.find(netRuns(design).map((run) => ({ run, id: netRunId(design, run) })), {
     file: storedNetStudyPath(design), backend: BACKEND, command: STUDY_COMMAND, describe: (run) => `width ${run.width}, noise ${run.noise}, seed ${run.seed}`,
   });
+}
+
+/**
+ * Trains `runs` here, one after another, yielding between runs so that Kernel → Interrupt stops
+ * them (InterruptedError) at the next run: a run of the full design takes at most a few seconds.
+ */
+export async function trainNetRuns(design: DeepDoubleDescentDesign, runs: readonly NetRun[], onRunEnd?: (r: NetResult, done: number, total: number) => void): Promise<NetResult[]> {
+  checkNetDesign("trainNetRuns", design);
+  const watch = interruptWatch("deep double descent");
+  try {
+    const results: NetResult[] = [];
+    for (const run of runs) {
+      await new Promise((resolve) => setImmediate(resolve));
+      watch.check(`before width ${run.width}, noise ${run.noise}, seed ${run.seed} (${results.length} of ${runs.length} runs done)`);
+      results.push(trainNetRun(design, run));
+      onRunEnd?.(results.at(-1)!, results.length, runs.length);
+    }
+    return results;
+  } finally {
+    watch.dispose();
+  }
+}
+
+/**
+ * The study for the lesson: at full scale the stored results (`npm run double-descent-study --
+ * --grid full`; an error names what is missing), at smoke scale the smoke design trained now.
+ */
+export async function deepDoubleDescentStudy(scale: Scale, onRunEnd?: (r: NetResult, done: number, total: number) => void): Promise<NetResult[]> {
+  const design = deepDoubleDescentDesign(scale);
+  if (scale === "full") return storedNetResults(design, join(projectRoot(), storedNetStudyPath(design)));
+  return trainNetRuns(design, netRuns(design), onRunEnd);
+}
+
+/** The design's live slice (its live widths at every noise level, for its live seed), trained now. */
+export function liveNetRuns(design: DeepDoubleDescentDesign): NetRun[] {
+  return design.noises.flatMap((noise) => design.live.widths.map((width) => ({ width, noise, seed: design.live.seed })));
 }
 
 export interface WidthPoint {

@@ -4,7 +4,7 @@ export {
   type CurvePoint, type DoubleDescentOptions,
 } from "./doubleDescent";
 export {
-  deepDoubleDescentDesign, initTwoLayerNet, lossAndGradient, meanSquaredError, netOutputs, netRuns, readNetResults, readWidthCurve,
-  runDeepDoubleDescent, storedNetResults, storedNetStudyPath, teacherData, trainNetRun, trainTwoLayerNet, twoLayerParams, widthCurve,
+  deepDoubleDescentDesign, deepDoubleDescentStudy, initTwoLayerNet, liveNetRuns, lossAndGradient, meanSquaredError, netOutputs, netRuns, readNetResults, readWidthCurve,
+  runDeepDoubleDescent, storedNetResults, storedNetStudyPath, teacherData, trainNetRun, trainNetRuns, trainTwoLayerNet, twoLayerParams, widthCurve,
   type DeepDoubleDescentDesign, type NetResult, type NetRun, type TwoLayerNet, type WidthPoint,
 } from "./deepDoubleDescent";

@@ -316,7 +316,7 @@ function sweepCell(design: ReuseDesign, results: StudyResult[], task: TaskName, 
       return usable.reduce((a, b) => (b.accuracy > a.accuracy || (b.accuracy === a.accuracy && b.loss < a.loss) ? b : a));
     },
   });
-  if (!sweep.done) return { next: design.tuningSeeds.map((seed) => ({ task, method, perClass, learningRate: sweep.next, seed })) };
+  if ("next" in sweep) return { next: design.tuningSeeds.map((seed) => ({ task, method, perClass, learningRate: sweep.next, seed })) };
   return {
     task, method: method.name, perClass, learningRate: sweep.best.rate, atEdge: sweep.atEdge,
     validationByRate: sweep.tried.map((b) => ({ learningRate: b.rate, accuracy: b.accuracy })),

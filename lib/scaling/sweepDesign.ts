@@ -322,7 +322,7 @@ function sweepSizes(fn: string, design: ScalingDesign, vocabSize: number, trainT
       },
       best: (tried) => tried.reduce((a, b) => (b.validationLoss < a.validationLoss ? b : a)),
     });
-    if (!sweep.done) return { next: runAt(sweep.next) };
+    if ("next" in sweep) return { next: runAt(sweep.next) };
     const tuned: TunedRate = { shape, N: paramsOf(design, shape, vocabSize), C, rate: sweep.best.rate, losses: sweep.tried, atEdge: sweep.atEdge };
     return tuned;
   });
