@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { analyseIsoflop, isoflopPoints } from "../lib/scaling/analysis";
 import { REDUCED_GRID } from "../lib/scaling/chinchilla";
 import {
-  compareShapes, describeForecast, describeShapes, forecastBeyond, forecastError, forecastRows, shapeRows, type Forecast,
+  compareShapes, describeForecast, describeRegistered, describeShapes, forecastBeyond, forecastError, forecastRows, parseRegisteredForecast, shapeRows,
+  type Forecast,
 } from "../lib/scaling/forecast";
 import type { ScalingDesign, SweepResult } from "../lib/scaling/sweepDesign";
 
@@ -119,6 +120,24 @@ describe("describeForecast", () => {
     ]);
     const far = describeForecast({ largestFitted: 1e11, level: 0.9, budgets: [budget({ measured: { N: 1e6, loss: 2, valley: true, extrapolated: true } })] });
     expect(far).toContain("against 1,000,000 measured (outside the sizes run: the parabola extrapolates); best run:");
+  });
+
+  it("reads a registered forecast and sets it beside the measured optimum and today's refit", () => {
+    const text = [
+      "# Prediction", "", "Written 2026-12-01 06:46 UTC from 98 finished runs.", "", "```",
+      "C 1e+11: N_opt 6414, loss 1.8850, extrapolated false",
+      "C 1e+12: approach 2 N_opt 25525 [3172, 44311], loss 2.0500 [1.9000, 2.2000]; approach 3 N_opt 50641, loss 2.2000",
+      "C 3e+13: approach 2 N_opt 1 [1, 2], loss 1.0000 [0.5000, 1.5000]; approach 3 N_opt 1, loss 1.0000", "```",
+    ].join("\n");
+    const registered = parseRegisteredForecast(text);
+    expect(registered.written).toBe("2026-12-01 06:46 UTC");
+    expect(registered.budgets.map((b) => [b.C, b.approach2.N.low, b.approach2.loss.high, b.approach3.loss])).toEqual([[1e12, 3172, 2.2, 2.2], [3e13, 1, 1.5, 1]]);
+    expect(describeRegistered(registered, { largestFitted: 1e11, level: 0.9, budgets: [budget({})] }).split("\n")).toEqual([
+      "C = 1e+12: registered 2026-12-01 06:46 UTC, approach 2 loss 2.050 (1.900 – 2.200), error 2.5% against the measured 2.000, which is inside its interval; "
+        + "approach 3 registered 2.200 (10.0%); today's refit on the same budgets: 2.100 and 1.950",
+      "C = 3e+13: registered, but not a held-out budget of this study",
+    ]);
+    expect(() => parseRegisteredForecast("no forecast here", "x.md")).toThrow('parseRegisteredForecast: x.md has no line "C <budget>: approach 2 N_opt');
   });
 
   it("measures errors against the measured loss", () => {

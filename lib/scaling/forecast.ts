@@ -172,3 +172,44 @@ export function describeShapes(comparison: ShapeComparison): string {
     + `${size.sd.toFixed(3)} over ${size.losses.length} seeds; change of the mean loss to the neighbouring ladder sizes: `
     + `${neighbour(neighbours[0])}, ${neighbour(neighbours[1])}`;
 }
+
+/** A forecast as it was written down before its runs existed (datasets/sweeps/<name>-prediction.md). */
+export interface RegisteredForecast {
+  /** When it was written, e.g. "2026-12-01 06:46 UTC". */
+  written: string;
+  budgets: { C: number; approach2: { N: Interval; loss: Interval }; approach3: { N: number; loss: number } }[];
+}
+
+/**
+ * Reads the registered forecast's budget lines ("C 3e+11: approach 2 N_opt 11999 [2562, 18417],
+ * loss 1.7440 [1.6099, 1.7988]; approach 3 N_opt 21207, loss 1.7860"); the text is never rewritten,
+ * so a later refit can be set beside what was predicted before the outcome was known.
+ */
+export function parseRegisteredForecast(text: string, source = "the registered forecast"): RegisteredForecast {
+  const fn = "parseRegisteredForecast";
+  if (typeof text !== "string") throw new Error(`${fn}: text must be the file's text; got ${shown(text)}`);
+  const num = String.raw`([0-9.e+-]+)`;
+  const line = new RegExp(String.raw`^C ${num}: approach 2 N_opt ${num} \[${num}, ${num}\], loss ${num} \[${num}, ${num}\]; approach 3 N_opt ${num}, loss ${num}$`);
+  const budgets = text.split("\n").flatMap((l) => {
+    const m = line.exec(l.trim());
+    if (!m) return [];
+    const [C, n, nLow, nHigh, loss, lossLow, lossHigh, n3, loss3] = m.slice(1).map(Number);
+    return [{ C, approach2: { N: { estimate: n, low: nLow, high: nHigh }, loss: { estimate: loss, low: lossLow, high: lossHigh } }, approach3: { N: n3, loss: loss3 } }];
+  });
+  if (budgets.length === 0) throw new Error(`${fn}: ${source} has no line "C <budget>: approach 2 N_opt … loss …; approach 3 N_opt …, loss …"`);
+  return { written: /^Written (\S+ \S+ UTC)/m.exec(text)?.[1] ?? "at an unrecorded time", budgets };
+}
+
+/** The registered forecast beside today's fit and the runs: one line per budget it predicted. */
+export function describeRegistered(registered: RegisteredForecast, forecast: Forecast): string {
+  return registered.budgets.map((r) => {
+    const b = forecast.budgets.find((x) => x.C === r.C);
+    if (!b) return `C = ${r.C.toExponential(0)}: registered, but not a held-out budget of this study`;
+    const inside = b.measured.loss >= r.approach2.loss.low && b.measured.loss <= r.approach2.loss.high;
+    return `C = ${r.C.toExponential(0)}: registered ${registered.written}, approach 2 loss ${r.approach2.loss.estimate.toFixed(3)} `
+      + `(${show(r.approach2.loss)}), error ${forecastError(r.approach2.loss.estimate, b.measured.loss).toFixed(1)}% against the measured `
+      + `${b.measured.loss.toFixed(3)}, which is ${inside ? "inside" : "outside"} its interval; approach 3 registered `
+      + `${r.approach3.loss.toFixed(3)} (${forecastError(r.approach3.loss, b.measured.loss).toFixed(1)}%); today's refit on the same budgets: `
+      + `${b.approach2.loss.estimate.toFixed(3)} and ${b.approach3.loss.toFixed(3)}`;
+  }).join("\n");
+}

@@ -13,8 +13,8 @@ export {
 } from "./chinchilla";
 export { computeOptimal, trainingFlops, type ComputeOptimal } from "./compute";
 export {
-  compareShapes, describeForecast, describeShapes, forecastBeyond, forecastError, forecastRows, shapeRows,
-  type BudgetForecast, type Forecast, type ShapeComparison,
+  compareShapes, describeForecast, describeRegistered, describeShapes, forecastBeyond, forecastError, forecastRows, parseRegisteredForecast,
+  shapeRows, type BudgetForecast, type Forecast, type RegisteredForecast, type ShapeComparison,
 } from "./forecast";
 export { isoflopFit, type IsoflopFit, type IsoflopMinimum, type IsoflopOptions, type IsoflopPoint } from "./isoflop";
 export { fitKaplanJoint, kaplanLoss, type KaplanFit, type KaplanFitOptions, type KaplanParams } from "./kaplan";
@@ -24,7 +24,7 @@ export { CHINCHILLA_2022, HESTNESS_2017, KAPLAN_2020 } from "./reference";
 export { isoflopDesign, logSpace, sampleLosses, type IsoflopDesignOptions, type NoiseOptions, type RunDesign } from "./synthetic";
 export type { ScalingPoint } from "./point";
 export {
-  readSweepResults, runScalingSweep, runSweep, scalingSweep, storedSweepPath, strayResults, upgradeSweepResults,
+  readSweepResults, registeredForecast, runScalingSweep, runSweep, scalingSweep, storedSweepPath, strayResults, upgradeSweepResults,
   type ScalingSweepOptions, type SweepOptions,
 } from "./sweep";
 export {

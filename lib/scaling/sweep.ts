@@ -3,7 +3,7 @@
 // shared loop of lib/core/study.ts rewrites after every run, so a sweep killed at any moment
 // leaves only complete lines and a rerun trains only what is missing (ids and the file's format:
 // lib/core/results.ts). Also the stored study the lessons read, and the upgrade of old files.
-import { rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 
@@ -13,6 +13,7 @@ import { projectRoot } from "../core/paths";
 import { readResults, stamp, storedBackend, upgradeResults, type RunContext } from "../core/results";
 import { parseScale, type Scale } from "../core/scale";
 import { linesOutside, StudyFile, type PlannedRun } from "../core/study";
+import { parseRegisteredForecast, type RegisteredForecast } from "./forecast";
 import { countParameters, GPT } from "../gpt/model";
 import { heldOutLoss, train } from "../gpt/train";
 import {
@@ -207,6 +208,15 @@ async function scalingSweepOf(fn: string, design: ScalingDesign, vocabSize: numb
 /** Where a design's results are kept at full scale, produced by `npm run sweep -- --grid full`. */
 export function storedSweepPath(design: ScalingDesign): string {
   return `datasets/sweeps/${design.name}.jsonl`;
+}
+
+/**
+ * The forecast written down before the held-out budgets' runs existed (datasets/sweeps/<name>-prediction.md),
+ * or null where the design has none (smoke scale).
+ */
+export function registeredForecast(design: ScalingDesign): RegisteredForecast | null {
+  const path = join(projectRoot(), "datasets", "sweeps", `${design.name}-prediction.md`);
+  return existsSync(path) ? parseRegisteredForecast(readFileSync(path, "utf8"), path) : null;
 }
 
 /**
