@@ -6,7 +6,7 @@
 // loops: these networks are small enough, and the arithmetic is the same on every machine.
 import { join } from "node:path";
 
-import { checkNonEmpty, checkNumber, checkObject, checkPositiveInteger, shown } from "../core/checks";
+import { checkNonEmpty, checkNumber, checkObject, checkPositive, checkPositiveInteger, shown } from "../core/checks";
 import { interruptWatch } from "../core/interrupt";
 import { projectRoot } from "../core/paths";
 import { quantile } from "../core/numerics";
@@ -148,7 +148,7 @@ export interface NetTraining {
 /** Full-batch Adam (β 0.9, 0.999, ε 1e-8, no weight decay) on the training MSE, in place; returns the last training loss. */
 export function trainTwoLayerNet(net: TwoLayerNet, data: RegressionData, o: NetTraining): number {
   checkPositiveInteger("trainTwoLayerNet", "steps", o.steps);
-  checkNumber("trainTwoLayerNet", "learningRate", o.learningRate, Number.MIN_VALUE);
+  checkPositive("trainTwoLayerNet", "learningRate", o.learningRate);
   const params = [net.w, net.b, net.a, net.c];
   const m = params.map((p) => new Float64Array(p.length)), v = params.map((p) => new Float64Array(p.length));
   const [beta1, beta2, eps] = [0.9, 0.999, 1e-8];
@@ -235,7 +235,7 @@ function netContext(settings: object): RunContext {
 export function checkNetDesign(fn: string, design: DeepDoubleDescentDesign): void {
   checkObject(fn, "design", design, "a deepDoubleDescentDesign(scale)");
   for (const key of ["inputDim", "teacherUnits", "nTrain", "nTest", "steps"] as const) checkPositiveInteger(fn, `design.${key}`, design[key]);
-  checkNumber(fn, "design.learningRate", design.learningRate, Number.MIN_VALUE);
+  checkPositive(fn, "design.learningRate", design.learningRate);
   for (const key of ["widths", "noises", "seeds"] as const) checkNonEmpty(fn, `design.${key}`, design[key]);
   design.widths.forEach((h, i) => checkPositiveInteger(fn, `design.widths[${i}]`, h));
   design.noises.forEach((s, i) => checkNumber(fn, `design.noises[${i}]`, s, 0));

@@ -31,3 +31,7 @@ export {
   budgetSizes, isoflopRuns, learningRateRuns, learningRateStepRuns, runId, scalingDesign, shapeName, sweepContext, tuneLearningRates,
   type ScalingDesign, type ScalingSweep, type Shape, type SweepData, type SweepResult, type SweepRun, type TunedRate,
 } from "./sweepDesign";
+export {
+  bestGuessLoss, curvePoints, fitThreeRegions, learningCurveDesign, readCurveResults, regionBoundaries, runLearningCurve, storedCurvePath,
+  storedCurveResults, threeRegionLoss, type CurveResult, type LearningCurveDesign, type ThreeRegionFit,
+} from "./learningCurve";
