@@ -8,15 +8,19 @@
 //     L(D) = γ + (L_guess − γ)·(1 + D/D_s)^(−β),
 //
 // flat at the best guess for D ≪ D_s, a power law of exponent β beyond it, and γ at the end.
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+
 import { checkNonEmpty, checkPositive, checkPositiveInteger, shown } from "../core/checks";
+import { cpuDescription } from "../core/machine";
 import { ngramCrossEntropy } from "../core/ngram";
-import { fingerprint, readResults, resultId, stamp, type RunContext, type StampedResult } from "../core/results";
+import { projectRoot } from "../core/paths";
+import { fingerprint, readResults, resultId, stamp, storedBackend, type RunContext, type StampedResult } from "../core/results";
 import { parseScale, type Scale } from "../core/scale";
 import { StudyFile } from "../core/study";
-import { cpuDescription } from "../core/machine";
 import { GPT, type GPTConfig } from "../gpt/model";
 import { heldOutLoss, train } from "../gpt/train";
-import * as tf from "@tensorflow/tfjs";
 import type { SweepData } from "./sweepDesign";
 
 export interface LearningCurveDesign {
@@ -183,6 +187,28 @@ export function storedCurveResults(design: LearningCurveDesign, path: string, da
   return file.find(curveRuns(design).map((run) => ({ run, id: resultId(curveSettings(design, run), context) })), {
     file: storedCurvePath(design), backend, command: CURVE_COMMAND, describe: (run) => `D ${run.tokens}, seed ${run.seed}`,
   });
+}
+
+/**
+ * The study for the lesson: at full scale the stored runs (trained once by `npm run learning-curve
+ * -- --grid full`; an error names what is missing), at smoke scale the smoke design trained now
+ * into a scratch file that is removed afterwards.
+ */
+export async function learningCurveStudy(
+  scale: Scale, data: SweepData, vocabSize: number, backend: string, onRunEnd?: (r: CurveResult, done: number, total: number) => void,
+): Promise<CurveResult[]> {
+  const design = learningCurveDesign(scale);
+  if (scale === "full") {
+    const path = join(projectRoot(), storedCurvePath(design));
+    return storedCurveResults(design, path, data, storedBackend(readCurveResults(path), backend));
+  }
+  const path = join(projectRoot(), "build", "sweeps", `curve-smoke-${process.pid}.jsonl`);
+  rmSync(path, { force: true });
+  try {
+    return await runLearningCurve(design, { path, data, vocabSize, backend, onRunEnd });
+  } finally {
+    rmSync(path, { force: true });
+  }
 }
 
 /** The best guess: the training text's character frequencies, scored on the validation text (nats per character). */
