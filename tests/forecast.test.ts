@@ -147,40 +147,46 @@ describe("describeForecast", () => {
 });
 
 describe("compareShapes", () => {
-  const shape = (nLayer: number, nEmbd: number) => ({ nLayer, nHead: 1, nEmbd });
-  const at = (N: number, loss: number, seed: number, model = shape(2, 8)) => run(N, 1e10 / (6 * N), loss, { seed, model } as Partial<SweepResult>);
+  const shape = (nLayer: number, nEmbd: number, nHead = 1) => ({ nLayer, nHead, nEmbd });
+  const at = (N: number, loss: number, seed: number, model = shape(2, 8), learningRate = 0.01) =>
+    run(N, 1e10 / (6 * N), loss, { seed, model, learningRate } as Partial<SweepResult>);
   // Seeds at the seed budget: N = 100 (mean 3.1), N = 200 (mean 2.8, sd 0.1), N = 400 (mean 2.55).
   const seeds = [
     at(100, 3.0, 1, shape(1, 8)), at(100, 3.2, 2, shape(1, 8)), at(100, 3.1, 3, shape(1, 8)),
     at(200, 2.8, 1), at(200, 2.9, 2), at(200, 2.7, 3),
     at(400, 2.5, 1, shape(3, 8)), at(400, 2.6, 2, shape(3, 8)),
   ];
-  // The ladder holds N = 200 at two budgets: the one beside the shapes is the one at the seed budget.
-  const ladder = [run(200, 1e9 / 1200, 3.3), seeds[0], seeds[3], seeds[6]];
-  const shapes = [at(210, 2.85, 1, shape(4, 6)), at(190, 2.95, 1, shape(1, 12))];
+  // Two shapes of about N = 200, three seeds each at their own rates: means 2.85 and 2.95, sd 0.1 each.
+  const shapes = [
+    ...[2.75, 2.85, 2.95].map((l, k) => at(210, l, k + 1, shape(4, 6, 2), 0.02)),
+    ...[2.85, 2.95, 3.05].map((l, k) => at(190, l, k + 1, shape(1, 12), 0.005)),
+  ];
 
-  it("sets the shapes beside the ladder's run of their size, with the seed noise and the step to the neighbouring sizes", () => {
-    const c = compareShapes(design, ladder, seeds, shapes);
-    expect(c.runs.map((r) => r.model.nLayer)).toEqual([1, 2, 4]);
-    expect(c.runs[1]).toBe(seeds[3]);
-    expect(c.spread).toBeCloseTo(2.95 - 2.8, 12);
+  it("sets each shape's seeds beside the ladder's size of their N, with the noise of a difference and the step to the neighbouring sizes", () => {
+    const c = compareShapes(design, seeds, shapes);
+    expect(c.shapes.map((r) => [r.label, r.layers, r.losses.length, r.learningRate])).toEqual([
+      ["L1 H1 W12", 1, 3, 0.005], ["L2 H1 W8", 2, 3, 0.01], ["L4 H2 W6", 4, 3, 0.02],
+    ]);
+    expect(c.shapes.map((r) => r.mean)).toEqual([expect.closeTo(2.95, 12), expect.closeTo(2.8, 12), expect.closeTo(2.85, 12)]);
+    expect(c.shapes[2]).toMatchObject({ headSize: 3, aspectRatio: 1.5 });
+    expect(c.spread).toBeCloseTo(0.15, 12);
+    expect(c.pooledSd).toBeCloseTo(0.1, 12);
     expect(c.size.N).toBe(200);
-    expect(c.size.mean).toBeCloseTo(2.8, 12);
-    expect(c.size.sd).toBeCloseTo(0.1, 12); // sqrt(((0)² + 0.1² + 0.1²) / 2)
-    expect(c.neighbours.map((s) => s?.N)).toEqual([100, 400]);
-    expect(describeShapes(c)).toBe("spread across shapes: 0.150 nats; seed-to-seed standard deviation at N = 200: 0.100 over 3 seeds; "
-      + "change of the mean loss to the neighbouring ladder sizes: 0.300 at N = 100, -0.250 at N = 400");
-    expect(shapeRows(c)[0]).toEqual({ shape: "L1 H1 W12", layers: 1, width: 12, "non-embedding N": 190, "learning rate": 0.01, "test loss": 2.95 });
-  });
-
-  it("says none past the end of the ladder", () => {
-    const c = compareShapes(design, ladder, seeds, [at(500, 2.4, 1, shape(6, 4))]);
-    expect(c.size.N).toBe(400);
-    expect(describeShapes(c)).toMatch(/: 0\.250 at N = 200, none$/);
+    expect(c.neighbours.map((x) => x?.N)).toEqual([100, 400]);
+    // SE of a difference of two means of 3 seeds: 0.1·√(2/3) = 0.0816; 0.15 is 1.8 of them.
+    expect(describeShapes(c)).toBe("the shapes' mean test losses span 0.150 nats (5.2% of their mean), best L2 H1 W8, worst L1 H1 W12; "
+      + "the standard error of a difference of two means of 3 seeds is 0.082 (pooled seed SD 0.100), so the spread is 1.8 of them; "
+      + "the step to the neighbouring ladder sizes: 0.300 at N = 100, -0.250 at N = 400; aspect ratios d/layers from 1.5 to 12 (8×); "
+      + "Kaplan et al. found the loss within a few percent while the aspect ratio varied 40× (their figure 5)");
+    expect(shapeRows(c)[0]).toEqual({
+      shape: "L1 H1 W12", layers: 1, "width d": 12, "head size d/h": 12, "aspect ratio d/layers": 12, "non-embedding N": 190,
+      "learning rate (own)": 0.005, seeds: 3, "mean test loss": c.shapes[0].mean, "standard deviation": c.shapes[0].sd,
+    });
   });
 
   it("refuses a study without shapes, or without a ladder run of their size at the seed budget", () => {
-    expect(() => compareShapes(design, ladder, seeds, [])).toThrow("compareShapes: shapes must be a non-empty array of sweep results; got []");
-    expect(() => compareShapes(design, [seeds[0]], seeds, shapes)).toThrow("compareShapes: the ladder has no run of N = 200 at the seed budget 10000000000");
+    expect(() => compareShapes(design, seeds, [])).toThrow("compareShapes: shapes must be a non-empty array of sweep results; got []");
+    expect(() => compareShapes(design, seeds.map((r) => ({ ...r, tokens: r.tokens * 10, flops: r.flops * 10 })), shapes))
+      .toThrow("compareShapes: the ladder has no run of N = 200 at the seed budget 10000000000");
   });
 });

@@ -10,7 +10,8 @@ import { Random } from "../lib/core/random";
 import { lossComputeFrontier } from "../lib/scaling/analysis";
 import { readSweepResults, runSweep, strayResults, upgradeSweepResults } from "../lib/scaling/sweep";
 import {
-  budgetSizes, isoflopRuns, learningRateRuns, learningRateStepRuns, runId, scalingDesign, shapeName, sweepContext, tuneLearningRates, type Shape, type SweepResult, type SweepRun,
+  budgetSizes, isoflopRuns, learningRateRuns, learningRateStepRuns, runId, scalingDesign, shapeName, shapeRunsOf, shapeStepRunsOf, shapeTuningRunsOf, sweepContext,
+  tuneLearningRates, tuneShapesOf, type Shape, type SweepResult, type SweepRun,
 } from "../lib/scaling/sweepDesign";
 import { formatOneId, RESULTS_FORMAT } from "../lib/core/results";
 import { liveWorkerCount } from "../lib/core/threads";
@@ -257,6 +258,31 @@ describe("the scaling design", () => {
     // Every tuning run at the chosen rate is one of the main runs: it is trained once.
     const mainIds = new Set(main.map(idOf));
     expect(tuning.filter((run) => run.learningRate === 4e-3).every((run) => mainIds.has(idOf(run)))).toBe(true);
+  });
+
+  it("tunes each shape on a grid of its own around the nearest ladder size's rate, then trains it with every seed", () => {
+    const fake = (runs: SweepRun[], best: (run: SweepRun) => number) =>
+      runs.map((run) => ({ id: idOf(run), validationLoss: Math.abs(Math.log(run.learningRate / best(run))) })) as unknown as SweepResult[];
+    const ladderRates = tuneLearningRates(design, V, trainTokens, fake(learningRateRuns(design, V, trainTokens), () => 4e-3), context);
+    const grid = shapeTuningRunsOf(design, V, ladderRates);
+    expect(grid).toHaveLength(3 * design.shapes.length);
+    expect(grid.every((run) => run.label.startsWith(`C${design.seedBudget.toExponential(0).replace("+", "")} `) && run.seed === 1)).toBe(true);
+    expect([...new Set(grid.map((run) => run.learningRate))].sort()).toEqual([2e-3, 4e-3, 8e-3]);
+    // The deepest shape is best at 3e-2: above its grid, so it steps (×2) until the steps run out.
+    const deepest = design.shapes.reduce((a, b) => (b.nLayer > a.nLayer ? b : a));
+    const bestOf = (run: SweepRun) => (run.model.nLayer === deepest.nLayer ? 3e-2 : 4e-3);
+    let results = fake(grid, bestOf);
+    const steps: number[] = [];
+    for (let more = shapeStepRunsOf("t", design, V, ladderRates, results, context); more.length > 0; more = shapeStepRunsOf("t", design, V, ladderRates, results, context)) {
+      steps.push(...more.map((run) => run.learningRate));
+      results = [...results, ...fake(more, bestOf)];
+    }
+    expect(steps).toEqual([1.6e-2, 3.2e-2]);
+    const shapeRates = tuneShapesOf("t", design, V, ladderRates, results, context);
+    expect(shapeRates.map((t) => [t.shape.nLayer, t.rate, t.atEdge])).toEqual(design.shapes.map((sh) => [sh.nLayer, sh.nLayer === deepest.nLayer ? 3.2e-2 : 4e-3, sh.nLayer === deepest.nLayer]));
+    const runs = shapeRunsOf(design, V, shapeRates);
+    expect(runs).toHaveLength(design.shapes.length * design.seeds.length);
+    expect(new Set(runs.map(idOf)).size).toBe(runs.length);
   });
 
   it("steps one grid ratio beyond an edge, up to rateSteps, and trains the IsoFLOP runs at the rate the steps find", () => {

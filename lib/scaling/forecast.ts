@@ -7,6 +7,7 @@ import type { Interval } from "../core/numerics";
 import { analyseIsoflop, budgetOf, isoflopPoints, seedNoise, type IsoflopAnalysis, type SeedNoise } from "./analysis";
 import { fitChinchilla, type ChinchillaGrid } from "./chinchilla";
 import { computeOptimal } from "./compute";
+import { KAPLAN_2020 } from "./reference";
 import { shapeName, type ScalingDesign, type SweepResult } from "./sweepDesign";
 
 /** 1234.5 → "1,235": sizes as the lesson prints them. */
@@ -124,11 +125,29 @@ export function describeForecast(forecast: Forecast): string {
   }).join("\n");
 }
 
+/** One shape at the seed budget: its dimensions, its own rate, and its seeds' test losses. */
+export interface ShapeResult {
+  label: string;
+  layers: number;
+  heads: number;
+  width: number;
+  /** Width per head, and width per layer (Kaplan's aspect ratio d_model/n_layer). */
+  headSize: number;
+  aspectRatio: number;
+  N: number;
+  learningRate: number;
+  losses: number[];
+  mean: number;
+  sd: number;
+}
+
 export interface ShapeComparison {
-  /** The shapes and the ladder's run of about their size at the seed budget, shallowest first. */
-  runs: SweepResult[];
-  /** Highest minus lowest test loss among `runs`. */
+  /** The shapes and the ladder's size nearest them, shallowest first, each with its seeds. */
+  shapes: ShapeResult[];
+  /** Highest minus lowest mean test loss among `shapes`. */
   spread: number;
+  /** Standard deviation between seeds, pooled over the shapes. */
+  pooledSd: number;
   /** The ladder size nearest the shapes: its seeds' losses, mean and standard deviation. */
   size: SeedNoise["sizes"][number];
   /** The ladder's next smaller and next larger sizes (null past either end), for the step between sizes. */
@@ -136,41 +155,66 @@ export interface ShapeComparison {
 }
 
 /**
- * Shape at a fixed size: the shapes (about one N, one budget, one learning rate) beside the ladder's
- * run nearest their size at the seed budget, with two yardsticks: the seed-to-seed noise at that
- * size (`seeds`: the ladder's runs at the seed budget) and the change to the neighbouring sizes.
+ * Shape at a fixed size: the shapes (about one N, one budget, each at its own tuned rate and with
+ * several seeds) beside the ladder's size nearest them (its seeds at the seed budget), with two
+ * yardsticks: the seed-to-seed noise and the change to the neighbouring ladder sizes.
  */
-export function compareShapes(design: ScalingDesign, ladder: SweepResult[], seeds: SweepResult[], shapes: SweepResult[]): ShapeComparison {
+export function compareShapes(design: ScalingDesign, seeds: SweepResult[], shapes: SweepResult[]): ShapeComparison {
   const fn = "compareShapes";
   checkRuns(fn, "shapes", shapes);
-  checkRuns(fn, "ladder", ladder);
+  checkRuns(fn, "seeds", seeds);
   const sizes = seedNoise(seeds).sizes;
   const near = shapes[0].params;
   const distance = (N: number) => Math.abs(Math.log(N / near));
   const size = sizes.reduce((a, b) => (distance(b.N) < distance(a.N) ? b : a));
   const i = sizes.indexOf(size);
-  const sameSize = ladder.find((r) => budgetOf(design, r) === design.seedBudget && r.params === size.N);
-  if (!sameSize) throw new Error(`${fn}: the ladder has no run of N = ${size.N} at the seed budget ${shown(design.seedBudget)} to set beside the shapes`);
-  const runs = [...shapes, sameSize].sort((a, b) => a.model.nLayer - b.model.nLayer);
-  const losses = runs.map((r) => r.testLoss);
-  return { runs, spread: Math.max(...losses) - Math.min(...losses), size, neighbours: [sizes[i - 1] ?? null, sizes[i + 1] ?? null] };
+  const sameSize = seeds.filter((r) => budgetOf(design, r) === design.seedBudget && r.params === size.N);
+  if (sameSize.length === 0) throw new Error(`${fn}: the ladder has no run of N = ${size.N} at the seed budget ${shown(design.seedBudget)} to set beside the shapes`);
+  const groups = new Map<string, SweepResult[]>();
+  for (const r of [...shapes, ...sameSize]) groups.set(shapeName(r.model), [...(groups.get(shapeName(r.model)) ?? []), r]);
+  const results = [...groups.entries()].map(([label, runs]): ShapeResult => {
+    const { nLayer, nHead, nEmbd } = runs[0].model;
+    const losses = runs.map((r) => r.testLoss);
+    const mean = losses.reduce((t, x) => t + x, 0) / losses.length;
+    const sd = losses.length > 1 ? Math.sqrt(losses.reduce((t, x) => t + (x - mean) ** 2, 0) / (losses.length - 1)) : NaN;
+    return {
+      label, layers: nLayer, heads: nHead, width: nEmbd, headSize: nEmbd / nHead, aspectRatio: nEmbd / nLayer, N: runs[0].params,
+      learningRate: runs[0].learningRate, losses, mean, sd,
+    };
+  }).sort((x, y) => x.layers - y.layers);
+  const means = results.map((r) => r.mean);
+  const withSeeds = results.filter((r) => r.losses.length > 1);
+  const df = withSeeds.reduce((t, r) => t + r.losses.length - 1, 0);
+  const pooledSd = df > 0 ? Math.sqrt(withSeeds.reduce((t, r) => t + (r.losses.length - 1) * r.sd ** 2, 0) / df) : NaN;
+  return { shapes: results, spread: Math.max(...means) - Math.min(...means), pooledSd, size, neighbours: [sizes[i - 1] ?? null, sizes[i + 1] ?? null] };
 }
 
-/** The shapes as table rows: shape, depth, width, N, learning rate, test loss. */
+/** The shapes as table rows. */
 export function shapeRows(comparison: ShapeComparison): Record<string, string | number>[] {
-  return comparison.runs.map((r) => ({
-    shape: shapeName(r.model), layers: r.model.nLayer, width: r.model.nEmbd, "non-embedding N": r.params,
-    "learning rate": r.learningRate, "test loss": r.testLoss,
+  return comparison.shapes.map((r) => ({
+    shape: r.label, layers: r.layers, "width d": r.width, "head size d/h": r.headSize, "aspect ratio d/layers": r.aspectRatio, "non-embedding N": r.N,
+    "learning rate (own)": r.learningRate, seeds: r.losses.length, "mean test loss": r.mean, "standard deviation": r.sd,
   }));
 }
 
-/** "spread across shapes: … nats; seed-to-seed standard deviation …; change … to the neighbouring ladder sizes: …". */
+/**
+ * The reading: the spread of the shapes' mean losses against the noise of a difference of two
+ * means and against the step to the neighbouring ladder sizes, and the aspect ratios against Kaplan's range.
+ */
 export function describeShapes(comparison: ShapeComparison): string {
-  const { size, spread, neighbours } = comparison;
+  const { shapes, size, spread, neighbours, pooledSd } = comparison;
   const neighbour = (s: ShapeComparison["neighbours"][number]) => (s ? `${(s.mean - size.mean).toFixed(3)} at N = ${count(s.N)}` : "none");
-  return `spread across shapes: ${spread.toFixed(3)} nats; seed-to-seed standard deviation at N = ${count(size.N)}: `
-    + `${size.sd.toFixed(3)} over ${size.losses.length} seeds; change of the mean loss to the neighbouring ladder sizes: `
-    + `${neighbour(neighbours[0])}, ${neighbour(neighbours[1])}`;
+  const n = Math.min(...shapes.map((r) => r.losses.length));
+  const noise = pooledSd * Math.sqrt(2 / n);
+  const best = shapes.reduce((a, b) => (b.mean < a.mean ? b : a)), worst = shapes.reduce((a, b) => (b.mean > a.mean ? b : a));
+  const ratios = shapes.map((r) => r.aspectRatio);
+  const meanLoss = shapes.reduce((t, r) => t + r.mean, 0) / shapes.length;
+  return `the shapes' mean test losses span ${spread.toFixed(3)} nats (${((100 * spread) / meanLoss).toFixed(1)}% of their mean), `
+    + `best ${best.label}, worst ${worst.label}; the standard error of a difference of two means of ${n} seeds is ${noise.toFixed(3)} `
+    + `(pooled seed SD ${pooledSd.toFixed(3)}), so the spread is ${(spread / noise).toFixed(1)} of them; the step to the neighbouring `
+    + `ladder sizes: ${neighbour(neighbours[0])}, ${neighbour(neighbours[1])}; aspect ratios d/layers from ${Math.min(...ratios)} to `
+    + `${Math.max(...ratios)} (${(Math.max(...ratios) / Math.min(...ratios)).toFixed(0)}×); Kaplan et al. found the loss within a few percent `
+    + `while the aspect ratio varied ${KAPLAN_2020.shape.aspectRatioSpan}× (${KAPLAN_2020.shape.where})`;
 }
 
 /** A forecast as it was written down before its runs existed (datasets/sweeps/<name>-prediction.md). */

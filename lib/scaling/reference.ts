@@ -18,6 +18,8 @@ export const KAPLAN_2020 = {
   nOptExponent: 0.73,
   /** D_opt ∝ C_min^0.27: batch size ∝ C^0.24 times steps ∝ C^0.03 (section 6.1). */
   dOptExponent: 0.27,
+  /** At fixed N the loss depends only mildly on shape: aspect ratio d_model/n_layer varied 40× moves it a few percent (figure 5). */
+  shape: { aspectRatioSpan: 40, where: "their figure 5" },
 } as const;
 
 /** Hoffmann et al. 2022, "Training Compute-Optimal Large Language Models", arXiv:2203.15556 (MassiveText). */

@@ -17,7 +17,8 @@ import { parseRegisteredForecast, type RegisteredForecast } from "./forecast";
 import { countParameters, GPT } from "../gpt/model";
 import { heldOutLoss, train } from "../gpt/train";
 import {
-  checkDesign, checkSweepData, isoflopRun, isoflopRunsOf, learningRateRunsOf, learningRateStepRunsOf, runId, runSettings, scalingDesign, sweepContext, tuneLearningRatesOf,
+  checkDesign, checkSweepData, isoflopRun, isoflopRunsOf, learningRateRunsOf, learningRateStepRunsOf, runId, runSettings, scalingDesign, shapeRunsOf, shapeStepRunsOf,
+  shapeTuningRunsOf, sweepContext, tuneLearningRatesOf, tuneShapesOf,
   type ScalingDesign, type ScalingSweep, type SweepData, type SweepResult, type SweepRun, type TunedRate,
 } from "./sweepDesign";
 
@@ -171,15 +172,23 @@ async function sweepPhase(fn: string, file: StudyFile<SweepResult>, runs: SweepR
   });
 }
 
-/** The learning-rate sweep: the grid's runs, then the steps beyond its edges until none is needed; `results` trains or looks up runs. */
+/**
+ * The learning-rate sweeps: the ladder's grid runs and steps beyond its edges until none is
+ * needed, then the shapes' grids (centred on the ladder's rates) the same way; `results` trains or
+ * looks up runs. Returns every tuning run, and the rates chosen for the ladder and the shapes.
+ */
 async function tuneRates(
   fn: string, design: ScalingDesign, vocabSize: number, trainTokens: number, context: RunContext, results: (runs: SweepRun[]) => SweepResult[] | Promise<SweepResult[]>,
-): Promise<{ tuning: SweepResult[]; rates: TunedRate[] }> {
-  let tuning = await results(learningRateRunsOf(fn, design, vocabSize, trainTokens));
-  for (let more = learningRateStepRunsOf(fn, design, vocabSize, trainTokens, tuning, context); more.length > 0; more = learningRateStepRunsOf(fn, design, vocabSize, trainTokens, tuning, context)) {
-    tuning = [...tuning, ...(await results(more))];
-  }
-  return { tuning, rates: tuneLearningRatesOf(fn, design, vocabSize, trainTokens, tuning, context) };
+): Promise<{ tuning: SweepResult[]; rates: TunedRate[]; shapeRates: TunedRate[] }> {
+  const untilChosen = async (grid: SweepRun[], steps: (done: SweepResult[]) => SweepRun[]) => {
+    let done = await results(grid);
+    for (let more = steps(done); more.length > 0; more = steps(done)) done = [...done, ...(await results(more))];
+    return done;
+  };
+  const ladder = await untilChosen(learningRateRunsOf(fn, design, vocabSize, trainTokens), (done) => learningRateStepRunsOf(fn, design, vocabSize, trainTokens, done, context));
+  const rates = tuneLearningRatesOf(fn, design, vocabSize, trainTokens, ladder, context);
+  const shapes = await untilChosen(shapeTuningRunsOf(design, vocabSize, rates), (done) => shapeStepRunsOf(fn, design, vocabSize, rates, done, context));
+  return { tuning: [...ladder, ...shapes], rates, shapeRates: tuneShapesOf(fn, design, vocabSize, rates, shapes, context) };
 }
 
 /** The learning-rate sweep (steps beyond the grid's edges included), then the IsoFLOP runs at the rates it chose; resumable like runSweep. */
@@ -198,11 +207,12 @@ async function scalingSweepOf(fn: string, design: ScalingDesign, vocabSize: numb
   const file = new StudyFile(options.path, (path) => readSweepResults(path, options.command));
   const trainTokens = options.data.train.length;
   const sweep = { ...options, evalTokens: design.evalTokens };
-  const { tuning, rates } = await tuneRates(fn, design, vocabSize, trainTokens, sweepContext(options.data, options.backend), (runs) => sweepPhase("runSweep", file, runs, sweep));
-  const runs = await sweepPhase("runSweep", file, isoflopRunsOf(design, vocabSize, trainTokens, rates), sweep);
+  const phase = (runs: SweepRun[]) => sweepPhase("runSweep", file, runs, sweep);
+  const { tuning, rates, shapeRates } = await tuneRates(fn, design, vocabSize, trainTokens, sweepContext(options.data, options.backend), phase);
+  const runs = [...(await phase(isoflopRunsOf(design, vocabSize, trainTokens, rates))), ...(await phase(shapeRunsOf(design, vocabSize, shapeRates)))];
   const strays = file.strays(options.backend);
   if (strays.length > 0) options.onStrays?.(strays);
-  return { design, rates, tuning, runs };
+  return { design, rates, shapeRates, tuning, runs };
 }
 
 /** Where a design's results are kept at full scale, produced by `npm run sweep -- --grid full`. */
@@ -242,8 +252,8 @@ export async function scalingSweep(scale: Scale, vocabSize: number, options: Omi
       file: stored, backend: context.backend, command: SWEEP_COMMAND, describe: (run) => run.label, note: otherData,
     });
     const trainTokens = options.data.train.length;
-    const { tuning, rates } = await tuneRates(fn, design, vocabSize, trainTokens, context, lookup);
-    return { design, rates, tuning, runs: lookup(isoflopRunsOf(design, vocabSize, trainTokens, rates)) };
+    const { tuning, rates, shapeRates } = await tuneRates(fn, design, vocabSize, trainTokens, context, lookup);
+    return { design, rates, shapeRates, tuning, runs: lookup([...isoflopRunsOf(design, vocabSize, trainTokens, rates), ...shapeRunsOf(design, vocabSize, shapeRates)]) };
   }
   const path = join(projectRoot(), "build", "sweeps", `smoke-${process.pid}.jsonl`);
   rmSync(path, { force: true });

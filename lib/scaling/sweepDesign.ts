@@ -121,7 +121,8 @@ export interface ScalingDesign {
  * 5% test). Full: eleven sizes from 252 to 448k non-embedding parameters, six budgets from 3e9 to
  * 1e12 FLOPs (the prediction is fitted on the first four), six learning rates per size (and up to
  * two more beyond the grid where its best rate is at an edge), three
- * seeds at 3e10, and three more shapes of ~7k parameters beside the ladder's L2 H2 W16. Smoke:
+ * seeds at 3e10, and three more shapes of ~7k parameters beside the ladder's L2 H2 W16, each with
+ * its own rate grid and three seeds. Smoke:
  * four tiny sizes at three tiny budgets, one rate.
  */
 export function scalingDesign(scale: Scale): ScalingDesign {
@@ -308,13 +309,20 @@ function checkTuningResults(fn: string, results: SweepResult[], context: RunCont
   }
 }
 
-/** Each size's rate sweep as far as `results` go: its chosen rate, or the run beyond an edge to train next. */
-function sweepSizes(fn: string, design: ScalingDesign, vocabSize: number, trainTokens: number, results: SweepResult[], context: RunContext) {
+/** One rate sweep: a shape, the budget it is tuned at, and the grid it starts from. */
+interface RateCell {
+  shape: Shape;
+  C: number;
+  grid: number[];
+}
+
+/** Each cell's rate sweep as far as `results` go: its chosen rate, or the run beyond an edge to train next. */
+function sweepCells(fn: string, design: ScalingDesign, vocabSize: number, cells: RateCell[], results: SweepResult[], context: RunContext) {
   const byId = new Map(results.map((r) => [r.id, r]));
-  return tuningBudgets(fn, design, vocabSize, trainTokens).map(({ shape, C }) => {
+  return cells.map(({ shape, C, grid }) => {
     const runAt = (rate: number) => isoflopRun(design, shape, vocabSize, C, rate, 1);
     const sweep = sweepRates({
-      grid: design.rates, steps: design.rateSteps, beyond: (rate, direction) => geometricStep(design.rates, rate, direction),
+      grid, steps: design.rateSteps, beyond: (rate, direction) => geometricStep(grid, rate, direction),
       summary: (rate, required) => {
         const result = byId.get(runId(runAt(rate), context));
         if (!result && required) throw new Error(`${fn}: no result for the tuning run ${runAt(rate).label}; run the learning-rate sweep first`);
@@ -328,23 +336,65 @@ function sweepSizes(fn: string, design: ScalingDesign, vocabSize: number, trainT
   });
 }
 
-/** learningRateStepRuns on a design already checked by `fn`, with results and context that are. */
-export function learningRateStepRunsOf(fn: string, design: ScalingDesign, vocabSize: number, trainTokens: number, results: SweepResult[], context: RunContext): SweepRun[] {
-  return sweepSizes(fn, design, vocabSize, trainTokens, results, context).flatMap((s) => ("next" in s ? [s.next] : []));
-}
+/** The runs one step beyond an edge that the cells' sweeps need next. */
+const stepRuns = (swept: ReturnType<typeof sweepCells>) => swept.flatMap((s) => ("next" in s ? [s.next] : []));
 
-/** tuneLearningRates on a design already checked by `fn`, with results and context that are. */
-export function tuneLearningRatesOf(fn: string, design: ScalingDesign, vocabSize: number, trainTokens: number, results: SweepResult[], context: RunContext): TunedRate[] {
-  return sweepSizes(fn, design, vocabSize, trainTokens, results, context).map((s) => {
+/** The cells' chosen rates; an error if a sweep still needs a run beyond an edge. */
+function chosenRates(fn: string, swept: ReturnType<typeof sweepCells>): TunedRate[] {
+  return swept.map((s) => {
     if ("next" in s) throw new Error(`${fn}: no result for the tuning run ${s.next.label}, one step beyond the edge of the grid where the best rate so far lies; run the learning-rate sweep first`);
     return s;
   });
 }
 
+/** The ladder's cells: each size at its tuning budget with the design's grid. */
+const ladderCells = (fn: string, design: ScalingDesign, vocabSize: number, trainTokens: number): RateCell[] =>
+  tuningBudgets(fn, design, vocabSize, trainTokens).map(({ shape, C }) => ({ shape, C, grid: design.rates }));
+
+/** learningRateStepRuns on a design already checked by `fn`, with results and context that are. */
+export function learningRateStepRunsOf(fn: string, design: ScalingDesign, vocabSize: number, trainTokens: number, results: SweepResult[], context: RunContext): SweepRun[] {
+  return stepRuns(sweepCells(fn, design, vocabSize, ladderCells(fn, design, vocabSize, trainTokens), results, context));
+}
+
+/** tuneLearningRates on a design already checked by `fn`, with results and context that are. */
+export function tuneLearningRatesOf(fn: string, design: ScalingDesign, vocabSize: number, trainTokens: number, results: SweepResult[], context: RunContext): TunedRate[] {
+  return chosenRates(fn, sweepCells(fn, design, vocabSize, ladderCells(fn, design, vocabSize, trainTokens), results, context));
+}
+
 /**
- * The IsoFLOP runs with tuned rates: every trainable size at every budget (seed 1), the other
- * seeds at `seedBudget`, and the shapes at `seedBudget` with the rate tuned for the ladder size
- * nearest them in N. Cheapest budgets first, so the small budgets a prediction is fitted on
+ * The shapes' cells: each shape at the seed budget with a grid of its own, half, once and twice
+ * the rate tuned for the ladder size nearest it in N (a rate tuned for one depth need not suit another).
+ */
+function shapeCells(design: ScalingDesign, vocabSize: number, tuned: TunedRate[]): RateCell[] {
+  return design.shapes.map((shape) => {
+    const N = paramsOf(design, shape, vocabSize);
+    const nearest = tuned.reduce((a, b) => (Math.abs(Math.log(b.N / N)) < Math.abs(Math.log(a.N / N)) ? b : a));
+    return { shape, C: design.seedBudget, grid: [0.5, 1, 2].map((f) => Number((f * nearest.rate).toPrecision(12))) };
+  });
+}
+
+/** The shapes' rate grids (seed 1, at the seed budget); their steps beyond an edge come from shapeStepRunsOf. */
+export function shapeTuningRunsOf(design: ScalingDesign, vocabSize: number, tuned: TunedRate[]): SweepRun[] {
+  return shapeCells(design, vocabSize, tuned).flatMap(({ shape, C, grid }) => grid.map((rate) => isoflopRun(design, shape, vocabSize, C, rate, 1)));
+}
+
+export function shapeStepRunsOf(fn: string, design: ScalingDesign, vocabSize: number, tuned: TunedRate[], results: SweepResult[], context: RunContext): SweepRun[] {
+  return stepRuns(sweepCells(fn, design, vocabSize, shapeCells(design, vocabSize, tuned), results, context));
+}
+
+/** Each shape's rate, chosen on validation loss like the ladder's. */
+export function tuneShapesOf(fn: string, design: ScalingDesign, vocabSize: number, tuned: TunedRate[], results: SweepResult[], context: RunContext): TunedRate[] {
+  return chosenRates(fn, sweepCells(fn, design, vocabSize, shapeCells(design, vocabSize, tuned), results, context));
+}
+
+/** Every shape at its own chosen rate with every seed, at the seed budget. */
+export function shapeRunsOf(design: ScalingDesign, vocabSize: number, shapeRates: TunedRate[]): SweepRun[] {
+  return shapeRates.flatMap((t) => design.seeds.map((seed) => isoflopRun(design, t.shape, vocabSize, design.seedBudget, t.rate, seed)));
+}
+
+/**
+ * The IsoFLOP runs with tuned rates: every trainable size at every budget (seed 1) and the other
+ * seeds at `seedBudget`. Cheapest budgets first, so the small budgets a prediction is fitted on
  * finish before the large ones it predicts.
  */
 export function isoflopRuns(design: ScalingDesign, vocabSize: number, trainTokens: number, tuned: TunedRate[]): SweepRun[] {
@@ -365,17 +415,14 @@ export function isoflopRunsOf(design: ScalingDesign, vocabSize: number, trainTok
     const seeds = C === design.seedBudget ? design.seeds : [1];
     for (const seed of seeds) for (const shape of sizes) runs.push(isoflopRun(design, shape, vocabSize, C, rateOf(shape), seed));
   }
-  for (const shape of design.shapes) {
-    const N = paramsOf(design, shape, vocabSize);
-    const nearest = tuned.reduce((a, b) => (Math.abs(Math.log(b.N / N)) < Math.abs(Math.log(a.N / N)) ? b : a));
-    runs.push(isoflopRun(design, shape, vocabSize, design.seedBudget, nearest.rate, 1));
-  }
   return runs;
 }
 
 export interface ScalingSweep {
   design: ScalingDesign;
   rates: TunedRate[];
+  /** The shapes' rates, each tuned on its own grid at the seed budget. */
+  shapeRates: TunedRate[];
   /** The learning-rate sweep's runs. */
   tuning: SweepResult[];
   /** The IsoFLOP runs (with tuned rates), seeds and shapes. */
