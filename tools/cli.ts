@@ -1,5 +1,6 @@
 // Command lines for the course's tools and benchmarks: every one takes --help, and a bad
 // argument is one line saying what was wrong, then the usage (exit 2), never a stack.
+import { availableParallelism } from "node:os";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
 import "./root"; // every command works from any folder
@@ -45,4 +46,11 @@ export function noteOtherBackend<T extends { backend: string }>(path: string, re
       + `but not counted as finished here; to resume them, run with COURSE_BACKEND=${elsewhere[0].backend}`);
   }
   return elsewhere;
+}
+
+/** A tool's --jobs: runs trained side by side, one per core by default. */
+export function parseJobs(value: string | undefined): number {
+  const jobs = value === undefined ? availableParallelism() : Number(value);
+  if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs must be a positive integer; got ${JSON.stringify(value)}`);
+  return jobs;
 }

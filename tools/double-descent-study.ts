@@ -4,12 +4,11 @@
 // two-layer ReLU network at every width, label-noise level and seed of the design, each trained
 // to (near) interpolation. One JSON line per finished run; safe to interrupt, a rerun skips
 // finished runs. The full study is stored in datasets/generalization/, its default output.
-import { availableParallelism } from "node:os";
 import { join } from "node:path";
 
 import { parseScale } from "../lib/core/scale";
 import { deepDoubleDescentDesign, readWidthCurve, runDeepDoubleDescent, storedNetStudyPath, widthCurve } from "../lib/generalization/deepDoubleDescent";
-import { parseCommandLine, runMain } from "./cli";
+import { parseCommandLine, parseJobs, runMain } from "./cli";
 import { ROOT } from "./runner";
 
 const USAGE = "usage: npm run double-descent-study [-- --grid smoke|full] [--out FILE] [--jobs N]";
@@ -17,8 +16,7 @@ const USAGE = "usage: npm run double-descent-study [-- --grid smoke|full] [--out
 async function main(): Promise<void> {
   const { values } = parseCommandLine(USAGE, { options: { grid: { type: "string", default: "smoke" }, out: { type: "string" }, jobs: { type: "string" } } });
   const scale = parseScale(values.grid!, "--grid (smoke or full)");
-  const jobs = values.jobs === undefined ? availableParallelism() : Number(values.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs must be a positive integer; got ${JSON.stringify(values.jobs)}`);
+  const jobs = parseJobs(values.jobs);
   const design = deepDoubleDescentDesign(scale);
   const out = values.out ?? join(ROOT, scale === "full" ? storedNetStudyPath(design) : join("build", "generalization", `${design.name}.jsonl`));
   const command = `npm run double-descent-study -- --grid ${scale}${values.out ? ` --out ${values.out}` : ""}`;

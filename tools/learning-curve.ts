@@ -4,7 +4,6 @@
 // prefixes of the King James Bible's training text from a thousand characters to all of it, each
 // run stopped early on validation batches. One JSON line per finished run; safe to interrupt, a
 // rerun skips finished runs. The full study is stored in datasets/sweeps/, its default output.
-import { availableParallelism } from "node:os";
 import { join } from "node:path";
 
 import { initBackend } from "../lib/core/backend";
@@ -13,7 +12,7 @@ import { parseScale } from "../lib/core/scale";
 import {
   bestGuessLoss, curvePoints, fitThreeRegions, learningCurveDesign, regionBoundaries, runLearningCurve, storedCurvePath,
 } from "../lib/scaling/learningCurve";
-import { parseCommandLine, runMain } from "./cli";
+import { parseCommandLine, parseJobs, runMain } from "./cli";
 import { ROOT } from "./runner";
 
 const USAGE = "usage: npm run learning-curve [-- --grid smoke|full] [--out FILE] [--jobs N]";
@@ -21,8 +20,7 @@ const USAGE = "usage: npm run learning-curve [-- --grid smoke|full] [--out FILE]
 async function main(): Promise<void> {
   const { values } = parseCommandLine(USAGE, { options: { grid: { type: "string", default: "smoke" }, out: { type: "string" }, jobs: { type: "string" } } });
   const scale = parseScale(values.grid!, "--grid (smoke or full)");
-  const jobs = values.jobs === undefined ? availableParallelism() : Number(values.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs must be a positive integer; got ${JSON.stringify(values.jobs)}`);
+  const jobs = parseJobs(values.jobs);
   const design = learningCurveDesign(scale);
   const out = values.out ?? join(ROOT, scale === "full" ? storedCurvePath(design) : join("build", "sweeps", `${design.name}.jsonl`));
   const command = `npm run learning-curve -- --grid ${scale}${values.out ? ` --out ${values.out}` : ""}`;

@@ -14,7 +14,6 @@
 // counted, and removed with --prune. --out names the tuned study's file (the frozen one goes beside it).
 // --tasks limits the frozen phase to some tasks: two processes with different tasks and --out
 // files use both cores, and their files, concatenated, are the whole study's.
-import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 
 import { initBackend } from "../lib/core/backend";
@@ -23,7 +22,7 @@ import { trainCached } from "../lib/gpt/cache";
 import { GPT } from "../lib/gpt/model";
 import { frozenStudyPath, runFrozenStudy } from "../lib/reuse/frozen";
 import { readStudyResults, reuseData, reuseDesign, runReuseStudy, storedStudyPath, taskNamed } from "../lib/reuse/study";
-import { noteOtherBackend, parseCommandLine, runMain } from "./cli";
+import { noteOtherBackend, parseCommandLine, parseJobs, runMain } from "./cli";
 import { ROOT } from "./runner";
 
 const USAGE = "usage: npm run reuse-study [-- --grid smoke|full] [--out FILE] [--jobs N] [--prune] [--stop-after pretraining|frozen] [--tasks A,B]";
@@ -33,8 +32,7 @@ async function main(): Promise<void> {
     options: { grid: { type: "string", default: "smoke" }, out: { type: "string" }, jobs: { type: "string" }, prune: { type: "boolean" }, "stop-after": { type: "string" }, tasks: { type: "string" } },
   });
   const scale = parseScale(values.grid!, "--grid (smoke or full)");
-  const jobs = values.jobs === undefined ? availableParallelism() : Number(values.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs must be a positive integer; got ${JSON.stringify(values.jobs)}`);
+  const jobs = parseJobs(values.jobs);
   const stopAfter = values["stop-after"];
   if (stopAfter !== undefined && !["pretraining", "frozen"].includes(stopAfter)) throw new Error(`--stop-after must be "pretraining" or "frozen"; got ${JSON.stringify(stopAfter)}`);
   const design = reuseDesign(scale);

@@ -9,7 +9,6 @@
 // settings, the data and the backend, so on another backend the runs are trained again (beside the
 // stored ones, which the lessons keep reading). --upgrade rewrites a file of format 1 (ids of the
 // settings alone) in the current format, trains nothing, and exits.
-import { availableParallelism } from "node:os";
 import { join } from "node:path";
 
 import { initBackend } from "../lib/core/backend";
@@ -17,7 +16,7 @@ import { CharTokenizer, loadDataset, splitTrainValTest } from "../lib/core/data"
 import { parseScale } from "../lib/core/scale";
 import { readSweepResults, runScalingSweep, storedSweepPath, upgradeSweepResults } from "../lib/scaling/sweep";
 import { scalingDesign, shapeName } from "../lib/scaling/sweepDesign";
-import { noteOtherBackend, parseCommandLine, runMain } from "./cli";
+import { noteOtherBackend, parseCommandLine, parseJobs, runMain } from "./cli";
 import { ROOT } from "./runner";
 
 const USAGE = "usage: npm run sweep [-- --grid smoke|full] [--out FILE] [--jobs N] [--upgrade]";
@@ -27,8 +26,7 @@ async function main(): Promise<void> {
     options: { grid: { type: "string", default: "smoke" }, out: { type: "string" }, jobs: { type: "string" }, upgrade: { type: "boolean" } },
   });
   const scale = parseScale(values.grid!, "--grid (smoke or full)");
-  const jobs = values.jobs === undefined ? availableParallelism() : Number(values.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs must be a positive integer; got ${JSON.stringify(values.jobs)}`);
+  const jobs = parseJobs(values.jobs);
   const design = scalingDesign(scale);
   const out = values.out ?? join(ROOT, scale === "full" ? storedSweepPath(design) : join("build", "sweeps", `${design.name}.jsonl`));
   const command = `npm run sweep -- --grid ${scale}${values.out ? ` --out ${values.out}` : ""}`;
