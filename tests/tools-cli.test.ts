@@ -10,8 +10,8 @@ import { ROOT } from "../tools/runner";
 import { fixtureDir, TSX_CLI, writeFixture } from "./fixtures";
 
 const COMMANDS = [
-  "tools/course.ts", "tools/sweep.ts", "tools/reuse-study.ts", "tools/compose-study.ts", "tools/clean-notebooks.ts", "tools/install-kernel.ts",
-  "tools/nbconvert.ts", "tools/site.ts", "bench/train.ts", "bench/attention.ts", "bench/fit.ts",
+  "tools/course.ts", "tools/sweep.ts", "tools/reuse-study.ts", "tools/compose-study.ts", "tools/double-descent-study.ts", "tools/learning-curve.ts",
+  "tools/clean-notebooks.ts", "tools/install-kernel.ts", "tools/nbconvert.ts", "tools/site.ts", "bench/train.ts", "bench/attention.ts", "bench/fit.ts",
 ];
 
 const run = (file: string, ...args: string[]) => spawnSync(process.execPath, [TSX_CLI, join(ROOT, file), ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
@@ -44,7 +44,7 @@ describe("command lines", () => {
   it("an error while running is one line naming the file, the line and the repair (exit 1), not a stack or the wasm backend's source", () => {
     const out = join(fixtureDir(), "damaged.jsonl");
     writeFileSync(out, '{"id":"0123","format":2,"lab\n');
-    for (const file of ["tools/sweep.ts", "tools/compose-study.ts"]) {
+    for (const file of ["tools/sweep.ts", "tools/compose-study.ts", "tools/double-descent-study.ts", "tools/learning-curve.ts"]) {
       const r = run(file, "--out", out);
       expect(r.status, r.stderr).toBe(1);
       // Dawn may warn about its limits while looking for a WebGPU adapter; everything else is the one line.
