@@ -2,8 +2,9 @@
 //
 // Trains the scaling lessons' study of character-level GPTs on the King James Bible
 // (lib/scaling/sweepDesign.ts, scalingDesign): first a learning-rate sweep per model size, scored on
-// validation text, then the IsoFLOP runs at the chosen rates, each scored on validation and test
-// text. One JSON line per finished run; safe to interrupt, a rerun skips finished runs. --jobs N
+// validation text and stepped beyond its grid where the best rate is at an edge, then the IsoFLOP
+// runs at the chosen rates, then each shape's own rate sweep and seeds, each scored on validation
+// and test text. One JSON line per finished run; safe to interrupt, a rerun skips finished runs. --jobs N
 // trains N runs side by side, one thread each (default: one per core). The full study's results
 // are stored in datasets/sweeps/kjv-isoflop.jsonl, its default output. A run's id covers its
 // settings, the data and the backend, so on another backend the runs are trained again (beside the
@@ -48,7 +49,9 @@ async function main(): Promise<void> {
     // Lines of this backend that are no run of the grid; those of other backends were reported above.
     onStrays: (stray) => console.log(`${stray.length} line(s) of ${out} are no run of this grid (first: "${stray[0].label}"); they are kept but not used`),
   });
-  for (const t of sweep.rates) console.log(`${shapeName(t.shape)} (N ${t.N}): learning rate ${t.rate}${t.atEdge ? " (at the edge of the grid)" : ""}`);
+  for (const t of [...sweep.rates, ...sweep.shapeRates]) {
+    console.log(`${shapeName(t.shape)} (N ${t.N}): learning rate ${t.rate}${t.atEdge ? " (still at the edge of its grid)" : ""}, ${t.losses.length} rates tried`);
+  }
   console.log(`${sweep.tuning.length} tuning and ${sweep.runs.length} IsoFLOP runs in ${out}; this call took ${((Date.now() - started) / 60000).toFixed(1)} min`);
 }
 
