@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 
 import { chooseBackend } from "../lib/core/backend";
 import { GPT, parameterSpecs } from "../lib/gpt/model";
-import { AdamW, DEVICE_READ_EVERY, heldOutLoss, learningRateAt, modelParameters, parameterGradients, train, TrainingDivergedError, type TrainConfig, type TrainingState } from "../lib/gpt/train";
+import { activationGradients, AdamW, DEVICE_READ_EVERY, heldOutLoss, learningRateAt, modelParameters, parameterGradients, train, TrainingDivergedError, type TrainConfig, type TrainingState } from "../lib/gpt/train";
 import { Random } from "../lib/core/random";
 import { data, quiet, randomIds, TINY } from "./tiny";
 
@@ -264,6 +264,33 @@ describe("train with the optimizer on the device (the GPU path), here on wasm", 
 
 it("TrainingDivergedError is an Error", async () => {
   expect(new TrainingDivergedError("x")).toBeInstanceOf(Error);
+});
+
+describe("activationGradients", () => {
+  it("gives, first, the head input's gradient (softmax − one-hot)·wte/(B·T) in float64, then one gradient per activation a matmul reads", async () => {
+    const model = GPT.create(TINY, 6);
+    const batchSize = 2, T = TINY.blockSize, C = TINY.nEmbd, V = TINY.vocabSize, L = TINY.nLayer, H = TINY.nHead;
+    const x = randomIds(batchSize * T, V, 21), y = randomIds(batchSize * T, V, 22);
+    const grads = await activationGradients(model, { x, y }, batchSize);
+    // Per block: the four dense layers' inputs (C, C, C, 4C per token), q, k, v (C each) and the attention
+    // weights (H·T per token); then the head's input (C per token).
+    const perToken = L * (C + C + C + 4 * C + 3 * C + H * T) + C;
+    expect(grads.length).toBe(batchSize * T * perToken);
+    // The head's input gradient, by hand: it is the first to arrive on the way back.
+    const final = tf.tidy(() => model.forward(x, batchSize, T).final.arraySync() as number[][]);
+    const wte = model.params.get("wte")!.arraySync() as number[][]; // [V, C]
+    const expected: number[] = [];
+    final.forEach((h, i) => {
+      const logits = wte.map((w) => w.reduce((s, wc, c) => s + wc * h[c], 0));
+      const top = Math.max(...logits), exp = logits.map((l) => Math.exp(l - top)), sum = exp.reduce((a, b) => a + b, 0);
+      const delta = exp.map((e, v) => (e / sum - (v === y[i] ? 1 : 0)) / (batchSize * T));
+      for (let c = 0; c < C; c++) expected.push(delta.reduce((s, d, v) => s + d * wte[v][c], 0));
+    });
+    const head = grads.subarray(0, batchSize * T * C);
+    expected.forEach((e, i) => expect(Math.abs(head[i] - e)).toBeLessThan(1e-6 + 1e-4 * Math.abs(e)));
+    await expect(activationGradients(model, { x: x.subarray(8), y }, batchSize)).rejects.toThrow("activationGradients: a batch of 2 × 8 tokens has 16 inputs; got 8");
+    model.dispose();
+  });
 });
 
 describe("parameterGradients", () => {

@@ -3,7 +3,7 @@
 // and fine-tuning for reuse; LoRA adapters; emulated half precision.
 export { BABY_GPT, countParameters, flopsPerToken, GPT, parameterSpecs, validateConfig } from "./model";
 export type { Adapters, ForwardOptions, ForwardResult, GPTConfig } from "./model";
-export { AdamW, DEFAULT_TRAIN, estimateLoss, heldOutLoss, learningRateAt, modelParameters, parameterGradients, train } from "./train";
+export { activationGradients, AdamW, DEFAULT_TRAIN, estimateLoss, heldOutLoss, learningRateAt, modelParameters, parameterGradients, train } from "./train";
 export { TrainingDivergedError } from "./train";
 export type { EvalInfo, StepInfo, TrainCallbacks, TrainConfig, TrainResult } from "./train";
 export { generate, sampleFromLogits, type SampleOptions } from "./sample";

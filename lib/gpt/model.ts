@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 
 import { Random } from "../core/random";
-import { castHalf, type HalfFormat } from "./precision";
+import { castHalf, probeGradient, type HalfFormat } from "./precision";
 import { causalSoftmax, crossEntropy, embed, gelu, layerNorm, linear, matMul2d } from "./ops";
 import { checkIds, checkObject, checkPositiveInteger, checkRules, type ConfigRule, integerFrom, rulesFor } from "../core/checks";
 import { checkMemory } from "../core/machine";
@@ -170,6 +170,11 @@ export interface ForwardOptions {
   adapters?: Adapters;
   /** Emulated mixed precision: matmul inputs (and their gradients) rounded to fp16 or bf16; the rest float32. */
   precision?: HalfFormat;
+  /**
+   * Called in the backward pass with the gradient flowing into each activation a matmul reads
+   * (what mixed precision stores in 16 bits), before any rounding: Micikevicius et al.'s figure 3.
+   */
+  probe?: (gradient: Float32Array) => void;
 }
 
 export interface ForwardResult {
@@ -285,8 +290,10 @@ export class GPT {
     const hidden: tf.Tensor3D[] = [];
     // What a half-precision matmul would read; identity in full precision.
     const half = <X extends tf.Tensor>(t: X): X => (options.precision ? (castHalf(t, options.precision) as X) : t);
+    // An activation a matmul reads: rounded like any matmul input, and its gradient shown to the probe.
+    const act = <X extends tf.Tensor>(t: X): X => (options.probe ? (probeGradient(half(t), options.probe) as X) : half(t));
     const dense = (name: string, x: tf.Tensor2D): tf.Tensor2D => {
-      const y = linear(half(x), half(this.p<tf.Rank.R2>(`${name}.weight`)), this.optional(`${name}.bias`));
+      const y = linear(act(x), half(this.p<tf.Rank.R2>(`${name}.weight`)), this.optional(`${name}.bias`));
       const delta = options.adapters?.delta(`${name}.weight`, x);
       return delta ? tf.add(y, delta) : y;
     };
@@ -305,8 +312,8 @@ export class GPT {
       const a = layerNorm(x, this.p(`${h}.ln_1.weight`), this.optional(`${h}.ln_1.bias`));
       const qkv = dense(`${h}.attn.c_attn`, a); // [B*T, 3C]
       // Split first, then a 4-D transpose per tensor: wasm's 5-D transpose is ~100x slower.
-      const [q, k, v] = tf.split(qkv, 3, 1).map((t) => half(tf.transpose(tf.reshape(t, [B, T, nHead, hs]), [0, 2, 1, 3]))); // each [B, nh, T, hs]
-      const att = half(drop(causalSoftmax(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs), mask))); // [B, nh, T, T]; softmax in float32, its output stored in half precision
+      const [q, k, v] = tf.split(qkv, 3, 1).map((t) => act(tf.transpose(tf.reshape(t, [B, T, nHead, hs]), [0, 2, 1, 3]))); // each [B, nh, T, hs]
+      const att = act(drop(causalSoftmax(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs), mask))); // [B, nh, T, T]; softmax in float32, its output stored in half precision
       const y = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [B * T, C]) as tf.Tensor2D; // [B*T, C]
       x = tf.add(x, drop(dense(`${h}.attn.c_proj`, y)));
       // MLP: widen 4×, GELU, project back.
@@ -319,7 +326,7 @@ export class GPT {
     const out = layerNorm(x, this.p("ln_f.weight"), this.optional("ln_f.bias"));
     // The head multiplies by wteᵀ when tied; the transpose is explicit so that the matmul stays fast.
     const head = this.config.tieWeights ? tf.transpose(this.p<tf.Rank.R2>("wte")) : this.p<tf.Rank.R2>("lm_head.weight"); // [C, V]
-    return { logits: matMul2d(half(out), half(head)), hidden, final: out }; // logits [B*T, V]
+    return { logits: matMul2d(act(out), half(head)), hidden, final: out }; // logits [B*T, V]
   }
 
   /** Mean next-token cross-entropy of targets y given contexts x (both row-major [B, T]). */

@@ -82,6 +82,24 @@ export function castHalf(x: tf.Tensor, format: HalfFormat): tf.Tensor {
   return op(x);
 }
 
+/**
+ * Identity in value and gradient; in the backward pass it hands the gradient flowing through it
+ * to `probe`, as it arrives (before any rounding): how the course looks at activation gradients.
+ */
+export function probeGradient(x: tf.Tensor, probe: (gradient: Float32Array) => void): tf.Tensor {
+  const op = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = inputs[0] as tf.Tensor;
+    return {
+      value: tf.clone(input),
+      gradFunc: (dy: tf.Tensor) => {
+        probe(dy.dataSync() as Float32Array);
+        return [tf.clone(dy)];
+      },
+    };
+  });
+  return op(x);
+}
+
 /** Whether every value of every tensor is finite (true for no tensors): one reduction and one read per call. */
 export async function allFinite(tensors: tf.Tensor[]): Promise<boolean> {
   if (tensors.length === 0) return true; // nothing to overflow

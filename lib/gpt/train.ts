@@ -240,17 +240,36 @@ export async function parameterGradients(model: GPT, batch: { x: Int32Array; y: 
   }
   const { grads } = tf.variableGrads(() => model.loss(batch.x, batch.y, batchSize, model.config.blockSize));
   try {
-    const parts = await Promise.all([...model.params.keys()].map((name) => grads[model.params.get(name)!.name].data() as Promise<Float32Array>));
-    const flat = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-    let offset = 0;
-    for (const p of parts) {
-      flat.set(p, offset);
-      offset += p.length;
-    }
-    return flat;
+    return laidEndToEnd(await Promise.all([...model.params.keys()].map((name) => grads[model.params.get(name)!.name].data() as Promise<Float32Array>)));
   } finally {
     tf.dispose(Object.values(grads));
   }
+}
+
+/**
+ * The gradients of the loss on one batch with respect to every activation a matmul reads (the
+ * inputs of the linear layers, queries, keys, values, attention weights and the head's input),
+ * laid end to end: what mixed precision stores in 16 bits on the way back, and what loss scaling
+ * must keep inside fp16's range (Micikevicius et al. 2018, figure 3).
+ */
+export async function activationGradients(model: GPT, batch: { x: Int32Array; y: Int32Array }, batchSize: number): Promise<Float32Array> {
+  if (batch.x.length !== batchSize * model.config.blockSize) {
+    throw new Error(`activationGradients: a batch of ${batchSize} × ${model.config.blockSize} tokens has ${batchSize * model.config.blockSize} inputs; got ${batch.x.length}`);
+  }
+  const parts: Float32Array[] = [];
+  const { grads } = tf.variableGrads(() => model.loss(batch.x, batch.y, batchSize, model.config.blockSize, { probe: (g) => parts.push(g.slice()) }));
+  tf.dispose(Object.values(grads));
+  return laidEndToEnd(parts);
+}
+
+function laidEndToEnd(parts: Float32Array[]): Float32Array {
+  const flat = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    flat.set(p, offset);
+    offset += p.length;
+  }
+  return flat;
 }
 
 /**
