@@ -9,6 +9,8 @@ import { findStoredRun } from "../lib/gpt/cache";
 import { GPT } from "../lib/gpt/model";
 import { frozenStudy, frozenUnits } from "../lib/reuse/frozen";
 import { reuseData, reuseDesign, reuseStudy, storedStudyPath, TASKS } from "../lib/reuse/study";
+import { deepDoubleDescentDesign, deepDoubleDescentStudy, netRuns } from "../lib/generalization/deepDoubleDescent";
+import { curveRuns, learningCurveDesign, learningCurveStudy } from "../lib/scaling/learningCurve";
 import { scalingSweep } from "../lib/scaling/sweep";
 import { scalingDesign } from "../lib/scaling/sweepDesign";
 import { compositionDesign, compositionStudy } from "../lib/zeroshot/study";
@@ -16,6 +18,8 @@ import { kjvText } from "../tools/make-kjv";
 import { ROOT } from "../tools/runner";
 
 const DATASETS = join(ROOT, "datasets");
+/** Distinct runs of the stored scaling study: the learning-rate sweeps (steps beyond the grid included), IsoFLOP runs, seeds and shapes. */
+const SWEEP_RUNS = 128;
 
 /** Rows of the table in datasets/README.md: file, what, size, sha256. */
 function listedFiles(): { file: string; bytes: number; sha256: string }[] {
@@ -82,12 +86,19 @@ describe("what the lessons read from datasets/ is found by their full-scale desi
     });
   });
 
-  it("lessons 02 and 03: every run of the scaling study", async () => {
+  it("lessons 02 and 03: every run of the scaling study, its learning-rate steps and shapes included, and of the learning curve", async () => {
     const design = scalingDesign("full");
     const corpus = loadDataset(design.corpus);
     const tokenizer = CharTokenizer.fromText(corpus);
-    const sweep = await scalingSweep("full", tokenizer.vocabSize, { data: splitTrainValTest(tokenizer.encode(corpus)), backend: "wasm" });
-    expect(new Set([...sweep.tuning, ...sweep.runs].map((r) => r.id)).size).toBe(109);
+    const data = splitTrainValTest(tokenizer.encode(corpus));
+    const sweep = await scalingSweep("full", tokenizer.vocabSize, { data, backend: "wasm" });
+    expect(new Set([...sweep.tuning, ...sweep.runs].map((r) => r.id)).size).toBe(SWEEP_RUNS);
+    expect(sweep.shapeRates.map((t) => t.losses.length).every((n) => n >= 3)).toBe(true);
+    expect(await learningCurveStudy("full", data, tokenizer.vocabSize, "wasm")).toHaveLength(curveRuns(learningCurveDesign("full")).length);
+  });
+
+  it("lesson 02: every run of the deep double-descent study", async () => {
+    expect(await deepDoubleDescentStudy("full")).toHaveLength(netRuns(deepDoubleDescentDesign("full")).length);
   });
 
   it("lesson 05: every run of the composition study", async () => {
