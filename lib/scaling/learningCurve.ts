@@ -34,7 +34,7 @@ export interface LearningCurveDesign {
   dataSizes: number[];
   batchSize: number;
   learningRate: number;
-  /** At most this many steps; a run stops earlier once `patience` evaluations bring no new best. */
+  /** At most this many steps (the cosine schedule spans them all); a run stops earlier once `patience` evaluations bring no new best. */
   maxSteps: number;
   evalInterval: number;
   evalBatches: number;
@@ -54,11 +54,11 @@ export function learningCurveDesign(scale: Scale): LearningCurveDesign {
       evalTokens: 1024, seeds: [1, 2],
     };
   }
-  // The sweep's L2 H4 W32 (25k non-embedding parameters) at a rate its sweep found good; D from a
+  // The sweep's L2 H4 W32 (25k non-embedding parameters) at the rate its sweep chose; D from a
   // thousand characters (16 windows) to the whole training text, 3.6 decades.
   return {
     ...common, name: "kjv-learning-curve", model: { blockSize: 64, nLayer: 2, nHead: 4, nEmbd: 32, dropout: 0, bias: true, tieWeights: true },
-    dataSizes: [1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000, 3_725_813], batchSize: 16, learningRate: 8e-3, maxSteps: 4000,
+    dataSizes: [1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000, 3_725_813], batchSize: 16, learningRate: 1.6e-2, maxSteps: 4000,
     evalInterval: 100, evalBatches: 8, patience: 5, evalTokens: 100_000, seeds: [1, 2],
   };
 }
@@ -114,9 +114,9 @@ export function curveRuns(design: LearningCurveDesign): CurveRun[] {
 }
 
 /**
- * Trains one run on the first `run.tokens` training tokens (constant rate after warm-up), stops
- * once `patience` evaluations on validation batches bring no new best, and scores the best
- * weights on the held-out validation and test tokens.
+ * Trains one run on the first `run.tokens` training tokens (the sweep's schedule: warm-up, then a
+ * cosine decay to a tenth over maxSteps), stops once `patience` evaluations on validation batches
+ * bring no new best, and scores the best weights on the held-out validation and test tokens.
  */
 export async function trainCurveRun(design: LearningCurveDesign, data: SweepData, vocabSize: number, run: CurveRun, context: RunContext): Promise<CurveResult> {
   const started = performance.now();
@@ -124,7 +124,7 @@ export async function trainCurveRun(design: LearningCurveDesign, data: SweepData
   const best = { loss: Infinity, step: 0, weights: null as Map<string, tf.Tensor> | null };
   try {
     const result = await train(model, { train: data.train.subarray(0, run.tokens), val: data.val }, {
-      steps: design.maxSteps, batchSize: design.batchSize, learningRate: design.learningRate, minLearningRate: design.learningRate,
+      steps: design.maxSteps, batchSize: design.batchSize, learningRate: design.learningRate, minLearningRate: design.learningRate / 10,
       warmupSteps: Math.min(100, Math.ceil(design.maxSteps / 10)), evalInterval: design.evalInterval, evalBatches: design.evalBatches,
       seed: run.seed, workers: 1,
     }, {
