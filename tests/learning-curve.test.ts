@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chooseBackend } from "../lib/core/backend";
 import { CharTokenizer, splitTrainValTest } from "../lib/core/data";
 import {
-  curvePoints, fitThreeRegions, learningCurveDesign, regionBoundaries, runLearningCurve, storedCurveResults, threeRegionLoss, type CurveResult,
+  curvePoints, fitThreeRegions, learningCurveDesign, pooledSeedSd, regionBoundaries, runLearningCurve, storedCurveResults, threeRegionLoss, type CurveResult,
 } from "../lib/scaling/learningCurve";
 
 const dir = mkdtempSync(join(tmpdir(), "curve-"));
@@ -37,7 +37,11 @@ describe("Hestness's three regions", () => {
 
   it("averages seeds per data size and measures their spread", () => {
     const r = (tokens: number, seed: number, testLoss: number) => ({ tokens, seed, testLoss }) as CurveResult;
-    expect(curvePoints([r(10, 1, 2), r(10, 2, 2.5), r(1, 1, 3)]).map((p) => [p.tokens, p.loss, p.spread])).toEqual([[1, 3, 0], [10, 2.25, 0.5]]);
+    const points = curvePoints([r(10, 1, 2), r(10, 2, 2.5), r(1, 1, 3), r(100, 1, 1), r(100, 2, 1.2), r(100, 3, 1.4)]);
+    expect(points.map((p) => [p.tokens, p.loss, p.spread])).toEqual([[1, 3, 0], [10, 2.25, 0.5], [100, expect.closeTo(1.2, 12), expect.closeTo(0.4, 12)]]);
+    // Pooled: (0.125 + 0.08) / (1 + 2) of squares over degrees of freedom; a single seed adds nothing.
+    expect(pooledSeedSd(points)).toBeCloseTo(Math.sqrt((0.125 + 0.08) / 3), 12);
+    expect(() => pooledSeedSd([points[0]])).toThrow("pooledSeedSd: needs a data size measured with at least 2 seeds");
   });
 });
 

@@ -10,7 +10,7 @@ import { initBackend } from "../lib/core/backend";
 import { CharTokenizer, loadDataset, splitTrainValTest } from "../lib/core/data";
 import { parseScale } from "../lib/core/scale";
 import {
-  bestGuessLoss, curvePoints, fitThreeRegions, learningCurveDesign, regionBoundaries, runLearningCurve, storedCurvePath,
+  bestGuessLoss, curvePoints, fitThreeRegions, learningCurveDesign, pooledSeedSd, regionBoundaries, runLearningCurve, storedCurvePath,
 } from "../lib/scaling/learningCurve";
 import { parseCommandLine, parseJobs, runMain } from "./cli";
 import { ROOT } from "./runner";
@@ -35,10 +35,10 @@ async function main(): Promise<void> {
   });
   const points = curvePoints(results);
   const fit = fitThreeRegions(points.map((p) => p.tokens), points.map((p) => p.loss), bestGuessLoss(data, tokenizer.vocabSize));
-  const noise = Math.max(...points.map((p) => p.spread));
+  const noise = pooledSeedSd(points);
   const { smallData, irreducible } = regionBoundaries(fit, noise);
   console.log(`best guess ${fit.guess.toFixed(3)}, floor ${fit.floor.toFixed(3)}, exponent ${fit.exponent.toFixed(3)}; small data below D ≈ ${smallData.toExponential(1)}, `
-    + `irreducible beyond D ≈ ${irreducible.toExponential(1)} (noise ${noise.toFixed(3)})`);
+    + `irreducible beyond D ≈ ${irreducible.toExponential(1)} (seed SD ${noise.toFixed(3)})`);
   console.log(`${results.length} runs in ${out}; this call took ${((Date.now() - started) / 60000).toFixed(1)} min`);
 }
 

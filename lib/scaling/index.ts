@@ -32,6 +32,7 @@ export {
   type ScalingDesign, type ScalingSweep, type Shape, type SweepData, type SweepResult, type SweepRun, type TunedRate,
 } from "./sweepDesign";
 export {
-  bestGuessLoss, curvePoints, fitThreeRegions, learningCurveDesign, learningCurveStudy, readCurveResults, regionBoundaries, runLearningCurve, storedCurvePath,
+  bestGuessLoss, curvePoints, fitThreeRegions, learningCurveDesign, learningCurveStudy, pooledSeedSd, readCurveResults, regionBoundaries,
+  runLearningCurve, storedCurvePath,
   storedCurveResults, threeRegionLoss, type CurveResult, type LearningCurveDesign, type ThreeRegionFit,
 } from "./learningCurve";
