@@ -271,7 +271,10 @@ describe("activationGradients", () => {
     const model = GPT.create(TINY, 6);
     const batchSize = 2, T = TINY.blockSize, C = TINY.nEmbd, V = TINY.vocabSize, L = TINY.nLayer, H = TINY.nHead;
     const x = randomIds(batchSize * T, V, 21), y = randomIds(batchSize * T, V, 22);
+    await activationGradients(model, { x, y }, batchSize); // the model caches its causal mask on a first call
+    const before = tf.memory().numTensors;
     const grads = await activationGradients(model, { x, y }, batchSize);
+    expect(tf.memory().numTensors).toBe(before); // every copy the probe kept is disposed of
     // Per block: the four dense layers' inputs (C, C, C, 4C per token), q, k, v (C each) and the attention
     // weights (H·T per token); then the head's input (C per token).
     const perToken = L * (C + C + C + 4 * C + 3 * C + H * T) + C;
@@ -298,7 +301,10 @@ describe("parameterGradients", () => {
     const model = GPT.create(TINY, 5);
     const batchSize = 3;
     const x = randomIds(batchSize * TINY.blockSize, TINY.vocabSize, 11), y = randomIds(batchSize * TINY.blockSize, TINY.vocabSize, 12);
+    await parameterGradients(model, { x, y }, batchSize); // the model caches its causal mask on a first call
+    const before = tf.memory().numTensors;
     const grads = await parameterGradients(model, { x, y }, batchSize);
+    expect(tf.memory().numTensors).toBe(before);
     const sizes = parameterSpecs(TINY).map((s) => s.shape.reduce((a, b) => a * b, 1));
     expect(grads.length).toBe(sizes.reduce((a, b) => a + b, 0));
     const lossAt = () => tf.tidy(() => model.loss(x, y, batchSize, TINY.blockSize).dataSync()[0]);

@@ -171,10 +171,11 @@ export interface ForwardOptions {
   /** Emulated mixed precision: matmul inputs (and their gradients) rounded to fp16 or bf16; the rest float32. */
   precision?: HalfFormat;
   /**
-   * Called in the backward pass with the gradient flowing into each activation a matmul reads
-   * (what mixed precision stores in 16 bits), before any rounding: Micikevicius et al.'s figure 3.
+   * Called in the backward pass with a copy of the gradient flowing into each activation a matmul
+   * reads (what mixed precision stores in 16 bits), before any rounding: Micikevicius et al.'s
+   * figure 3. The callee owns the copy and disposes of it.
    */
-  probe?: (gradient: Float32Array) => void;
+  probe?: (gradient: tf.Tensor) => void;
 }
 
 export interface ForwardResult {

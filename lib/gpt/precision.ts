@@ -83,16 +83,18 @@ export function castHalf(x: tf.Tensor, format: HalfFormat): tf.Tensor {
 }
 
 /**
- * Identity in value and gradient; in the backward pass it hands the gradient flowing through it
- * to `probe`, as it arrives (before any rounding): how the course looks at activation gradients.
+ * Identity in value and gradient; in the backward pass it hands a copy of the gradient flowing
+ * through it to `probe`, as it arrives (before any rounding), kept out of any tf.tidy: the probe
+ * owns it and disposes of it. How the course looks at activation gradients; the copy is read
+ * later, asynchronously, since WebGPU cannot read a tensor synchronously in Node.js.
  */
-export function probeGradient(x: tf.Tensor, probe: (gradient: Float32Array) => void): tf.Tensor {
+export function probeGradient(x: tf.Tensor, probe: (gradient: tf.Tensor) => void): tf.Tensor {
   const op = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const input = inputs[0] as tf.Tensor;
     return {
       value: tf.clone(input),
       gradFunc: (dy: tf.Tensor) => {
-        probe(dy.dataSync() as Float32Array);
+        probe(tf.keep(tf.clone(dy)));
         return [tf.clone(dy)];
       },
     };

@@ -238,7 +238,8 @@ export async function parameterGradients(model: GPT, batch: { x: Int32Array; y: 
   if (batch.x.length !== batchSize * model.config.blockSize) {
     throw new Error(`parameterGradients: a batch of ${batchSize} × ${model.config.blockSize} tokens has ${batchSize * model.config.blockSize} inputs; got ${batch.x.length}`);
   }
-  const { grads } = tf.variableGrads(() => model.loss(batch.x, batch.y, batchSize, model.config.blockSize));
+  const { value, grads } = tf.variableGrads(() => model.loss(batch.x, batch.y, batchSize, model.config.blockSize));
+  value.dispose();
   try {
     return laidEndToEnd(await Promise.all([...model.params.keys()].map((name) => grads[model.params.get(name)!.name].data() as Promise<Float32Array>)));
   } finally {
@@ -256,10 +257,14 @@ export async function activationGradients(model: GPT, batch: { x: Int32Array; y:
   if (batch.x.length !== batchSize * model.config.blockSize) {
     throw new Error(`activationGradients: a batch of ${batchSize} × ${model.config.blockSize} tokens has ${batchSize * model.config.blockSize} inputs; got ${batch.x.length}`);
   }
-  const parts: Float32Array[] = [];
-  const { grads } = tf.variableGrads(() => model.loss(batch.x, batch.y, batchSize, model.config.blockSize, { probe: (g) => parts.push(g.slice()) }));
-  tf.dispose(Object.values(grads));
-  return laidEndToEnd(parts);
+  const kept: tf.Tensor[] = [];
+  try {
+    const { value, grads } = tf.variableGrads(() => model.loss(batch.x, batch.y, batchSize, model.config.blockSize, { probe: (g) => kept.push(g) }));
+    tf.dispose([value, ...Object.values(grads)]);
+    return laidEndToEnd(await Promise.all(kept.map((t) => t.data() as Promise<Float32Array>)));
+  } finally {
+    tf.dispose(kept);
+  }
 }
 
 function laidEndToEnd(parts: Float32Array[]): Float32Array {
