@@ -38,6 +38,16 @@ export function sweepRates<S extends { rate: number }>(options: RateSweepOptions
   }
 }
 
+/**
+ * Runs a sweep's grid, then the runs beyond its edges that `steps` asks for given what is done,
+ * until it asks for none; `results` trains or looks up runs. Returns every result, grid first.
+ */
+export async function untilSettled<R, T>(grid: R[], steps: (done: T[]) => R[], results: (runs: R[]) => T[] | Promise<T[]>): Promise<T[]> {
+  let done = await results(grid);
+  for (let more = steps(done); more.length > 0; more = steps(done)) done = [...done, ...(await results(more))];
+  return done;
+}
+
 /** The rate next to `rate` on the 1–3 ladder (…, 1e-4, 3e-4, 1e-3, …), above it (`direction` 1) or below it (−1). */
 export function ladderRate(rate: number, direction: 1 | -1): number {
   if (!(rate > 0 && Number.isFinite(rate))) throw new Error(`ladderRate: rate must be a positive number; got ${shown(rate)}`);

@@ -221,9 +221,13 @@ export function readNetResults(path: string, command = STUDY_COMMAND): NetResult
 }
 
 /** What decides a run's result: the task, the training, the run. */
-function netRunId(design: DeepDoubleDescentDesign, run: NetRun): string {
+function netSettings(design: DeepDoubleDescentDesign, run: NetRun) {
   const { inputDim, teacherUnits, nTrain, nTest, steps, learningRate } = design;
-  const settings = { inputDim, teacherUnits, nTrain, nTest, steps, learningRate, ...run };
+  return { inputDim, teacherUnits, nTrain, nTest, steps, learningRate, ...run };
+}
+
+function netRunId(design: DeepDoubleDescentDesign, run: NetRun): string {
+  const settings = netSettings(design, run);
   return resultId(settings, netContext(settings));
 }
 
@@ -248,8 +252,7 @@ export function trainNetRun(design: DeepDoubleDescentDesign, run: NetRun): NetRe
   // The initialisation depends on the seed and width, not the noise: the noise levels are paired.
   const net = initTwoLayerNet(design.inputDim, run.width, 1_000 * run.seed + run.width);
   trainTwoLayerNet(net, train, design);
-  const { inputDim, teacherUnits, nTrain, nTest, steps, learningRate } = design;
-  const settings = { inputDim, teacherUnits, nTrain, nTest, steps, learningRate, ...run };
+  const settings = netSettings(design, run);
   return stamp(settings, netContext(settings), {
     ...run, params: twoLayerParams(design.inputDim, run.width), trainMse: meanSquaredError(net, train), testMse: meanSquaredError(net, test),
     seconds: (performance.now() - started) / 1000,

@@ -20,7 +20,7 @@ import {
   trainingRoom, verseProseTask, type ReserveOptions, type TaskSplit, type TextTask,
 } from "./tasks";
 import { ngramSampler } from "../core/ngram";
-import { ladderRate, sweepRates } from "../core/rateSweep";
+import { ladderRate, sweepRates, untilSettled } from "../core/rateSweep";
 import { Random } from "../core/random";
 
 /** The study's tasks, in the order reuseData builds them. */
@@ -356,10 +356,7 @@ export function chooseRates(design: ReuseDesign, results: StudyResult[], counts 
 async function tuneRates(
   design: ReuseDesign, counts: Record<string, number[]>, results: (runs: StudyRun[]) => StudyResult[] | Promise<StudyResult[]>,
 ): Promise<{ tuning: StudyResult[]; chosen: ChosenRate[] }> {
-  let tuning = await results(tuningRuns(design, counts));
-  for (let more = tuningStepRuns(design, tuning, counts); more.length > 0; more = tuningStepRuns(design, tuning, counts)) {
-    tuning = [...tuning, ...(await results(more))];
-  }
+  const tuning = await untilSettled(tuningRuns(design, counts), (done) => tuningStepRuns(design, done, counts), results);
   return { tuning, chosen: chooseRates(design, tuning, counts) };
 }
 

@@ -181,13 +181,16 @@ export function storedCurvePath(design: LearningCurveDesign): string {
   return `datasets/sweeps/${design.name}.jsonl`;
 }
 
-/** The stored study's results, in curveRuns order; an error names what is missing and the command. */
+/**
+ * The stored study's results, in curveRuns order, read with the backend it was stored with (its
+ * first line's; `backend` for an empty file); an error names what is missing and the command.
+ */
 export function storedCurveResults(design: LearningCurveDesign, path: string, data: SweepData, backend: string): CurveResult[] {
   checkCurveDesign("storedCurveResults", design, data.train.length);
   const file = new StudyFile(path, (p) => readCurveResults(p));
-  const context = curveContext(data, backend);
+  const context = curveContext(data, storedBackend(file.results, backend));
   return file.find(curveRuns(design).map((run) => ({ run, id: resultId(curveSettings(design, run), context) })), {
-    file: storedCurvePath(design), backend, command: CURVE_COMMAND, describe: (run) => `D ${run.tokens}, seed ${run.seed}`,
+    file: storedCurvePath(design), backend: context.backend, command: CURVE_COMMAND, describe: (run) => `D ${run.tokens}, seed ${run.seed}`,
   });
 }
 
@@ -202,7 +205,7 @@ export async function learningCurveStudy(
   const design = learningCurveDesign(scale);
   if (scale === "full") {
     const path = join(projectRoot(), storedCurvePath(design));
-    return storedCurveResults(design, path, data, storedBackend(readCurveResults(path), backend));
+    return storedCurveResults(design, path, data, backend);
   }
   const path = join(projectRoot(), "build", "sweeps", `curve-smoke-${process.pid}.jsonl`);
   rmSync(path, { force: true });

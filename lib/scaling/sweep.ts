@@ -11,6 +11,7 @@ import { checkInteger, checkNumber, checkObject, checkPositiveInteger, checkThat
 import { cpuDescription } from "../core/machine";
 import { projectRoot } from "../core/paths";
 import { readResults, stamp, storedBackend, upgradeResults, type RunContext } from "../core/results";
+import { untilSettled } from "../core/rateSweep";
 import { parseScale, type Scale } from "../core/scale";
 import { linesOutside, StudyFile, type PlannedRun } from "../core/study";
 import { parseRegisteredForecast, type RegisteredForecast } from "./forecast";
@@ -180,14 +181,11 @@ async function sweepPhase(fn: string, file: StudyFile<SweepResult>, runs: SweepR
 async function tuneRates(
   fn: string, design: ScalingDesign, vocabSize: number, trainTokens: number, context: RunContext, results: (runs: SweepRun[]) => SweepResult[] | Promise<SweepResult[]>,
 ): Promise<{ tuning: SweepResult[]; rates: TunedRate[]; shapeRates: TunedRate[] }> {
-  const untilChosen = async (grid: SweepRun[], steps: (done: SweepResult[]) => SweepRun[]) => {
-    let done = await results(grid);
-    for (let more = steps(done); more.length > 0; more = steps(done)) done = [...done, ...(await results(more))];
-    return done;
-  };
-  const ladder = await untilChosen(learningRateRunsOf(fn, design, vocabSize, trainTokens), (done) => learningRateStepRunsOf(fn, design, vocabSize, trainTokens, done, context));
+  const ladder = await untilSettled(
+    learningRateRunsOf(fn, design, vocabSize, trainTokens), (done) => learningRateStepRunsOf(fn, design, vocabSize, trainTokens, done, context), results,
+  );
   const rates = tuneLearningRatesOf(fn, design, vocabSize, trainTokens, ladder, context);
-  const shapes = await untilChosen(shapeTuningRunsOf(design, vocabSize, rates), (done) => shapeStepRunsOf(fn, design, vocabSize, rates, done, context));
+  const shapes = await untilSettled(shapeTuningRunsOf(design, vocabSize, rates), (done) => shapeStepRunsOf(fn, design, vocabSize, rates, done, context), results);
   return { tuning: [...ladder, ...shapes], rates, shapeRates: tuneShapesOf(fn, design, vocabSize, rates, shapes, context) };
 }
 
